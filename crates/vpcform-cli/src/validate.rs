@@ -1,0 +1,144 @@
+//! `vpcform validate` and `vpcform graph`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use vpcform_topology::{Loaded, Severity};
+
+use crate::{FileArg, Output, err, out};
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// Output format of the diagnostics.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    format: DiagnosticFormat,
+    /// Treat warnings as errors (exit 1).
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DiagnosticFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    file: FileArg,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+/// Loads the topology file; I/O problems are errors, content problems diagnostics.
+pub(crate) fn load(file: &FileArg) -> anyhow::Result<Loaded> {
+    vpcform_topology::load_file(&file.file).with_context(|| {
+        format!(
+            "cannot read the topology file {}; pass another with -f FILE",
+            file.file.display()
+        )
+    })
+}
+
+/// Prints diagnostics as text on stderr, with a closing count.
+pub(crate) fn report(loaded: &Loaded, output: Output, deny_warnings: bool) {
+    let style = output.style();
+    for d in &loaded.diagnostics {
+        let mut d = d.clone();
+        if deny_warnings {
+            d.severity = Severity::Error;
+        }
+        err(&loaded.source.render(&d, &style));
+        err("\n");
+    }
+}
+
+pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let loaded = load(&args.file)?;
+    let failed = loaded.has_errors() || (args.deny_warnings && loaded.warning_count() > 0);
+    match args.format {
+        DiagnosticFormat::Json => {
+            let records: Vec<_> = loaded
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let mut r = loaded.source.record(d);
+                    if args.deny_warnings {
+                        r.severity = Severity::Error;
+                    }
+                    r
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "valid": !failed,
+                "errors": records.iter().filter(|r| r.severity == Severity::Error).count(),
+                "warnings": records.iter().filter(|r| r.severity == Severity::Warning).count(),
+                "diagnostics": records,
+            });
+            out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
+        }
+        DiagnosticFormat::Text => {
+            report(&loaded, output, args.deny_warnings);
+            let name = &loaded.source.name;
+            let (errors, warnings) = if args.deny_warnings {
+                (loaded.diagnostics.len(), 0)
+            } else {
+                (loaded.error_count(), loaded.warning_count())
+            };
+            let warn_text = match warnings {
+                0 => String::new(),
+                1 => ", 1 warning".to_string(),
+                n => format!(", {n} warnings"),
+            };
+            if failed {
+                let plural = if errors == 1 { "" } else { "s" };
+                err(&format!(
+                    "{name}: {errors} error{plural}{warn_text}; nothing was changed\n"
+                ));
+            } else if let Some((t, graph)) = loaded.valid() {
+                out(&format!(
+                    "{name}: valid{warn_text} (stack `{}`, {} resources, {} dependencies)\n",
+                    t.stack.value,
+                    graph.len(),
+                    graph.edge_count()
+                ));
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) fn run_graph(args: &GraphArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let loaded = load(&args.file)?;
+    let Some((_, graph)) = loaded.valid() else {
+        report(&loaded, output, false);
+        err(&format!(
+            "{}: {} errors; fix them to draw the graph\n",
+            loaded.source.name,
+            loaded.error_count()
+        ));
+        return Ok(ExitCode::from(1));
+    };
+    let text = match args.format {
+        GraphFormat::Dot => graph.to_dot(),
+        GraphFormat::Mermaid => graph.to_mermaid(),
+        GraphFormat::Json => format!("{}\n", serde_json::to_string_pretty(&graph.to_json())?),
+    };
+    out(&text);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,336 @@
+//! Node tree → typed values, collecting every problem instead of stopping at the first.
+
+use std::collections::BTreeMap;
+
+use ipnet::Ipv4Net;
+
+use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::model::At;
+use crate::yaml::{Node, NodeKind};
+
+/// Collects diagnostics while decoding.
+#[derive(Debug, Default)]
+pub(crate) struct Cx {
+    pub(crate) diags: Vec<Diagnostic>,
+}
+
+impl Cx {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn wrong_type(&mut self, node: &Node, expected: &str) {
+        let mut d = Diagnostic::error(
+            "wrong-type",
+            node.span,
+            format!("expected {expected}, found {}", node.type_name()),
+        );
+        if matches!(
+            node.kind,
+            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_)
+        ) && expected.contains("string")
+        {
+            d = d.with_help("quote the value to make it a string");
+        }
+        self.push(d);
+    }
+}
+
+/// A value that can be decoded from one YAML node. Returns `None` after
+/// reporting why it could not.
+pub(crate) trait FromNode: Sized {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self>;
+}
+
+impl FromNode for String {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            _ => {
+                cx.wrong_type(node, "a string");
+                None
+            }
+        }
+    }
+}
+
+impl FromNode for bool {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.kind {
+            NodeKind::Bool(b) => Some(*b),
+            _ => {
+                cx.wrong_type(node, "`true` or `false`");
+                None
+            }
+        }
+    }
+}
+
+impl FromNode for i64 {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.kind {
+            NodeKind::Int(i) => Some(*i),
+            _ => {
+                cx.wrong_type(node, "an integer");
+                None
+            }
+        }
+    }
+}
+
+impl FromNode for Ipv4Net {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = String::from_node(node, cx)?;
+        let Ok(net) = text.parse::<Ipv4Net>() else {
+            let help = if text.contains(':') {
+                "vpcform manages IPv4 networks only; write an IPv4 CIDR such as 10.0.0.0/16"
+            } else if !text.contains('/') {
+                "add the prefix length, e.g. `/16` or `/24`"
+            } else {
+                "write an IPv4 CIDR such as 10.0.0.0/16 (four numbers 0-255 and a prefix length 0-32)"
+            };
+            cx.push(
+                Diagnostic::error(
+                    "invalid-cidr",
+                    node.span,
+                    format!("`{text}` is not a valid IPv4 CIDR block"),
+                )
+                .with_help(help),
+            );
+            return None;
+        };
+        if net.trunc() != net {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-cidr",
+                    node.span,
+                    format!("`{text}` has host bits set"),
+                )
+                .with_help(format!("did you mean `{}`?", net.trunc())),
+            );
+            return None;
+        }
+        Some(net)
+    }
+}
+
+impl<T: FromNode> FromNode for At<T> {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        T::from_node(node, cx).map(|value| At {
+            value,
+            span: node.span,
+        })
+    }
+}
+
+impl<T: FromNode> FromNode for Vec<T> {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.kind {
+            NodeKind::Seq(items) => {
+                let decoded: Vec<Option<T>> = items.iter().map(|n| T::from_node(n, cx)).collect();
+                decoded.into_iter().collect()
+            }
+            NodeKind::Null => Some(Vec::new()),
+            _ => {
+                cx.wrong_type(node, "a list");
+                None
+            }
+        }
+    }
+}
+
+impl FromNode for BTreeMap<String, String> {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let entries = map_entries(node, cx)?;
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (key, value) in entries {
+            let (Some(k), Some(v)) = (key.as_str(), String::from_node(value, cx)) else {
+                ok = false;
+                continue;
+            };
+            out.insert(k.to_string(), v);
+        }
+        ok.then_some(out)
+    }
+}
+
+impl FromNode for serde_json::Value {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        use serde_json::Value;
+        Some(match &node.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::from(*i),
+            NodeKind::Float(f) => Value::from(*f),
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|n| serde_json::Value::from_node(n, cx))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            NodeKind::Map(_) => {
+                let mut out = serde_json::Map::new();
+                for (key, value) in map_entries(node, cx)? {
+                    let key = key.as_str()?.to_string();
+                    out.insert(key, serde_json::Value::from_node(value, cx)?);
+                }
+                Value::Object(out)
+            }
+        })
+    }
+}
+
+/// The entries of a mapping node, after reporting duplicate and non-string keys.
+/// A null node (`key:` with nothing after it) is an empty mapping.
+pub(crate) fn map_entries<'n>(node: &'n Node, cx: &mut Cx) -> Option<&'n [(Node, Node)]> {
+    let entries: &[(Node, Node)] = match &node.kind {
+        NodeKind::Map(entries) => entries,
+        NodeKind::Null => &[],
+        _ => {
+            cx.wrong_type(node, "a mapping");
+            return None;
+        }
+    };
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    for (key, _) in entries {
+        match key.as_str() {
+            Some(k) => {
+                if let Some(first) = seen.get(k) {
+                    cx.push(
+                        Diagnostic::error(
+                            "duplicate-key",
+                            key.span,
+                            format!("duplicate key `{k}`"),
+                        )
+                        .with_related(*first, format!("`{k}` is first defined here"))
+                        .with_help("remove one of the two entries; YAML keys must be unique"),
+                    );
+                } else {
+                    seen.insert(k, key.span);
+                }
+            }
+            None => cx.wrong_type(key, "a string key"),
+        }
+    }
+    Some(entries)
+}
+
+/// Reads the fields of one mapping; [`Fields::finish`] reports the keys nobody asked for.
+#[derive(Debug)]
+pub(crate) struct Fields<'n> {
+    node: &'n Node,
+    entries: &'n [(Node, Node)],
+    used: Vec<bool>,
+    known: Vec<&'static str>,
+    what: String,
+}
+
+impl<'n> Fields<'n> {
+    /// `what` names the mapping in messages, e.g. "vpc `network-1`".
+    pub(crate) fn new(node: &'n Node, what: impl Into<String>, cx: &mut Cx) -> Option<Self> {
+        let entries = map_entries(node, cx)?;
+        Some(Fields {
+            node,
+            entries,
+            used: vec![false; entries.len()],
+            known: Vec::new(),
+            what: what.into(),
+        })
+    }
+
+    pub(crate) fn span(&self) -> Span {
+        self.node.span
+    }
+
+    /// The node of `key`; a null value counts as absent.
+    pub(crate) fn take(&mut self, key: &'static str) -> Option<&'n Node> {
+        self.known.push(key);
+        let mut found = None;
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            if k.as_str() == Some(key) {
+                self.used[i] = true;
+                found.get_or_insert(v);
+            }
+        }
+        found.filter(|n| n.kind != NodeKind::Null)
+    }
+
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|(k, v)| k.as_str() == Some(key) && v.kind != NodeKind::Null)
+    }
+
+    pub(crate) fn optional<T: FromNode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
+        self.take(key).and_then(|n| T::from_node(n, cx))
+    }
+
+    /// Like `optional`, but `Err(())` when present and invalid, so callers can
+    /// tell "absent" from "already reported".
+    pub(crate) fn maybe<T: FromNode>(
+        &mut self,
+        key: &'static str,
+        cx: &mut Cx,
+    ) -> Result<Option<T>, ()> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(n) => T::from_node(n, cx).map(Some).ok_or(()),
+        }
+    }
+
+    pub(crate) fn required<T: FromNode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
+        match self.take(key) {
+            Some(n) => T::from_node(n, cx),
+            None => {
+                cx.push(
+                    Diagnostic::error(
+                        "missing-field",
+                        self.key_span(),
+                        format!("missing field `{key}` in {}", self.what),
+                    )
+                    .with_help(format!("add `{key}:` to {}", self.what)),
+                );
+                None
+            }
+        }
+    }
+
+    /// Where to point for a problem with the mapping as a whole.
+    fn key_span(&self) -> Span {
+        self.node.span
+    }
+
+    pub(crate) fn finish(self, cx: &mut Cx) {
+        for (i, (key, _)) in self.entries.iter().enumerate() {
+            if self.used[i] {
+                continue;
+            }
+            let Some(name) = key.as_str() else { continue };
+            let mut d = Diagnostic::error(
+                "unknown-field",
+                key.span,
+                format!("unknown field `{name}` in {}", self.what),
+            );
+            let mut known = self.known.clone();
+            known.sort_unstable();
+            known.dedup();
+            d = match did_you_mean(name, known.iter().copied()) {
+                Some(s) => d
+                    .with_label(format!("did you mean `{s}`?"))
+                    .with_help(format!(
+                        "rename it to `{s}`; the fields of {} are: {}",
+                        self.what,
+                        known.join(", ")
+                    )),
+                None => d.with_help(format!(
+                    "remove it; the fields of {} are: {}",
+                    self.what,
+                    known.join(", ")
+                )),
+            };
+            cx.push(d);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Located diagnostics: what is wrong, where, and what to do about it.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// A position in the topology file. Lines and columns are 1-based and count
+/// characters; `line == 0` means the position is unknown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+    /// Width in characters of the thing pointed at (at least 1 when rendered).
+    pub len: u32,
+}
+
+impl Span {
+    pub const UNKNOWN: Span = Span {
+        line: 0,
+        column: 0,
+        len: 0,
+    };
+
+    pub fn new(line: u32, column: u32, len: u32) -> Self {
+        Span { line, column, len }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.line > 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// One problem found in a topology. `code` is stable and meant for tooling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    /// A short label printed under the pointed-at text.
+    pub label: Option<String>,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// Other places that explain this one (e.g. the first definition of a duplicate).
+    pub related: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_related(mut self, span: Span, note: impl Into<String>) -> Self {
+        self.related.push((span, note.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The machine-readable form of a diagnostic (`--format json`).
+#[derive(Debug, Serialize)]
+pub struct DiagnosticRecord<'a> {
+    pub file: &'a str,
+    pub line: u32,
+    pub column: u32,
+    pub severity: Severity,
+    pub code: &'a str,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<&'a str>,
+}
+
+/// The text of the topology file, kept to render snippets.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    fn line_text(&self, line: u32) -> Option<&str> {
+        if line == 0 {
+            return None;
+        }
+        self.text.lines().nth(line as usize - 1)
+    }
+
+    pub fn record<'a>(&'a self, d: &'a Diagnostic) -> DiagnosticRecord<'a> {
+        DiagnosticRecord {
+            file: &self.name,
+            line: d.span.line,
+            column: d.span.column,
+            severity: d.severity,
+            code: d.code,
+            message: &d.message,
+            help: d.help.as_deref(),
+        }
+    }
+
+    /// Renders a diagnostic the way rustc does: header, location, snippet, help.
+    pub fn render(&self, d: &Diagnostic, style: &Style) -> String {
+        let mut out = String::new();
+        let sev = match d.severity {
+            Severity::Error => style.error(d.severity.as_str()),
+            Severity::Warning => style.warning(d.severity.as_str()),
+        };
+        let _ = writeln!(
+            out,
+            "{sev}{}: {}",
+            style.bold(&format!("[{}]", d.code)),
+            style.bold(&d.message)
+        );
+        self.render_location(&mut out, d.span, d.label.as_deref(), d.severity, style);
+        for (span, note) in &d.related {
+            let _ = writeln!(out, "   = note: {note}");
+            self.render_location(&mut out, *span, None, Severity::Warning, style);
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "   = {}: {help}", style.bold("help"));
+        }
+        out
+    }
+
+    fn render_location(
+        &self,
+        out: &mut String,
+        span: Span,
+        label: Option<&str>,
+        severity: Severity,
+        style: &Style,
+    ) {
+        if !span.is_known() {
+            let _ = writeln!(out, "  --> {}", self.name);
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "  {} {}:{}:{}",
+            style.blue("-->"),
+            self.name,
+            span.line,
+            span.column
+        );
+        let Some(text) = self.line_text(span.line) else {
+            return;
+        };
+        let number = span.line.to_string();
+        let pad = " ".repeat(number.len());
+        let text: String = text
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
+        let _ = writeln!(out, "{pad} {}", style.blue("|"));
+        let _ = writeln!(
+            out,
+            "{} {} {}",
+            style.blue(&number),
+            style.blue("|"),
+            text.trim_end()
+        );
+        let width = text.chars().count() as u32;
+        let start = span.column.saturating_sub(1).min(width);
+        let len = span.len.max(1).min(width.saturating_sub(start).max(1));
+        let marks = "^".repeat(len as usize);
+        let marks = match severity {
+            Severity::Error => style.error(&marks),
+            Severity::Warning => style.warning(&marks),
+        };
+        let label = label.map(|l| format!(" {l}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{pad} {} {}{marks}{label}",
+            style.blue("|"),
+            " ".repeat(start as usize)
+        );
+    }
+}
+
+/// ANSI styling; [`Style::plain`] for files, pipes and `NO_COLOR`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn plain() -> Self {
+        Style { color: false }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn error(&self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+
+    pub fn warning(&self, text: &str) -> String {
+        self.paint("1;33", text)
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub fn blue(&self, text: &str) -> String {
+        self.paint("1;34", text)
+    }
+}
+
+/// The closest candidate to `word`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase().replace('_', "-");
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,131 @@
+//! vpcform's topology language.
+//!
+//! `load` turns the bytes of a `topology.yaml` into a typed [`Topology`], every
+//! problem found on the way as located [`Diagnostic`]s, and the
+//! [`DependencyGraph`] that orders everything vpcform does. No AWS, no async.
+
+mod address;
+mod decode;
+mod derived;
+mod diagnostic;
+mod graph;
+mod model;
+mod validate;
+mod yaml;
+
+pub use address::{Address, ResourceKind};
+pub use derived::{
+    Direction, EffectiveRoute, NormalRule, Peer, RouteTarget, allows_action, default_egress,
+    iam_matches, statements, string_or_list, trusts_service,
+};
+pub use diagnostic::{
+    Diagnostic, DiagnosticRecord, Severity, SourceFile, Span, Style, did_you_mean,
+};
+pub use graph::{DependencyGraph, EdgeKind, GraphNode};
+pub use model::{
+    At, FLOW_LOG_ACTIONS, FLOW_LOG_FIELDS, FLOW_LOGS_SERVICE, FlowLog, IamPolicy, IamRole,
+    Instance, InternetGateway, LogGroup, Named, Peering, Protocol, RETENTION_DAYS, Ref, Route,
+    RouteTable, Rule, SecurityGroup, Subnet, Tags, Topology, TrafficType, Vpc,
+};
+pub use petgraph::graph::NodeIndex;
+pub use yaml::MAX_FILE_BYTES;
+
+/// The result of loading a topology: what could be understood, and every problem.
+#[derive(Debug)]
+pub struct Loaded {
+    pub source: SourceFile,
+    /// Present when the file parsed as YAML and had the topology's outline.
+    pub topology: Option<Topology>,
+    /// Present when the topology has no errors.
+    pub graph: Option<DependencyGraph>,
+    /// Sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+
+    /// The topology and its graph, if there were no errors.
+    pub fn valid(&self) -> Option<(&Topology, &DependencyGraph)> {
+        Some((self.topology.as_ref()?, self.graph.as_ref()?))
+    }
+}
+
+/// Reads and checks a topology file. I/O errors are returned as such; every
+/// problem with the content is a diagnostic.
+pub fn load_file(path: &std::path::Path) -> std::io::Result<Loaded> {
+    let meta = std::fs::metadata(path)?;
+    let name = path.display().to_string();
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        // Refuse without reading it all into memory.
+        return Ok(Loaded {
+            source: SourceFile::new(name, String::new()),
+            topology: None,
+            graph: None,
+            diagnostics: vec![yaml::too_large(meta.len())],
+        });
+    }
+    let bytes = std::fs::read(path)?;
+    Ok(load(&name, &bytes))
+}
+
+/// Checks a topology given as bytes; `name` is used in messages.
+pub fn load(name: &str, bytes: &[u8]) -> Loaded {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let source = SourceFile::new(name, text);
+    let root = match yaml::parse(bytes) {
+        Ok(root) => root,
+        Err(d) => {
+            return Loaded {
+                source,
+                topology: None,
+                graph: None,
+                diagnostics: vec![d],
+            };
+        }
+    };
+    let mut cx = decode::Cx::default();
+    let topology = model::decode_topology(&root, &mut cx);
+    let mut graph = None;
+    if let Some(t) = &topology {
+        let index = validate::NameIndex::build(t, &mut cx);
+        validate::validate(t, &index, &mut cx);
+        let g = DependencyGraph::build(t);
+        if let Err(cycle) = g.topological_order() {
+            cx.push(g.cycle_diagnostic(&cycle));
+        }
+        if !cx.diags.iter().any(Diagnostic::is_error) {
+            graph = Some(g);
+        }
+    }
+    let mut diagnostics = cx.diags;
+    diagnostics.sort_by_key(|d| (d.span.line, d.span.column, d.severity));
+    Loaded {
+        source,
+        topology,
+        graph,
+        diagnostics,
+    }
+}
+
+/// The JSON Schema of the topology language, for editors (`vpcform schema`).
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Topology)).unwrap_or_default();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            serde_json::Value::String("https://vpcform.dev/schema/topology-v1.json".into()),
+        );
+    }
+    schema
+}
