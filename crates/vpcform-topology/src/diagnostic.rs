@@ -151,6 +151,11 @@ impl SourceFile {
     /// Renders a diagnostic the way rustc does: header, location, snippet, help.
     pub fn render(&self, d: &Diagnostic, style: &Style) -> String {
         let mut out = String::new();
+        let widest = std::iter::once(d.span.line)
+            .chain(d.related.iter().map(|(s, _)| s.line))
+            .max()
+            .unwrap_or(0);
+        let pad = " ".repeat(widest.to_string().len());
         let sev = match d.severity {
             Severity::Error => style.error(d.severity.as_str()),
             Severity::Warning => style.warning(d.severity.as_str()),
@@ -161,13 +166,25 @@ impl SourceFile {
             style.bold(&format!("[{}]", d.code)),
             style.bold(&d.message)
         );
-        self.render_location(&mut out, d.span, d.label.as_deref(), d.severity, style);
+        self.render_location(
+            &mut out,
+            &pad,
+            d.span,
+            d.label.as_deref(),
+            d.severity,
+            style,
+        );
         for (span, note) in &d.related {
-            let _ = writeln!(out, "   = note: {note}");
-            self.render_location(&mut out, *span, None, Severity::Warning, style);
+            let _ = writeln!(out, "{pad} {} note: {note}", style.blue("="));
+            self.render_location(&mut out, &pad, *span, None, Severity::Warning, style);
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "   = {}: {help}", style.bold("help"));
+            let _ = writeln!(
+                out,
+                "{pad} {} {}: {help}",
+                style.blue("="),
+                style.bold("help")
+            );
         }
         out
     }
@@ -175,18 +192,19 @@ impl SourceFile {
     fn render_location(
         &self,
         out: &mut String,
+        pad: &str,
         span: Span,
         label: Option<&str>,
         severity: Severity,
         style: &Style,
     ) {
         if !span.is_known() {
-            let _ = writeln!(out, "  --> {}", self.name);
+            let _ = writeln!(out, "{pad}{} {}", style.blue("-->"), self.name);
             return;
         }
         let _ = writeln!(
             out,
-            "  {} {}:{}:{}",
+            "{pad}{} {}:{}:{}",
             style.blue("-->"),
             self.name,
             span.line,
@@ -195,8 +213,7 @@ impl SourceFile {
         let Some(text) = self.line_text(span.line) else {
             return;
         };
-        let number = span.line.to_string();
-        let pad = " ".repeat(number.len());
+        let number = format!("{:>width$}", span.line, width = pad.len());
         let text: String = text
             .chars()
             .map(|c| if c == '\t' { ' ' } else { c })

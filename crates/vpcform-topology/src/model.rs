@@ -147,6 +147,10 @@ pub struct Topology {
     pub flow_logs: Vec<Named<FlowLog>>,
     #[schemars(with = "BTreeMap<String, Peering>")]
     pub peerings: Vec<Named<Peering>>,
+    /// Every logical name declared, with its kind, including resources that
+    /// failed to decode (so references to them are not reported as undefined).
+    #[schemars(skip)]
+    pub declared: Vec<(At<String>, crate::address::ResourceKind)>,
 }
 
 /// A VPC with one IPv4 CIDR block.
@@ -498,7 +502,8 @@ pub struct Peering {
 fn named<T>(
     fields: &mut Fields<'_>,
     key: &'static str,
-    kind: &str,
+    kind: crate::address::ResourceKind,
+    declared: &mut Vec<(At<String>, crate::address::ResourceKind)>,
     cx: &mut Cx,
     decode: impl Fn(&Node, &str, &mut Cx) -> Option<T>,
 ) -> Vec<Named<T>> {
@@ -526,7 +531,9 @@ fn named<T>(
             );
             continue;
         }
-        if let Some(spec) = decode(value, &format!("{kind} `{name}`"), cx) {
+        declared.push((At::new(name.to_string(), key.span), kind));
+        let label = kind.article_name().split_once(' ').map_or("", |(_, l)| l);
+        if let Some(spec) = decode(value, &format!("{label} `{name}`"), cx) {
             out.push(Named {
                 name: At::new(name.to_string(), key.span),
                 spec,
@@ -560,32 +567,76 @@ pub(crate) fn decode_topology(root: &Node, cx: &mut Cx) -> Option<Topology> {
             ),
         );
     }
+    use crate::address::ResourceKind as K;
+    let mut d = Vec::new();
     let topology = Topology {
         stack: stack.unwrap_or_else(|| At::new(String::new(), Span::UNKNOWN)),
         region: f.optional("region", cx),
-        vpcs: named(&mut f, "vpcs", "vpc", cx, decode_vpc),
-        subnets: named(&mut f, "subnets", "subnet", cx, decode_subnet),
+        vpcs: named(&mut f, "vpcs", K::Vpc, &mut d, cx, decode_vpc),
+        subnets: named(&mut f, "subnets", K::Subnet, &mut d, cx, decode_subnet),
         internet_gateways: named(
             &mut f,
             "internet-gateways",
-            "internet gateway",
+            K::InternetGateway,
+            &mut d,
             cx,
             decode_igw,
         ),
         route_tables: named(
             &mut f,
             "route-tables",
-            "route table",
+            K::RouteTable,
+            &mut d,
             cx,
             decode_route_table,
         ),
-        security_groups: named(&mut f, "security-groups", "security group", cx, decode_sg),
-        instances: named(&mut f, "instances", "instance", cx, decode_instance),
-        log_groups: named(&mut f, "log-groups", "log group", cx, decode_log_group),
-        iam_policies: named(&mut f, "iam-policies", "IAM policy", cx, decode_policy),
-        iam_roles: named(&mut f, "iam-roles", "IAM role", cx, decode_role),
-        flow_logs: named(&mut f, "flow-logs", "flow log", cx, decode_flow_log),
-        peerings: named(&mut f, "peerings", "peering", cx, decode_peering),
+        security_groups: named(
+            &mut f,
+            "security-groups",
+            K::SecurityGroup,
+            &mut d,
+            cx,
+            decode_sg,
+        ),
+        instances: named(
+            &mut f,
+            "instances",
+            K::Instance,
+            &mut d,
+            cx,
+            decode_instance,
+        ),
+        log_groups: named(
+            &mut f,
+            "log-groups",
+            K::LogGroup,
+            &mut d,
+            cx,
+            decode_log_group,
+        ),
+        iam_policies: named(
+            &mut f,
+            "iam-policies",
+            K::IamPolicy,
+            &mut d,
+            cx,
+            decode_policy,
+        ),
+        iam_roles: named(&mut f, "iam-roles", K::IamRole, &mut d, cx, decode_role),
+        flow_logs: named(&mut f, "flow-logs", K::FlowLog, &mut d, cx, decode_flow_log),
+        peerings: named(
+            &mut f,
+            "peerings",
+            K::VpcPeering,
+            &mut d,
+            cx,
+            decode_peering,
+        ),
+        declared: Vec::new(),
+    };
+    let topology = Topology {
+        declared: d,
+        ..topology
     };
     f.finish(cx);
     Some(topology)

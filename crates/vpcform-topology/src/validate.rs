@@ -24,7 +24,7 @@ pub(crate) struct NameIndex<'t> {
 impl<'t> NameIndex<'t> {
     pub(crate) fn build(t: &'t Topology, cx: &mut Cx) -> Self {
         let mut names: HashMap<&'t str, (ResourceKind, Span)> = HashMap::new();
-        let mut add = |name: &'t crate::model::At<String>, kind: ResourceKind, cx: &mut Cx| {
+        for (name, kind) in &t.declared {
             if let Some((first_kind, first_span)) = names.get(name.value.as_str()) {
                 cx.push(
                     Diagnostic::error(
@@ -42,41 +42,8 @@ impl<'t> NameIndex<'t> {
                     ),
                 );
             } else {
-                names.insert(&name.value, (kind, name.span));
+                names.insert(&name.value, (*kind, name.span));
             }
-        };
-        for r in &t.vpcs {
-            add(&r.name, ResourceKind::Vpc, cx);
-        }
-        for r in &t.subnets {
-            add(&r.name, ResourceKind::Subnet, cx);
-        }
-        for r in &t.internet_gateways {
-            add(&r.name, ResourceKind::InternetGateway, cx);
-        }
-        for r in &t.route_tables {
-            add(&r.name, ResourceKind::RouteTable, cx);
-        }
-        for r in &t.security_groups {
-            add(&r.name, ResourceKind::SecurityGroup, cx);
-        }
-        for r in &t.instances {
-            add(&r.name, ResourceKind::Instance, cx);
-        }
-        for r in &t.log_groups {
-            add(&r.name, ResourceKind::LogGroup, cx);
-        }
-        for r in &t.iam_policies {
-            add(&r.name, ResourceKind::IamPolicy, cx);
-        }
-        for r in &t.iam_roles {
-            add(&r.name, ResourceKind::IamRole, cx);
-        }
-        for r in &t.flow_logs {
-            add(&r.name, ResourceKind::FlowLog, cx);
-        }
-        for r in &t.peerings {
-            add(&r.name, ResourceKind::VpcPeering, cx);
         }
         NameIndex { names }
     }
@@ -254,7 +221,9 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         if !index.check(&s.vpc, ResourceKind::Vpc, "vpc", cx) {
             continue;
         }
-        let vpc = vpcs[s.vpc.value.as_str()];
+        let Some(vpc) = vpcs.get(s.vpc.value.as_str()) else {
+            continue;
+        };
         if !vpc.spec.cidr.value.contains(&s.cidr.value) {
             cx.push(
                 Diagnostic::error(
@@ -366,10 +335,12 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
             );
             continue;
         }
-        let (r, a) = (
-            vpcs[p.requester.value.as_str()],
-            vpcs[p.accepter.value.as_str()],
-        );
+        let (Some(r), Some(a)) = (
+            vpcs.get(p.requester.value.as_str()),
+            vpcs.get(p.accepter.value.as_str()),
+        ) else {
+            continue;
+        };
         if overlaps(r.spec.cidr.value, a.spec.cidr.value) {
             cx.push(
                 Diagnostic::error(
@@ -415,7 +386,9 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
             if !index.check(subnet_ref, ResourceKind::Subnet, "subnets", cx) {
                 continue;
             }
-            let subnet = subnets[subnet_ref.value.as_str()];
+            let Some(subnet) = subnets.get(subnet_ref.value.as_str()) else {
+                continue;
+            };
             if subnet.spec.vpc.value != rt.vpc.value {
                 cx.push(
                     Diagnostic::error(
@@ -656,16 +629,22 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         if !index.check(&i.subnet, ResourceKind::Subnet, "subnet", cx) {
             continue;
         }
-        let vpc = &subnets[i.subnet.value.as_str()].spec.vpc.value;
+        let vpc = subnets
+            .get(i.subnet.value.as_str())
+            .map(|s| &s.spec.vpc.value);
         for sg_ref in &i.security_groups {
-            if index.check(sg_ref, ResourceKind::SecurityGroup, "security-groups", cx)
-                && &sgs[sg_ref.value.as_str()].spec.vpc.value != vpc
-            {
+            if !index.check(sg_ref, ResourceKind::SecurityGroup, "security-groups", cx) {
+                continue;
+            }
+            let (Some(vpc), Some(sg)) = (vpc, sgs.get(sg_ref.value.as_str())) else {
+                continue;
+            };
+            if &sg.spec.vpc.value != vpc {
                 cx.push(
                     Diagnostic::error(
                         "instance-group-other-vpc",
                         sg_ref.span,
-                        format!("security group `{}` is in VPC `{}`, but instance `{}` is launched into VPC `{vpc}`", sg_ref.value, sgs[sg_ref.value.as_str()].spec.vpc.value, inst.name.value),
+                        format!("security group `{}` is in VPC `{}`, but instance `{}` is launched into VPC `{vpc}`", sg_ref.value, sg.spec.vpc.value, inst.name.value),
                     )
                     .with_help("use security groups of the instance's own VPC"),
                 );
@@ -840,7 +819,9 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         if !index.check(&f.role, ResourceKind::IamRole, "role", cx) {
             continue;
         }
-        let role = roles[f.role.value.as_str()];
+        let Some(role) = roles.get(f.role.value.as_str()) else {
+            continue;
+        };
         let trust = Topology::role_trust_document(&role.spec);
         if !derived::trusts_service(&trust, FLOW_LOGS_SERVICE) {
             cx.push(

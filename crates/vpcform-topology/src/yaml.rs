@@ -121,25 +121,26 @@ fn yaml_error(err: serde_saphyr::Error) -> Diagnostic {
         .location()
         .map(|l| Span::new(l.line() as u32, l.column() as u32, 1))
         .unwrap_or(Span::UNKNOWN);
-    let mut message = err.to_string();
-    // serde-saphyr appends the location to its message; ours is printed separately.
+    let raw = err.to_string();
+    let first = raw.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr words it "error: line L column C: what"; the position is printed separately.
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if message.starts_with("line ")
+        && let Some((_, rest)) = message.split_once(": ")
+    {
+        message = rest.to_string();
+    }
     if let Some(cut) = message.find(" at line ") {
         message.truncate(cut);
     }
-    let message = message
-        .lines()
-        .next()
-        .unwrap_or("invalid YAML")
-        .trim()
-        .to_string();
     let lower = message.to_ascii_lowercase();
-    let (code, help) = if lower.contains("budget")
-        || lower.contains("alias")
-        || lower.contains("depth")
-    {
+    let (code, help) = if lower.contains("budget") {
+        message =
+            "the document expands beyond vpcform's parsing budget (aliases, nodes or nesting)"
+                .into();
         (
             "yaml-budget",
-            "the document expands beyond vpcform's parsing budget (too many aliases, nodes or nesting levels); write it without alias chains",
+            "write the topology without chains of YAML aliases; large topologies should be split into stacks",
         )
     } else {
         ("yaml-syntax", "fix the YAML syntax at this position")
