@@ -8,6 +8,7 @@ mod address;
 mod decode;
 mod derived;
 mod diagnostic;
+pub mod generate;
 mod graph;
 mod model;
 mod validate;
@@ -90,7 +91,7 @@ pub fn load(name: &str, bytes: &[u8]) -> Loaded {
                 source,
                 topology: None,
                 graph: None,
-                diagnostics: vec![d],
+                diagnostics: vec![*d],
             };
         }
     };

@@ -125,27 +125,27 @@ pub struct Topology {
     pub stack: At<String>,
     /// AWS region, e.g. `us-east-1`; `--region` and the environment override it.
     pub region: Option<At<String>>,
-    #[schemars(with = "BTreeMap<String, Vpc>")]
+    #[schemars(with = "BTreeMap<String, Vpc>", default)]
     pub vpcs: Vec<Named<Vpc>>,
-    #[schemars(with = "BTreeMap<String, Subnet>")]
+    #[schemars(with = "BTreeMap<String, Subnet>", default)]
     pub subnets: Vec<Named<Subnet>>,
-    #[schemars(with = "BTreeMap<String, InternetGateway>")]
+    #[schemars(with = "BTreeMap<String, InternetGateway>", default)]
     pub internet_gateways: Vec<Named<InternetGateway>>,
-    #[schemars(with = "BTreeMap<String, RouteTable>")]
+    #[schemars(with = "BTreeMap<String, RouteTable>", default)]
     pub route_tables: Vec<Named<RouteTable>>,
-    #[schemars(with = "BTreeMap<String, SecurityGroup>")]
+    #[schemars(with = "BTreeMap<String, SecurityGroup>", default)]
     pub security_groups: Vec<Named<SecurityGroup>>,
-    #[schemars(with = "BTreeMap<String, Instance>")]
+    #[schemars(with = "BTreeMap<String, Instance>", default)]
     pub instances: Vec<Named<Instance>>,
-    #[schemars(with = "BTreeMap<String, LogGroup>")]
+    #[schemars(with = "BTreeMap<String, LogGroup>", default)]
     pub log_groups: Vec<Named<LogGroup>>,
-    #[schemars(with = "BTreeMap<String, IamPolicy>")]
+    #[schemars(with = "BTreeMap<String, IamPolicy>", default)]
     pub iam_policies: Vec<Named<IamPolicy>>,
-    #[schemars(with = "BTreeMap<String, IamRole>")]
+    #[schemars(with = "BTreeMap<String, IamRole>", default)]
     pub iam_roles: Vec<Named<IamRole>>,
-    #[schemars(with = "BTreeMap<String, FlowLog>")]
+    #[schemars(with = "BTreeMap<String, FlowLog>", default)]
     pub flow_logs: Vec<Named<FlowLog>>,
-    #[schemars(with = "BTreeMap<String, Peering>")]
+    #[schemars(with = "BTreeMap<String, Peering>", default)]
     pub peerings: Vec<Named<Peering>>,
     /// Every logical name declared, with its kind, including resources that
     /// failed to decode (so references to them are not reported as undefined).

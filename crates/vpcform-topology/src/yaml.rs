@@ -51,9 +51,9 @@ impl Node {
 }
 
 /// Parses `bytes` (the whole file) into a node tree.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Node, Diagnostic> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Node, Box<Diagnostic>> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(too_large(bytes.len() as u64));
+        return Err(Box::new(too_large(bytes.len() as u64)));
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -68,23 +68,25 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Node, Diagnostic> {
                 .chars()
                 .count() as u32
                 + 1;
-            return Err(Diagnostic::error(
-                "not-utf8",
-                Span::new(line, column, 1),
-                format!(
-                    "the file is not valid UTF-8 (byte offset {})",
-                    e.valid_up_to()
-                ),
-            )
-            .with_help("save the file as UTF-8"));
+            return Err(Box::new(
+                Diagnostic::error(
+                    "not-utf8",
+                    Span::new(line, column, 1),
+                    format!(
+                        "the file is not valid UTF-8 (byte offset {})",
+                        e.valid_up_to()
+                    ),
+                )
+                .with_help("save the file as UTF-8"),
+            ));
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if is_blank(text) {
-        return Err(
+        return Err(Box::new(
             Diagnostic::error("empty-file", Span::UNKNOWN, "the topology file is empty")
                 .with_help("declare at least `stack:`; see docs/topology.md or `vpcform schema`"),
-        );
+        ));
     }
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
@@ -97,7 +99,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Node, Diagnostic> {
             max_documents: 1,
         },
     };
-    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(yaml_error)
+    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| Box::new(yaml_error(e)))
 }
 
 /// The refusal of a file over [`MAX_FILE_BYTES`].

@@ -1,0 +1,128 @@
+//! `vpcform validate`, `graph` and `schema` as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn vpcform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run vpcform")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn validate_accepts_the_seed_topology_by_default() {
+    let o = vpcform(&["validate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "topology.yaml: valid (stack `vpc-monitoring`, 31 resources, 42 dependencies)\n"
+    );
+}
+
+#[test]
+fn validate_refuses_bad_input_with_located_errors_and_exit_1() {
+    let file = "crates/vpcform-topology/tests/data/invalid/12-undefined-reference.yaml";
+    let o = vpcform(&["validate", "-f", file]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("--> {file}:7:10")), "{err}");
+    assert!(err.contains("did you mean `network-1`?"), "{err}");
+    assert!(err.ends_with("1 error; nothing was changed\n"), "{err}");
+    assert!(!err.contains('\x1b'), "no colour when stderr is not a terminal");
+}
+
+#[test]
+fn json_diagnostics_carry_file_line_column() {
+    let file = "crates/vpcform-topology/tests/data/invalid/15-invalid-retention.yaml";
+    let o = vpcform(&["validate", "-f", file, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["valid"], false);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["file"], file);
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(6), Some(21)));
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["code"], "invalid-retention");
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_failure() {
+    let file = "examples/peering-without-routes.yaml";
+    let ok = vpcform(&["validate", "-f", file]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(stderr(&ok).contains("warning[peering-without-routes]"));
+    let denied = vpcform(&["validate", "-f", file, "--deny-warnings"]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(stderr(&denied).contains("error[peering-without-routes]"));
+}
+
+#[test]
+fn colour_is_forced_only_on_request_and_never_with_no_color() {
+    let file = "crates/vpcform-topology/tests/data/invalid/15-invalid-retention.yaml";
+    let forced = vpcform(&["validate", "-f", file, "--color", "always"]);
+    assert!(stderr(&forced).contains("\x1b[1;31m"));
+    let o = Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .args(["validate", "-f", file])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains('\x1b'));
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let o = vpcform(&["validate", "-f", "no/such/topology.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("cannot read the topology file no/such/topology.yaml"), "{err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn graph_prints_mermaid_dot_and_json() {
+    let mermaid = vpcform(&["graph", "--format", "mermaid"]);
+    assert_eq!(mermaid.status.code(), Some(0));
+    assert!(stdout(&mermaid).contains("[\"vpc-peering.vpc1-vpc2\"]"));
+    let dot = vpcform(&["graph", "--format", "dot"]);
+    assert!(stdout(&dot).starts_with("digraph vpcform {"));
+    let json = vpcform(&["graph", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let nodes = doc["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 31);
+    assert_eq!(nodes[0]["address"], "vpc.network-1");
+    let bad = vpcform(&["graph", "-f", "crates/vpcform-topology/tests/data/invalid/18-dependency-cycle.yaml"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("dependency cycle"));
+}
+
+#[test]
+fn schema_is_json_schema() {
+    let o = vpcform(&["schema"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["title"], "vpcform topology");
+    assert!(doc["$defs"]["Vpc"]["properties"]["cidr"].is_object());
+}
+
+#[test]
+fn help_and_version() {
+    let help = vpcform(&["--help"]);
+    assert!(stdout(&help).contains("Examples:"));
+    let version = vpcform(&["--version"]);
+    assert_eq!(stdout(&version), format!("vpcform {}\n", env!("CARGO_PKG_VERSION")));
+}
