@@ -43,7 +43,10 @@ fn validate_refuses_bad_input_with_located_errors_and_exit_1() {
     assert!(err.contains(&format!("--> {file}:7:10")), "{err}");
     assert!(err.contains("did you mean `network-1`?"), "{err}");
     assert!(err.ends_with("1 error; nothing was changed\n"), "{err}");
-    assert!(!err.contains('\x1b'), "no colour when stderr is not a terminal");
+    assert!(
+        !err.contains('\x1b'),
+        "no colour when stderr is not a terminal"
+    );
 }
 
 #[test]
@@ -55,7 +58,10 @@ fn json_diagnostics_carry_file_line_column() {
     assert_eq!(doc["valid"], false);
     let d = &doc["diagnostics"][0];
     assert_eq!(d["file"], file);
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(6), Some(21)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(6), Some(21))
+    );
     assert_eq!(d["severity"], "error");
     assert_eq!(d["code"], "invalid-retention");
 }
@@ -90,7 +96,10 @@ fn missing_file_is_a_clear_error() {
     let o = vpcform(&["validate", "-f", "no/such/topology.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("cannot read the topology file no/such/topology.yaml"), "{err}");
+    assert!(
+        err.contains("cannot read the topology file no/such/topology.yaml"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 }
 
@@ -106,7 +115,11 @@ fn graph_prints_mermaid_dot_and_json() {
     let nodes = doc["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 31);
     assert_eq!(nodes[0]["address"], "vpc.network-1");
-    let bad = vpcform(&["graph", "-f", "crates/vpcform-topology/tests/data/invalid/18-dependency-cycle.yaml"]);
+    let bad = vpcform(&[
+        "graph",
+        "-f",
+        "crates/vpcform-topology/tests/data/invalid/18-dependency-cycle.yaml",
+    ]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("dependency cycle"));
 }
@@ -124,5 +137,8 @@ fn help_and_version() {
     let help = vpcform(&["--help"]);
     assert!(stdout(&help).contains("Examples:"));
     let version = vpcform(&["--version"]);
-    assert_eq!(stdout(&version), format!("vpcform {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&version),
+        format!("vpcform {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }

@@ -13,7 +13,12 @@ fn decoder_fields(yaml: &str) -> BTreeSet<String> {
         .diagnostics
         .iter()
         .find(|d| d.code == "unknown-field" && d.message.contains("zz-probe"))
-        .unwrap_or_else(|| panic!("no unknown-field diagnostic for {yaml}: {:?}", loaded.diagnostics));
+        .unwrap_or_else(|| {
+            panic!(
+                "no unknown-field diagnostic for {yaml}: {:?}",
+                loaded.diagnostics
+            )
+        });
     let help = d.help.as_deref().unwrap();
     let list = help.split(" are: ").nth(1).unwrap();
     list.split(", ").map(str::to_string).collect()
@@ -24,7 +29,12 @@ fn schema_fields(schema: &Value, definition: Option<&str>) -> BTreeSet<String> {
         Some(name) => &schema["$defs"][name],
         None => schema,
     };
-    node["properties"].as_object().unwrap().keys().cloned().collect()
+    node["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -33,18 +43,54 @@ fn schema_and_decoder_accept_the_same_fields() {
     let cases: &[(Option<&str>, &str)] = &[
         (None, "stack: s\nzz-probe: 1\n"),
         (Some("Vpc"), "stack: s\nvpcs: { v: { zz-probe: 1 } }\n"),
-        (Some("Subnet"), "stack: s\nsubnets: { v: { zz-probe: 1 } }\n"),
-        (Some("InternetGateway"), "stack: s\ninternet-gateways: { v: { zz-probe: 1 } }\n"),
-        (Some("RouteTable"), "stack: s\nroute-tables: { v: { zz-probe: 1 } }\n"),
-        (Some("Route"), "stack: s\nroute-tables: { v: { routes: [{ zz-probe: 1 }] } }\n"),
-        (Some("SecurityGroup"), "stack: s\nsecurity-groups: { v: { zz-probe: 1 } }\n"),
-        (Some("Rule"), "stack: s\nsecurity-groups: { v: { ingress: [{ zz-probe: 1 }] } }\n"),
-        (Some("Instance"), "stack: s\ninstances: { v: { zz-probe: 1 } }\n"),
-        (Some("LogGroup"), "stack: s\nlog-groups: { v: { zz-probe: 1 } }\n"),
-        (Some("IamPolicy"), "stack: s\niam-policies: { v: { zz-probe: 1 } }\n"),
-        (Some("IamRole"), "stack: s\niam-roles: { v: { zz-probe: 1 } }\n"),
-        (Some("FlowLog"), "stack: s\nflow-logs: { v: { zz-probe: 1 } }\n"),
-        (Some("Peering"), "stack: s\npeerings: { v: { zz-probe: 1 } }\n"),
+        (
+            Some("Subnet"),
+            "stack: s\nsubnets: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("InternetGateway"),
+            "stack: s\ninternet-gateways: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("RouteTable"),
+            "stack: s\nroute-tables: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("Route"),
+            "stack: s\nroute-tables: { v: { routes: [{ zz-probe: 1 }] } }\n",
+        ),
+        (
+            Some("SecurityGroup"),
+            "stack: s\nsecurity-groups: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("Rule"),
+            "stack: s\nsecurity-groups: { v: { ingress: [{ zz-probe: 1 }] } }\n",
+        ),
+        (
+            Some("Instance"),
+            "stack: s\ninstances: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("LogGroup"),
+            "stack: s\nlog-groups: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("IamPolicy"),
+            "stack: s\niam-policies: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("IamRole"),
+            "stack: s\niam-roles: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("FlowLog"),
+            "stack: s\nflow-logs: { v: { zz-probe: 1 } }\n",
+        ),
+        (
+            Some("Peering"),
+            "stack: s\npeerings: { v: { zz-probe: 1 } }\n",
+        ),
     ];
     for (definition, yaml) in cases {
         assert_eq!(

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Everything CI checks, from a fresh clone: formatting, lints, and the whole
+# test suite with a local moto server (AWS API emulator) on loopback.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/moto.sh"
+cd "$VPCFORM_ROOT"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+moto_start
+
+log "cargo test --workspace"
+cargo test --workspace
