@@ -165,60 +165,6 @@ impl DependencyGraph {
         }
 
         // Explicit `depends-on`, between primary nodes.
-        let declared = t
-            .vpcs
-            .iter()
-            .map(|r| (K::Vpc, &r.name.value, &r.spec.depends_on))
-            .chain(
-                t.subnets
-                    .iter()
-                    .map(|r| (K::Subnet, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.internet_gateways
-                    .iter()
-                    .map(|r| (K::InternetGateway, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.route_tables
-                    .iter()
-                    .map(|r| (K::RouteTable, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.security_groups
-                    .iter()
-                    .map(|r| (K::SecurityGroup, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.instances
-                    .iter()
-                    .map(|r| (K::Instance, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.log_groups
-                    .iter()
-                    .map(|r| (K::LogGroup, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.iam_policies
-                    .iter()
-                    .map(|r| (K::IamPolicy, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.iam_roles
-                    .iter()
-                    .map(|r| (K::IamRole, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.flow_logs
-                    .iter()
-                    .map(|r| (K::FlowLog, &r.name.value, &r.spec.depends_on)),
-            )
-            .chain(
-                t.peerings
-                    .iter()
-                    .map(|r| (K::VpcPeering, &r.name.value, &r.spec.depends_on)),
-            );
         let primary_of: HashMap<String, ResourceKind> = b
             .graph
             .node_weights()
@@ -226,7 +172,7 @@ impl DependencyGraph {
             .map(|n| (n.address.name.clone(), n.address.kind))
             .collect();
         let mut explicit = Vec::new();
-        for (kind, name, deps) in declared {
+        for (kind, name, deps) in t.explicit_dependencies() {
             for dep in deps {
                 if let Some(dep_kind) = primary_of.get(&dep.value) {
                     explicit.push((

@@ -155,29 +155,7 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
     let peerings = by_name(&t.peerings);
 
     // Explicit ordering.
-    let all_deps = t
-        .vpcs
-        .iter()
-        .map(|r| (&r.name, &r.spec.depends_on))
-        .chain(t.subnets.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(
-            t.internet_gateways
-                .iter()
-                .map(|r| (&r.name, &r.spec.depends_on)),
-        )
-        .chain(t.route_tables.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(
-            t.security_groups
-                .iter()
-                .map(|r| (&r.name, &r.spec.depends_on)),
-        )
-        .chain(t.instances.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(t.log_groups.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(t.iam_policies.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(t.iam_roles.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(t.flow_logs.iter().map(|r| (&r.name, &r.spec.depends_on)))
-        .chain(t.peerings.iter().map(|r| (&r.name, &r.spec.depends_on)));
-    for (_, deps) in all_deps {
+    for (_, _, deps) in t.explicit_dependencies() {
         for dep in deps {
             index.check_any(dep, cx);
         }
