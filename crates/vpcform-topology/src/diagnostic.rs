@@ -278,6 +278,18 @@ impl Style {
     pub fn blue(&self, text: &str) -> String {
         self.paint("1;34", text)
     }
+
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
 }
 
 /// The closest candidate to `word`, if one is close enough to be a likely typo.

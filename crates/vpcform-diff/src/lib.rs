@@ -1,0 +1,246 @@
+//! vpcform's planner. A pure, synchronous function from the desired topology
+//! and the observed live state to a [`Plan`], and the plan's renderings.
+//! Knows no AWS SDK: the live state arrives as plain data ([`LiveState`]).
+
+mod kinds;
+mod normalize;
+mod plan;
+mod render_json;
+mod render_markdown;
+mod render_text;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vpcform_topology::{Address, ResourceKind};
+
+pub use kinds::{
+    AttrSpec, Compare, ReplaceOrder, attr_specs, child_container, policy_path, replace_order,
+};
+pub use normalize::{canonical_policy, decode_policy_document};
+pub use plan::{PlanInput, plan};
+pub use render_json::{PLAN_FORMAT_VERSION, to_json};
+pub use render_markdown::{MARKDOWN_LIMIT, to_markdown};
+pub use render_text::to_text;
+
+pub type Value = serde_json::Value;
+
+/// Tag keys vpcform sets on everything it creates.
+pub const TAG_STACK: &str = "vpcform:stack";
+pub const TAG_ADDRESS: &str = "vpcform:address";
+/// A hash of the declaration last applied, to tell drift from topology edits.
+pub const TAG_CONFIG: &str = "vpcform:config";
+
+/// One object found in the account and owned by the stack. Implicit objects
+/// (routes, rules, associations, attachments) are listed by their container's
+/// reader with the container's ownership.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveObject {
+    pub address: Address,
+    /// AWS's identifier (vpc-…, a log group's name, a role's name, a composite for implicit objects).
+    pub id: String,
+    /// Attributes under the names of [`attr_specs`], as AWS returned them.
+    pub attrs: BTreeMap<String, Value>,
+}
+
+/// An object that occupies a name the topology declares but is not owned by
+/// the stack; creating ours would collide with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub address: Address,
+    pub id: String,
+    pub message: String,
+}
+
+/// Everything the planner knows about the account.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    pub objects: BTreeMap<Address, LiveObject>,
+    pub conflicts: Vec<Conflict>,
+    /// AMI ids that SSM parameters resolve to.
+    pub ssm_parameters: BTreeMap<String, String>,
+    /// API calls made to read this state.
+    pub api_calls: u64,
+}
+
+impl LiveState {
+    pub fn insert(&mut self, object: LiveObject) {
+        self.objects.insert(object.address.clone(), object);
+    }
+}
+
+/// What the plan does to one object. Closed: the executor matches on it exhaustively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Delete then create, or (`create_before_destroy`) the other way round.
+    Replace {
+        create_before_destroy: bool,
+    },
+    Delete,
+}
+
+impl Action {
+    /// Terraform's action list, e.g. `["delete", "create"]` for a replace.
+    pub fn terraform_actions(self) -> &'static [&'static str] {
+        match self {
+            Action::NoOp => &["no-op"],
+            Action::Create => &["create"],
+            Action::Update => &["update"],
+            Action::Replace {
+                create_before_destroy: false,
+            } => &["delete", "create"],
+            Action::Replace {
+                create_before_destroy: true,
+            } => &["create", "delete"],
+            Action::Delete => &["delete"],
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace {
+                create_before_destroy: false,
+            } => "-/+",
+            Action::Replace {
+                create_before_destroy: true,
+            } => "+/-",
+            Action::Delete => "-",
+        }
+    }
+
+    pub fn is_change(self) -> bool {
+        self != Action::NoOp
+    }
+}
+
+/// A value the executor fills in from another object once it exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unknown {
+    /// The object whose attribute is awaited.
+    pub from: Address,
+    /// Which attribute of it (`id`, `arn`, …).
+    pub attribute: String,
+}
+
+/// One attribute's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttributeChange {
+    pub name: String,
+    /// `None` for creates.
+    pub before: Option<Value>,
+    /// `None` when unknown until apply.
+    pub after: Option<Value>,
+    pub forces_replacement: bool,
+}
+
+/// Why an update or delete is needed when the topology did not change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Human summary, e.g. "retention_in_days 7 → 14, changed outside vpcform".
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub kind: ResourceKind,
+    pub action: Action,
+    /// The live object's id, for everything but creates.
+    pub id: Option<String>,
+    /// Live attributes (normalised).
+    pub before: BTreeMap<String, Value>,
+    /// Desired attributes known now (normalised).
+    pub after: BTreeMap<String, Value>,
+    /// Desired attributes known only after apply.
+    pub after_unknown: BTreeMap<String, Unknown>,
+    /// The attributes that differ (updates and replaces) or are set (creates).
+    pub changes: Vec<AttributeChange>,
+    /// Attributes whose change forces the replacement.
+    pub replace_reasons: Vec<String>,
+    pub drift: Option<Drift>,
+    /// Objects this one needs (for creates and updates) or that need it (deletes run after them).
+    pub depends_on: Vec<Address>,
+    /// The declaration hash to record in the `vpcform:config` tag.
+    pub config_hash: Option<String>,
+}
+
+/// A problem that makes the plan impossible to apply as is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanError {
+    pub address: Address,
+    pub message: String,
+}
+
+/// The fingerprint of a live object read while planning; a saved plan is
+/// stale when any of these moved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub address: Address,
+    pub id: String,
+    pub hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub stack: String,
+    pub region: Option<String>,
+    pub changes: Vec<ResourceChange>,
+    pub errors: Vec<PlanError>,
+    pub fingerprints: Vec<Fingerprint>,
+    pub topology_hash: String,
+    pub api_calls: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub drifted: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::NoOp => {}
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace { .. } => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+            }
+            if c.drift.is_some() {
+                s.drifted += 1;
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_change())
+    }
+
+    /// The changes that do something, in plan order.
+    pub fn actions(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes.iter().filter(|c| c.action.is_change())
+    }
+}
+
+/// A short, stable hash of any serialisable value (hex, 16 digits).
+pub fn short_hash(value: &impl Serialize) -> String {
+    use sha2::Digest as _;
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let digest = sha2::Sha256::digest(&bytes);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}

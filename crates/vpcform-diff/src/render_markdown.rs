@@ -1,0 +1,146 @@
+//! The plan as a pull-request comment: summary first, destroys loud, drift
+//! apart, a collapsible section per resource, bounded in size.
+
+use std::fmt::Write as _;
+
+use crate::render_text::{line_diff, show};
+use crate::{Action, Plan, ResourceChange};
+
+/// GitHub refuses comments over 65,536 characters; stay below with room for the notice.
+pub const MARKDOWN_LIMIT: usize = 65_000;
+
+pub fn to_markdown(plan: &Plan) -> String {
+    let s = plan.summary();
+    let mut head = String::new();
+    let _ = writeln!(head, "### vpcform plan: stack `{}`\n", plan.stack);
+    for e in &plan.errors {
+        let _ = writeln!(head, "> [!CAUTION]\n> `{}`: {}\n", e.address, e.message);
+    }
+    if !plan.has_changes() {
+        let _ = writeln!(head, "**No changes.** The account matches the topology.");
+        return head;
+    }
+    let _ = writeln!(
+        head,
+        "**Plan: {} to add, {} to change, {} to destroy.**\n",
+        s.add, s.change, s.destroy
+    );
+    let destructive: Vec<&ResourceChange> = plan
+        .actions()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
+        .collect();
+    if !destructive.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> This plan destroys or replaces {} object(s):",
+            destructive.len()
+        );
+        for c in &destructive {
+            let what = if c.action == Action::Delete {
+                "destroy"
+            } else {
+                "replace"
+            };
+            let _ = writeln!(head, "> - {what} `{}`", c.address);
+        }
+        head.push('\n');
+    }
+    let drifted: Vec<&ResourceChange> = plan.actions().filter(|c| c.drift.is_some()).collect();
+    if !drifted.is_empty() {
+        let _ = writeln!(head, "#### Changed outside vpcform ({})\n", drifted.len());
+        for c in &drifted {
+            let _ = writeln!(
+                head,
+                "- `{}`: {}",
+                c.address,
+                c.drift.as_ref().map_or("", |d| d.summary.as_str())
+            );
+        }
+        head.push('\n');
+    }
+    let _ = writeln!(head, "| action | resource |\n|---|---|");
+    let mut table = String::new();
+    let mut details = String::new();
+    // Destroys first so that they survive truncation.
+    let ordered = destructive.iter().copied().chain(
+        plan.actions()
+            .filter(|c| !matches!(c.action, Action::Delete | Action::Replace { .. })),
+    );
+    for c in ordered {
+        let _ = writeln!(table, "| `{}` | `{}` |", c.action.symbol(), c.address);
+        details.push_str(&section(c));
+    }
+    let mut out = head;
+    out.push_str(&table);
+    out.push('\n');
+    let footer = "\nApply with `vpcform apply` after merge.\n";
+    if out.len() + details.len() + footer.len() <= MARKDOWN_LIMIT {
+        out.push_str(&details);
+    } else {
+        let notice = "\n> [!NOTE]\n> The plan is too long for one comment: details are truncated here. Run `vpcform plan` (or keep `vpcform plan --format json` as an artifact) for the full plan.\n";
+        let budget = MARKDOWN_LIMIT.saturating_sub(out.len() + notice.len() + footer.len());
+        let mut used = 0;
+        for part in details.split_inclusive("</details>\n") {
+            if used + part.len() > budget {
+                break;
+            }
+            out.push_str(part);
+            used += part.len();
+        }
+        out.push_str(notice);
+    }
+    out.push_str(footer);
+    out
+}
+
+fn section(c: &ResourceChange) -> String {
+    let mut body = String::new();
+    match c.action {
+        Action::Create => {
+            for a in &c.changes {
+                let _ = writeln!(
+                    body,
+                    "+ {} = {}",
+                    a.name,
+                    a.after.as_ref().map_or("(known after apply)".into(), show)
+                );
+            }
+        }
+        Action::Delete => {
+            for (name, value) in &c.before {
+                let _ = writeln!(body, "- {name} = {}", show(value));
+            }
+        }
+        _ => {
+            for a in &c.changes {
+                let before = a.before.as_ref().map_or("null".into(), show);
+                let after = a.after.as_ref().map_or("(known after apply)".into(), show);
+                let forces = if a.forces_replacement {
+                    " # forces replacement"
+                } else {
+                    ""
+                };
+                if before.contains('\n') || after.contains('\n') {
+                    let _ = writeln!(body, "~ {}{forces}\n{}", a.name, line_diff(&before, &after));
+                } else {
+                    let _ = writeln!(
+                        body,
+                        "- {} = {before}\n+ {} = {after}{forces}",
+                        a.name, a.name
+                    );
+                }
+            }
+        }
+    }
+    let drift = c
+        .drift
+        .as_ref()
+        .map(|d| format!(" (drift: {})", d.summary))
+        .unwrap_or_default();
+    format!(
+        "<details><summary><code>{}</code> {}{drift}</summary>\n\n```diff\n{}```\n\n</details>\n",
+        c.address,
+        c.action.terraform_actions().join(", "),
+        body.replace("```", "'''")
+    )
+}

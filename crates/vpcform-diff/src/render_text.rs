@@ -1,0 +1,189 @@
+//! The terminal rendering of a plan, in the shape Terraform users read at a glance.
+
+use std::fmt::Write as _;
+
+use vpcform_topology::Style;
+
+use crate::{Action, Plan, ResourceChange, Value};
+
+pub fn to_text(plan: &Plan, style: &Style) -> String {
+    let mut out = String::new();
+    for error in &plan.errors {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            style.error("error:"),
+            error.address,
+            error.message
+        );
+    }
+    if !plan.errors.is_empty() {
+        out.push('\n');
+    }
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "{} The account matches the topology of stack `{}`.",
+            style.green("No changes."),
+            plan.stack
+        );
+        return out;
+    }
+    let _ = writeln!(out, "vpcform will perform the following actions:\n");
+    for change in plan.actions() {
+        render_change(&mut out, change, style);
+        out.push('\n');
+    }
+    let s = plan.summary();
+    let _ = writeln!(
+        out,
+        "{} {} to add, {} to change, {} to destroy.",
+        style.bold("Plan:"),
+        s.add,
+        s.change,
+        s.destroy
+    );
+    if s.drifted > 0 {
+        let _ = writeln!(
+            out,
+            "{} of these revert changes made outside vpcform.",
+            s.drifted
+        );
+    }
+    out
+}
+
+fn headline(change: &ResourceChange) -> &'static str {
+    match change.action {
+        Action::NoOp => "is unchanged",
+        Action::Create => "will be created",
+        Action::Update => "will be updated in-place",
+        Action::Replace {
+            create_before_destroy: false,
+        } => "must be replaced (destroy, then create)",
+        Action::Replace {
+            create_before_destroy: true,
+        } => "must be replaced (create the new one, then destroy the old)",
+        Action::Delete => "will be destroyed",
+    }
+}
+
+fn paint_symbol(symbol: &str, action: Action, style: &Style) -> String {
+    match action {
+        Action::Create => style.green(symbol),
+        Action::Update => style.yellow(symbol),
+        Action::Replace { .. } | Action::Delete => style.red(symbol),
+        Action::NoOp => symbol.to_string(),
+    }
+}
+
+fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
+    let _ = writeln!(
+        out,
+        "  {} {}",
+        style.bold(&format!("# {}", change.address)),
+        headline(change)
+    );
+    if let Some(drift) = &change.drift {
+        let _ = writeln!(out, "  # ({})", drift.summary);
+    }
+    let symbol = change.action.symbol();
+    let _ = writeln!(
+        out,
+        "{:>3} {} {{",
+        paint_symbol(symbol, change.action, style),
+        change.address
+    );
+    let mut lines: Vec<(String, String, String)> = Vec::new(); // (marker, name, value)
+    match change.action {
+        Action::Create => {
+            lines.push(("+".into(), "id".into(), "(known after apply)".into()));
+            for c in &change.changes {
+                lines.push((
+                    "+".into(),
+                    c.name.clone(),
+                    c.after.as_ref().map_or("(known after apply)".into(), show),
+                ));
+            }
+        }
+        Action::Delete => {
+            if let Some(id) = &change.id {
+                lines.push(("-".into(), "id".into(), show(&Value::String(id.clone()))));
+            }
+            for (name, value) in &change.before {
+                if !value.is_null() {
+                    lines.push(("-".into(), name.clone(), show(value)));
+                }
+            }
+        }
+        Action::Update | Action::Replace { .. } | Action::NoOp => {
+            if let Some(id) = &change.id {
+                let replaced = matches!(change.action, Action::Replace { .. });
+                let value = if replaced {
+                    format!(
+                        "{} -> (known after apply)",
+                        show(&Value::String(id.clone()))
+                    )
+                } else {
+                    show(&Value::String(id.clone()))
+                };
+                lines.push((if replaced { "~" } else { " " }.into(), "id".into(), value));
+            }
+            for c in &change.changes {
+                let before = c.before.as_ref().map_or("null".into(), show);
+                let after = c.after.as_ref().map_or("(known after apply)".into(), show);
+                let mut value = if before.contains('\n') || after.contains('\n') {
+                    line_diff(&before, &after)
+                } else {
+                    format!("{before} -> {after}")
+                };
+                if c.forces_replacement {
+                    value.push_str(" # forces replacement");
+                }
+                lines.push(("~".into(), c.name.clone(), value));
+            }
+        }
+    }
+    let width = lines.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
+    for (marker, name, value) in lines {
+        let marker_text = match marker.as_str() {
+            "+" => style.green("+"),
+            "-" => style.red("-"),
+            "~" => style.yellow("~"),
+            other => other.to_string(),
+        };
+        let value = value.replace('\n', "\n        ");
+        let _ = writeln!(out, "      {marker_text} {name:<width$} = {value}");
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+/// A value as written in plans: strings quoted, documents pretty-printed.
+pub(crate) fn show(value: &Value) -> String {
+    match value {
+        Value::Object(map) if map.is_empty() => "{}".into(),
+        Value::Object(_) | Value::Array(_) if value.to_string().len() > 60 => {
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A line-by-line diff of two multi-line values (policies), via `similar`.
+pub(crate) fn line_diff(before: &str, after: &str) -> String {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let mut out = String::from("<<-DIFF\n");
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        let _ = write!(out, "{sign} {}", change.value());
+        if !change.value().ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out.push_str("DIFF");
+    out
+}
