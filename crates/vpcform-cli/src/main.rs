@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod plan;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -28,6 +29,9 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct GlobalArgs {
+    /// Show each AWS API call (-v) or more (-vv); RUST_LOG works too.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     /// Colour: auto (only on a terminal, never with NO_COLOR set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -64,6 +68,11 @@ enum Command {
         after_help = "Examples:\n  vpcform graph --format mermaid   # renders in GitHub pull requests\n  vpcform graph --format dot | dot -Tsvg > graph.svg"
     )]
     Graph(validate::GraphArgs),
+    /// Compare the topology with the live account and show what apply would change.
+    #[command(
+        after_help = "Examples:\n  vpcform plan\n  vpcform plan --detailed-exitcode --format markdown > plan.md   # PR comment; exit 2 = changes\n  vpcform plan --out plan.json && vpcform apply plan.json\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 vpcform plan --stats   # against local moto"
+    )]
+    Plan(plan::PlanArgs),
     /// Print the JSON Schema of the topology language.
     #[command(
         after_help = "Put this line first in topology.yaml for completion in editors:\n  # yaml-language-server: $schema=./topology.schema.json"
@@ -75,17 +84,27 @@ enum Command {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Output {
     pub(crate) stderr_color: bool,
+    pub(crate) stdout_color: bool,
 }
 
 impl Output {
     fn new(choice: ColorChoice) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let stderr_color = match choice {
+        let on = |terminal: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
+            ColorChoice::Auto => !no_color && terminal,
         };
-        Output { stderr_color }
+        Output {
+            stderr_color: on(std::io::stderr().is_terminal()),
+            stdout_color: on(std::io::stdout().is_terminal()),
+        }
+    }
+
+    pub(crate) fn stdout_style(&self) -> vpcform_topology::Style {
+        vpcform_topology::Style {
+            color: self.stdout_color,
+        }
     }
 
     pub(crate) fn style(&self) -> vpcform_topology::Style {
@@ -109,12 +128,37 @@ pub(crate) fn err(text: &str) {
     let _ = stderr.write_all(text.as_bytes());
 }
 
+/// The async runtime for commands that talk to AWS.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(spec), _) => EnvFilter::new(spec),
+        (Err(_), 0) => EnvFilter::new("warn"),
+        (Err(_), 1) => EnvFilter::new("warn,vpcform_aws=debug"),
+        (Err(_), _) => EnvFilter::new("info,vpcform_aws=trace,aws_smithy_runtime=debug"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
     let output = Output::new(cli.global.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run_validate(&args, output),
         Command::Graph(args) => validate::run_graph(&args, output),
+        Command::Plan(args) => plan::run_plan(&args, output),
         Command::Schema => {
             let schema = vpcform_topology::json_schema();
             out(&format!(

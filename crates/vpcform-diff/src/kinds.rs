@@ -27,6 +27,8 @@ pub enum Compare {
     StringSet,
     /// A flow-log format, where absent means AWS's default format.
     FlowLogFormat,
+    /// Not returned by AWS's batched read: set at creation, never compared.
+    Unread,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +164,7 @@ pub fn attr_specs(kind: ResourceKind) -> &'static [AttrSpec] {
         K::IamRole => {
             const T: &[AttrSpec] = &[
                 replace("role_name", Exact),
-                update("description", Exact),
+                update("description", Unread),
                 update("assume_role_policy_document", Policy),
                 TAGS,
             ];

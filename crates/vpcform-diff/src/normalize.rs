@@ -10,7 +10,7 @@ pub(crate) const DEFAULT_FLOW_LOG_FORMAT: &str = "${version} ${account-id} ${int
 
 pub(crate) fn normalize(compare: Compare, value: &Value) -> Value {
     match compare {
-        Compare::Exact => value.clone(),
+        Compare::Exact | Compare::Unread => value.clone(),
         Compare::Cidr => match value
             .as_str()
             .and_then(|s| s.parse::<ipnet::Ipv4Net>().ok())

@@ -135,7 +135,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                 }
             }
             Some(object) => {
-                for spec in specs {
+                for spec in specs.iter().filter(|s| s.compare != crate::Compare::Unread) {
                     let before = normalize(
                         spec.compare,
                         object.attrs.get(spec.name).unwrap_or(&Value::Null),

@@ -294,6 +294,17 @@ impl Protocol {
         }
     }
 
+    /// Parses `IpProtocol` as AWS returns it (`tcp`, `6`, `icmp`, `-1`, …).
+    pub fn from_aws(text: &str) -> Option<Protocol> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "tcp" | "6" => Protocol::Tcp,
+            "udp" | "17" => Protocol::Udp,
+            "icmp" | "1" => Protocol::Icmp,
+            "-1" | "all" => Protocol::All,
+            other => Protocol::Number(other.parse().ok()?),
+        })
+    }
+
     pub fn has_ports(self) -> bool {
         matches!(self, Protocol::Tcp | Protocol::Udp)
     }

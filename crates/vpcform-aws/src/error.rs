@@ -1,0 +1,109 @@
+//! Errors users can act on: one paragraph each, naming the API call.
+
+use std::fmt::Debug;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(
+        "no AWS credentials were found. vpcform uses the standard chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+         a profile in ~/.aws/config or ~/.aws/credentials (--profile or AWS_PROFILE), SSO (`aws sso login`), \
+         or the instance's metadata service. ({detail})"
+    )]
+    NoCredentials { detail: String },
+    #[error(
+        "no AWS region is set: give `region:` in the topology, pass --region, or set AWS_REGION (or a region in your AWS profile)"
+    )]
+    NoRegion,
+    #[error(
+        "cannot reach the AWS endpoint {endpoint} while calling {operation}: {detail}. Check the network, \
+         --endpoint-url / AWS_ENDPOINT_URL (for moto or LocalStack, is the server running?), and proxies"
+    )]
+    Unreachable {
+        operation: String,
+        endpoint: String,
+        detail: String,
+    },
+    #[error(
+        "access denied calling {operation}: {message}. The credentials in use need permission for {operation}"
+    )]
+    AccessDenied { operation: String, message: String },
+    #[error("{operation} failed: {code}: {message}")]
+    Api {
+        operation: String,
+        code: String,
+        message: String,
+    },
+}
+
+impl AwsError {
+    /// AWS's error code, when the error came from AWS.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Api { code, .. } => Some(code),
+            AwsError::AccessDenied { .. } => Some("AccessDenied"),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            AwsError::Api { message, .. } | AwsError::AccessDenied { message, .. } => {
+                message.clone()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Classifies an SDK error of `operation`.
+pub(crate) fn classify<E, R>(operation: &str, endpoint: &str, err: SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug,
+{
+    match &err {
+        SdkError::DispatchFailure(failure) => {
+            let detail = if failure.is_timeout() {
+                "the connection timed out".to_string()
+            } else if failure.is_io() {
+                "the connection failed".to_string()
+            } else {
+                format!("{:?}", failure.as_connector_error().map(|e| e.to_string()))
+            };
+            AwsError::Unreachable {
+                operation: operation.to_string(),
+                endpoint: endpoint.to_string(),
+                detail,
+            }
+        }
+        SdkError::TimeoutError(_) => AwsError::Unreachable {
+            operation: operation.to_string(),
+            endpoint: endpoint.to_string(),
+            detail: "the request timed out".into(),
+        },
+        _ => {
+            let code = err.code().unwrap_or("Unknown").to_string();
+            let message = err.message().map(str::to_string).unwrap_or_else(|| {
+                aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
+            });
+            if matches!(
+                code.as_str(),
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthFailure"
+            ) {
+                AwsError::AccessDenied {
+                    operation: operation.to_string(),
+                    message,
+                }
+            } else {
+                AwsError::Api {
+                    operation: operation.to_string(),
+                    code,
+                    message,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! CloudWatch log groups. DescribeLogGroups carries no tags, so ownership comes
+//! from one Resource Groups Tagging API listing of the stack's log groups.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+use serde_json::Value;
+use vpcform_diff::{Conflict, TAG_STACK};
+use vpcform_topology::{Address, ResourceKind};
+
+use crate::read::{Found, ReadCx, address_from_tags, object, tags_value};
+use crate::{Aws, AwsError};
+
+/// A log group's ARN without the `:*` that DescribeLogGroups appends.
+fn bare_arn(arn: &str) -> &str {
+    arn.strip_suffix(":*").unwrap_or(arn)
+}
+
+pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let (owned, groups) = tokio::try_join!(owned_tags(aws, cx.stack), all_groups(aws))?;
+    let mut found = Found::default();
+    for group in groups {
+        let name = group.log_group_name().unwrap_or_default();
+        let arn = bare_arn(group.arn().unwrap_or_default());
+        match owned.get(arn) {
+            Some(tags) => found.objects.push(object(
+                address_from_tags(ResourceKind::LogGroup, tags, name),
+                name,
+                vec![
+                    ("log_group_name", Value::from(name)),
+                    (
+                        "retention_in_days",
+                        group.retention_in_days().map_or(Value::Null, Value::from),
+                    ),
+                    ("tags", tags_value(tags)),
+                ],
+            )),
+            None => {
+                if let Some(declared) = cx
+                    .topology
+                    .log_groups
+                    .iter()
+                    .find(|g| g.spec.name.value == name)
+                {
+                    found.conflicts.push(Conflict {
+                        address: Address::new(ResourceKind::LogGroup, declared.name.value.clone()),
+                        id: name.to_string(),
+                        message: format!(
+                            "a log group named `{name}` exists but is not owned by stack `{}` (no `{TAG_STACK}` tag); creating it would fail. Delete or rename it, or tag it `{TAG_STACK}={}` to adopt it",
+                            cx.stack, cx.stack
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn owned_tags(
+    aws: &Aws,
+    stack: &str,
+) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
+    let mut pages = aws
+        .tagging
+        .get_resources()
+        .tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build())
+        .resource_type_filters("logs")
+        .into_paginator()
+        .send();
+    let mut out = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("tag:GetResources", e))?;
+        for r in page.resource_tag_mapping_list() {
+            let Some(arn) = r.resource_arn() else {
+                continue;
+            };
+            let tags = r
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            out.insert(bare_arn(arn).to_string(), tags);
+        }
+    }
+    Ok(out)
+}
+
+async fn all_groups(aws: &Aws) -> Result<Vec<aws_sdk_cloudwatchlogs::types::LogGroup>, AwsError> {
+    let mut pages = aws.logs.describe_log_groups().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("logs:DescribeLogGroups", e))?;
+        out.extend(page.log_groups.unwrap_or_default());
+    }
+    Ok(out)
+}

@@ -1,0 +1,186 @@
+//! Reading the live state of a whole stack: one paginated call per kind
+//! (filtered by the stack's tag where AWS allows), all kinds concurrently.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+use vpcform_diff::{Conflict, LiveObject, LiveState, TAG_ADDRESS, TAG_STACK};
+use vpcform_topology::{Address, ResourceKind, Topology};
+
+use crate::{Aws, AwsError};
+
+/// What one kind's reader found.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub(crate) objects: Vec<LiveObject>,
+    pub(crate) conflicts: Vec<Conflict>,
+}
+
+impl Found {
+    pub(crate) fn objects(objects: Vec<LiveObject>) -> Self {
+        Found {
+            objects,
+            conflicts: Vec::new(),
+        }
+    }
+}
+
+/// What readers need to know about the topology.
+#[derive(Debug)]
+pub(crate) struct ReadCx<'t> {
+    pub(crate) stack: &'t str,
+    pub(crate) topology: &'t Topology,
+}
+
+/// The EC2 filter that selects the stack's objects.
+pub(crate) fn stack_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(format!("tag:{TAG_STACK}"))
+        .values(stack)
+        .build()
+}
+
+pub(crate) fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+pub(crate) fn tags_value(tags: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        tags.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// The address an owned object records in its tag; one without (tag removed by
+/// hand) gets an address that no declaration has, so it is planned for deletion.
+pub(crate) fn address_from_tags(
+    kind: ResourceKind,
+    tags: &BTreeMap<String, String>,
+    id: &str,
+) -> Address {
+    tags.get(TAG_ADDRESS)
+        .and_then(|a| Address::parse(a))
+        .filter(|a| a.kind == kind)
+        .unwrap_or_else(|| Address::new(kind, format!("untracked-{id}")))
+}
+
+pub(crate) fn object(
+    address: Address,
+    id: impl Into<String>,
+    attrs: Vec<(&str, Value)>,
+) -> LiveObject {
+    LiveObject {
+        address,
+        id: id.into(),
+        attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+    }
+}
+
+/// Runs per-object reads with bounded concurrency, failing on the first error.
+pub(crate) async fn concurrently<T>(
+    futures: impl IntoIterator<Item = impl std::future::Future<Output = Result<T, AwsError>>>,
+) -> Result<Vec<T>, AwsError> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    futures::stream::iter(futures)
+        .buffered(16)
+        .try_collect()
+        .await
+}
+
+pub(crate) fn opt_str(v: Option<&str>) -> Value {
+    v.map_or(Value::Null, |s| Value::String(s.to_string()))
+}
+
+/// Prefix of placeholders in child keys that name another object by AWS id
+/// (`id:subnet-0abc`), replaced by that object's logical name once all kinds are read.
+pub(crate) const ID_REF: &str = "id:";
+
+/// Reads everything the stack owns, and the SSM parameters the topology names.
+pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState, AwsError> {
+    let before = aws.calls.get();
+    let cx = ReadCx {
+        stack: &topology.stack.value,
+        topology,
+    };
+    let (vpcs, subnets, igws, tables, groups, instances, logs, iam, flow_logs, peerings, ssm) = tokio::try_join!(
+        crate::vpc::read(aws, &cx),
+        crate::subnet::read(aws, &cx),
+        crate::internet_gateway::read(aws, &cx),
+        crate::route_table::read(aws, &cx),
+        crate::security_group::read(aws, &cx),
+        crate::instance::read(aws, &cx),
+        crate::log_group::read(aws, &cx),
+        crate::iam::read(aws, &cx),
+        crate::flow_log::read(aws, &cx),
+        crate::peering::read(aws, &cx),
+        crate::instance::read_ssm_parameters(aws, &cx),
+    )?;
+    let mut live = LiveState {
+        ssm_parameters: ssm,
+        ..LiveState::default()
+    };
+    let mut all = Vec::new();
+    for found in [
+        vpcs, subnets, igws, tables, groups, instances, logs, iam, flow_logs, peerings,
+    ] {
+        all.extend(found.objects);
+        live.conflicts.extend(found.conflicts);
+    }
+    // Child keys that name other objects by id get those objects' logical names.
+    let names: HashMap<String, String> = all
+        .iter()
+        .filter(|o| o.address.key.is_none())
+        .map(|o| (o.id.clone(), o.address.name.clone()))
+        .collect();
+    for mut object in all {
+        if let Some(key) = &object.address.key
+            && key.contains(ID_REF)
+        {
+            object.address.key = Some(resolve_id_refs(key, &names));
+        }
+        live.insert(object);
+    }
+    live.api_calls = aws.calls.get() - before;
+    Ok(live)
+}
+
+fn resolve_id_refs(key: &str, names: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    while let Some(at) = rest.find(ID_REF) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + ID_REF.len()..];
+        let end = after.find(['/', ']']).unwrap_or(after.len());
+        let id = &after[..end];
+        match names.get(id) {
+            Some(name) => out.push_str(name),
+            None => out.push_str(id),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_placeholders_become_logical_names() {
+        let names = HashMap::from([("sg-1".to_string(), "web".to_string())]);
+        assert_eq!(
+            resolve_id_refs("ingress/tcp/22..22/sg:id:sg-1", &names),
+            "ingress/tcp/22..22/sg:web"
+        );
+        assert_eq!(resolve_id_refs("id:subnet-9", &names), "subnet-9");
+    }
+}

@@ -1,0 +1,144 @@
+//! `vpcform plan`: read the account, compare it with the topology, show the difference.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+use vpcform_diff::Plan;
+
+use crate::validate::{load, report};
+use crate::{FileArg, Output, err, out};
+
+/// Where and as whom to reach AWS. Unset: the standard credential chain.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AwsArgs {
+    /// AWS profile from ~/.aws/config (default: AWS_PROFILE or the default profile).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// AWS region (default: the topology's `region`, else AWS_REGION / the profile's).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Send every AWS call to this endpoint, e.g. a local moto server (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    file: FileArg,
+    #[command(flatten)]
+    aws: AwsArgs,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on errors.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Save the plan for `vpcform apply FILE`, bound to what it read.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print how many AWS API calls the plan made.
+    #[arg(long)]
+    stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// A plan saved with `--out`: everything `apply FILE` needs, and what to check first.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SavedPlan {
+    pub(crate) vpcform_version: String,
+    pub(crate) topology_file: String,
+    pub(crate) plan: Plan,
+}
+
+/// Loads and plans; `Err` carries a message, `Ok(None)` means the topology was invalid (reported).
+pub(crate) async fn make_plan(
+    file: &FileArg,
+    aws_args: &AwsArgs,
+    output: Output,
+) -> anyhow::Result<Option<(Plan, vpcform_aws::Aws)>> {
+    let loaded = load(file)?;
+    report(&loaded, output, false);
+    let Some((topology, graph)) = loaded.valid() else {
+        err(&format!(
+            "{}: {} error(s); nothing was read or changed\n",
+            loaded.source.name,
+            loaded.error_count()
+        ));
+        return Ok(None);
+    };
+    let options = vpcform_aws::AwsOptions {
+        profile: aws_args.profile.clone(),
+        region: aws_args
+            .region
+            .clone()
+            .or_else(|| topology.region.as_ref().map(|r| r.value.clone())),
+        endpoint_url: aws_args.endpoint_url.clone(),
+    };
+    let aws = vpcform_aws::Aws::connect(&options).await?;
+    let live = vpcform_aws::read_live_state(&aws, topology).await?;
+    let topology_hash = vpcform_diff::short_hash(&loaded.source.text);
+    let plan = vpcform_diff::plan(vpcform_diff::PlanInput {
+        topology,
+        graph,
+        live: &live,
+        topology_hash: &topology_hash,
+    });
+    Ok(Some((plan, aws)))
+}
+
+pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let runtime = crate::runtime()?;
+    let Some((plan, aws)) = runtime.block_on(make_plan(&args.file, &args.aws, output))? else {
+        return Ok(ExitCode::from(1));
+    };
+    match args.format {
+        PlanFormat::Text => out(&vpcform_diff::to_text(&plan, &output.stdout_style())),
+        PlanFormat::Json => out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&vpcform_diff::to_json(&plan, env!("CARGO_PKG_VERSION")))?
+        )),
+        PlanFormat::Markdown => out(&vpcform_diff::to_markdown(&plan)),
+    }
+    if args.stats {
+        err(&format!(
+            "AWS API calls: {} ({} objects read, region {})\n",
+            plan.api_calls,
+            plan.fingerprints
+                .iter()
+                .filter(|f| f.hash != "absent")
+                .count(),
+            aws.region()
+        ));
+    }
+    if let Some(path) = &args.out {
+        let saved = SavedPlan {
+            vpcform_version: env!("CARGO_PKG_VERSION").to_string(),
+            topology_file: args.file.file.display().to_string(),
+            plan: plan.clone(),
+        };
+        std::fs::write(path, serde_json::to_vec_pretty(&saved)?)
+            .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+        err(&format!(
+            "Saved the plan to {}. Apply it with: vpcform apply {}\n",
+            path.display(),
+            path.display()
+        ));
+    }
+    if !plan.errors.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
