@@ -12,7 +12,9 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-moto_start
+moto_install
+# End-to-end tests start a private moto server each (parallel, no shared state).
+export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
 
 log "cargo test --workspace"
 cargo test --workspace

@@ -20,3 +20,6 @@ mod vpc;
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;
 pub use read::read_live_state;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
