@@ -125,8 +125,19 @@ impl Action {
 pub struct Unknown {
     /// The object whose attribute is awaited.
     pub from: Address,
-    /// Which attribute of it (`id`, `arn`, …).
+    /// Which attribute of it (`id`, `arn`, …); `ssm:NAME` for an SSM lookup by the object itself.
     pub attribute: String,
+    /// For a list of ids (an instance's security groups): every element, known or awaited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<ListElement>,
+}
+
+/// One element of a list value that is partly unknown until apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ListElement {
+    Known(String),
+    Pending { pending: Address },
 }
 
 /// One attribute's change.
@@ -165,8 +176,11 @@ pub struct ResourceChange {
     /// Attributes whose change forces the replacement.
     pub replace_reasons: Vec<String>,
     pub drift: Option<Drift>,
-    /// Objects this one needs (for creates and updates) or that need it (deletes run after them).
+    /// Objects this one needs: their creates and updates run first.
     pub depends_on: Vec<Address>,
+    /// For deletes and replaces: objects whose deletion, replacement or update
+    /// (they refer to this one) must finish before this one is deleted.
+    pub delete_after: Vec<Address>,
     /// The declaration hash to record in the `vpcform:config` tag.
     pub config_hash: Option<String>,
 }

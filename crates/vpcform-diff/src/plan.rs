@@ -7,8 +7,8 @@ use vpcform_topology::{Address, DependencyGraph, ResourceKind, Topology};
 use crate::kinds::{Desired, Lookup, ReplaceOrder, attr_specs, child_container, replace_order};
 use crate::normalize::normalize;
 use crate::{
-    Action, AttributeChange, Drift, Fingerprint, LiveState, Plan, PlanError, ResourceChange,
-    TAG_CONFIG, Unknown, Value, short_hash,
+    Action, AttributeChange, Drift, Fingerprint, ListElement, LiveState, Plan, PlanError,
+    ResourceChange, TAG_CONFIG, Unknown, Value, short_hash,
 };
 
 /// What `plan` needs. The graph must come from the same (valid) topology.
@@ -90,6 +90,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             replace_reasons: Vec::new(),
             drift: None,
             depends_on,
+            delete_after: Vec::new(),
             config_hash: if child_container(&address).is_none() {
                 config_hash.clone()
             } else {
@@ -202,16 +203,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         {
             continue; // egress left unmanaged: AWS's default rule is not ours to delete
         }
+        // Routes and rules are deleted explicitly even when their container goes:
+        // that orders them before what they point at (a peering, another group).
         let container = child_container(address);
-        if let Some(container) = &container
-            && !desired.contains_key(container)
-            && matches!(
-                address.kind,
-                ResourceKind::Route | ResourceKind::SecurityGroupRule
-            )
-        {
-            continue; // goes away with its route table or security group
-        }
         let drift = container.as_ref().and_then(|c| {
             container_matches_config(live, c, config_hashes.get(c).map(String::as_str)).then(|| {
                 Drift {
@@ -231,11 +225,13 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             replace_reasons: Vec::new(),
             drift,
             depends_on: Vec::new(),
+            delete_after: Vec::new(),
             config_hash: None,
         });
     }
-    order_deletes(&mut deletes, &changes, live);
+    deletes.sort_by(|a, b| a.address.cmp(&b.address));
     changes.extend(deletes);
+    order_deletes(&mut changes, live);
 
     let mut fingerprints: Vec<Fingerprint> = live
         .objects
@@ -279,6 +275,7 @@ fn resolve(
         let unknown = || Unknown {
             from: dep.clone(),
             attribute: attribute.to_string(),
+            list: Vec::new(),
         };
         let stays = matches!(actions.get(dep), Some(Action::NoOp | Action::Update));
         let object = live
@@ -301,15 +298,40 @@ fn resolve(
         Desired::Known(v) => Ok(v.clone()),
         Desired::Ref(dep, attribute) => lookup(dep, attribute),
         Desired::RefList(deps) => {
-            let mut ids = Vec::with_capacity(deps.len());
-            for dep in deps {
-                ids.push(lookup(dep, "id")?);
+            let elements: Vec<ListElement> = deps
+                .iter()
+                .map(|dep| match lookup(dep, "id") {
+                    Ok(Value::String(id)) => ListElement::Known(id),
+                    _ => ListElement::Pending {
+                        pending: dep.clone(),
+                    },
+                })
+                .collect();
+            let first_pending = elements.iter().find_map(|e| match e {
+                ListElement::Pending { pending } => Some(pending.clone()),
+                ListElement::Known(_) => None,
+            });
+            match first_pending {
+                None => Ok(Value::Array(
+                    elements
+                        .into_iter()
+                        .filter_map(|e| match e {
+                            ListElement::Known(id) => Some(Value::String(id)),
+                            ListElement::Pending { .. } => None,
+                        })
+                        .collect(),
+                )),
+                Some(from) => Err(Unknown {
+                    from,
+                    attribute: "id".into(),
+                    list: elements,
+                }),
             }
-            Ok(Value::Array(ids))
         }
         Desired::Ssm(parameter) => Err(Unknown {
             from: me.clone(),
             attribute: format!("ssm:{parameter}"),
+            list: Vec::new(),
         }),
     }
 }
@@ -394,25 +416,31 @@ fn short_value(v: &Value) -> String {
     }
 }
 
-/// Deletes wait for everything that refers to the object being deleted:
-/// a live object X is deleted after every deleted or replaced object whose
-/// attributes mention X's id.
-fn order_deletes(deletes: &mut [ResourceChange], kept: &[ResourceChange], live: &LiveState) {
+/// Deletes wait for everything that refers to the object being deleted: a
+/// live object X is deleted after every object that is deleted, replaced or
+/// updated and whose live attributes mention X's id (subnets before their VPC,
+/// an instance's new security-group list before the old group goes).
+fn order_deletes(changes: &mut [ResourceChange], live: &LiveState) {
     let mut by_id: HashMap<&str, &Address> = HashMap::new();
     for object in live.objects.values() {
         by_id.insert(object.id.as_str(), &object.address);
+        // Some references are by ARN (a flow log's role, an attachment's policy).
+        if let Some(arn) = object.attrs.get("arn").and_then(Value::as_str) {
+            by_id.insert(arn, &object.address);
+        }
     }
-    let going: BTreeSet<Address> = deletes
+    let referrers: BTreeSet<Address> = changes
         .iter()
-        .map(|d| d.address.clone())
-        .chain(
-            kept.iter()
-                .filter(|c| matches!(c.action, Action::Replace { .. }))
-                .map(|c| c.address.clone()),
-        )
+        .filter(|c| {
+            matches!(
+                c.action,
+                Action::Delete | Action::Replace { .. } | Action::Update
+            )
+        })
+        .map(|c| c.address.clone())
         .collect();
     let mut waits: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-    for address in &going {
+    for address in &referrers {
         let Some(object) = live.objects.get(address) else {
             continue;
         };
@@ -431,13 +459,14 @@ fn order_deletes(deletes: &mut [ResourceChange], kept: &[ResourceChange], live: 
             }
         }
     }
-    for delete in deletes.iter_mut() {
-        delete.depends_on = waits
-            .remove(&delete.address)
-            .map(|s| s.into_iter().collect())
-            .unwrap_or_default();
+    for change in changes.iter_mut() {
+        if matches!(change.action, Action::Delete | Action::Replace { .. }) {
+            change.delete_after = waits
+                .remove(&change.address)
+                .map(|s| s.into_iter().collect())
+                .unwrap_or_default();
+        }
     }
-    deletes.sort_by(|a, b| a.address.cmp(&b.address));
 }
 
 fn collect_strings(value: &Value, out: &mut Vec<String>) {

@@ -1,0 +1,152 @@
+//! The apply graph: steps derived from a plan's changes and the order between them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use vpcform_diff::{Action, Plan};
+use vpcform_topology::Address;
+
+use crate::Verb;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub address: Address,
+    pub verb: Verb,
+    /// Index of the change in `Plan::changes`.
+    pub change: usize,
+    /// Steps that must finish first.
+    pub waits_for: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ApplyGraph {
+    pub steps: Vec<Step>,
+}
+
+impl ApplyGraph {
+    /// Steps nothing else waits for... and the reverse edges, for the walk.
+    pub fn dependents(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); self.steps.len()];
+        for (i, step) in self.steps.iter().enumerate() {
+            for &w in &step.waits_for {
+                out[w].push(i);
+            }
+        }
+        out
+    }
+
+    /// A cycle among the steps, if the plan is inconsistent.
+    pub fn find_cycle(&self) -> Option<Vec<usize>> {
+        let n = self.steps.len();
+        let mut pending: Vec<usize> = self.steps.iter().map(|s| s.waits_for.len()).collect();
+        let dependents = self.dependents();
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let mut done = 0;
+        while let Some(i) = ready.pop() {
+            done += 1;
+            for &d in &dependents[i] {
+                pending[d] -= 1;
+                if pending[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        (done < n).then(|| (0..n).filter(|&i| pending[i] > 0).collect())
+    }
+}
+
+/// Builds the apply graph from the plan alone.
+///
+/// - creates and updates wait for the creates/updates of what they depend on;
+/// - a delete waits for the deletes and updates of what refers to the object
+///   (`delete_after`), so subnets go before their VPC and routes before their peering;
+/// - a replace is a delete and a create, ordered by `create_before_destroy`; an
+///   old object replaced create-first goes only after its dependents moved to the new one.
+pub fn build_apply_graph(plan: &Plan) -> ApplyGraph {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut work: HashMap<&Address, usize> = HashMap::new(); // create or update step
+    let mut delete: HashMap<&Address, usize> = HashMap::new();
+    let mut update: HashMap<&Address, usize> = HashMap::new();
+    for (index, change) in plan.changes.iter().enumerate() {
+        let mut add = |verb: Verb| {
+            steps.push(Step {
+                address: change.address.clone(),
+                verb,
+                change: index,
+                waits_for: Vec::new(),
+            });
+            steps.len() - 1
+        };
+        match change.action {
+            Action::NoOp => {}
+            Action::Create => {
+                work.insert(&change.address, add(Verb::Create));
+            }
+            Action::Update => {
+                let s = add(Verb::Update);
+                work.insert(&change.address, s);
+                update.insert(&change.address, s);
+            }
+            Action::Delete => {
+                delete.insert(&change.address, add(Verb::Delete));
+            }
+            Action::Replace { .. } => {
+                delete.insert(&change.address, add(Verb::Delete));
+                work.insert(&change.address, add(Verb::Create));
+            }
+        }
+    }
+    let mut waits: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut wait = |step: usize, on: usize| {
+        if step != on {
+            waits.entry(step).or_default().push(on);
+        }
+    };
+    for change in &plan.changes {
+        let me = &change.address;
+        if let Some(&w) = work.get(me) {
+            for dep in &change.depends_on {
+                if let Some(&d) = work.get(dep) {
+                    wait(w, d);
+                }
+            }
+        }
+        if let Some(&d) = delete.get(me) {
+            for referrer in &change.delete_after {
+                if let Some(&rd) = delete.get(referrer) {
+                    wait(d, rd);
+                }
+                if let Some(&ru) = update.get(referrer) {
+                    wait(d, ru);
+                }
+            }
+        }
+        if let (
+            Action::Replace {
+                create_before_destroy,
+            },
+            Some(&d),
+            Some(&c),
+        ) = (change.action, delete.get(me), work.get(me))
+        {
+            if create_before_destroy {
+                wait(d, c);
+                // Dependents switch to the new object before the old one goes.
+                for other in &plan.changes {
+                    if other.depends_on.contains(me)
+                        && let Some(&ow) = work.get(&other.address)
+                    {
+                        wait(d, ow);
+                    }
+                }
+            } else {
+                wait(c, d);
+            }
+        }
+    }
+    for (step, mut on) in waits {
+        on.sort_unstable();
+        on.dedup();
+        steps[step].waits_for = on;
+    }
+    ApplyGraph { steps }
+}

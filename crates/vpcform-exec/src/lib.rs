@@ -1,0 +1,149 @@
+//! vpcform's executor. It applies a [`Plan`] and only what the plan says:
+//! builds the apply graph from the plan's changes (deletes reversed), walks it
+//! with tokio under a parallelism limit, starting each step as soon as what it
+//! waits for is done, and reports progress as [`Event`]s. It knows no AWS: a
+//! [`Provider`] performs the operations.
+
+mod graph;
+mod run;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde_json::Value;
+use vpcform_topology::{Address, ResourceKind};
+
+pub use graph::{ApplyGraph, Step, build_apply_graph};
+pub use run::{Options, Report, StepResult, StopSignal, execute};
+
+/// What a step does to its object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verb {
+    Create,
+    Update,
+    Delete,
+    /// Record the declaration hash (`vpcform:config`) on an object whose subtree changed.
+    Retag,
+}
+
+impl Verb {
+    pub fn progressive(self) -> &'static str {
+        match self {
+            Verb::Create => "Creating",
+            Verb::Update => "Modifying",
+            Verb::Delete => "Destroying",
+            Verb::Retag => "Tagging",
+        }
+    }
+
+    pub fn past(self) -> &'static str {
+        match self {
+            Verb::Create => "Creation complete",
+            Verb::Update => "Modifications complete",
+            Verb::Delete => "Destruction complete",
+            Verb::Retag => "Tagging complete",
+        }
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Delete => "delete",
+            Verb::Retag => "retag",
+        })
+    }
+}
+
+/// One operation for the provider, with every value resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operation {
+    pub stack: String,
+    pub address: Address,
+    pub kind: ResourceKind,
+    pub verb: Verb,
+    /// The live id (updates, deletes, retags).
+    pub id: Option<String>,
+    /// Desired attributes (creates, updates), references replaced by ids.
+    pub attrs: BTreeMap<String, Value>,
+    /// Live attributes as planned (updates, deletes).
+    pub before: BTreeMap<String, Value>,
+    /// Attributes that change (updates).
+    pub changed: Vec<String>,
+    /// Values the provider looks up itself, e.g. `ami` → `ssm:/aws/service/…`.
+    pub lookups: BTreeMap<String, String>,
+    /// The declaration hash to record in the `vpcform:config` tag.
+    pub config_hash: Option<String>,
+}
+
+/// What a step produced: the object's id and attributes others may need (`arn`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub id: String,
+    pub attrs: BTreeMap<String, Value>,
+}
+
+/// A failed operation, in AWS's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepError {
+    pub message: String,
+}
+
+impl StepError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StepError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Performs operations against a cloud. Implementations own every wait and
+/// retry that their API needs; the executor only orders and schedules.
+pub trait Provider: Send + Sync + 'static {
+    fn execute(&self, operation: Operation) -> BoxFuture<'_, Result<Outcome, StepError>>;
+}
+
+/// Progress, in the order things happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Started {
+        address: Address,
+        verb: Verb,
+    },
+    /// Sent every `Options::heartbeat` while a step runs.
+    StillRunning {
+        address: Address,
+        verb: Verb,
+        elapsed: Duration,
+    },
+    Finished {
+        address: Address,
+        verb: Verb,
+        id: String,
+        elapsed: Duration,
+    },
+    Failed {
+        address: Address,
+        verb: Verb,
+        message: String,
+        elapsed: Duration,
+    },
+    Skipped {
+        address: Address,
+        verb: Verb,
+        reason: String,
+    },
+}

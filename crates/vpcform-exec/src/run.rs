@@ -1,0 +1,441 @@
+//! Walking the apply graph with tokio.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+use vpcform_diff::{Action, ListElement, Plan, ResourceChange, child_container};
+use vpcform_topology::Address;
+
+use crate::graph::{ApplyGraph, build_apply_graph};
+use crate::{Event, Operation, Outcome, Provider, StepError, Verb};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Steps running at once.
+    pub parallelism: usize,
+    /// How often a long step reports that it is still running.
+    pub heartbeat: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            parallelism: 10,
+            heartbeat: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Set once to stop starting new steps; running ones finish.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepResult {
+    Applied { id: String },
+    Failed { message: String },
+    Skipped { reason: String },
+}
+
+/// What happened, step by step, in the order steps ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    pub steps: Vec<(Address, Verb, StepResult)>,
+    pub interrupted: bool,
+    /// The plan could not be ordered (e.g. a replace that its own dependents block).
+    pub refused: Option<String>,
+}
+
+impl Report {
+    fn count(&self, verb: Verb) -> usize {
+        self.steps
+            .iter()
+            .filter(|(_, v, r)| *v == verb && matches!(r, StepResult::Applied { .. }))
+            .count()
+    }
+
+    pub fn added(&self) -> usize {
+        self.count(Verb::Create)
+    }
+
+    pub fn changed(&self) -> usize {
+        self.count(Verb::Update)
+    }
+
+    pub fn destroyed(&self) -> usize {
+        self.count(Verb::Delete)
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = (&Address, Verb, &str)> {
+        self.steps.iter().filter_map(|(a, v, r)| match r {
+            StepResult::Failed { message } => Some((a, *v, message.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn skipped(&self) -> impl Iterator<Item = (&Address, Verb, &str)> {
+        self.steps.iter().filter_map(|(a, v, r)| match r {
+            StepResult::Skipped { reason } => Some((a, *v, reason.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.refused.is_none()
+            && !self.interrupted
+            && self
+                .steps
+                .iter()
+                .all(|(_, _, r)| matches!(r, StepResult::Applied { .. }))
+    }
+}
+
+/// Applies `plan` through `provider`. Failed steps stop what waits on them;
+/// independent work continues.
+pub async fn execute(
+    plan: &Plan,
+    provider: Arc<dyn Provider>,
+    options: &Options,
+    events: UnboundedSender<Event>,
+    stop: StopSignal,
+) -> Report {
+    let graph = build_apply_graph(plan);
+    if let Some(cycle) = graph.find_cycle() {
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("{} {}", graph.steps[i].verb, graph.steps[i].address))
+            .collect();
+        return Report {
+            refused: Some(format!(
+                "these steps wait on each other: {}. This happens when an object must be replaced while others still use it under the same name; give it a new name (vpcform then creates the new one first) or apply in two steps",
+                names.join(", ")
+            )),
+            ..Report::default()
+        };
+    }
+    let mut report = walk(plan, &graph, provider.clone(), options, &events, &stop).await;
+    if !report.interrupted {
+        retag(plan, &mut report, provider, &events).await;
+    }
+    report
+}
+
+async fn walk(
+    plan: &Plan,
+    graph: &ApplyGraph,
+    provider: Arc<dyn Provider>,
+    options: &Options,
+    events: &UnboundedSender<Event>,
+    stop: &StopSignal,
+) -> Report {
+    let n = graph.steps.len();
+    let dependents = graph.dependents();
+    let mut pending: Vec<usize> = graph.steps.iter().map(|s| s.waits_for.len()).collect();
+    let mut ready: VecDeque<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut finished = vec![false; n];
+    let mut outcomes: HashMap<Address, Outcome> = HashMap::new();
+    let mut report = Report::default();
+    let mut running: JoinSet<(usize, Result<Outcome, StepError>, Duration)> = JoinSet::new();
+    let parallelism = options.parallelism.max(1);
+
+    loop {
+        while running.len() < parallelism && !stop.is_stopped() {
+            let Some(i) = ready.pop_front() else { break };
+            let step = &graph.steps[i];
+            let change = &plan.changes[step.change];
+            let operation = match operation(plan, change, step.verb, &outcomes) {
+                Ok(op) => op,
+                Err(e) => {
+                    let _ = events.send(Event::Failed {
+                        address: step.address.clone(),
+                        verb: step.verb,
+                        message: e.message.clone(),
+                        elapsed: Duration::ZERO,
+                    });
+                    fail(
+                        i,
+                        e.message,
+                        graph,
+                        &dependents,
+                        &mut finished,
+                        &mut report,
+                        events,
+                    );
+                    continue;
+                }
+            };
+            let _ = events.send(Event::Started {
+                address: step.address.clone(),
+                verb: step.verb,
+            });
+            let provider = provider.clone();
+            let events = events.clone();
+            let heartbeat = options.heartbeat;
+            let (address, verb) = (step.address.clone(), step.verb);
+            running.spawn(async move {
+                let started = Instant::now();
+                // A panicking provider fails its own step, nothing more.
+                let work = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(provider.execute(operation)));
+                tokio::pin!(work);
+                let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+                let result = loop {
+                    tokio::select! {
+                        result = &mut work => break result.unwrap_or_else(|_| Err(StepError::new("the provider panicked (a vpcform bug); please report it"))),
+                        _ = ticker.tick() => {
+                            let _ = events.send(Event::StillRunning { address: address.clone(), verb, elapsed: started.elapsed() });
+                        }
+                    }
+                };
+                (i, result, started.elapsed())
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let Ok((i, result, elapsed)) = joined else {
+            // Tasks catch their own panics and are never cancelled.
+            continue;
+        };
+        let step = &graph.steps[i];
+        finished[i] = true;
+        match result {
+            Ok(outcome) => {
+                let _ = events.send(Event::Finished {
+                    address: step.address.clone(),
+                    verb: step.verb,
+                    id: outcome.id.clone(),
+                    elapsed,
+                });
+                report.steps.push((
+                    step.address.clone(),
+                    step.verb,
+                    StepResult::Applied {
+                        id: outcome.id.clone(),
+                    },
+                ));
+                if step.verb != Verb::Delete {
+                    outcomes.insert(step.address.clone(), outcome);
+                }
+                for &d in &dependents[i] {
+                    pending[d] -= 1;
+                    if pending[d] == 0 && !finished[d] {
+                        ready.push_back(d);
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = events.send(Event::Failed {
+                    address: step.address.clone(),
+                    verb: step.verb,
+                    message: e.message.clone(),
+                    elapsed,
+                });
+                fail(
+                    i,
+                    e.message,
+                    graph,
+                    &dependents,
+                    &mut finished,
+                    &mut report,
+                    events,
+                );
+            }
+        }
+    }
+    if stop.is_stopped() {
+        report.interrupted = true;
+        for (i, step) in graph.steps.iter().enumerate() {
+            if !finished[i] {
+                let reason = "not started: apply was interrupted".to_string();
+                let _ = events.send(Event::Skipped {
+                    address: step.address.clone(),
+                    verb: step.verb,
+                    reason: reason.clone(),
+                });
+                report.steps.push((
+                    step.address.clone(),
+                    step.verb,
+                    StepResult::Skipped { reason },
+                ));
+            }
+        }
+    }
+    report
+}
+
+/// Records a failure and skips everything that (transitively) waits on it.
+fn fail(
+    i: usize,
+    message: String,
+    graph: &ApplyGraph,
+    dependents: &[Vec<usize>],
+    finished: &mut [bool],
+    report: &mut Report,
+    events: &UnboundedSender<Event>,
+) {
+    finished[i] = true;
+    let failed = &graph.steps[i];
+    report.steps.push((
+        failed.address.clone(),
+        failed.verb,
+        StepResult::Failed { message },
+    ));
+    let mut queue: VecDeque<usize> = dependents[i].iter().copied().collect();
+    while let Some(d) = queue.pop_front() {
+        if finished[d] {
+            continue;
+        }
+        finished[d] = true;
+        let step = &graph.steps[d];
+        let reason = format!("{} {} failed", failed.verb, failed.address);
+        let _ = events.send(Event::Skipped {
+            address: step.address.clone(),
+            verb: step.verb,
+            reason: reason.clone(),
+        });
+        report.steps.push((
+            step.address.clone(),
+            step.verb,
+            StepResult::Skipped { reason },
+        ));
+        queue.extend(dependents[d].iter().copied());
+    }
+}
+
+/// The operation of one step, with the values that only exist now filled in.
+fn operation(
+    plan: &Plan,
+    change: &ResourceChange,
+    verb: Verb,
+    outcomes: &HashMap<Address, Outcome>,
+) -> Result<Operation, StepError> {
+    let mut op = Operation {
+        stack: plan.stack.clone(),
+        address: change.address.clone(),
+        kind: change.kind,
+        verb,
+        id: change.id.clone(),
+        attrs: BTreeMap::new(),
+        before: change.before.clone(),
+        changed: change.changes.iter().map(|c| c.name.clone()).collect(),
+        lookups: BTreeMap::new(),
+        config_hash: change.config_hash.clone(),
+    };
+    if verb == Verb::Delete {
+        return Ok(op);
+    }
+    if matches!(change.action, Action::Replace { .. }) {
+        op.id = None; // the create half makes a new object
+    }
+    op.attrs = change.after.clone();
+    let value_of = |from: &Address, attribute: &str| -> Result<Value, StepError> {
+        let outcome = outcomes.get(from).ok_or_else(|| {
+            StepError::new(format!(
+                "{from} has no result yet, but {} needs its {attribute}",
+                change.address
+            ))
+        })?;
+        if attribute == "id" {
+            return Ok(Value::String(outcome.id.clone()));
+        }
+        outcome.attrs.get(attribute).cloned().ok_or_else(|| {
+            StepError::new(format!(
+                "{from} did not report `{attribute}`, which {} needs",
+                change.address
+            ))
+        })
+    };
+    for (name, unknown) in &change.after_unknown {
+        if let Some(lookup) = unknown
+            .attribute
+            .strip_prefix("ssm:")
+            .filter(|_| unknown.from == change.address)
+        {
+            op.lookups.insert(name.clone(), format!("ssm:{lookup}"));
+            continue;
+        }
+        let value = if unknown.list.is_empty() {
+            value_of(&unknown.from, &unknown.attribute)?
+        } else {
+            let mut items = Vec::with_capacity(unknown.list.len());
+            for element in &unknown.list {
+                items.push(match element {
+                    ListElement::Known(id) => Value::String(id.clone()),
+                    ListElement::Pending { pending } => value_of(pending, "id")?,
+                });
+            }
+            Value::Array(items)
+        };
+        op.attrs.insert(name.clone(), value);
+    }
+    Ok(op)
+}
+
+/// Records the declaration hash on objects that were not created in this run
+/// but whose own attributes or children changed, once all of that succeeded.
+async fn retag(
+    plan: &Plan,
+    report: &mut Report,
+    provider: Arc<dyn Provider>,
+    events: &UnboundedSender<Event>,
+) {
+    let mut touched: BTreeMap<Address, bool> = BTreeMap::new(); // container → all succeeded
+    for (address, _, result) in &report.steps {
+        let container = child_container(address).unwrap_or_else(|| address.clone());
+        let ok = matches!(result, StepResult::Applied { .. });
+        let entry = touched.entry(container).or_insert(true);
+        *entry &= ok;
+    }
+    for (container, all_ok) in touched {
+        let Some(change) = plan.changes.iter().find(|c| c.address == container) else {
+            continue;
+        };
+        let (Some(hash), Some(id)) = (&change.config_hash, &change.id) else {
+            continue;
+        };
+        if !all_ok || !matches!(change.action, Action::NoOp | Action::Update) {
+            continue;
+        }
+        let op = Operation {
+            stack: plan.stack.clone(),
+            address: container.clone(),
+            kind: change.kind,
+            verb: Verb::Retag,
+            id: Some(id.clone()),
+            attrs: change.after.clone(),
+            before: change.before.clone(),
+            changed: Vec::new(),
+            lookups: BTreeMap::new(),
+            config_hash: Some(hash.clone()),
+        };
+        let result = provider.execute(op).await;
+        let step_result = match result {
+            Ok(o) => StepResult::Applied { id: o.id },
+            Err(e) => {
+                let _ = events.send(Event::Failed {
+                    address: container.clone(),
+                    verb: Verb::Retag,
+                    message: e.message.clone(),
+                    elapsed: Duration::ZERO,
+                });
+                StepResult::Failed { message: e.message }
+            }
+        };
+        report.steps.push((container, Verb::Retag, step_result));
+    }
+}
