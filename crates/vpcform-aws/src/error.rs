@@ -30,6 +30,14 @@ pub enum AwsError {
         "access denied calling {operation}: {message}. The credentials in use need permission for {operation}"
     )]
     AccessDenied { operation: String, message: String },
+    #[error(
+        "stack `{stack}` is locked by {} since {} (running `{}`, lock id {}). Wait for it to finish; if that run died, release the lock with `vpcform force-unlock {}`",
+        info.holder, info.since, info.command, info.id, info.id
+    )]
+    LockHeld {
+        stack: String,
+        info: Box<crate::lock::LockInfo>,
+    },
     #[error("{operation} failed: {code}: {message}")]
     Api {
         operation: String,

@@ -55,3 +55,84 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
     }
     Ok(Found::objects(objects))
 }
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use std::time::Duration;
+
+    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, attr_i64, ec2_tag_spec, gone, id, outcome, retry, update_ec2_tags};
+    match op.verb {
+        Verb::Create => {
+            let resource = attr(op, "resource_id").unwrap_or_default().to_string();
+            let create = || async {
+                let mut call = aws
+                    .ec2
+                    .create_flow_logs()
+                    .resource_ids(&resource)
+                    .resource_type(FlowLogsResourceType::from(
+                        attr(op, "resource_type").unwrap_or("VPC"),
+                    ))
+                    .traffic_type(TrafficType::from(attr(op, "traffic_type").unwrap_or("ALL")))
+                    .log_destination_type(LogDestinationType::CloudWatchLogs)
+                    .log_group_name(attr(op, "log_group_name").unwrap_or_default())
+                    .deliver_logs_permission_arn(
+                        attr(op, "deliver_logs_permission_arn").unwrap_or_default(),
+                    )
+                    .max_aggregation_interval(
+                        attr_i64(op, "max_aggregation_interval").unwrap_or(600) as i32,
+                    )
+                    .tag_specifications(ec2_tag_spec(ResourceType::VpcFlowLog, op));
+                if let Some(format) = attr(op, "log_format") {
+                    call = call.log_format(format);
+                }
+                let r = call
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:CreateFlowLogs", e))?;
+                // CreateFlowLogs reports per-resource failures in its body.
+                if let Some(failure) = r.unsuccessful().first().and_then(|u| u.error()) {
+                    return Err(AwsError::Api {
+                        operation: "ec2:CreateFlowLogs".into(),
+                        code: failure.code().unwrap_or("Unsuccessful").to_string(),
+                        message: failure.message().unwrap_or_default().to_string(),
+                    });
+                }
+                Ok(r.flow_log_ids().first().cloned().unwrap_or_default())
+            };
+            // A role created moments ago is not yet assumable by the flow-logs service.
+            let propagating =
+                |e: &AwsError| e.message().contains("Unable to assume given IAM role");
+            let flow_log = retry(
+                &format!("flow log on {resource}"),
+                Duration::from_secs(120),
+                propagating,
+                create,
+            )
+            .await?;
+            Ok(outcome(flow_log))
+        }
+        Verb::Update | Verb::Retag => {
+            update_ec2_tags(aws, id(op)?, op).await?;
+            Ok(outcome(id(op)?))
+        }
+        Verb::Delete => {
+            let flow_log = id(op)?;
+            match aws
+                .ec2
+                .delete_flow_logs()
+                .flow_log_ids(flow_log)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteFlowLogs", e))
+            {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(flow_log)),
+            }
+        }
+    }
+}

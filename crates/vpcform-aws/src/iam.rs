@@ -5,7 +5,7 @@
 
 use aws_sdk_iam::types::EntityType;
 use serde_json::Value;
-use vpcform_diff::{Conflict, TAG_STACK, policy_path};
+use vpcform_diff::{Conflict, TAG_STACK, policy_path_prefix};
 use vpcform_topology::{Address, ResourceKind};
 
 use crate::read::{Found, ReadCx, address_from_tags, object, opt_str, tags_value};
@@ -26,12 +26,16 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
         roles.extend(page.role_detail_list.unwrap_or_default());
         policies.extend(page.policies.unwrap_or_default());
     }
-    let prefix = policy_path(cx.stack);
+    let prefix = policy_path_prefix(cx.stack);
     let mut found = Found::default();
     let mut policy_names_by_arn = std::collections::HashMap::new();
     for p in &policies {
-        let name = p.policy_name().unwrap_or_default();
         let arn = p.arn().unwrap_or_default();
+        // Some emulators leave PolicyName out; the ARN ends with it.
+        let name = p
+            .policy_name()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default());
         let path = p.path().unwrap_or("/");
         let Some(logical) = path
             .strip_prefix(&prefix)
@@ -133,4 +137,314 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
         ));
     }
     Ok(found)
+}
+
+fn document_text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "{}".into(),
+    }
+}
+
+fn iam_tags(op: &vpcform_exec::Operation) -> Vec<aws_sdk_iam::types::Tag> {
+    crate::apply::create_tags(op)
+        .into_iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+/// IAM is eventually consistent: a principal or role just made may not be usable for seconds.
+fn propagating(e: &AwsError) -> bool {
+    crate::apply::is_code(e, &["MalformedPolicyDocument", "NoSuchEntity"])
+        && e.message().contains("principal")
+}
+
+pub(crate) async fn apply_policy(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, gone, id, outcome};
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .iam
+                .create_policy()
+                .policy_name(attr(op, "policy_name").unwrap_or_default())
+                .path(attr(op, "path").unwrap_or("/"))
+                .set_description(attr(op, "description").map(str::to_string))
+                .policy_document(document_text(op.attrs.get("policy_document")))
+                .set_tags(Some(iam_tags(op)))
+                .send()
+                .await
+                .map_err(|e| aws.error("iam:CreatePolicy", e))?;
+            let arn = created
+                .policy()
+                .and_then(|p| p.arn())
+                .unwrap_or_default()
+                .to_string();
+            let mut out = outcome(arn.clone());
+            out.attrs.insert("arn".into(), Value::from(arn));
+            Ok(out)
+        }
+        Verb::Update => {
+            let arn = id(op)?.to_string();
+            // IAM keeps at most five versions: drop the oldest non-default one first.
+            let versions = aws
+                .iam
+                .list_policy_versions()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws.error("iam:ListPolicyVersions", e))?;
+            let mut old: Vec<_> = versions
+                .versions()
+                .iter()
+                .filter(|v| !v.is_default_version())
+                .collect();
+            if versions.versions().len() >= 5 {
+                old.sort_by_key(|v| v.create_date().map(|d| d.secs()));
+                if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
+                    aws.iam
+                        .delete_policy_version()
+                        .policy_arn(&arn)
+                        .version_id(oldest)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam:DeletePolicyVersion", e))?;
+                }
+            }
+            aws.iam
+                .create_policy_version()
+                .policy_arn(&arn)
+                .policy_document(document_text(op.attrs.get("policy_document")))
+                .set_as_default(true)
+                .send()
+                .await
+                .map_err(|e| aws.error("iam:CreatePolicyVersion", e))?;
+            let mut out = outcome(arn.clone());
+            out.attrs.insert("arn".into(), Value::from(arn));
+            Ok(out)
+        }
+        Verb::Retag => Ok(outcome(id(op)?)),
+        Verb::Delete => {
+            let arn = id(op)?;
+            if let Ok(versions) = aws.iam.list_policy_versions().policy_arn(arn).send().await {
+                for v in versions
+                    .versions()
+                    .iter()
+                    .filter(|v| !v.is_default_version())
+                {
+                    if let Some(version) = v.version_id() {
+                        aws.iam
+                            .delete_policy_version()
+                            .policy_arn(arn)
+                            .version_id(version)
+                            .send()
+                            .await
+                            .map_err(|e| aws.error("iam:DeletePolicyVersion", e))?;
+                    }
+                }
+            }
+            match aws
+                .iam
+                .delete_policy()
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws.error("iam:DeletePolicy", e))
+            {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(arn)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn apply_role(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use std::time::Duration;
+
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, attr, changed, dependency_violation, gone, id, outcome, retry, tag_changes,
+    };
+    let with_arn = |name: &str, arn: &str| {
+        let mut out = outcome(name);
+        out.attrs.insert("arn".into(), Value::from(arn));
+        out
+    };
+    match op.verb {
+        Verb::Create => {
+            let name = attr(op, "role_name").unwrap_or_default().to_string();
+            let trust = document_text(op.attrs.get("assume_role_policy_document"));
+            let created = retry(
+                &format!("creating role {name}"),
+                Duration::from_secs(60),
+                propagating,
+                || async {
+                    aws.iam
+                        .create_role()
+                        .role_name(&name)
+                        .assume_role_policy_document(&trust)
+                        .set_description(attr(op, "description").map(str::to_string))
+                        .set_tags(Some(iam_tags(op)))
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam:CreateRole", e))
+                },
+            )
+            .await?;
+            Ok(with_arn(
+                &name,
+                created.role().map(|r| r.arn()).unwrap_or_default(),
+            ))
+        }
+        Verb::Update | Verb::Retag => {
+            let name = id(op)?.to_string();
+            if op.verb == Verb::Update && changed(op, "assume_role_policy_document") {
+                let trust = document_text(op.attrs.get("assume_role_policy_document"));
+                retry(
+                    &format!("updating the trust of role {name}"),
+                    Duration::from_secs(60),
+                    propagating,
+                    || async {
+                        aws.iam
+                            .update_assume_role_policy()
+                            .role_name(&name)
+                            .policy_document(&trust)
+                            .send()
+                            .await
+                            .map_err(|e| aws.error("iam:UpdateAssumeRolePolicy", e))
+                    },
+                )
+                .await?;
+            }
+            let (set, remove) = if op.verb == Verb::Retag {
+                (
+                    op.config_hash
+                        .iter()
+                        .map(|h| (vpcform_diff::TAG_CONFIG.to_string(), h.clone()))
+                        .collect(),
+                    Vec::new(),
+                )
+            } else {
+                tag_changes(op)
+            };
+            if !set.is_empty() {
+                let tags = set
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        aws_sdk_iam::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                aws.iam
+                    .tag_role()
+                    .role_name(&name)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("iam:TagRole", e))?;
+            }
+            if !remove.is_empty() {
+                aws.iam
+                    .untag_role()
+                    .role_name(&name)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("iam:UntagRole", e))?;
+            }
+            let arn = op
+                .before
+                .get("arn")
+                .and_then(Value::as_str)
+                .or_else(|| attr(op, "arn"))
+                .unwrap_or_default()
+                .to_string();
+            Ok(with_arn(&name, &arn))
+        }
+        Verb::Delete => {
+            let name = id(op)?;
+            let result = retry(
+                &format!("deleting role {name}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.iam
+                        .delete_role()
+                        .role_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam:DeleteRole", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(name)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn apply_attachment(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, before_str, gone, outcome};
+    let from_before = op.verb == Verb::Delete;
+    let pick = |name: &str| {
+        if from_before {
+            before_str(op, name)
+        } else {
+            attr(op, name)
+        }
+        .unwrap_or_default()
+        .to_string()
+    };
+    let (role, arn) = (pick("role_name"), pick("policy_arn"));
+    let id = format!("{role}|{arn}");
+    match op.verb {
+        Verb::Create => {
+            aws.iam
+                .attach_role_policy()
+                .role_name(&role)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws.error("iam:AttachRolePolicy", e))?;
+            Ok(outcome(id))
+        }
+        Verb::Update | Verb::Retag => Ok(outcome(id)),
+        Verb::Delete => match aws
+            .iam
+            .detach_role_policy()
+            .role_name(&role)
+            .policy_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| aws.error("iam:DetachRolePolicy", e))
+        {
+            Err(e) if !gone(&e) => Err(e),
+            _ => Ok(outcome(id)),
+        },
+    }
 }

@@ -97,3 +97,181 @@ pub(crate) async fn read_ssm_parameters(
     }
     Ok(out)
 }
+
+async fn wait_state(
+    aws: &Aws,
+    instance: &str,
+    wanted: &[&str],
+    limit: std::time::Duration,
+) -> Result<aws_sdk_ec2::types::Instance, AwsError> {
+    crate::apply::wait_for(
+        &format!("instance {instance} to be {}", wanted.join(" or ")),
+        limit,
+        || async {
+            let r = aws
+                .ec2
+                .describe_instances()
+                .instance_ids(instance)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeInstances", e))?;
+            let found = r
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .next()
+                .cloned();
+            Ok(found.filter(|i| {
+                i.state()
+                    .and_then(|s| s.name())
+                    .is_some_and(|n| wanted.contains(&n.as_str()))
+            }))
+        },
+    )
+    .await
+}
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use std::time::Duration;
+
+    use aws_sdk_ec2::types::{AttributeValue, InstanceType, ResourceType};
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, changed, ec2_tag_spec, gone, id, outcome, update_ec2_tags};
+    let groups = |op: &vpcform_exec::Operation| -> Vec<String> {
+        op.attrs
+            .get("security_group_ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match op.verb {
+        Verb::Create => {
+            let ami = match (
+                attr(op, "ami"),
+                op.lookups.get("ami").and_then(|l| l.strip_prefix("ssm:")),
+            ) {
+                (Some(ami), _) => ami.to_string(),
+                (None, Some(parameter)) => {
+                    let p = aws
+                        .ssm
+                        .get_parameter()
+                        .name(parameter)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ssm:GetParameter", e))?;
+                    p.parameter()
+                        .and_then(|p| p.value())
+                        .unwrap_or_default()
+                        .to_string()
+                }
+                (None, None) => String::new(),
+            };
+            let mut call = aws
+                .ec2
+                .run_instances()
+                .image_id(ami)
+                .instance_type(InstanceType::from(
+                    attr(op, "instance_type").unwrap_or("t3.micro"),
+                ))
+                .subnet_id(attr(op, "subnet_id").unwrap_or_default())
+                .set_security_group_ids(Some(groups(op)))
+                .min_count(1)
+                .max_count(1)
+                .tag_specifications(ec2_tag_spec(ResourceType::Instance, op));
+            if let Some(key) = attr(op, "key_name") {
+                call = call.key_name(key);
+            }
+            let ran = call
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:RunInstances", e))?;
+            let instance = ran
+                .instances()
+                .first()
+                .and_then(|i| i.instance_id())
+                .unwrap_or_default()
+                .to_string();
+            let running =
+                wait_state(aws, &instance, &["running"], Duration::from_secs(600)).await?;
+            let mut out = outcome(instance);
+            out.attrs.insert(
+                "private_ip_address".into(),
+                running
+                    .private_ip_address()
+                    .map_or(Value::Null, Value::from),
+            );
+            Ok(out)
+        }
+        Verb::Update => {
+            let instance = id(op)?.to_string();
+            if changed(op, "security_group_ids") {
+                aws.ec2
+                    .modify_instance_attribute()
+                    .instance_id(&instance)
+                    .set_groups(Some(groups(op)))
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:ModifyInstanceAttribute", e))?;
+            }
+            if changed(op, "instance_type") {
+                // The type changes only while the instance is stopped.
+                aws.ec2
+                    .stop_instances()
+                    .instance_ids(&instance)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:StopInstances", e))?;
+                wait_state(aws, &instance, &["stopped"], Duration::from_secs(600)).await?;
+                aws.ec2
+                    .modify_instance_attribute()
+                    .instance_id(&instance)
+                    .instance_type(
+                        AttributeValue::builder()
+                            .value(attr(op, "instance_type").unwrap_or_default())
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:ModifyInstanceAttribute", e))?;
+                aws.ec2
+                    .start_instances()
+                    .instance_ids(&instance)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:StartInstances", e))?;
+                wait_state(aws, &instance, &["running"], Duration::from_secs(600)).await?;
+            }
+            update_ec2_tags(aws, &instance, op).await?;
+            Ok(outcome(instance))
+        }
+        Verb::Retag => {
+            update_ec2_tags(aws, id(op)?, op).await?;
+            Ok(outcome(id(op)?))
+        }
+        Verb::Delete => {
+            let instance = id(op)?;
+            match aws
+                .ec2
+                .terminate_instances()
+                .instance_ids(instance)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:TerminateInstances", e))
+            {
+                Err(e) if gone(&e) => return Ok(outcome(instance)),
+                other => other?,
+            };
+            wait_state(aws, instance, &["terminated"], Duration::from_secs(600)).await?;
+            Ok(outcome(instance))
+        }
+    }
+}

@@ -41,3 +41,114 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
     }
     Ok(Found::objects(objects))
 }
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use aws_sdk_ec2::types::ResourceType;
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, dependency_violation, ec2_tag_spec, gone, id, outcome, retry, update_ec2_tags,
+    };
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(ec2_tag_spec(ResourceType::InternetGateway, op))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateInternetGateway", e))?;
+            Ok(outcome(
+                created
+                    .internet_gateway()
+                    .and_then(|g| g.internet_gateway_id())
+                    .unwrap_or_default(),
+            ))
+        }
+        Verb::Update | Verb::Retag => {
+            update_ec2_tags(aws, id(op)?, op).await?;
+            Ok(outcome(id(op)?))
+        }
+        Verb::Delete => {
+            let igw = id(op)?;
+            let result = retry(
+                &format!("deleting internet gateway {igw}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.ec2
+                        .delete_internet_gateway()
+                        .internet_gateway_id(igw)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DeleteInternetGateway", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(igw)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn apply_attachment(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, attr, before_str, dependency_violation, gone, is_code, outcome, retry,
+    };
+    match op.verb {
+        Verb::Create => {
+            let (igw, vpc) = (
+                attr(op, "internet_gateway_id").unwrap_or_default(),
+                attr(op, "vpc_id").unwrap_or_default(),
+            );
+            let result = aws
+                .ec2
+                .attach_internet_gateway()
+                .internet_gateway_id(igw)
+                .vpc_id(vpc)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:AttachInternetGateway", e));
+            match result {
+                Err(e) if !is_code(&e, &["Resource.AlreadyAssociated"]) => Err(e),
+                _ => Ok(outcome(format!("{igw}|{vpc}"))),
+            }
+        }
+        Verb::Update | Verb::Retag => Ok(outcome(op.id.clone().unwrap_or_default())),
+        Verb::Delete => {
+            let (igw, vpc) = (
+                before_str(op, "internet_gateway_id").unwrap_or_default(),
+                before_str(op, "vpc_id").unwrap_or_default(),
+            );
+            let result = retry(
+                &format!("detaching {igw} from {vpc}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.ec2
+                        .detach_internet_gateway()
+                        .internet_gateway_id(igw)
+                        .vpc_id(vpc)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DetachInternetGateway", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) && !is_code(&e, &["Gateway.NotAttached"]) => Err(e),
+                _ => Ok(outcome(format!("{igw}|{vpc}"))),
+            }
+        }
+    }
+}

@@ -2,8 +2,10 @@
 //! resource kind holds that kind's AWS side; `read` reads the whole stack's
 //! live state with one paginated call per kind, all kinds concurrently.
 
+mod apply;
 mod client;
 mod error;
+mod lock;
 mod read;
 
 mod flow_log;
@@ -19,6 +21,7 @@ mod vpc;
 
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;
+pub use lock::{LOCK_GROUP, Lock, LockInfo};
 pub use read::read_live_state;
 
 #[cfg(feature = "testkit")]

@@ -95,3 +95,118 @@ async fn all_groups(aws: &Aws) -> Result<Vec<aws_sdk_cloudwatchlogs::types::LogG
     }
     Ok(out)
 }
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, attr_i64, changed, create_tags, gone, id, outcome, tag_changes};
+    let set_retention = |name: String, days: Option<i64>| async move {
+        match days {
+            Some(days) => aws
+                .logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(days as i32)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws.error("logs:PutRetentionPolicy", e)),
+            None => aws
+                .logs
+                .delete_retention_policy()
+                .log_group_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws.error("logs:DeleteRetentionPolicy", e)),
+        }
+    };
+    let arn_of = |name: String| async move {
+        let r = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .map_err(|e| aws.error("logs:DescribeLogGroups", e))?;
+        Ok::<_, AwsError>(
+            r.log_groups()
+                .iter()
+                .find(|g| g.log_group_name() == Some(name.as_str()))
+                .and_then(|g| g.arn())
+                .map(|a| bare_arn(a).to_string()),
+        )
+    };
+    match op.verb {
+        Verb::Create => {
+            let name = attr(op, "log_group_name").unwrap_or_default().to_string();
+            aws.logs
+                .create_log_group()
+                .log_group_name(&name)
+                .set_tags(Some(create_tags(op).into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| aws.error("logs:CreateLogGroup", e))?;
+            if let Some(days) = attr_i64(op, "retention_in_days") {
+                set_retention(name.clone(), Some(days)).await?;
+            }
+            Ok(outcome(name))
+        }
+        Verb::Update | Verb::Retag => {
+            let name = id(op)?.to_string();
+            if op.verb == Verb::Update && changed(op, "retention_in_days") {
+                set_retention(name.clone(), attr_i64(op, "retention_in_days")).await?;
+            }
+            let (set, remove) = if op.verb == Verb::Retag {
+                (
+                    op.config_hash
+                        .iter()
+                        .map(|h| (vpcform_diff::TAG_CONFIG.to_string(), h.clone()))
+                        .collect(),
+                    Vec::new(),
+                )
+            } else {
+                tag_changes(op)
+            };
+            if !set.is_empty() || !remove.is_empty() {
+                let arn = arn_of(name.clone()).await?.unwrap_or_default();
+                if !set.is_empty() {
+                    aws.logs
+                        .tag_resource()
+                        .resource_arn(&arn)
+                        .set_tags(Some(set.into_iter().collect()))
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("logs:TagResource", e))?;
+                }
+                if !remove.is_empty() {
+                    aws.logs
+                        .untag_resource()
+                        .resource_arn(&arn)
+                        .set_tag_keys(Some(remove))
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("logs:UntagResource", e))?;
+                }
+            }
+            Ok(outcome(name))
+        }
+        Verb::Delete => {
+            let name = id(op)?;
+            match aws
+                .logs
+                .delete_log_group()
+                .log_group_name(name)
+                .send()
+                .await
+                .map_err(|e| aws.error("logs:DeleteLogGroup", e))
+            {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(name)),
+            }
+        }
+    }
+}

@@ -60,3 +60,98 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
     }
     Ok(Found::objects(objects))
 }
+
+async fn accept_and_wait(aws: &Aws, peering: &str) -> Result<(), AwsError> {
+    use std::time::Duration;
+    aws.ec2
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(peering)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:AcceptVpcPeeringConnection", e))?;
+    crate::apply::wait_for(
+        &format!("peering {peering} to become active"),
+        Duration::from_secs(300),
+        || async {
+            let r = aws
+                .ec2
+                .describe_vpc_peering_connections()
+                .vpc_peering_connection_ids(peering)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))?;
+            let status = r
+                .vpc_peering_connections()
+                .first()
+                .and_then(|p| p.status())
+                .and_then(|s| s.code())
+                .cloned();
+            match status {
+                Some(Code::Active) => Ok(Some(())),
+                Some(Code::Failed | Code::Rejected | Code::Expired) => Err(AwsError::Api {
+                    operation: "ec2:AcceptVpcPeeringConnection".into(),
+                    code: "PeeringFailed".into(),
+                    message: format!(
+                        "peering {peering} became {}",
+                        status.map(|s| s.as_str().to_string()).unwrap_or_default()
+                    ),
+                }),
+                _ => Ok(None),
+            }
+        },
+    )
+    .await
+}
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use aws_sdk_ec2::types::ResourceType;
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, changed, ec2_tag_spec, gone, id, outcome, update_ec2_tags};
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .ec2
+                .create_vpc_peering_connection()
+                .vpc_id(attr(op, "requester_vpc_id").unwrap_or_default())
+                .peer_vpc_id(attr(op, "accepter_vpc_id").unwrap_or_default())
+                .tag_specifications(ec2_tag_spec(ResourceType::VpcPeeringConnection, op))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateVpcPeeringConnection", e))?;
+            let peering = created
+                .vpc_peering_connection()
+                .and_then(|p| p.vpc_peering_connection_id())
+                .unwrap_or_default()
+                .to_string();
+            // Same account and region: vpcform accepts its own request.
+            accept_and_wait(aws, &peering).await?;
+            Ok(outcome(peering))
+        }
+        Verb::Update | Verb::Retag => {
+            let peering = id(op)?.to_string();
+            if op.verb == Verb::Update && changed(op, "status") {
+                accept_and_wait(aws, &peering).await?;
+            }
+            update_ec2_tags(aws, &peering, op).await?;
+            Ok(outcome(peering))
+        }
+        Verb::Delete => {
+            let peering = id(op)?;
+            match aws
+                .ec2
+                .delete_vpc_peering_connection()
+                .vpc_peering_connection_id(peering)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteVpcPeeringConnection", e))
+            {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(peering)),
+            }
+        }
+    }
+}

@@ -81,3 +81,205 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
     }
     Ok(Found::objects(objects))
 }
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use aws_sdk_ec2::types::ResourceType;
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, attr, dependency_violation, ec2_tag_spec, gone, id, outcome, retry,
+        update_ec2_tags,
+    };
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .ec2
+                .create_route_table()
+                .vpc_id(attr(op, "vpc_id").unwrap_or_default())
+                .tag_specifications(ec2_tag_spec(ResourceType::RouteTable, op))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateRouteTable", e))?;
+            Ok(outcome(
+                created
+                    .route_table()
+                    .and_then(|t| t.route_table_id())
+                    .unwrap_or_default(),
+            ))
+        }
+        Verb::Update | Verb::Retag => {
+            update_ec2_tags(aws, id(op)?, op).await?;
+            Ok(outcome(id(op)?))
+        }
+        Verb::Delete => {
+            let table = id(op)?;
+            let result = retry(
+                &format!("deleting route table {table}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.ec2
+                        .delete_route_table()
+                        .route_table_id(table)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DeleteRouteTable", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(table)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn apply_association(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, gone, id, outcome};
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .ec2
+                .associate_route_table()
+                .route_table_id(attr(op, "route_table_id").unwrap_or_default())
+                .subnet_id(attr(op, "subnet_id").unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:AssociateRouteTable", e))?;
+            Ok(outcome(created.association_id().unwrap_or_default()))
+        }
+        Verb::Update | Verb::Retag => Ok(outcome(id(op)?)),
+        Verb::Delete => {
+            let association = id(op)?;
+            match aws
+                .ec2
+                .disassociate_route_table()
+                .association_id(association)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DisassociateRouteTable", e))
+            {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(association)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn apply_route(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use std::time::Duration;
+
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, before_str, gone, is_code, outcome, retry};
+    let table = attr(op, "route_table_id")
+        .or_else(|| before_str(op, "route_table_id"))
+        .unwrap_or_default()
+        .to_string();
+    let destination = attr(op, "destination_cidr_block")
+        .or_else(|| before_str(op, "destination_cidr_block"))
+        .unwrap_or_default()
+        .to_string();
+    let route_id = format!("{table}|{destination}");
+    // A route to a peering fails until the peering is active.
+    let not_ready = |e: &AwsError| {
+        is_code(
+            e,
+            &[
+                "InvalidParameterValue",
+                "InvalidVpcPeeringConnectionID.NotFound",
+                "OperationNotPermitted",
+            ],
+        ) && (e.message().contains("different networks")
+            || e.message().contains("not active")
+            || e.code() != Some("InvalidParameterValue"))
+    };
+    let gateway = attr(op, "gateway_id").map(str::to_string);
+    let peering = attr(op, "vpc_peering_connection_id").map(str::to_string);
+    let replace = || async {
+        let mut call = aws
+            .ec2
+            .replace_route()
+            .route_table_id(&table)
+            .destination_cidr_block(&destination);
+        call = match (&gateway, &peering) {
+            (Some(g), _) => call.gateway_id(g),
+            (None, Some(p)) => call.vpc_peering_connection_id(p),
+            (None, None) => call,
+        };
+        call.send()
+            .await
+            .map_err(|e| aws.error("ec2:ReplaceRoute", e))
+            .map(|_| ())
+    };
+    match op.verb {
+        Verb::Create => {
+            let create = || async {
+                let mut call = aws
+                    .ec2
+                    .create_route()
+                    .route_table_id(&table)
+                    .destination_cidr_block(&destination);
+                call = match (&gateway, &peering) {
+                    (Some(g), _) => call.gateway_id(g),
+                    (None, Some(p)) => call.vpc_peering_connection_id(p),
+                    (None, None) => call,
+                };
+                call.send()
+                    .await
+                    .map_err(|e| aws.error("ec2:CreateRoute", e))
+                    .map(|_| ())
+            };
+            match retry(
+                &format!("route {destination} in {table}"),
+                Duration::from_secs(120),
+                not_ready,
+                create,
+            )
+            .await
+            {
+                // Left by an interrupted run: point it where the plan says.
+                Err(e) if is_code(&e, &["RouteAlreadyExists"]) => replace().await?,
+                other => other?,
+            }
+            Ok(outcome(route_id))
+        }
+        Verb::Update => {
+            retry(
+                &format!("route {destination} in {table}"),
+                Duration::from_secs(120),
+                not_ready,
+                replace,
+            )
+            .await?;
+            Ok(outcome(route_id))
+        }
+        Verb::Retag => Ok(outcome(route_id)),
+        Verb::Delete => {
+            match aws
+                .ec2
+                .delete_route()
+                .route_table_id(&table)
+                .destination_cidr_block(&destination)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteRoute", e))
+            {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(route_id)),
+            }
+        }
+    }
+}

@@ -131,3 +131,220 @@ pub(crate) fn rules_of(
     }
     out
 }
+
+fn permission(op: &vpcform_exec::Operation, from_before: bool) -> aws_sdk_ec2::types::IpPermission {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
+    let get = |name: &str| {
+        if from_before {
+            op.before.get(name)
+        } else {
+            op.attrs.get(name)
+        }
+    };
+    let text = |name: &str| {
+        get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    let number = |name: &str| {
+        get(name)
+            .and_then(serde_json::Value::as_i64)
+            .map(|n| n as i32)
+    };
+    let description = text("description");
+    let mut p =
+        IpPermission::builder().ip_protocol(text("ip_protocol").unwrap_or_else(|| "-1".into()));
+    if text("ip_protocol").as_deref() != Some("-1") {
+        p = p
+            .set_from_port(number("from_port"))
+            .set_to_port(number("to_port"));
+    }
+    if let Some(cidr) = text("cidr_ipv4") {
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    if let Some(group) = text("referenced_group_id") {
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(group)
+                .set_description(description)
+                .build(),
+        );
+    }
+    p.build()
+}
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, attr, attr_bool, dependency_violation, ec2_tag_spec, gone, id, is_code,
+        outcome, retry, update_ec2_tags,
+    };
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .ec2
+                .create_security_group()
+                .group_name(attr(op, "group_name").unwrap_or_default())
+                .description(attr(op, "description").unwrap_or_default())
+                .vpc_id(attr(op, "vpc_id").unwrap_or_default())
+                .tag_specifications(ec2_tag_spec(ResourceType::SecurityGroup, op))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateSecurityGroup", e))?;
+            let group = created.group_id().unwrap_or_default().to_string();
+            if attr_bool(op, "revoke_default_egress") == Some(true) {
+                let all = IpPermission::builder()
+                    .ip_protocol("-1")
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build();
+                match aws
+                    .ec2
+                    .revoke_security_group_egress()
+                    .group_id(&group)
+                    .ip_permissions(all)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:RevokeSecurityGroupEgress", e))
+                {
+                    Err(e) if !is_code(&e, &["InvalidPermission.NotFound"]) => return Err(e),
+                    _ => {}
+                }
+            }
+            Ok(outcome(group))
+        }
+        Verb::Update | Verb::Retag => {
+            update_ec2_tags(aws, id(op)?, op).await?;
+            Ok(outcome(id(op)?))
+        }
+        Verb::Delete => {
+            let group = id(op)?;
+            let result = retry(
+                &format!("deleting security group {group}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.ec2
+                        .delete_security_group()
+                        .group_id(group)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DeleteSecurityGroup", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(group)),
+            }
+        }
+    }
+}
+
+pub(crate) async fn apply_rule(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use vpcform_exec::Verb;
+
+    use crate::apply::{attr, before_str, gone, is_code, outcome};
+    let from_before = op.verb == Verb::Delete;
+    let group = if from_before {
+        before_str(op, "group_id")
+    } else {
+        attr(op, "group_id")
+    }
+    .unwrap_or_default()
+    .to_string();
+    let egress = if from_before {
+        before_str(op, "direction")
+    } else {
+        attr(op, "direction")
+    } == Some("egress");
+    let rule_id = format!("{group}|{}", op.address.key.clone().unwrap_or_default());
+    let p = permission(op, from_before);
+    match op.verb {
+        Verb::Create => {
+            let result = if egress {
+                aws.ec2
+                    .authorize_security_group_egress()
+                    .group_id(&group)
+                    .ip_permissions(p)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws.error("ec2:AuthorizeSecurityGroupEgress", e))
+            } else {
+                aws.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(&group)
+                    .ip_permissions(p)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws.error("ec2:AuthorizeSecurityGroupIngress", e))
+            };
+            match result {
+                // Already there (AWS's default egress, or an interrupted run): the rule exists.
+                Err(e) if !is_code(&e, &["InvalidPermission.Duplicate"]) => Err(e),
+                _ => Ok(outcome(rule_id)),
+            }
+        }
+        Verb::Update => {
+            // Only the description changes in place.
+            if egress {
+                aws.ec2
+                    .update_security_group_rule_descriptions_egress()
+                    .group_id(&group)
+                    .ip_permissions(p)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:UpdateSecurityGroupRuleDescriptionsEgress", e))?;
+            } else {
+                aws.ec2
+                    .update_security_group_rule_descriptions_ingress()
+                    .group_id(&group)
+                    .ip_permissions(p)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:UpdateSecurityGroupRuleDescriptionsIngress", e))?;
+            }
+            Ok(outcome(rule_id))
+        }
+        Verb::Retag => Ok(outcome(rule_id)),
+        Verb::Delete => {
+            let result = if egress {
+                aws.ec2
+                    .revoke_security_group_egress()
+                    .group_id(&group)
+                    .ip_permissions(p)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws.error("ec2:RevokeSecurityGroupEgress", e))
+            } else {
+                aws.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(&group)
+                    .ip_permissions(p)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws.error("ec2:RevokeSecurityGroupIngress", e))
+            };
+            match result {
+                Err(e) if !gone(&e) && !is_code(&e, &["InvalidPermission.NotFound"]) => Err(e),
+                _ => Ok(outcome(rule_id)),
+            }
+        }
+    }
+}

@@ -43,3 +43,86 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
     }
     Ok(Found::objects(objects))
 }
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, attr, attr_bool, changed, dependency_violation, ec2_tag_spec, gone, id,
+        outcome, retry, update_ec2_tags,
+    };
+
+    let set_public = |subnet: String, public: bool| async move {
+        aws.ec2
+            .modify_subnet_attribute()
+            .subnet_id(subnet)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:ModifySubnetAttribute", e))
+            .map(|_| ())
+    };
+    match op.verb {
+        Verb::Create => {
+            let mut call = aws
+                .ec2
+                .create_subnet()
+                .vpc_id(attr(op, "vpc_id").unwrap_or_default())
+                .cidr_block(attr(op, "cidr_block").unwrap_or_default())
+                .tag_specifications(ec2_tag_spec(ResourceType::Subnet, op));
+            if let Some(az) = attr(op, "availability_zone") {
+                call = call.availability_zone(az);
+            }
+            let created = call
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateSubnet", e))?;
+            let subnet = created
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap_or_default()
+                .to_string();
+            if attr_bool(op, "map_public_ip_on_launch") == Some(true) {
+                set_public(subnet.clone(), true).await?;
+            }
+            Ok(outcome(subnet))
+        }
+        Verb::Update | Verb::Retag => {
+            let subnet = id(op)?.to_string();
+            if changed(op, "map_public_ip_on_launch") {
+                set_public(
+                    subnet.clone(),
+                    attr_bool(op, "map_public_ip_on_launch").unwrap_or(false),
+                )
+                .await?;
+            }
+            update_ec2_tags(aws, &subnet, op).await?;
+            Ok(outcome(subnet))
+        }
+        Verb::Delete => {
+            let subnet = id(op)?;
+            let result = retry(
+                &format!("deleting subnet {subnet}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.ec2
+                        .delete_subnet()
+                        .subnet_id(subnet)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DeleteSubnet", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(subnet)),
+            }
+        }
+    }
+}

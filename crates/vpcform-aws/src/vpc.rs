@@ -71,3 +71,118 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
     let objects = concurrently(reads).await?;
     Ok(Found::objects(objects))
 }
+
+pub(crate) async fn apply(
+    aws: &Aws,
+    op: &vpcform_exec::Operation,
+) -> Result<vpcform_exec::Outcome, AwsError> {
+    use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+    use vpcform_exec::Verb;
+
+    use crate::apply::{
+        DELETE_RETRY, attr, attr_bool, changed, dependency_violation, ec2_tag_spec, gone, id,
+        outcome, retry, update_ec2_tags, wait_for,
+    };
+
+    let set_dns = |vpc: String, support: Option<bool>, hostnames: Option<bool>| async move {
+        let bool_value = |b: bool| AttributeBooleanValue::builder().value(b).build();
+        if let Some(s) = support {
+            aws.ec2
+                .modify_vpc_attribute()
+                .vpc_id(&vpc)
+                .enable_dns_support(bool_value(s))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:ModifyVpcAttribute", e))?;
+        }
+        if let Some(h) = hostnames {
+            aws.ec2
+                .modify_vpc_attribute()
+                .vpc_id(&vpc)
+                .enable_dns_hostnames(bool_value(h))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:ModifyVpcAttribute", e))?;
+        }
+        Ok::<_, AwsError>(())
+    };
+    match op.verb {
+        Verb::Create => {
+            let created = aws
+                .ec2
+                .create_vpc()
+                .cidr_block(attr(op, "cidr_block").unwrap_or_default())
+                .tag_specifications(ec2_tag_spec(ResourceType::Vpc, op))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateVpc", e))?;
+            let vpc = created
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()
+                .to_string();
+            wait_for(
+                &format!("VPC {vpc} to become available"),
+                Duration::from_secs(120),
+                || async {
+                    let r = aws
+                        .ec2
+                        .describe_vpcs()
+                        .vpc_ids(&vpc)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+                    Ok(r.vpcs()
+                        .first()
+                        .filter(|v| v.state().is_none_or(|s| s.as_str() == "available"))
+                        .map(|_| ()))
+                },
+            )
+            .await?;
+            // New VPCs have DNS support on and hostnames off: change only what differs.
+            let support = attr_bool(op, "enable_dns_support").filter(|s| !s);
+            let hostnames = attr_bool(op, "enable_dns_hostnames").filter(|h| *h);
+            set_dns(vpc.clone(), support, hostnames).await?;
+            Ok(outcome(vpc))
+        }
+        Verb::Update => {
+            let vpc = id(op)?.to_string();
+            let support = changed(op, "enable_dns_support")
+                .then(|| attr_bool(op, "enable_dns_support"))
+                .flatten();
+            let hostnames = changed(op, "enable_dns_hostnames")
+                .then(|| attr_bool(op, "enable_dns_hostnames"))
+                .flatten();
+            set_dns(vpc.clone(), support, hostnames).await?;
+            update_ec2_tags(aws, &vpc, op).await?;
+            Ok(outcome(vpc))
+        }
+        Verb::Retag => {
+            update_ec2_tags(aws, id(op)?, op).await?;
+            Ok(outcome(id(op)?))
+        }
+        Verb::Delete => {
+            let vpc = id(op)?;
+            let result = retry(
+                &format!("deleting VPC {vpc}"),
+                DELETE_RETRY,
+                dependency_violation,
+                || async {
+                    aws.ec2
+                        .delete_vpc()
+                        .vpc_id(vpc)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DeleteVpc", e))
+                },
+            )
+            .await;
+            match result {
+                Err(e) if !gone(&e) => Err(e),
+                _ => Ok(outcome(vpc)),
+            }
+        }
+    }
+}
+
+use std::time::Duration;

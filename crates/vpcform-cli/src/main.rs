@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod apply;
 mod plan;
 mod validate;
 
@@ -73,6 +74,20 @@ enum Command {
         after_help = "Examples:\n  vpcform plan\n  vpcform plan --detailed-exitcode --format markdown > plan.md   # PR comment; exit 2 = changes\n  vpcform plan --out plan.json && vpcform apply plan.json\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 vpcform plan --stats   # against local moto"
     )]
     Plan(plan::PlanArgs),
+    /// Converge the account: plan, confirm, and execute in dependency order.
+    #[command(
+        after_help = "Examples:\n  vpcform apply                       # plan, ask for `yes`, apply\n  vpcform apply --auto-approve        # in pipelines\n  vpcform apply plan.json             # exactly a saved plan; refused if stale\n  vpcform apply --parallelism 4"
+    )]
+    Apply(apply::ApplyArgs),
+    /// Delete everything the stack owns.
+    #[command(after_help = "Examples:\n  vpcform destroy\n  vpcform destroy --auto-approve")]
+    Destroy(apply::DestroyArgs),
+    /// Release a stack lock left by an aborted apply.
+    #[command(
+        name = "force-unlock",
+        after_help = "Example:\n  vpcform force-unlock 1a2b3c4d   # the id printed when the lock was reported"
+    )]
+    ForceUnlock(apply::UnlockArgs),
     /// Print the JSON Schema of the topology language.
     #[command(
         after_help = "Put this line first in topology.yaml for completion in editors:\n  # yaml-language-server: $schema=./topology.schema.json"
@@ -148,6 +163,7 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .without_time()
         .with_target(false)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -159,6 +175,9 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run_validate(&args, output),
         Command::Graph(args) => validate::run_graph(&args, output),
         Command::Plan(args) => plan::run_plan(&args, output),
+        Command::Apply(args) => apply::run_apply(&args, output),
+        Command::Destroy(args) => apply::run_destroy(&args, output),
+        Command::ForceUnlock(args) => apply::run_force_unlock(&args, output),
         Command::Schema => {
             let schema = vpcform_topology::json_schema();
             out(&format!(

@@ -59,6 +59,22 @@ pub(crate) struct SavedPlan {
     pub(crate) plan: Plan,
 }
 
+/// Connects with `--region`, else the topology's region, else the environment's.
+pub(crate) async fn connect(
+    aws_args: &AwsArgs,
+    topology: &vpcform_topology::Topology,
+) -> anyhow::Result<vpcform_aws::Aws> {
+    let options = vpcform_aws::AwsOptions {
+        profile: aws_args.profile.clone(),
+        region: aws_args
+            .region
+            .clone()
+            .or_else(|| topology.region.as_ref().map(|r| r.value.clone())),
+        endpoint_url: aws_args.endpoint_url.clone(),
+    };
+    Ok(vpcform_aws::Aws::connect(&options).await?)
+}
+
 /// Loads and plans; `Err` carries a message, `Ok(None)` means the topology was invalid (reported).
 pub(crate) async fn make_plan(
     file: &FileArg,

@@ -116,6 +116,7 @@ pub fn attr_specs(kind: ResourceKind) -> &'static [AttrSpec] {
                 replace("group_name", Exact),
                 replace("description", Exact),
                 replace("vpc_id", Exact),
+                update("revoke_default_egress", Unread),
                 TAGS,
             ];
             T
@@ -285,9 +286,15 @@ fn index<T>(items: &[Named<T>]) -> HashMap<&str, &T> {
         .collect()
 }
 
-/// The path vpcform gives the IAM policies of a stack; it marks ownership
-/// where AWS's batched policy listing carries no tags.
-pub fn policy_path(stack: &str) -> String {
+/// The path vpcform gives an IAM policy: `/vpcform/<stack>/<logical name>/`.
+/// It marks ownership (and the address) where AWS's batched policy listing
+/// carries no tags, and is set in the create call like a tag.
+pub fn policy_path(stack: &str, logical_name: &str) -> String {
+    format!("{}{logical_name}/", policy_path_prefix(stack))
+}
+
+/// The path prefix of all IAM policies of a stack.
+pub fn policy_path_prefix(stack: &str) -> String {
     format!("/vpcform/{stack}/")
 }
 
@@ -416,6 +423,10 @@ impl<'t> Lookup<'t> {
                 d.insert("group_name", known(group_name));
                 d.insert("description", known(description));
                 d.insert("vpc_id", id_of(K::Vpc, &g.vpc.value));
+                if g.egress.is_some() {
+                    // Declared egress replaces AWS's default allow-all rule.
+                    d.insert("revoke_default_egress", known(true));
+                }
                 d.insert("tags", self.tags(a, &g.tags));
             }
             K::SecurityGroupRule => {
@@ -501,7 +512,7 @@ impl<'t> Lookup<'t> {
             K::IamPolicy => {
                 let p = self.policies.get(name)?;
                 d.insert("policy_name", known(p.name.value.clone()));
-                d.insert("path", known(policy_path(self.stack)));
+                d.insert("path", known(policy_path(self.stack, name)));
                 d.insert(
                     "description",
                     known(

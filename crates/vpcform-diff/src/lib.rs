@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use vpcform_topology::{Address, ResourceKind};
 
 pub use kinds::{
-    AttrSpec, Compare, ReplaceOrder, attr_specs, child_container, policy_path, replace_order,
+    AttrSpec, Compare, ReplaceOrder, attr_specs, child_container, policy_path, policy_path_prefix,
+    replace_order,
 };
 pub use normalize::{canonical_policy, decode_policy_document};
-pub use plan::{PlanInput, plan};
+pub use plan::{PlanInput, plan, plan_destroy, stale_objects};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
 pub use render_markdown::{MARKDOWN_LIMIT, to_markdown};
 pub use render_text::to_text;

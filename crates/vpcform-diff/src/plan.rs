@@ -178,7 +178,10 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                 } else {
                     Action::NoOp
                 };
+                // Drift is a known value that differs while the declaration did not change;
+                // a value waiting on a replaced dependency is a consequence, not drift.
                 if change.action.is_change()
+                    && change.changes.iter().all(|c| c.after.is_some())
                     && container_matches_config(live, &container, config_hash.as_deref())
                 {
                     change.drift = Some(Drift {
@@ -475,4 +478,46 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
         _ => {}
     }
+}
+
+/// Plans the deletion of everything the stack owns.
+pub fn plan_destroy(topology: &Topology, live: &LiveState, topology_hash: &str) -> Plan {
+    let empty = Topology {
+        stack: topology.stack.clone(),
+        region: topology.region.clone(),
+        ..Topology::default()
+    };
+    let graph = DependencyGraph::build(&empty);
+    plan(PlanInput {
+        topology: &empty,
+        graph: &graph,
+        live,
+        topology_hash,
+    })
+}
+
+/// Objects whose live state moved since `fingerprints` were taken.
+pub fn stale_objects(fingerprints: &[crate::Fingerprint], live: &LiveState) -> Vec<String> {
+    let mut moved = Vec::new();
+    for f in fingerprints {
+        match live.objects.get(&f.address) {
+            None if f.hash != "absent" => {
+                moved.push(format!("{} ({}) was deleted", f.address, f.id))
+            }
+            Some(o) if f.hash == "absent" => {
+                moved.push(format!("{} ({}) was created", f.address, o.id))
+            }
+            Some(o) if f.hash != "absent" && (o.id != f.id || short_hash(&o.attrs) != f.hash) => {
+                moved.push(format!("{} ({}) was changed", f.address, o.id));
+            }
+            _ => {}
+        }
+    }
+    let known: BTreeSet<&Address> = fingerprints.iter().map(|f| &f.address).collect();
+    for o in live.objects.values() {
+        if !known.contains(&o.address) {
+            moved.push(format!("{} ({}) appeared", o.address, o.id));
+        }
+    }
+    moved
 }

@@ -1,0 +1,254 @@
+//! The provider: performs the executor's operations against AWS. Each kind's
+//! create/update/delete lives in that kind's module; this file dispatches and
+//! holds what they share (tags, bounded retries).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vpcform_diff::TAG_CONFIG;
+use vpcform_exec::{BoxFuture, Operation, Outcome, Provider, StepError, Verb};
+use vpcform_topology::ResourceKind as K;
+
+use crate::{Aws, AwsError};
+
+impl Provider for Aws {
+    fn execute(&self, op: Operation) -> BoxFuture<'_, Result<Outcome, StepError>> {
+        Box::pin(async move {
+            tracing::info!(address = %op.address, verb = %op.verb, "applying");
+            let result = match op.kind {
+                K::Vpc => crate::vpc::apply(self, &op).await,
+                K::Subnet => crate::subnet::apply(self, &op).await,
+                K::InternetGateway => crate::internet_gateway::apply(self, &op).await,
+                K::InternetGatewayAttachment => {
+                    crate::internet_gateway::apply_attachment(self, &op).await
+                }
+                K::RouteTable => crate::route_table::apply(self, &op).await,
+                K::RouteTableAssociation => crate::route_table::apply_association(self, &op).await,
+                K::Route => crate::route_table::apply_route(self, &op).await,
+                K::SecurityGroup => crate::security_group::apply(self, &op).await,
+                K::SecurityGroupRule => crate::security_group::apply_rule(self, &op).await,
+                K::Instance => crate::instance::apply(self, &op).await,
+                K::LogGroup => crate::log_group::apply(self, &op).await,
+                K::IamPolicy => crate::iam::apply_policy(self, &op).await,
+                K::IamRole => crate::iam::apply_role(self, &op).await,
+                K::IamRolePolicyAttachment => crate::iam::apply_attachment(self, &op).await,
+                K::FlowLog => crate::flow_log::apply(self, &op).await,
+                K::VpcPeering => crate::peering::apply(self, &op).await,
+            };
+            result.map_err(|e| StepError::new(e.to_string()))
+        })
+    }
+}
+
+/// A desired string attribute.
+pub(crate) fn attr<'o>(op: &'o Operation, name: &str) -> Option<&'o str> {
+    op.attrs.get(name).and_then(Value::as_str)
+}
+
+pub(crate) fn attr_i64(op: &Operation, name: &str) -> Option<i64> {
+    op.attrs.get(name).and_then(Value::as_i64)
+}
+
+pub(crate) fn attr_bool(op: &Operation, name: &str) -> Option<bool> {
+    op.attrs.get(name).and_then(Value::as_bool)
+}
+
+pub(crate) fn before_str<'o>(op: &'o Operation, name: &str) -> Option<&'o str> {
+    op.before.get(name).and_then(Value::as_str)
+}
+
+/// The live id an update, delete or retag acts on.
+pub(crate) fn id(op: &Operation) -> Result<&str, AwsError> {
+    op.id.as_deref().ok_or_else(|| AwsError::Api {
+        operation: format!("{} {}", op.verb, op.address),
+        code: "MissingId".into(),
+        message: "the plan has no id for this object".into(),
+    })
+}
+
+pub(crate) fn changed(op: &Operation, name: &str) -> bool {
+    op.changed.iter().any(|c| c == name)
+}
+
+/// The tags to set at creation: the declared ones, ownership, and the config hash.
+pub(crate) fn create_tags(op: &Operation) -> BTreeMap<String, String> {
+    let mut tags: BTreeMap<String, String> = op
+        .attrs
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(hash) = &op.config_hash {
+        tags.insert(TAG_CONFIG.into(), hash.clone());
+    }
+    tags
+}
+
+/// Tags to add or change, and keys to remove, for an update.
+pub(crate) fn tag_changes(op: &Operation) -> (BTreeMap<String, String>, Vec<String>) {
+    let desired = create_tags(op);
+    let live: BTreeMap<String, String> = op
+        .before
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let set = desired
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = live
+        .keys()
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:") && k.as_str() != TAG_CONFIG)
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
+/// EC2's TagSpecification for a create call: ownership is set atomically with the object.
+pub(crate) fn ec2_tag_spec(
+    resource: aws_sdk_ec2::types::ResourceType,
+    op: &Operation,
+) -> aws_sdk_ec2::types::TagSpecification {
+    let mut spec = aws_sdk_ec2::types::TagSpecification::builder().resource_type(resource);
+    for (k, v) in create_tags(op) {
+        spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
+    }
+    spec.build()
+}
+
+/// Applies tag changes to an EC2 object (updates and retags).
+pub(crate) async fn update_ec2_tags(aws: &Aws, id: &str, op: &Operation) -> Result<(), AwsError> {
+    let (set, remove) = if op.verb == Verb::Retag {
+        (
+            op.config_hash
+                .iter()
+                .map(|h| (TAG_CONFIG.to_string(), h.clone()))
+                .collect::<BTreeMap<_, _>>(),
+            Vec::new(),
+        )
+    } else {
+        tag_changes(op)
+    };
+    if !set.is_empty() {
+        let mut call = aws.ec2.create_tags().resources(id);
+        for (k, v) in set {
+            call = call.tags(aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
+        }
+        call.send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateTags", e))?;
+    }
+    if !remove.is_empty() {
+        let mut call = aws.ec2.delete_tags().resources(id);
+        for k in remove {
+            call = call.tags(aws_sdk_ec2::types::Tag::builder().key(k).build());
+        }
+        call.send()
+            .await
+            .map_err(|e| aws.error("ec2:DeleteTags", e))?;
+    }
+    Ok(())
+}
+
+/// Retries `call` while `retryable` says so, with exponential backoff, for at most `limit`.
+/// `what` says what is being waited for, in the log.
+pub(crate) async fn retry<T, F, Fut>(
+    what: &str,
+    limit: Duration,
+    retryable: impl Fn(&AwsError) -> bool,
+    mut call: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match call().await {
+            Err(e) if retryable(&e) && started.elapsed() + delay < limit => {
+                tracing::info!(
+                    "{what}: {} (retrying in {:.1}s)",
+                    e.message(),
+                    delay.as_secs_f64()
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`.
+pub(crate) async fn wait_for<T, F, Fut>(
+    what: &str,
+    limit: Duration,
+    mut check: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, AwsError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if started.elapsed() > limit {
+            return Err(AwsError::Api {
+                operation: what.to_string(),
+                code: "WaitTimeout".into(),
+                message: format!("gave up waiting after {}s", limit.as_secs()),
+            });
+        }
+        tracing::info!("waiting: {what}");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+pub(crate) fn is_code(e: &AwsError, codes: &[&str]) -> bool {
+    e.code().is_some_and(|c| codes.contains(&c))
+}
+
+/// `DependencyViolation` while ENIs drain after instance termination, for a few minutes.
+pub(crate) fn dependency_violation(e: &AwsError) -> bool {
+    is_code(
+        e,
+        &[
+            "DependencyViolation",
+            "DeleteConflict",
+            "InvalidGroup.InUse",
+        ],
+    )
+}
+
+pub(crate) const DELETE_RETRY: Duration = Duration::from_secs(180);
+
+pub(crate) fn outcome(id: impl Into<String>) -> Outcome {
+    Outcome {
+        id: id.into(),
+        attrs: BTreeMap::new(),
+    }
+}
+
+/// Deletes tolerate objects that are already gone (an earlier interrupted run).
+pub(crate) fn gone(e: &AwsError) -> bool {
+    e.code().is_some_and(|c| {
+        c.ends_with(".NotFound") || c == "NoSuchEntity" || c == "ResourceNotFoundException"
+    })
+}

@@ -1,0 +1,182 @@
+//! One apply at a time per stack: a lock held in AWS. CloudWatch Logs creates
+//! a log stream atomically (a second CreateLogStream of the same name fails),
+//! so the stream `/vpcform/locks/<stack>` is the lock, and its first event
+//! records who holds it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::apply::is_code;
+use crate::{Aws, AwsError};
+
+pub const LOCK_GROUP: &str = "/vpcform/locks";
+
+/// Who holds a stack's lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    pub holder: String,
+    pub command: String,
+    /// Seconds since the Unix epoch.
+    pub since: u64,
+}
+
+/// A held lock; release it with [`Aws::unlock`].
+#[derive(Debug)]
+pub struct Lock {
+    pub stack: String,
+    pub info: LockInfo,
+}
+
+fn holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!("{user}@{host} (pid {})", std::process::id())
+}
+
+fn new_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{:08x}",
+        (nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)) & 0xffff_ffff
+    )
+}
+
+impl Aws {
+    /// Takes the stack's lock, or says who holds it.
+    pub async fn lock(&self, stack: &str, command: &str) -> Result<Lock, AwsError> {
+        match self
+            .logs
+            .create_log_group()
+            .log_group_name(LOCK_GROUP)
+            .send()
+            .await
+            .map_err(|e| self.error("logs:CreateLogGroup", e))
+        {
+            Err(e) if !is_code(&e, &["ResourceAlreadyExistsException"]) => return Err(e),
+            _ => {}
+        }
+        let created = self
+            .logs
+            .create_log_stream()
+            .log_group_name(LOCK_GROUP)
+            .log_stream_name(stack)
+            .send()
+            .await;
+        if let Err(e) = created {
+            let e = self.error("logs:CreateLogStream", e);
+            if is_code(&e, &["ResourceAlreadyExistsException"]) {
+                let info = self.lock_holder(stack).await?.unwrap_or(LockInfo {
+                    id: "unknown".into(),
+                    holder: "unknown (the lock was taken but not yet described)".into(),
+                    command: "unknown".into(),
+                    since: 0,
+                });
+                return Err(AwsError::LockHeld {
+                    stack: stack.to_string(),
+                    info: Box::new(info),
+                });
+            }
+            return Err(e);
+        }
+        let info = LockInfo {
+            id: new_id(),
+            holder: holder(),
+            command: command.to_string(),
+            since: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+        };
+        let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp((info.since * 1000) as i64)
+            .message(serde_json::to_string(&info).unwrap_or_default())
+            .build()
+            .map_err(|e| AwsError::Api {
+                operation: "logs:PutLogEvents".into(),
+                code: "Build".into(),
+                message: e.to_string(),
+            })?;
+        self.logs
+            .put_log_events()
+            .log_group_name(LOCK_GROUP)
+            .log_stream_name(stack)
+            .log_events(event)
+            .send()
+            .await
+            .map_err(|e| self.error("logs:PutLogEvents", e))?;
+        Ok(Lock {
+            stack: stack.to_string(),
+            info,
+        })
+    }
+
+    /// Who holds the stack's lock, if anyone.
+    pub async fn lock_holder(&self, stack: &str) -> Result<Option<LockInfo>, AwsError> {
+        let events = self
+            .logs
+            .get_log_events()
+            .log_group_name(LOCK_GROUP)
+            .log_stream_name(stack)
+            .start_from_head(true)
+            .limit(1)
+            .send()
+            .await;
+        let events = match events.map_err(|e| self.error("logs:GetLogEvents", e)) {
+            Ok(r) => r,
+            Err(e) if is_code(&e, &["ResourceNotFoundException"]) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(events
+            .events()
+            .first()
+            .and_then(|e| e.message())
+            .and_then(|m| serde_json::from_str(m).ok()))
+    }
+
+    pub async fn unlock(&self, lock: Lock) -> Result<(), AwsError> {
+        self.logs
+            .delete_log_stream()
+            .log_group_name(LOCK_GROUP)
+            .log_stream_name(&lock.stack)
+            .send()
+            .await
+            .map_err(|e| self.error("logs:DeleteLogStream", e))?;
+        Ok(())
+    }
+
+    /// Removes a lock left behind by an aborted run, if its id is `id`.
+    pub async fn force_unlock(&self, stack: &str, id: &str) -> Result<LockInfo, AwsError> {
+        let Some(info) = self.lock_holder(stack).await? else {
+            return Err(AwsError::Api {
+                operation: "force-unlock".into(),
+                code: "NotLocked".into(),
+                message: format!("stack `{stack}` is not locked"),
+            });
+        };
+        if info.id != id {
+            return Err(AwsError::Api {
+                operation: "force-unlock".into(),
+                code: "LockIdMismatch".into(),
+                message: format!(
+                    "stack `{stack}` is locked with id {}, not {id}; nothing was unlocked",
+                    info.id
+                ),
+            });
+        }
+        self.unlock(Lock {
+            stack: stack.to_string(),
+            info: info.clone(),
+        })
+        .await?;
+        Ok(info)
+    }
+}
