@@ -168,10 +168,19 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
                     .filter(|c| c.forces_replacement)
                     .map(|c| c.name.clone())
                     .collect();
+                // A dependency replaced delete-first must be gone before its new
+                // self exists, so what depends on it cannot be created first either.
+                let after_a_delete_first = change.depends_on.iter().any(|d| {
+                    actions.get(d)
+                        == Some(&Action::Replace {
+                            create_before_destroy: false,
+                        })
+                });
                 change.action = if !change.replace_reasons.is_empty() {
                     Action::Replace {
-                        create_before_destroy: replace_order(address.kind, &change.replace_reasons)
-                            == ReplaceOrder::CreateFirst,
+                        create_before_destroy: !after_a_delete_first
+                            && replace_order(address.kind, &change.replace_reasons)
+                                == ReplaceOrder::CreateFirst,
                     }
                 } else if !change.changes.is_empty() {
                     Action::Update

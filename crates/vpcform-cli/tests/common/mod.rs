@@ -94,6 +94,7 @@ pub async fn census(sdk: &Sdk) -> Vec<(String, usize)> {
         .iter()
         .map(|r| r.instances().len())
         .sum();
+    // Deleted peerings stay visible for a while, as on AWS.
     let peerings = sdk
         .ec2
         .describe_vpc_peering_connections()
@@ -101,7 +102,13 @@ pub async fn census(sdk: &Sdk) -> Vec<(String, usize)> {
         .await
         .unwrap()
         .vpc_peering_connections()
-        .len();
+        .iter()
+        .filter(|p| {
+            p.status()
+                .and_then(|s| s.code())
+                .is_none_or(|c| c.as_str() != "deleted")
+        })
+        .count();
     let flow_logs = sdk
         .ec2
         .describe_flow_logs()
