@@ -79,7 +79,7 @@ impl Aws {
     /// Loads the configuration and checks that a region and credentials exist.
     pub async fn connect(options: &AwsOptions) -> Result<Aws, AwsError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(6))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(8))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))

@@ -25,4 +25,6 @@ pub use lock::{LOCK_GROUP, Lock, LockInfo};
 pub use read::read_live_state;
 
 #[cfg(feature = "testkit")]
+pub mod fault_proxy;
+#[cfg(feature = "testkit")]
 pub mod testkit;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub use vpcform_aws::fault_proxy::{FaultProxy, Faults};
 pub use vpcform_aws::testkit::{Moto, Sdk, ec2, iam, logs, tag_spec};
 
 pub fn root() -> PathBuf {
@@ -149,3 +150,166 @@ pub async fn census(sdk: &Sdk) -> Vec<(String, usize)> {
         ("log groups".into(), log_groups),
     ]
 }
+
+/// Runs `vpcform ARGS` in `dir` against an explicit endpoint (a proxy in front of moto).
+pub fn vpcform_via(moto: &Moto, endpoint: &str, dir: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .args(args)
+        .current_dir(dir)
+        .envs(moto.env())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run vpcform");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// How many objects of each EC2 kind, IAM and Logs the stack owns (live ones only).
+pub async fn owned_counts(sdk: &Sdk, stack: &str) -> Vec<(&'static str, usize)> {
+    use ec2::types::Filter;
+    let f = || {
+        Filter::builder()
+            .name("tag:vpcform:stack")
+            .values(stack)
+            .build()
+    };
+    let running = Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .build();
+    let vpcs = sdk
+        .ec2
+        .describe_vpcs()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .len();
+    let subnets = sdk
+        .ec2
+        .describe_subnets()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .len();
+    let groups = sdk
+        .ec2
+        .describe_security_groups()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .len();
+    let tables = sdk
+        .ec2
+        .describe_route_tables()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .route_tables()
+        .len();
+    let igws = sdk
+        .ec2
+        .describe_internet_gateways()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()
+        .len();
+    let instances: usize = sdk
+        .ec2
+        .describe_instances()
+        .filters(f())
+        .filters(running)
+        .send()
+        .await
+        .unwrap()
+        .reservations()
+        .iter()
+        .map(|r| r.instances().len())
+        .sum();
+    let peerings = sdk
+        .ec2
+        .describe_vpc_peering_connections()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .vpc_peering_connections()
+        .iter()
+        .filter(|p| {
+            p.status()
+                .and_then(|s| s.code())
+                .is_none_or(|c| c.as_str() != "deleted")
+        })
+        .count();
+    let flow_logs = sdk
+        .ec2
+        .describe_flow_logs()
+        .filter(f())
+        .send()
+        .await
+        .unwrap()
+        .flow_logs()
+        .len();
+    let roles = sdk.iam.list_roles().send().await.unwrap().roles().len();
+    let policies = sdk
+        .iam
+        .list_policies()
+        .scope(iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap()
+        .policies()
+        .len();
+    let log_groups = sdk
+        .logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .iter()
+        .filter(|g| g.log_group_name() != Some("/vpcform/locks"))
+        .count();
+    vec![
+        ("vpcs", vpcs),
+        ("subnets", subnets),
+        ("security groups", groups),
+        ("route tables", tables),
+        ("internet gateways", igws),
+        ("instances", instances),
+        ("peerings", peerings),
+        ("flow logs", flow_logs),
+        ("roles", roles),
+        ("policies", policies),
+        ("log groups", log_groups),
+    ]
+}
+
+/// What the seed topology owns once applied.
+pub const SEED_COUNTS: [(&str, usize); 11] = [
+    ("vpcs", 2),
+    ("subnets", 2),
+    ("security groups", 2),
+    ("route tables", 2),
+    ("internet gateways", 2),
+    ("instances", 2),
+    ("peerings", 1),
+    ("flow logs", 2),
+    ("roles", 1),
+    ("policies", 1),
+    ("log groups", 1),
+];
