@@ -246,6 +246,27 @@ pub(crate) fn outcome(id: impl Into<String>) -> Outcome {
     }
 }
 
+/// Deletes `what` with `call`, retrying while AWS still sees dependents
+/// (ENIs draining after termination) and accepting an object already gone
+/// (an earlier interrupted run).
+pub(crate) async fn delete<T, F, Fut>(what: &str, id: &str, call: F) -> Result<Outcome, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    match retry(
+        &format!("deleting {what} {id}"),
+        DELETE_RETRY,
+        dependency_violation,
+        call,
+    )
+    .await
+    {
+        Err(e) if !gone(&e) => Err(e),
+        _ => Ok(outcome(id)),
+    }
+}
+
 /// Deletes tolerate objects that are already gone (an earlier interrupted run).
 pub(crate) fn gone(e: &AwsError) -> bool {
     e.code().is_some_and(|c| {

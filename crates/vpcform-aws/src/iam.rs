@@ -277,9 +277,7 @@ pub(crate) async fn apply_role(
 
     use vpcform_exec::Verb;
 
-    use crate::apply::{
-        DELETE_RETRY, attr, changed, dependency_violation, gone, id, outcome, retry, tag_changes,
-    };
+    use crate::apply::{attr, changed, id, outcome, retry, tag_changes};
     let with_arn = |name: &str, arn: &str| {
         let mut out = outcome(name);
         out.attrs.insert("arn".into(), Value::from(arn));
@@ -381,24 +379,15 @@ pub(crate) async fn apply_role(
         }
         Verb::Delete => {
             let name = id(op)?;
-            let result = retry(
-                &format!("deleting role {name}"),
-                DELETE_RETRY,
-                dependency_violation,
-                || async {
-                    aws.iam
-                        .delete_role()
-                        .role_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("iam:DeleteRole", e))
-                },
-            )
-            .await;
-            match result {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(name)),
-            }
+            crate::apply::delete("role", name, || async {
+                aws.iam
+                    .delete_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("iam:DeleteRole", e))
+            })
+            .await
         }
     }
 }

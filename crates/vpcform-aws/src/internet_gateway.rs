@@ -49,9 +49,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::ResourceType;
     use vpcform_exec::Verb;
 
-    use crate::apply::{
-        DELETE_RETRY, dependency_violation, ec2_tag_spec, gone, id, outcome, retry, update_ec2_tags,
-    };
+    use crate::apply::{ec2_tag_spec, id, outcome, update_ec2_tags};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -74,24 +72,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let igw = id(op)?;
-            let result = retry(
-                &format!("deleting internet gateway {igw}"),
-                DELETE_RETRY,
-                dependency_violation,
-                || async {
-                    aws.ec2
-                        .delete_internet_gateway()
-                        .internet_gateway_id(igw)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("ec2:DeleteInternetGateway", e))
-                },
-            )
-            .await;
-            match result {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(igw)),
-            }
+            crate::apply::delete("internet gateway", igw, || async {
+                aws.ec2
+                    .delete_internet_gateway()
+                    .internet_gateway_id(igw)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteInternetGateway", e))
+            })
+            .await
         }
     }
 }

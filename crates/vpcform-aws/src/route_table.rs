@@ -89,10 +89,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::ResourceType;
     use vpcform_exec::Verb;
 
-    use crate::apply::{
-        DELETE_RETRY, attr, dependency_violation, ec2_tag_spec, gone, id, outcome, retry,
-        update_ec2_tags,
-    };
+    use crate::apply::{attr, ec2_tag_spec, id, outcome, update_ec2_tags};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -116,24 +113,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let table = id(op)?;
-            let result = retry(
-                &format!("deleting route table {table}"),
-                DELETE_RETRY,
-                dependency_violation,
-                || async {
-                    aws.ec2
-                        .delete_route_table()
-                        .route_table_id(table)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("ec2:DeleteRouteTable", e))
-                },
-            )
-            .await;
-            match result {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(table)),
-            }
+            crate::apply::delete("route table", table, || async {
+                aws.ec2
+                    .delete_route_table()
+                    .route_table_id(table)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteRouteTable", e))
+            })
+            .await
         }
     }
 }

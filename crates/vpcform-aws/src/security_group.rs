@@ -185,10 +185,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
     use vpcform_exec::Verb;
 
-    use crate::apply::{
-        DELETE_RETRY, attr, attr_bool, dependency_violation, ec2_tag_spec, gone, id, is_code,
-        outcome, retry, update_ec2_tags,
-    };
+    use crate::apply::{attr, attr_bool, ec2_tag_spec, id, is_code, outcome, update_ec2_tags};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -228,24 +225,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let group = id(op)?;
-            let result = retry(
-                &format!("deleting security group {group}"),
-                DELETE_RETRY,
-                dependency_violation,
-                || async {
-                    aws.ec2
-                        .delete_security_group()
-                        .group_id(group)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("ec2:DeleteSecurityGroup", e))
-                },
-            )
-            .await;
-            match result {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(group)),
-            }
+            crate::apply::delete("security group", group, || async {
+                aws.ec2
+                    .delete_security_group()
+                    .group_id(group)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteSecurityGroup", e))
+            })
+            .await
         }
     }
 }

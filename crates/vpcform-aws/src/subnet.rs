@@ -51,10 +51,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
     use vpcform_exec::Verb;
 
-    use crate::apply::{
-        DELETE_RETRY, attr, attr_bool, changed, dependency_violation, ec2_tag_spec, gone, id,
-        outcome, retry, update_ec2_tags,
-    };
+    use crate::apply::{attr, attr_bool, changed, ec2_tag_spec, id, outcome, update_ec2_tags};
 
     let set_public = |subnet: String, public: bool| async move {
         aws.ec2
@@ -105,24 +102,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let subnet = id(op)?;
-            let result = retry(
-                &format!("deleting subnet {subnet}"),
-                DELETE_RETRY,
-                dependency_violation,
-                || async {
-                    aws.ec2
-                        .delete_subnet()
-                        .subnet_id(subnet)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("ec2:DeleteSubnet", e))
-                },
-            )
-            .await;
-            match result {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(subnet)),
-            }
+            crate::apply::delete("subnet", subnet, || async {
+                aws.ec2
+                    .delete_subnet()
+                    .subnet_id(subnet)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteSubnet", e))
+            })
+            .await
         }
     }
 }

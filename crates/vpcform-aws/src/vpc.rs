@@ -1,6 +1,8 @@
 //! VPCs: DescribeVpcs by stack tag. DNS attributes have no batched read:
 //! DescribeVpcAttribute is called twice per owned VPC (the one per-object read).
 
+use std::time::Duration;
+
 use aws_sdk_ec2::types::VpcAttributeName;
 use serde_json::Value;
 use vpcform_topology::ResourceKind;
@@ -80,8 +82,7 @@ pub(crate) async fn apply(
     use vpcform_exec::Verb;
 
     use crate::apply::{
-        DELETE_RETRY, attr, attr_bool, changed, dependency_violation, ec2_tag_spec, gone, id,
-        outcome, retry, update_ec2_tags, wait_for,
+        attr, attr_bool, changed, ec2_tag_spec, id, outcome, update_ec2_tags, wait_for,
     };
 
     let set_dns = |vpc: String, support: Option<bool>, hostnames: Option<bool>| async move {
@@ -163,26 +164,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let vpc = id(op)?;
-            let result = retry(
-                &format!("deleting VPC {vpc}"),
-                DELETE_RETRY,
-                dependency_violation,
-                || async {
-                    aws.ec2
-                        .delete_vpc()
-                        .vpc_id(vpc)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("ec2:DeleteVpc", e))
-                },
-            )
-            .await;
-            match result {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(vpc)),
-            }
+            crate::apply::delete("VPC", vpc, || async {
+                aws.ec2
+                    .delete_vpc()
+                    .vpc_id(vpc)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteVpc", e))
+            })
+            .await
         }
     }
 }
-
-use std::time::Duration;

@@ -59,6 +59,7 @@ pub fn to_markdown(plan: &Plan) -> String {
         head.push('\n');
     }
     let _ = writeln!(head, "| action | resource |\n|---|---|");
+    let footer = "\nApply with `vpcform apply` after merge.\n";
     let mut table = String::new();
     let mut details = String::new();
     // Destroys first so that they survive truncation.
@@ -70,22 +71,38 @@ pub fn to_markdown(plan: &Plan) -> String {
         let _ = writeln!(table, "| `{}` | `{}` |", c.action.symbol(), c.address);
         details.push_str(&section(c));
     }
+    // Everything above the table always fits; rows and details are added
+    // while they do, destroys first.
+    let footer_len = footer.len();
+    let notice = "\n> [!NOTE]\n> The plan is too long for one comment and is truncated here. Run `vpcform plan` (or keep `vpcform plan --format json` as an artifact) for the full plan.\n";
     let mut out = head;
-    out.push_str(&table);
-    out.push('\n');
-    let footer = "\nApply with `vpcform apply` after merge.\n";
-    if out.len() + details.len() + footer.len() <= MARKDOWN_LIMIT {
+    let rows: Vec<&str> = table.split_inclusive('\n').collect();
+    let parts: Vec<&str> = details.split_inclusive("</details>\n").collect();
+    let total = out.len() + table.len() + 1 + details.len() + footer_len;
+    if total <= MARKDOWN_LIMIT {
+        out.push_str(&table);
+        out.push('\n');
         out.push_str(&details);
     } else {
-        let notice = "\n> [!NOTE]\n> The plan is too long for one comment: details are truncated here. Run `vpcform plan` (or keep `vpcform plan --format json` as an artifact) for the full plan.\n";
-        let budget = MARKDOWN_LIMIT.saturating_sub(out.len() + notice.len() + footer.len());
-        let mut used = 0;
-        for part in details.split_inclusive("</details>\n") {
-            if used + part.len() > budget {
+        // Room for the "… N more" row, too.
+        let budget = MARKDOWN_LIMIT.saturating_sub(notice.len() + footer_len + 40);
+        let mut shown = 0;
+        for row in &rows {
+            if out.len() + row.len() > budget {
+                break;
+            }
+            out.push_str(row);
+            shown += 1;
+        }
+        if shown < rows.len() {
+            out.push_str(&format!("| … | {} more |\n", rows.len() - shown));
+        }
+        out.push('\n');
+        for part in &parts {
+            if out.len() + part.len() > budget {
                 break;
             }
             out.push_str(part);
-            used += part.len();
         }
         out.push_str(notice);
     }
@@ -121,7 +138,7 @@ fn section(c: &ResourceChange) -> String {
                     ""
                 };
                 if before.contains('\n') || after.contains('\n') {
-                    let _ = writeln!(body, "~ {}{forces}\n{}", a.name, line_diff(&before, &after));
+                    let _ = writeln!(body, "~ {}{forces}\n{}", a.name, line_diff(&before, &after).trim_start_matches("<<-DIFF\n").trim_end_matches("DIFF"));
                 } else {
                     let _ = writeln!(
                         body,

@@ -238,7 +238,7 @@ pub struct SecurityGroup {
     pub description: Option<At<String>>,
     #[schemars(default)]
     pub ingress: Vec<Rule>,
-    /// Omit to keep AWS's default (all traffic to 0.0.0.0/0); `[]` allows no egress.
+    /// Omit to leave egress unmanaged (new groups get AWS's allow-all rule); declare it (even `[]`) to manage it.
     pub egress: Option<Vec<Rule>>,
     #[schemars(default)]
     pub tags: Tags,

@@ -50,105 +50,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Counts of what the account holds, to show a command changed nothing.
+/// Counts of what the account holds (all of it), to show a command changed nothing.
 pub async fn census(sdk: &Sdk) -> Vec<(String, usize)> {
-    let vpcs = sdk.ec2.describe_vpcs().send().await.unwrap().vpcs().len();
-    let subnets = sdk
-        .ec2
-        .describe_subnets()
-        .send()
+    counts(sdk, None)
         .await
-        .unwrap()
-        .subnets()
-        .len();
-    let groups = sdk
-        .ec2
-        .describe_security_groups()
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-        .len();
-    let tables = sdk
-        .ec2
-        .describe_route_tables()
-        .send()
-        .await
-        .unwrap()
-        .route_tables()
-        .len();
-    let igws = sdk
-        .ec2
-        .describe_internet_gateways()
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()
-        .len();
-    let instances: usize = sdk
-        .ec2
-        .describe_instances()
-        .send()
-        .await
-        .unwrap()
-        .reservations()
-        .iter()
-        .map(|r| r.instances().len())
-        .sum();
-    // Deleted peerings stay visible for a while, as on AWS.
-    let peerings = sdk
-        .ec2
-        .describe_vpc_peering_connections()
-        .send()
-        .await
-        .unwrap()
-        .vpc_peering_connections()
-        .iter()
-        .filter(|p| {
-            p.status()
-                .and_then(|s| s.code())
-                .is_none_or(|c| c.as_str() != "deleted")
-        })
-        .count();
-    let flow_logs = sdk
-        .ec2
-        .describe_flow_logs()
-        .send()
-        .await
-        .unwrap()
-        .flow_logs()
-        .len();
-    let roles = sdk.iam.list_roles().send().await.unwrap().roles().len();
-    let policies = sdk
-        .iam
-        .list_policies()
-        .scope(iam::types::PolicyScopeType::Local)
-        .send()
-        .await
-        .unwrap()
-        .policies()
-        .len();
-    let log_groups = sdk
-        .logs
-        .describe_log_groups()
-        .send()
-        .await
-        .unwrap()
-        .log_groups()
-        .len();
-    vec![
-        ("vpcs".into(), vpcs),
-        ("subnets".into(), subnets),
-        ("security groups".into(), groups),
-        ("route tables".into(), tables),
-        ("internet gateways".into(), igws),
-        ("instances".into(), instances),
-        ("peerings".into(), peerings),
-        ("flow logs".into(), flow_logs),
-        ("roles".into(), roles),
-        ("policies".into(), policies),
-        ("log groups".into(), log_groups),
-    ]
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n))
+        .collect()
 }
 
 /// Runs `vpcform ARGS` in `dir` against an explicit endpoint (a proxy in front of moto).
@@ -171,68 +79,73 @@ pub fn vpcform_via(moto: &Moto, endpoint: &str, dir: &Path, args: &[&str]) -> Ru
 
 /// How many objects of each EC2 kind, IAM and Logs the stack owns (live ones only).
 pub async fn owned_counts(sdk: &Sdk, stack: &str) -> Vec<(&'static str, usize)> {
+    counts(sdk, Some(stack)).await
+}
+
+/// Live objects per kind; EC2 kinds filtered by the stack tag when given.
+/// Terminated instances, deleted peerings and the shared lock group are left out.
+async fn counts(sdk: &Sdk, stack: Option<&str>) -> Vec<(&'static str, usize)> {
     use ec2::types::Filter;
     let f = || {
-        Filter::builder()
-            .name("tag:vpcform:stack")
-            .values(stack)
-            .build()
+        stack.map(|s| {
+            vec![
+                Filter::builder()
+                    .name("tag:vpcform:stack")
+                    .values(s)
+                    .build(),
+            ]
+        })
     };
     let running = Filter::builder()
         .name("instance-state-name")
         .values("pending")
         .values("running")
         .build();
-    let vpcs = sdk
-        .ec2
+    let ec2 = &sdk.ec2;
+    let vpcs = ec2
         .describe_vpcs()
-        .filters(f())
+        .set_filters(f())
         .send()
         .await
         .unwrap()
         .vpcs()
         .len();
-    let subnets = sdk
-        .ec2
+    let subnets = ec2
         .describe_subnets()
-        .filters(f())
+        .set_filters(f())
         .send()
         .await
         .unwrap()
         .subnets()
         .len();
-    let groups = sdk
-        .ec2
+    let groups = ec2
         .describe_security_groups()
-        .filters(f())
+        .set_filters(f())
         .send()
         .await
         .unwrap()
         .security_groups()
         .len();
-    let tables = sdk
-        .ec2
+    let tables = ec2
         .describe_route_tables()
-        .filters(f())
+        .set_filters(f())
         .send()
         .await
         .unwrap()
         .route_tables()
         .len();
-    let igws = sdk
-        .ec2
+    let igws = ec2
         .describe_internet_gateways()
-        .filters(f())
+        .set_filters(f())
         .send()
         .await
         .unwrap()
         .internet_gateways()
         .len();
-    let instances: usize = sdk
-        .ec2
+    let instance_filters: Vec<Filter> = f().into_iter().flatten().chain([running]).collect();
+    let instances: usize = ec2
         .describe_instances()
-        .filters(f())
-        .filters(running)
+        .set_filters(Some(instance_filters))
         .send()
         .await
         .unwrap()
@@ -240,10 +153,9 @@ pub async fn owned_counts(sdk: &Sdk, stack: &str) -> Vec<(&'static str, usize)> 
         .iter()
         .map(|r| r.instances().len())
         .sum();
-    let peerings = sdk
-        .ec2
+    let peerings = ec2
         .describe_vpc_peering_connections()
-        .filters(f())
+        .set_filters(f())
         .send()
         .await
         .unwrap()
@@ -255,10 +167,9 @@ pub async fn owned_counts(sdk: &Sdk, stack: &str) -> Vec<(&'static str, usize)> 
                 .is_none_or(|c| c.as_str() != "deleted")
         })
         .count();
-    let flow_logs = sdk
-        .ec2
+    let flow_logs = ec2
         .describe_flow_logs()
-        .filter(f())
+        .set_filter(f())
         .send()
         .await
         .unwrap()

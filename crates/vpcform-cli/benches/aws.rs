@@ -1,0 +1,187 @@
+//! Plan and apply against local moto: wall time, API calls, parallelism.
+//! `VPCFORM_MOTO_SERVER=… cargo bench -p vpcform-cli --bench aws`
+//! (scripts/bench.sh sets it up). Numbers go to docs/benchmarks.md.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vpcform_aws::fault_proxy::{FaultProxy, Faults};
+use vpcform_aws::testkit::Moto;
+use vpcform_aws::{Aws, AwsOptions};
+use vpcform_diff::{Plan, PlanInput};
+use vpcform_exec::{Event, Options, StopSignal};
+use vpcform_topology::{Address, generate};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn connect(endpoint: &str) -> Aws {
+    Aws::connect(&AwsOptions {
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+    })
+    .await
+    .expect("connect to moto")
+}
+
+async fn make_plan(aws: &Aws, yaml: &str) -> Plan {
+    let loaded = vpcform_topology::load("bench.yaml", yaml.as_bytes());
+    let (t, g) = loaded.valid().expect("valid topology");
+    let live = vpcform_aws::read_live_state(aws, t)
+        .await
+        .expect("read live state");
+    vpcform_diff::plan(PlanInput {
+        topology: t,
+        graph: g,
+        live: &live,
+        topology_hash: "bench",
+    })
+}
+
+/// Applies and returns (wall time, per-step durations).
+async fn apply(
+    aws: &Aws,
+    plan: &Plan,
+    parallelism: usize,
+) -> (Duration, HashMap<(Address, String), Duration>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = Options {
+        parallelism,
+        heartbeat: Duration::from_secs(3600),
+    };
+    let started = Instant::now();
+    let report = vpcform_exec::execute(
+        plan,
+        Arc::new(aws.clone()),
+        &options,
+        tx,
+        StopSignal::default(),
+    )
+    .await;
+    let wall = started.elapsed();
+    assert!(
+        report.succeeded(),
+        "apply failed: {:?}",
+        report.failed().collect::<Vec<_>>()
+    );
+    let mut durations = HashMap::new();
+    while let Ok(e) = rx.try_recv() {
+        if let Event::Finished {
+            address,
+            verb,
+            elapsed,
+            ..
+        } = e
+        {
+            durations.insert((address, verb.to_string()), elapsed);
+        }
+    }
+    (wall, durations)
+}
+
+/// The longest path through the apply graph, weighting each step by its duration.
+fn critical_path(plan: &Plan, durations: &HashMap<(Address, String), Duration>) -> Duration {
+    let graph = vpcform_exec::build_apply_graph(plan);
+    let mut finish: Vec<Duration> = vec![Duration::ZERO; graph.steps.len()];
+    // Steps are pushed in plan (topological) order; waits point backwards or are resolved by iterating.
+    for _ in 0..graph.steps.len() {
+        let mut changed = false;
+        for (i, step) in graph.steps.iter().enumerate() {
+            let own = durations
+                .get(&(step.address.clone(), step.verb.to_string()))
+                .copied()
+                .unwrap_or_default();
+            let start = step
+                .waits_for
+                .iter()
+                .map(|&w| finish[w])
+                .max()
+                .unwrap_or_default();
+            if start + own > finish[i] {
+                finish[i] = start + own;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    finish.into_iter().max().unwrap_or_default()
+}
+
+#[allow(clippy::print_stdout)]
+fn main() {
+    let rt = runtime();
+
+    println!("## plan against moto (everything exists already)\n");
+    println!("| graph nodes | live objects | API calls | median plan time | min |");
+    println!("|---:|---:|---:|---:|---:|");
+    for vpcs in [1, 9, 91] {
+        let moto = Moto::start();
+        let yaml = generate::wide_topology("bench", vpcs);
+        rt.block_on(async {
+            let aws = connect(&moto.endpoint).await;
+            let plan = make_plan(&aws, &yaml).await;
+            let nodes = plan.changes.len();
+            apply(&aws, &plan, 10).await;
+            let mut times = Vec::new();
+            let mut calls = 0;
+            let mut objects = 0;
+            for _ in 0..5 {
+                let before = aws.calls().get();
+                let started = Instant::now();
+                let plan = make_plan(&aws, &yaml).await;
+                times.push(started.elapsed());
+                calls = aws.calls().get() - before;
+                objects = plan
+                    .fingerprints
+                    .iter()
+                    .filter(|f| f.hash != "absent")
+                    .count();
+                assert!(!plan.has_changes(), "a second plan must be clean");
+            }
+            times.sort();
+            println!(
+                "| {nodes} | {objects} | {calls} | {:.0} ms | {:.0} ms |",
+                times[2].as_secs_f64() * 1e3,
+                times[0].as_secs_f64() * 1e3
+            );
+        });
+    }
+
+    println!("\n## apply of 20 independent VPC stacks through a 50 ms latency proxy\n");
+    println!(
+        "| parallelism | steps | wall time | critical path | work / parallelism | wall ÷ max(bounds) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let yaml = generate::wide_topology("bench", 20);
+    let mut baseline: Option<HashMap<(Address, String), Duration>> = None;
+    for parallelism in [1, 10] {
+        let moto = Moto::start();
+        let proxy = FaultProxy::start(&moto.endpoint, Faults::latency(Duration::from_millis(50)));
+        rt.block_on(async {
+            let aws = connect(&proxy.endpoint).await;
+            let plan = make_plan(&aws, &yaml).await;
+            let (wall, durations) = apply(&aws, &plan, parallelism).await;
+            // Step durations without contention come from the sequential run.
+            let weights = baseline.get_or_insert_with(|| durations.clone()).clone();
+            let critical = critical_path(&plan, &weights);
+            let work: Duration = weights.values().sum::<Duration>() / parallelism as u32;
+            let bound = critical.max(work);
+            println!(
+                "| {parallelism} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} |",
+                weights.len(),
+                wall.as_secs_f64(),
+                critical.as_secs_f64(),
+                work.as_secs_f64(),
+                wall.as_secs_f64() / bound.as_secs_f64()
+            );
+        });
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmarks (release build): topology load, plan and apply against local moto.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/moto.sh"
+cd "$VPCFORM_ROOT"
+moto_install
+export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
+# Dummy credentials: the benchmarks only talk to local moto.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+cargo bench -p vpcform-topology --bench load
+cargo bench -p vpcform-cli --bench aws
