@@ -138,7 +138,14 @@ fn section(c: &ResourceChange) -> String {
                     ""
                 };
                 if before.contains('\n') || after.contains('\n') {
-                    let _ = writeln!(body, "~ {}{forces}\n{}", a.name, line_diff(&before, &after).trim_start_matches("<<-DIFF\n").trim_end_matches("DIFF"));
+                    let _ = writeln!(
+                        body,
+                        "~ {}{forces}\n{}",
+                        a.name,
+                        line_diff(&before, &after)
+                            .trim_start_matches("<<-DIFF\n")
+                            .trim_end_matches("DIFF")
+                    );
                 } else {
                     let _ = writeln!(
                         body,

@@ -182,7 +182,10 @@ fn markdown_is_truncated_with_a_notice_under_the_comment_limit() {
         md.len()
     );
     assert!(md.contains("is truncated here"), "no truncation notice");
-    assert!(md.contains(" more |\n"), "the table says how many rows were left out");
+    assert!(
+        md.contains(" more |\n"),
+        "the table says how many rows were left out"
+    );
     assert!(md.starts_with(
         "### vpcform plan: stack `wide`\n\n**Plan: 4400 to add, 0 to change, 0 to destroy.**"
     ));
