@@ -16,5 +16,10 @@ moto_install
 # End-to-end tests start a private moto server each (parallel, no shared state).
 export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
 
-log "cargo test --workspace"
-cargo test --workspace
+if command -v cargo-nextest >/dev/null 2>&1; then
+  log "cargo nextest run --workspace"
+  cargo nextest run --workspace --no-fail-fast
+else
+  log "cargo test --workspace (install cargo-nextest for per-test processes)"
+  cargo test --workspace --lib --bins --tests --no-fail-fast
+fi
