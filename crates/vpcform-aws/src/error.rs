@@ -32,7 +32,7 @@ pub enum AwsError {
     AccessDenied { operation: String, message: String },
     #[error(
         "stack `{stack}` is locked by {} since {} (running `{}`, lock id {}). Wait for it to finish; if that run died, release the lock with `vpcform force-unlock {}`",
-        info.holder, info.since, info.command, info.id, info.id
+        info.holder, info.since_text(), info.command, info.id, info.id
     )]
     LockHeld {
         stack: String,

@@ -22,6 +22,22 @@ pub struct LockInfo {
     pub since: u64,
 }
 
+impl LockInfo {
+    /// When the lock was taken, e.g. `2026-11-26T17:50:02Z (3m 12s ago)`.
+    pub fn since_text(&self) -> String {
+        let at = UNIX_EPOCH + std::time::Duration::from_secs(self.since);
+        let ago = SystemTime::now()
+            .duration_since(at)
+            .map(|d| std::time::Duration::from_secs(d.as_secs()))
+            .unwrap_or_default();
+        format!(
+            "{} ({} ago)",
+            humantime::format_rfc3339_seconds(at),
+            humantime::format_duration(ago)
+        )
+    }
+}
+
 /// A held lock; release it with [`Aws::unlock`].
 #[derive(Debug)]
 pub struct Lock {
