@@ -355,80 +355,53 @@ fn topology_edits_converge_with_the_right_actions() {
         std::fs::write(&path, text.replace(from, to)).unwrap();
     };
 
+    // Each edit: the plan shows the expected actions, apply converges, a re-plan is clean.
+    let converge = |from: &str, to: &str, expected: &[&str], summary: &str| {
+        edit(from, to);
+        let plan = vpcform(&moto, dir.path(), &["plan"]);
+        for line in expected {
+            assert!(
+                plan.stdout.contains(line),
+                "missing `{line}` in:\n{}",
+                plan.stdout
+            );
+        }
+        assert!(plan.stdout.contains(summary), "{}", plan.stdout);
+        apply(&moto, dir.path());
+        assert_no_changes(&moto, dir.path());
+    };
     // Retention: update in place.
-    edit("retention-days: 7", "retention-days: 30");
-    let plan = vpcform(&moto, dir.path(), &["plan"]);
-    assert!(
-        plan.stdout
-            .contains("# log-group.logs will be updated in-place"),
-        "{}",
-        plan.stdout
+    converge(
+        "retention-days: 7",
+        "retention-days: 30",
+        &["# log-group.logs will be updated in-place"],
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
     );
-    assert!(
-        plan.stdout
-            .contains("Plan: 0 to add, 1 to change, 0 to destroy.")
-    );
-    apply(&moto, dir.path());
-    assert_no_changes(&moto, dir.path());
-
     // A new rule: one rule added to the group, nothing replaced.
-    edit(
+    converge(
         "      - { protocol: tcp, port: 22, cidr: 0.0.0.0/0 }",
         "      - { protocol: tcp, port: 22, cidr: 0.0.0.0/0 }\n      - { protocol: tcp, port: 443, cidr: 10.0.0.0/8 }",
+        &["# security-group-rule.web[ingress/tcp/443..443/10.0.0.0/8] will be created"],
+        "Plan: 1 to add, 0 to change, 0 to destroy.",
     );
-    let plan = vpcform(&moto, dir.path(), &["plan"]);
-    assert!(
-        plan.stdout
-            .contains("# security-group-rule.web[ingress/tcp/443..443/10.0.0.0/8] will be created"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 1 to add, 0 to change, 0 to destroy.")
-    );
-    apply(&moto, dir.path());
-    assert_no_changes(&moto, dir.path());
-
     // Subnet CIDR: replace, and the instance in it with it.
-    edit(
+    converge(
         "app: { vpc: main, cidr: 10.5.1.0/24 }",
         "app: { vpc: main, cidr: 10.5.2.0/24 }",
+        &[
+            "# subnet.app must be replaced",
+            "~ cidr_block = \"10.5.1.0/24\" -> \"10.5.2.0/24\" # forces replacement",
+            "# instance.box must be replaced",
+        ],
+        "Plan: 2 to add, 0 to change, 2 to destroy.",
     );
-    let plan = vpcform(&moto, dir.path(), &["plan"]);
-    assert!(
-        plan.stdout.contains("# subnet.app must be replaced"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("~ cidr_block = \"10.5.1.0/24\" -> \"10.5.2.0/24\" # forces replacement"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("# instance.box must be replaced"),
-        "{}",
-        plan.stdout
-    );
-    apply(&moto, dir.path());
-    assert_no_changes(&moto, dir.path());
-
     // Removing a resource deletes it.
-    edit("  extra: { vpc: main, cidr: 10.5.9.0/24 }\n", "");
-    let plan = vpcform(&moto, dir.path(), &["plan"]);
-    assert!(
-        plan.stdout.contains("# subnet.extra will be destroyed"),
-        "{}",
-        plan.stdout
+    converge(
+        "  extra: { vpc: main, cidr: 10.5.9.0/24 }\n",
+        "",
+        &["# subnet.extra will be destroyed"],
+        "Plan: 0 to add, 0 to change, 1 to destroy.",
     );
-    assert!(
-        plan.stdout
-            .contains("Plan: 0 to add, 0 to change, 1 to destroy.")
-    );
-    apply(&moto, dir.path());
-    assert_no_changes(&moto, dir.path());
 
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());

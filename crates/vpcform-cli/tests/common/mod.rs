@@ -21,19 +21,7 @@ pub struct Run {
 
 /// Runs `vpcform ARGS` in `dir` against `moto`.
 pub fn vpcform(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_vpcform"))
-        .args(args)
-        .current_dir(dir)
-        .envs(moto.env())
-        .env_remove("AWS_PROFILE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run vpcform");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    vpcform_via(moto, &moto.endpoint, dir, args)
 }
 
 /// A temporary directory holding `topology.yaml` with `text`.
