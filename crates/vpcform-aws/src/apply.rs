@@ -273,3 +273,13 @@ pub(crate) fn gone(e: &AwsError) -> bool {
         c.ends_with(".NotFound") || c == "NoSuchEntity" || c == "ResourceNotFoundException"
     })
 }
+
+/// An idempotency token for one create operation: unique per run and object,
+/// reused by the SDK's own retries of the same call.
+pub(crate) fn client_token(op: &Operation) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    vpcform_diff::short_hash(&(op.address.to_string(), nanos, std::process::id()))
+}

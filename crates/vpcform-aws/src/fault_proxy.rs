@@ -20,6 +20,8 @@ pub struct Faults {
     pub latency_share: f64,
     pub latency: Duration,
     pub seed: u64,
+    /// Answer AccessDenied to every call of this operation (e.g. `DescribeVpcs`).
+    pub deny: Option<&'static str>,
 }
 
 impl Faults {
@@ -32,6 +34,15 @@ impl Faults {
             latency_share: 1.0,
             latency,
             seed: 1,
+            deny: None,
+        }
+    }
+
+    /// Only AccessDenied for `operation`.
+    pub fn deny(operation: &'static str) -> Faults {
+        Faults {
+            deny: Some(operation),
+            ..Faults::latency(Duration::ZERO)
         }
     }
 }
@@ -195,6 +206,20 @@ async fn serve(
         return Ok(());
     };
     stats.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(operation) = faults.deny {
+        let text = String::from_utf8_lossy(&request);
+        if text.contains(&format!("Action={operation}&"))
+            || text.contains(&format!(".{operation}\r\n"))
+        {
+            return client
+                .write_all(&response(
+                    "403 Forbidden",
+                    "text/xml",
+                    &format!("<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ec2:{operation}</Message></Error></Errors><RequestID>fault</RequestID></Response>"),
+                ))
+                .await;
+        }
+    }
     let roll = rng.next_f64();
     if roll < faults.drop {
         stats.dropped.fetch_add(1, Ordering::Relaxed);

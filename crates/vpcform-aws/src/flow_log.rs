@@ -69,6 +69,7 @@ pub(crate) async fn apply(
     match op.verb {
         Verb::Create => {
             let resource = attr(op, "resource_id").unwrap_or_default().to_string();
+            let token = crate::apply::client_token(op);
             let create = || async {
                 let mut call = aws
                     .ec2
@@ -86,7 +87,8 @@ pub(crate) async fn apply(
                     .max_aggregation_interval(
                         attr_i64(op, "max_aggregation_interval").unwrap_or(600) as i32,
                     )
-                    .tag_specifications(ec2_tag_spec(ResourceType::VpcFlowLog, op));
+                    .tag_specifications(ec2_tag_spec(ResourceType::VpcFlowLog, op))
+                    .client_token(&token);
                 if let Some(format) = attr(op, "log_format") {
                     call = call.log_format(format);
                 }

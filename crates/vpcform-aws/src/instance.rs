@@ -186,6 +186,8 @@ pub(crate) async fn apply(
                 .set_security_group_ids(Some(groups(op)))
                 .min_count(1)
                 .max_count(1)
+                // The SDK resends the same token when it retries: a lost answer cannot launch twice.
+                .client_token(crate::apply::client_token(op))
                 .tag_specifications(ec2_tag_spec(ResourceType::Instance, op));
             if let Some(key) = attr(op, "key_name") {
                 call = call.key_name(key);

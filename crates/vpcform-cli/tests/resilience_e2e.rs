@@ -22,6 +22,7 @@ fn apply_converges_through_throttling_errors_drops_and_latency() {
             latency_share: 0.25,
             latency: Duration::from_millis(30),
             seed: 0x5eed,
+            deny: None,
         },
     );
     let dir = root();
@@ -138,5 +139,48 @@ fn an_interrupted_apply_resumes_without_orphans() {
     assert_eq!(
         rt.block_on(owned_counts(&sdk, "vpc-monitoring")),
         SEED_COUNTS.to_vec()
+    );
+}
+
+#[test]
+fn access_denied_and_missing_credentials_are_clear_errors() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint, Faults::deny("DescribeSubnets"));
+    let dir = root();
+    let denied = vpcform_via(&moto, &proxy.endpoint, &dir, &["plan"]);
+    assert_eq!(denied.code, 1);
+    assert!(
+        denied
+            .stderr
+            .contains("access denied calling ec2:DescribeSubnets"),
+        "{}",
+        denied.stderr
+    );
+    assert!(
+        denied
+            .stderr
+            .contains("need permission for ec2:DescribeSubnets"),
+        "{}",
+        denied.stderr
+    );
+    assert!(!denied.stderr.contains("panicked"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .arg("plan")
+        .current_dir(&dir)
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("no AWS credentials were found"), "{stderr}");
+    assert!(
+        stderr.contains("--profile"),
+        "the message says where credentials come from: {stderr}"
     );
 }
