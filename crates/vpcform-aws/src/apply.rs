@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vpcform_diff::TAG_CONFIG;
+use vpcform_diff::{TAG_CONFIG, TAG_MANAGED, is_metadata_tag};
 use vpcform_exec::{BoxFuture, Operation, Outcome, Provider, StepError, Verb};
 use vpcform_topology::ResourceKind as K;
 
@@ -84,6 +84,16 @@ pub(crate) fn create_tags(op: &Operation) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default();
+    // Remember which keys came from the declaration (not ownership or bookkeeping).
+    let declared: Vec<&str> = tags
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !k.starts_with("vpcform:"))
+        .collect();
+    let managed = declared.join(",");
+    if !managed.is_empty() || op.attrs.contains_key("tags") {
+        tags.insert(TAG_MANAGED.into(), managed.chars().take(256).collect());
+    }
     if let Some(hash) = &op.config_hash {
         tags.insert(TAG_CONFIG.into(), hash.clone());
     }
@@ -110,7 +120,7 @@ pub(crate) fn tag_changes(op: &Operation) -> (BTreeMap<String, String>, Vec<Stri
         .collect();
     let remove = live
         .keys()
-        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:") && k.as_str() != TAG_CONFIG)
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:") && !is_metadata_tag(k))
         .cloned()
         .collect();
     (set, remove)

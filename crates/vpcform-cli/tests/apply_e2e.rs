@@ -729,3 +729,77 @@ fn apply_without_a_terminal_or_auto_approve_refuses() {
     });
     assert_eq!(vpcs, 0, "nothing was created");
 }
+
+#[test]
+fn only_declared_and_managed_tags_are_compared() {
+    let moto = Moto::start();
+    let topology = "stack: tags\nregion: us-east-1\nvpcs:\n  main: { cidr: 10.6.0.0/16, tags: { Name: main, team: net } }\n";
+    let dir = workdir(topology);
+    apply(&moto, dir.path());
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let vpc_tags = || {
+        rt.block_on(async {
+            let vpcs = sdk
+                .ec2
+                .describe_vpcs()
+                .filters(tagged("tags"))
+                .send()
+                .await
+                .unwrap();
+            let mut tags: Vec<(String, String)> = vpcs.vpcs()[0]
+                .tags()
+                .iter()
+                .filter(|t| !t.key().unwrap_or_default().starts_with("vpcform:"))
+                .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+                .collect();
+            tags.sort();
+            tags
+        })
+    };
+    // A tag someone else adds (a tag policy, a cost tool) is not vpcform's to remove.
+    rt.block_on(async {
+        let vpcs = sdk
+            .ec2
+            .describe_vpcs()
+            .filters(tagged("tags"))
+            .send()
+            .await
+            .unwrap();
+        let id = vpcs.vpcs()[0].vpc_id().unwrap();
+        sdk.ec2
+            .create_tags()
+            .resources(id)
+            .tags(
+                ec2::types::Tag::builder()
+                    .key("CostCenter")
+                    .value("42")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    assert_no_changes(&moto, dir.path());
+    // A tag removed from the topology is removed from AWS; the foreign one stays.
+    std::fs::write(
+        dir.path().join("topology.yaml"),
+        topology.replace(", team: net", ""),
+    )
+    .unwrap();
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    assert!(
+        plan.stdout.contains("# vpc.main will be updated in-place"),
+        "{}",
+        plan.stdout
+    );
+    apply(&moto, dir.path());
+    assert_no_changes(&moto, dir.path());
+    assert_eq!(
+        vpc_tags(),
+        [
+            ("CostCenter".to_string(), "42".to_string()),
+            ("Name".to_string(), "main".to_string())
+        ]
+    );
+}

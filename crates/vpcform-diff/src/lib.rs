@@ -31,6 +31,16 @@ pub const TAG_STACK: &str = "vpcform:stack";
 pub const TAG_ADDRESS: &str = "vpcform:address";
 /// A hash of the declaration last applied, to tell drift from topology edits.
 pub const TAG_CONFIG: &str = "vpcform:config";
+/// The keys of the tags vpcform set from the declaration (comma-separated):
+/// only these and the declared ones are compared, so tags that others add
+/// (tag policies, cost tools) are left alone, and a tag removed from the
+/// topology is removed from AWS.
+pub const TAG_MANAGED: &str = "vpcform:tags";
+
+/// Whether a tag key is vpcform's bookkeeping rather than something compared.
+pub fn is_metadata_tag(key: &str) -> bool {
+    key == TAG_CONFIG || key == TAG_MANAGED
+}
 
 /// One object found in the account and owned by the stack. Implicit objects
 /// (routes, rules, associations, attachments) are listed by their container's

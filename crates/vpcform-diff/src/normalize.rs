@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::TAG_CONFIG;
+use crate::is_metadata_tag;
 use crate::kinds::Compare;
 
 /// AWS's default flow-log record format (version 2 fields).
@@ -23,7 +23,7 @@ pub(crate) fn normalize(compare: Compare, value: &Value) -> Value {
             Value::Object(tags) => {
                 let mut keys: Vec<&String> = tags
                     .keys()
-                    .filter(|k| !k.starts_with("aws:") && k.as_str() != TAG_CONFIG)
+                    .filter(|k| !k.starts_with("aws:") && !is_metadata_tag(k))
                     .collect();
                 keys.sort();
                 Value::Object(

@@ -137,10 +137,15 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             }
             Some(object) => {
                 for spec in specs.iter().filter(|s| s.compare != crate::Compare::Unread) {
-                    let before = normalize(
-                        spec.compare,
-                        object.attrs.get(spec.name).unwrap_or(&Value::Null),
-                    );
+                    let live_value = object.attrs.get(spec.name).unwrap_or(&Value::Null);
+                    let before = if spec.compare == crate::Compare::Tags {
+                        normalize(
+                            spec.compare,
+                            &managed_tags(live_value, change.after.get(spec.name)),
+                        )
+                    } else {
+                        normalize(spec.compare, live_value)
+                    };
                     if let Some(after) = change.after.get(spec.name) {
                         if &before != after {
                             change.changes.push(AttributeChange {
@@ -382,6 +387,30 @@ fn config_hashes(
         .into_iter()
         .map(|(a, p)| (a, short_hash(&p)))
         .collect()
+}
+
+/// The live tags vpcform manages: the declared keys, the ownership keys, and
+/// those it set before (listed in `vpcform:tags`). Others' tags are not compared.
+fn managed_tags(live: &Value, desired: Option<&Value>) -> Value {
+    let Value::Object(live) = live else {
+        return live.clone();
+    };
+    let previously: Vec<&str> = live
+        .get(crate::TAG_MANAGED)
+        .and_then(Value::as_str)
+        .map(|list| list.split(',').filter(|k| !k.is_empty()).collect())
+        .unwrap_or_default();
+    let declared = desired.and_then(Value::as_object);
+    Value::Object(
+        live.iter()
+            .filter(|(k, _)| {
+                k.starts_with("vpcform:")
+                    || previously.contains(&k.as_str())
+                    || declared.is_some_and(|d| d.contains_key(k.as_str()))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Whether the container's `vpcform:config` tag says its declaration is unchanged since the last apply.
