@@ -23,7 +23,7 @@ pub struct ApplyGraph {
 }
 
 impl ApplyGraph {
-    /// Steps nothing else waits for... and the reverse edges, for the walk.
+    /// For each step, the steps that wait for it (the reverse edges, for the walk).
     pub fn dependents(&self) -> Vec<Vec<usize>> {
         let mut out = vec![Vec::new(); self.steps.len()];
         for (i, step) in self.steps.iter().enumerate() {
