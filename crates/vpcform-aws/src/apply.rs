@@ -293,3 +293,10 @@ pub(crate) fn client_token(op: &Operation) -> String {
         .unwrap_or_default();
     vpcform_diff::short_hash(&(op.address.to_string(), nanos, std::process::id()))
 }
+
+/// Whether an object found under a name we tried to create carries this
+/// operation's ownership tags (so it is ours, from an earlier attempt).
+pub(crate) fn owned_by<'t>(op: &Operation, tag: impl Fn(&str) -> Option<&'t str>) -> bool {
+    tag(vpcform_diff::TAG_STACK) == Some(op.stack.as_str())
+        && tag(vpcform_diff::TAG_ADDRESS) == Some(op.address.to_string().as_str())
+}

@@ -16,6 +16,9 @@ pub struct Faults {
     pub throttle: f64,
     pub server_error: f64,
     pub drop: f64,
+    /// Share of requests forwarded to moto whose answer is then lost (AWS acted;
+    /// the client sees a dropped connection and retries).
+    pub lose_answer: f64,
     /// Share of requests delayed by `latency`.
     pub latency_share: f64,
     pub latency: Duration,
@@ -31,6 +34,7 @@ impl Faults {
             throttle: 0.0,
             server_error: 0.0,
             drop: 0.0,
+            lose_answer: 0.0,
             latency_share: 1.0,
             latency,
             seed: 1,
@@ -55,6 +59,7 @@ pub struct ProxyStats {
     pub server_errors: AtomicU64,
     pub dropped: AtomicU64,
     pub delayed: AtomicU64,
+    pub answers_lost: AtomicU64,
 }
 
 impl ProxyStats {
@@ -85,15 +90,24 @@ impl Drop for FaultProxy {
     }
 }
 
-struct Rng(std::sync::Mutex<u64>);
+/// Low-discrepancy rolls (Weyl sequences): over any run of requests the
+/// injected shares match the configured ones closely, which random rolls on
+/// a few dozen requests do not.
+struct Rolls {
+    next: AtomicU64,
+    offset: f64,
+}
 
-impl Rng {
-    fn next_f64(&self) -> f64 {
-        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        (*s >> 11) as f64 / (1u64 << 53) as f64
+/// Per request: (fault roll, latency roll, lost-answer roll), each in [0, 1).
+impl Rolls {
+    fn take(&self) -> (f64, f64, f64) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) as f64;
+        let frac = |step: f64| (self.offset + i * step).fract();
+        (
+            frac(0.618_033_988_749_895),
+            frac(0.414_213_562_373_095),
+            frac(0.732_050_807_568_877),
+        )
     }
 }
 
@@ -114,13 +128,16 @@ impl FaultProxy {
             .expect("bind a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
         let stats = Arc::new(ProxyStats::default());
-        let rng = Arc::new(Rng(std::sync::Mutex::new(faults.seed.max(1))));
+        let rolls = Arc::new(Rolls {
+            next: AtomicU64::new(0),
+            offset: (faults.seed % 1000) as f64 / 1000.0,
+        });
         let shared = stats.clone();
         runtime.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, stats, rng) = (upstream.clone(), shared.clone(), rng.clone());
+                let (upstream, stats, rolls) = (upstream.clone(), shared.clone(), rolls.clone());
                 tokio::spawn(async move {
-                    let _ = serve(client, &upstream, faults, &stats, &rng).await;
+                    let _ = serve(client, &upstream, faults, &stats, &rolls).await;
                 });
             }
         });
@@ -200,7 +217,7 @@ async fn serve(
     upstream: &str,
     faults: Faults,
     stats: &ProxyStats,
-    rng: &Rng,
+    rolls: &Rolls,
 ) -> std::io::Result<()> {
     let Some(request) = read_request(&mut client).await? else {
         return Ok(());
@@ -220,7 +237,7 @@ async fn serve(
                 .await;
         }
     }
-    let roll = rng.next_f64();
+    let (roll, latency_roll, lose_roll) = rolls.take();
     if roll < faults.drop {
         stats.dropped.fetch_add(1, Ordering::Relaxed);
         return Ok(()); // closed without an answer, before moto saw it
@@ -235,7 +252,7 @@ async fn serve(
             .write_all(&response("500 Internal Server Error", "text/xml", "<Response><Errors><Error><Code>InternalError</Code><Message>injected</Message></Error></Errors></Response>"))
             .await;
     }
-    if rng.next_f64() < faults.latency_share && !faults.latency.is_zero() {
+    if latency_roll < faults.latency_share && !faults.latency.is_zero() {
         stats.delayed.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(faults.latency).await;
     }
@@ -256,6 +273,10 @@ async fn serve(
     server.write_all(&request[header_end..]).await?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer).await?;
+    if lose_roll < faults.lose_answer {
+        stats.answers_lost.fetch_add(1, Ordering::Relaxed);
+        return Ok(()); // moto acted, the client never hears of it
+    }
     client.write_all(&answer).await?;
     client.shutdown().await
 }

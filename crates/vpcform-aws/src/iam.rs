@@ -175,22 +175,48 @@ pub(crate) async fn apply_policy(
     use crate::apply::{attr, gone, id, outcome};
     match op.verb {
         Verb::Create => {
+            let (name, path) = (
+                attr(op, "policy_name").unwrap_or_default(),
+                attr(op, "path").unwrap_or("/"),
+            );
             let created = aws
                 .iam
                 .create_policy()
-                .policy_name(attr(op, "policy_name").unwrap_or_default())
-                .path(attr(op, "path").unwrap_or("/"))
+                .policy_name(name)
+                .path(path)
                 .set_description(attr(op, "description").map(str::to_string))
                 .policy_document(document_text(op.attrs.get("policy_document")))
                 .set_tags(Some(iam_tags(op)))
                 .send()
                 .await
-                .map_err(|e| aws.error("iam:CreatePolicy", e))?;
-            let arn = created
-                .policy()
-                .and_then(|p| p.arn())
-                .unwrap_or_default()
-                .to_string();
+                .map_err(|e| aws.error("iam:CreatePolicy", e));
+            let arn = match created {
+                Ok(created) => created
+                    .policy()
+                    .and_then(|p| p.arn())
+                    .unwrap_or_default()
+                    .to_string(),
+                // A retried create whose first answer was lost: the stack's path makes it ours.
+                Err(e) if crate::apply::is_code(&e, &["EntityAlreadyExists"]) => {
+                    let listed = aws
+                        .iam
+                        .list_policies()
+                        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                        .path_prefix(path)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam:ListPolicies", e))?;
+                    let found = listed.policies().iter().find(|p| {
+                        p.path() == Some(path)
+                            && p.arn().is_some_and(|a| a.ends_with(&format!("/{name}")))
+                    });
+                    match found.and_then(|p| p.arn()) {
+                        Some(arn) => arn.to_string(),
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             let mut out = outcome(arn.clone());
             out.attrs.insert("arn".into(), Value::from(arn));
             Ok(out)
@@ -303,11 +329,33 @@ pub(crate) async fn apply_role(
                         .map_err(|e| aws.error("iam:CreateRole", e))
                 },
             )
-            .await?;
-            Ok(with_arn(
-                &name,
-                created.role().map(|r| r.arn()).unwrap_or_default(),
-            ))
+            .await;
+            match created {
+                Ok(created) => Ok(with_arn(
+                    &name,
+                    created.role().map(|r| r.arn()).unwrap_or_default(),
+                )),
+                // A retried create whose first answer was lost: ours if it carries our tags.
+                Err(e) if crate::apply::is_code(&e, &["EntityAlreadyExists"]) => {
+                    let existing = aws
+                        .iam
+                        .get_role()
+                        .role_name(&name)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("iam:GetRole", e))?;
+                    let role = existing.role();
+                    let tag = |k: &str| {
+                        role.and_then(|r| r.tags().iter().find(|t| t.key() == k))
+                            .map(|t| t.value())
+                    };
+                    if !crate::apply::owned_by(op, tag) {
+                        return Err(e);
+                    }
+                    Ok(with_arn(&name, role.map(|r| r.arn()).unwrap_or_default()))
+                }
+                Err(e) => Err(e),
+            }
         }
         Verb::Update | Verb::Retag => {
             let name = id(op)?.to_string();

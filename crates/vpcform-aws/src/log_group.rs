@@ -143,13 +143,36 @@ pub(crate) async fn apply(
     match op.verb {
         Verb::Create => {
             let name = attr(op, "log_group_name").unwrap_or_default().to_string();
-            aws.logs
+            let created = aws
+                .logs
                 .create_log_group()
                 .log_group_name(&name)
                 .set_tags(Some(create_tags(op).into_iter().collect()))
                 .send()
                 .await
-                .map_err(|e| aws.error("logs:CreateLogGroup", e))?;
+                .map_err(|e| aws.error("logs:CreateLogGroup", e));
+            if let Err(e) = created {
+                // A retried create whose first answer was lost: ours if it carries our tags.
+                let ours = crate::apply::is_code(&e, &["ResourceAlreadyExistsException"])
+                    && match arn_of(name.clone()).await? {
+                        Some(arn) => {
+                            let tags = aws
+                                .logs
+                                .list_tags_for_resource()
+                                .resource_arn(arn)
+                                .send()
+                                .await
+                                .map_err(|e| aws.error("logs:ListTagsForResource", e))?;
+                            crate::apply::owned_by(op, |k| {
+                                tags.tags().and_then(|t| t.get(k)).map(String::as_str)
+                            })
+                        }
+                        None => false,
+                    };
+                if !ours {
+                    return Err(e);
+                }
+            }
             if let Some(days) = attr_i64(op, "retention_in_days") {
                 set_retention(name.clone(), Some(days)).await?;
             }

@@ -1,7 +1,7 @@
 //! Reading the live state of a whole stack: one paginated call per kind
 //! (filtered by the stack's tag where AWS allows), all kinds concurrently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 use vpcform_diff::{Conflict, LiveObject, LiveState, TAG_ADDRESS, TAG_STACK};
@@ -140,16 +140,59 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
         .filter(|o| o.address.key.is_none())
         .map(|o| (o.id.clone(), o.address.name.clone()))
         .collect();
-    for mut object in all {
+    for object in &mut all {
         if let Some(key) = &object.address.key
             && key.contains(ID_REF)
         {
             object.address.key = Some(resolve_id_refs(key, &names));
         }
+    }
+    for object in separate_duplicates(all) {
         live.insert(object);
     }
     live.api_calls = aws.calls.get() - before;
     Ok(live)
+}
+
+/// Two objects with one address can exist when AWS acted on a create whose
+/// answer was lost and the call was retried. The one others refer to (else
+/// the lowest id) keeps the address; the others get a `-duplicate-<id>` name
+/// that nothing declares, so the plan deletes them.
+fn separate_duplicates(objects: Vec<LiveObject>) -> Vec<LiveObject> {
+    let mut referenced = HashSet::new();
+    for o in &objects {
+        for v in o.attrs.values() {
+            collect_strings(v, &mut referenced);
+        }
+    }
+    let mut by_address: BTreeMap<Address, Vec<LiveObject>> = BTreeMap::new();
+    for o in objects {
+        by_address.entry(o.address.clone()).or_default().push(o);
+    }
+    let mut out = Vec::new();
+    for (_, mut group) in by_address {
+        group.sort_by(|a, b| {
+            let unreferenced = |o: &LiveObject| !referenced.contains(&o.id);
+            (unreferenced(a), &a.id).cmp(&(unreferenced(b), &b.id))
+        });
+        let mut group = group.into_iter();
+        out.extend(group.next());
+        for mut extra in group {
+            extra.address.name = format!("{}-duplicate-{}", extra.address.name, extra.id);
+            out.push(extra);
+        }
+    }
+    out
+}
+
+fn collect_strings(value: &Value, out: &mut HashSet<String>) {
+    match value {
+        Value::String(s) => {
+            out.insert(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
 }
 
 fn resolve_id_refs(key: &str, names: &HashMap<String, String>) -> String {
@@ -173,6 +216,30 @@ fn resolve_id_refs(key: &str, names: &HashMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicates_keep_the_referenced_object_and_rename_the_rest() {
+        let vpc = |id: &str| object(Address::new(ResourceKind::Vpc, "main"), id, vec![]);
+        let subnet = object(
+            Address::new(ResourceKind::Subnet, "a"),
+            "subnet-1",
+            vec![("vpc_id", Value::from("vpc-b"))],
+        );
+        let out = separate_duplicates(vec![vpc("vpc-a"), vpc("vpc-b"), subnet]);
+        let names: Vec<(String, String)> = out
+            .iter()
+            .map(|o| (o.address.to_string(), o.id.clone()))
+            .collect();
+        assert!(
+            names.contains(&("vpc.main".into(), "vpc-b".into())),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&("vpc.main-duplicate-vpc-a".into(), "vpc-a".into())),
+            "{names:?}"
+        );
+        assert_eq!(out.len(), 3);
+    }
 
     #[test]
     fn id_placeholders_become_logical_names() {

@@ -803,3 +803,56 @@ fn only_declared_and_managed_tags_are_compared() {
         ]
     );
 }
+
+#[test]
+fn a_duplicate_left_by_a_retried_create_is_planned_for_deletion() {
+    let moto = Moto::start();
+    let dir = workdir(EDITABLE);
+    apply(&moto, dir.path());
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    // What a create whose answer was lost, then retried, leaves behind: a second VPC with the same tags.
+    let duplicate = rt.block_on(async {
+        let r = sdk
+            .ec2
+            .create_vpc()
+            .cidr_block("10.5.0.0/16")
+            .tag_specifications(tag_spec(
+                ec2::types::ResourceType::Vpc,
+                "edits",
+                "vpc.main",
+                None,
+            ))
+            .send()
+            .await
+            .unwrap();
+        r.vpc().unwrap().vpc_id().unwrap().to_string()
+    });
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    assert!(
+        plan.stdout.contains(&format!(
+            "# vpc.main-duplicate-{duplicate} will be destroyed"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 1 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    apply(&moto, dir.path());
+    assert_no_changes(&moto, dir.path());
+    let vpcs = rt.block_on(async {
+        sdk.ec2
+            .describe_vpcs()
+            .filters(tagged("edits"))
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .len()
+    });
+    assert_eq!(vpcs, 1);
+}

@@ -16,9 +16,12 @@ fn apply_converges_through_throttling_errors_drops_and_latency() {
     let proxy = FaultProxy::start(
         &moto.endpoint,
         Faults {
-            throttle: 0.10,
-            server_error: 0.07,
-            drop: 0.06,
+            // Throttling is kept rare: the SDK's adaptive mode rightly slows
+            // every later call after each one, as it would against AWS.
+            throttle: 0.03,
+            server_error: 0.11,
+            drop: 0.10,
+            lose_answer: 0.03,
             latency_share: 0.25,
             latency: Duration::from_millis(30),
             seed: 0x5eed,
@@ -37,6 +40,23 @@ fn apply_converges_through_throttling_errors_drops_and_latency() {
             .ends_with("Apply complete! Resources: 31 added, 0 changed, 0 destroyed.\n")
     );
     let [requests, throttled, errors, dropped, delayed] = proxy.stats.snapshot();
+    let lost = proxy.stats.answers_lost.load(Ordering::Relaxed);
+    assert!(lost > 0, "no answer was lost after moto acted");
+    // An answer lost after AWS acted on a create without an idempotency token
+    // can leave a duplicate; the next apply finds it by its address tag and deletes it.
+    let second = vpcform_via(&moto, &proxy.endpoint, &dir, &["apply", "--auto-approve"]);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    let plan_after = vpcform_via(
+        &moto,
+        &proxy.endpoint,
+        &dir,
+        &["plan", "--detailed-exitcode"],
+    );
+    assert_eq!(
+        plan_after.code, 0,
+        "{lost} lost answers left work behind:\n{}",
+        plan_after.stdout
+    );
     let faults = throttled + errors + dropped;
     assert!(
         requests > 50,
