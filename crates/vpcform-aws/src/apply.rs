@@ -172,6 +172,13 @@ pub(crate) async fn update_ec2_tags(aws: &Aws, id: &str, op: &Operation) -> Resu
     Ok(())
 }
 
+/// An update or retag of an EC2 object whose only in-place attribute is its tags.
+pub(crate) async fn update_tags_only(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+    let object = id(op)?;
+    update_ec2_tags(aws, object, op).await?;
+    Ok(outcome(object))
+}
+
 /// Retries `call` while `retryable` says so, with exponential backoff, for at most `limit`.
 /// `what` says what is being waited for, in the log.
 pub(crate) async fn retry<T, F, Fut>(

@@ -65,7 +65,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, attr_i64, ec2_tag_spec, gone, id, outcome, retry, update_ec2_tags};
+    use crate::apply::{attr, attr_i64, ec2_tag_spec, gone, id, outcome, retry};
     match op.verb {
         Verb::Create => {
             let resource = attr(op, "resource_id").unwrap_or_default().to_string();
@@ -118,10 +118,7 @@ pub(crate) async fn apply(
             .await?;
             Ok(outcome(flow_log))
         }
-        Verb::Update | Verb::Retag => {
-            update_ec2_tags(aws, id(op)?, op).await?;
-            Ok(outcome(id(op)?))
-        }
+        Verb::Update | Verb::Retag => crate::apply::update_tags_only(aws, op).await,
         Verb::Delete => {
             let flow_log = id(op)?;
             match aws

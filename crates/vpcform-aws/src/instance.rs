@@ -255,10 +255,7 @@ pub(crate) async fn apply(
             update_ec2_tags(aws, &instance, op).await?;
             Ok(outcome(instance))
         }
-        Verb::Retag => {
-            update_ec2_tags(aws, id(op)?, op).await?;
-            Ok(outcome(id(op)?))
-        }
+        Verb::Retag => crate::apply::update_tags_only(aws, op).await,
         Verb::Delete => {
             let instance = id(op)?;
             match aws

@@ -49,7 +49,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::ResourceType;
     use vpcform_exec::Verb;
 
-    use crate::apply::{ec2_tag_spec, id, outcome, update_ec2_tags};
+    use crate::apply::{ec2_tag_spec, id, outcome};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -66,10 +66,7 @@ pub(crate) async fn apply(
                     .unwrap_or_default(),
             ))
         }
-        Verb::Update | Verb::Retag => {
-            update_ec2_tags(aws, id(op)?, op).await?;
-            Ok(outcome(id(op)?))
-        }
+        Verb::Update | Verb::Retag => crate::apply::update_tags_only(aws, op).await,
         Verb::Delete => {
             let igw = id(op)?;
             crate::apply::delete("internet gateway", igw, || async {

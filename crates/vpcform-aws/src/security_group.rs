@@ -185,7 +185,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType};
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, attr_bool, ec2_tag_spec, id, is_code, outcome, update_ec2_tags};
+    use crate::apply::{attr, attr_bool, ec2_tag_spec, id, is_code, outcome};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -219,10 +219,7 @@ pub(crate) async fn apply(
             }
             Ok(outcome(group))
         }
-        Verb::Update | Verb::Retag => {
-            update_ec2_tags(aws, id(op)?, op).await?;
-            Ok(outcome(id(op)?))
-        }
+        Verb::Update | Verb::Retag => crate::apply::update_tags_only(aws, op).await,
         Verb::Delete => {
             let group = id(op)?;
             crate::apply::delete("security group", group, || async {

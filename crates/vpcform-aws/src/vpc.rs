@@ -158,10 +158,7 @@ pub(crate) async fn apply(
             update_ec2_tags(aws, &vpc, op).await?;
             Ok(outcome(vpc))
         }
-        Verb::Retag => {
-            update_ec2_tags(aws, id(op)?, op).await?;
-            Ok(outcome(id(op)?))
-        }
+        Verb::Retag => crate::apply::update_tags_only(aws, op).await,
         Verb::Delete => {
             let vpc = id(op)?;
             crate::apply::delete("VPC", vpc, || async {
