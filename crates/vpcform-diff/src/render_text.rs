@@ -99,11 +99,11 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
         Action::Create => {
             lines.push(("+".into(), "id".into(), "(known after apply)".into()));
             for c in &change.changes {
-                lines.push((
-                    "+".into(),
-                    c.name.clone(),
-                    c.after.as_ref().map_or("(known after apply)".into(), show),
-                ));
+                let value = match &c.after {
+                    Some(v) => flat_map(v).map_or_else(|| show(v), |m| map_block('+', &m)),
+                    None => "(known after apply)".into(),
+                };
+                lines.push(("+".into(), c.name.clone(), value));
             }
         }
         Action::Delete => {
@@ -112,7 +112,8 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
             }
             for (name, value) in &change.before {
                 if !value.is_null() {
-                    lines.push(("-".into(), name.clone(), show(value)));
+                    let text = flat_map(value).map_or_else(|| show(value), |m| map_block('-', &m));
+                    lines.push(("-".into(), name.clone(), text));
                 }
             }
         }
@@ -132,7 +133,13 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
             for c in &change.changes {
                 let before = c.before.as_ref().map_or("null".into(), show);
                 let after = c.after.as_ref().map_or("(known after apply)".into(), show);
-                let mut value = if before.contains('\n') || after.contains('\n') {
+                let maps = (
+                    c.before.as_ref().and_then(flat_map),
+                    c.after.as_ref().and_then(flat_map),
+                );
+                let mut value = if let (Some(old), Some(new)) = maps {
+                    map_diff(&old, &new)
+                } else if before.contains('\n') || after.contains('\n') {
                     line_diff(&before, &after)
                 } else {
                     format!("{before} -> {after}")
@@ -156,6 +163,67 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
         let _ = writeln!(out, "      {marker_text} {name:<width$} = {value}");
     }
     let _ = writeln!(out, "    }}");
+}
+
+/// The entries of a map of scalars (tags), sorted, or `None` for anything else.
+fn flat_map(value: &Value) -> Option<Vec<(String, String)>> {
+    let map = value.as_object()?;
+    if map.is_empty() || map.values().any(|v| v.is_object() || v.is_array()) {
+        return None;
+    }
+    let mut entries: Vec<(String, String)> = map
+        .iter()
+        .map(|(k, v)| (format!("{k:?}"), v.to_string()))
+        .collect();
+    entries.sort();
+    Some(entries)
+}
+
+/// A map of scalars, one entry a line, as Terraform prints it.
+fn map_block(marker: char, entries: &[(String, String)]) -> String {
+    let width = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::from("{\n");
+    for (k, v) in entries {
+        let _ = writeln!(out, "  {marker} {k:<width$} = {v}");
+    }
+    out.push('}');
+    out
+}
+
+/// The entries of two maps of scalars that differ; unchanged ones are counted.
+fn map_diff(before: &[(String, String)], after: &[(String, String)]) -> String {
+    let old: std::collections::BTreeMap<&str, &str> = before
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let new: std::collections::BTreeMap<&str, &str> = after
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let keys: std::collections::BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+    let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    let mut out = String::from("{\n");
+    let mut unchanged = 0;
+    for k in keys {
+        match (old.get(k), new.get(k)) {
+            (Some(a), Some(b)) if a == b => unchanged += 1,
+            (Some(a), Some(b)) => {
+                let _ = writeln!(out, "  ~ {k:<width$} = {a} -> {b}");
+            }
+            (None, Some(b)) => {
+                let _ = writeln!(out, "  + {k:<width$} = {b}");
+            }
+            (Some(a), None) => {
+                let _ = writeln!(out, "  - {k:<width$} = {a}");
+            }
+            (None, None) => {}
+        }
+    }
+    if unchanged > 0 {
+        let _ = writeln!(out, "    # ({unchanged} unchanged)");
+    }
+    out.push('}');
+    out
 }
 
 /// A value as written in plans: strings quoted, documents pretty-printed.
