@@ -307,3 +307,17 @@ pub(crate) fn owned_by<'t>(op: &Operation, tag: impl Fn(&str) -> Option<&'t str>
     tag(vpcform_diff::TAG_STACK) == Some(op.stack.as_str())
         && tag(vpcform_diff::TAG_ADDRESS) == Some(op.address.to_string().as_str())
 }
+
+/// EC2 filters that find this operation's own object by its ownership tags.
+pub(crate) fn own_filters(op: &Operation) -> Vec<aws_sdk_ec2::types::Filter> {
+    let tag = |k: &str, v: String| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{k}"))
+            .values(v)
+            .build()
+    };
+    vec![
+        tag(vpcform_diff::TAG_STACK, op.stack.clone()),
+        tag(vpcform_diff::TAG_ADDRESS, op.address.to_string()),
+    ]
+}

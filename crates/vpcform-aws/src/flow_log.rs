@@ -109,13 +109,31 @@ pub(crate) async fn apply(
             // A role created moments ago is not yet assumable by the flow-logs service.
             let propagating =
                 |e: &AwsError| e.message().contains("Unable to assume given IAM role");
-            let flow_log = retry(
+            let created = retry(
                 &format!("flow log on {resource}"),
                 Duration::from_secs(120),
                 propagating,
                 create,
             )
-            .await?;
+            .await;
+            let flow_log = match created {
+                Ok(id) => id,
+                // A retried create whose first answer was lost: the existing flow log is ours if tagged so.
+                Err(e) if crate::apply::is_code(&e, &["FlowLogAlreadyExists"]) => {
+                    let own = aws
+                        .ec2
+                        .describe_flow_logs()
+                        .set_filter(Some(crate::apply::own_filters(op)))
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DescribeFlowLogs", e))?;
+                    match own.flow_logs().first().and_then(|f| f.flow_log_id()) {
+                        Some(id) => id.to_string(),
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             Ok(outcome(flow_log))
         }
         Verb::Update | Verb::Retag => crate::apply::update_tags_only(aws, op).await,

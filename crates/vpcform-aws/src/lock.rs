@@ -3,7 +3,7 @@
 //! so the stream `/vpcform/locks/<stack>` is the lock, and its first event
 //! records who holds it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -80,29 +80,6 @@ impl Aws {
             Err(e) if !is_code(&e, &["ResourceAlreadyExistsException"]) => return Err(e),
             _ => {}
         }
-        let created = self
-            .logs
-            .create_log_stream()
-            .log_group_name(LOCK_GROUP)
-            .log_stream_name(stack)
-            .send()
-            .await;
-        if let Err(e) = created {
-            let e = self.error("logs:CreateLogStream", e);
-            if is_code(&e, &["ResourceAlreadyExistsException"]) {
-                let info = self.lock_holder(stack).await?.unwrap_or(LockInfo {
-                    id: "unknown".into(),
-                    holder: "unknown (the lock was taken but not yet described)".into(),
-                    command: "unknown".into(),
-                    since: 0,
-                });
-                return Err(AwsError::LockHeld {
-                    stack: stack.to_string(),
-                    info: Box::new(info),
-                });
-            }
-            return Err(e);
-        }
         let info = LockInfo {
             id: new_id(),
             holder: holder(),
@@ -112,6 +89,30 @@ impl Aws {
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
         };
+        let created = self
+            .logs
+            .create_log_stream()
+            .log_group_name(LOCK_GROUP)
+            .log_stream_name(stack)
+            .send()
+            .await;
+        if let Err(e) = created {
+            let e = self.error("logs:CreateLogStream", e);
+            if !is_code(&e, &["ResourceAlreadyExistsException"]) {
+                return Err(e);
+            }
+            // Held, unless the stream is still empty after its creator had time to
+            // describe itself: then it was left by a create whose answer was lost.
+            for wait in [Duration::ZERO, Duration::from_secs(2)] {
+                tokio::time::sleep(wait).await;
+                if let Some(held) = self.lock_holder(stack).await? {
+                    return Err(AwsError::LockHeld {
+                        stack: stack.to_string(),
+                        info: Box::new(held),
+                    });
+                }
+            }
+        }
         let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
             .timestamp((info.since * 1000) as i64)
             .message(serde_json::to_string(&info).unwrap_or_default())
@@ -129,10 +130,18 @@ impl Aws {
             .send()
             .await
             .map_err(|e| self.error("logs:PutLogEvents", e))?;
-        Ok(Lock {
-            stack: stack.to_string(),
-            info,
-        })
+        // The first description in the stream holds the lock; two runs that both
+        // took over an empty stream agree on the winner.
+        match self.lock_holder(stack).await? {
+            Some(first) if first.id != info.id => Err(AwsError::LockHeld {
+                stack: stack.to_string(),
+                info: Box::new(first),
+            }),
+            _ => Ok(Lock {
+                stack: stack.to_string(),
+                info,
+            }),
+        }
     }
 
     /// Who holds the stack's lock, if anyone.
@@ -159,14 +168,19 @@ impl Aws {
     }
 
     pub async fn unlock(&self, lock: Lock) -> Result<(), AwsError> {
-        self.logs
+        let deleted = self
+            .logs
             .delete_log_stream()
             .log_group_name(LOCK_GROUP)
             .log_stream_name(&lock.stack)
             .send()
             .await
-            .map_err(|e| self.error("logs:DeleteLogStream", e))?;
-        Ok(())
+            .map_err(|e| self.error("logs:DeleteLogStream", e));
+        match deleted {
+            // Already gone: a retried delete whose first answer was lost.
+            Err(e) if !is_code(&e, &["ResourceNotFoundException"]) => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Removes a lock left behind by an aborted run, if its id is `id`.

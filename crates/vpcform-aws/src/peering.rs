@@ -63,12 +63,18 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
 
 async fn accept_and_wait(aws: &Aws, peering: &str) -> Result<(), AwsError> {
     use std::time::Duration;
-    aws.ec2
+    let accepted = aws
+        .ec2
         .accept_vpc_peering_connection()
         .vpc_peering_connection_id(peering)
         .send()
         .await
-        .map_err(|e| aws.error("ec2:AcceptVpcPeeringConnection", e))?;
+        .map_err(|e| aws.error("ec2:AcceptVpcPeeringConnection", e));
+    match accepted {
+        // Accepted already: a retried accept whose first answer was lost.
+        Err(e) if !crate::apply::is_code(&e, &["InvalidStateTransition"]) => return Err(e),
+        _ => {}
+    }
     crate::apply::wait_for(
         &format!("peering {peering} to become active"),
         Duration::from_secs(300),

@@ -197,8 +197,25 @@ pub(crate) async fn apply(
                 .tag_specifications(ec2_tag_spec(ResourceType::SecurityGroup, op))
                 .send()
                 .await
-                .map_err(|e| aws.error("ec2:CreateSecurityGroup", e))?;
-            let group = created.group_id().unwrap_or_default().to_string();
+                .map_err(|e| aws.error("ec2:CreateSecurityGroup", e));
+            let group = match created {
+                Ok(created) => created.group_id().unwrap_or_default().to_string(),
+                // A retried create whose first answer was lost: the group of that name is ours if tagged so.
+                Err(e) if is_code(&e, &["InvalidGroup.Duplicate"]) => {
+                    let own = aws
+                        .ec2
+                        .describe_security_groups()
+                        .set_filters(Some(crate::apply::own_filters(op)))
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
+                    match own.security_groups().first().and_then(|g| g.group_id()) {
+                        Some(id) => id.to_string(),
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             if attr_bool(op, "revoke_default_egress") == Some(true) {
                 let all = IpPermission::builder()
                     .ip_protocol("-1")

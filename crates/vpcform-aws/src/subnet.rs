@@ -74,15 +74,32 @@ pub(crate) async fn apply(
             if let Some(az) = attr(op, "availability_zone") {
                 call = call.availability_zone(az);
             }
-            let created = call
+            let subnet = match call
                 .send()
                 .await
-                .map_err(|e| aws.error("ec2:CreateSubnet", e))?;
-            let subnet = created
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .unwrap_or_default()
-                .to_string();
+                .map_err(|e| aws.error("ec2:CreateSubnet", e))
+            {
+                Ok(created) => created
+                    .subnet()
+                    .and_then(|s| s.subnet_id())
+                    .unwrap_or_default()
+                    .to_string(),
+                // A retried create whose first answer was lost: the conflicting subnet is ours if tagged so.
+                Err(e) if crate::apply::is_code(&e, &["InvalidSubnet.Conflict"]) => {
+                    let own = aws
+                        .ec2
+                        .describe_subnets()
+                        .set_filters(Some(crate::apply::own_filters(op)))
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
+                    match own.subnets().first().and_then(|s| s.subnet_id()) {
+                        Some(id) => id.to_string(),
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             if attr_bool(op, "map_public_ip_on_launch") == Some(true) {
                 set_public(subnet.clone(), true).await?;
             }
