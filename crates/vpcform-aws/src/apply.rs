@@ -271,14 +271,24 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    match retry(
-        &format!("deleting {what} {id}"),
-        DELETE_RETRY,
-        dependency_violation,
-        call,
+    unless_gone(
+        retry(
+            &format!("deleting {what} {id}"),
+            DELETE_RETRY,
+            dependency_violation,
+            call,
+        )
+        .await,
+        id,
     )
-    .await
-    {
+}
+
+/// A delete's result, counting "not found" as done (an earlier run deleted it).
+pub(crate) fn unless_gone<T>(
+    result: Result<T, AwsError>,
+    id: impl Into<String>,
+) -> Result<Outcome, AwsError> {
+    match result {
         Err(e) if !gone(&e) => Err(e),
         _ => Ok(outcome(id)),
     }

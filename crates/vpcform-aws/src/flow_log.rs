@@ -65,7 +65,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, attr_i64, ec2_tag_spec, gone, id, outcome, retry};
+    use crate::apply::{attr, attr_i64, ec2_tag_spec, id, outcome, retry};
     match op.verb {
         Verb::Create => {
             let resource = attr(op, "resource_id").unwrap_or_default().to_string();
@@ -139,17 +139,15 @@ pub(crate) async fn apply(
         Verb::Update | Verb::Retag => crate::apply::update_tags_only(aws, op).await,
         Verb::Delete => {
             let flow_log = id(op)?;
-            match aws
-                .ec2
-                .delete_flow_logs()
-                .flow_log_ids(flow_log)
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DeleteFlowLogs", e))
-            {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(flow_log)),
-            }
+            crate::apply::unless_gone(
+                aws.ec2
+                    .delete_flow_logs()
+                    .flow_log_ids(flow_log)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteFlowLogs", e)),
+                flow_log,
+            )
         }
     }
 }

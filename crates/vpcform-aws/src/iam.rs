@@ -172,7 +172,7 @@ pub(crate) async fn apply_policy(
 ) -> Result<vpcform_exec::Outcome, AwsError> {
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, gone, id, outcome};
+    use crate::apply::{attr, id, outcome};
     match op.verb {
         Verb::Create => {
             let (name, path) = (
@@ -280,17 +280,15 @@ pub(crate) async fn apply_policy(
                     }
                 }
             }
-            match aws
-                .iam
-                .delete_policy()
-                .policy_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws.error("iam:DeletePolicy", e))
-            {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(arn)),
-            }
+            crate::apply::unless_gone(
+                aws.iam
+                    .delete_policy()
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("iam:DeletePolicy", e)),
+                arn,
+            )
         }
     }
 }
@@ -446,7 +444,7 @@ pub(crate) async fn apply_attachment(
 ) -> Result<vpcform_exec::Outcome, AwsError> {
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, before_str, gone, outcome};
+    use crate::apply::{attr, before_str, outcome};
     let from_before = op.verb == Verb::Delete;
     let pick = |name: &str| {
         if from_before {
@@ -471,17 +469,15 @@ pub(crate) async fn apply_attachment(
             Ok(outcome(id))
         }
         Verb::Update | Verb::Retag => Ok(outcome(id)),
-        Verb::Delete => match aws
-            .iam
-            .detach_role_policy()
-            .role_name(&role)
-            .policy_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| aws.error("iam:DetachRolePolicy", e))
-        {
-            Err(e) if !gone(&e) => Err(e),
-            _ => Ok(outcome(id)),
-        },
+        Verb::Delete => crate::apply::unless_gone(
+            aws.iam
+                .detach_role_policy()
+                .role_name(&role)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws.error("iam:DetachRolePolicy", e)),
+            id,
+        ),
     }
 }

@@ -102,7 +102,7 @@ pub(crate) async fn apply(
 ) -> Result<vpcform_exec::Outcome, AwsError> {
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, attr_i64, changed, create_tags, gone, id, outcome, tag_changes};
+    use crate::apply::{attr, attr_i64, changed, create_tags, id, outcome, tag_changes};
     let set_retention = |name: String, days: Option<i64>| async move {
         match days {
             Some(days) => aws
@@ -219,17 +219,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let name = id(op)?;
-            match aws
-                .logs
-                .delete_log_group()
-                .log_group_name(name)
-                .send()
-                .await
-                .map_err(|e| aws.error("logs:DeleteLogGroup", e))
-            {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(name)),
-            }
+            crate::apply::unless_gone(
+                aws.logs
+                    .delete_log_group()
+                    .log_group_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("logs:DeleteLogGroup", e)),
+                name,
+            )
         }
     }
 }

@@ -116,7 +116,7 @@ pub(crate) async fn apply(
     use aws_sdk_ec2::types::ResourceType;
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, changed, ec2_tag_spec, gone, id, outcome, update_ec2_tags};
+    use crate::apply::{attr, changed, ec2_tag_spec, id, outcome, update_ec2_tags};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -147,17 +147,15 @@ pub(crate) async fn apply(
         }
         Verb::Delete => {
             let peering = id(op)?;
-            match aws
-                .ec2
-                .delete_vpc_peering_connection()
-                .vpc_peering_connection_id(peering)
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DeleteVpcPeeringConnection", e))
-            {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(peering)),
-            }
+            crate::apply::unless_gone(
+                aws.ec2
+                    .delete_vpc_peering_connection()
+                    .vpc_peering_connection_id(peering)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DeleteVpcPeeringConnection", e)),
+                peering,
+            )
         }
     }
 }

@@ -129,7 +129,7 @@ pub(crate) async fn apply_association(
 ) -> Result<vpcform_exec::Outcome, AwsError> {
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, gone, id, outcome};
+    use crate::apply::{attr, id, outcome};
     match op.verb {
         Verb::Create => {
             let created = aws
@@ -145,17 +145,15 @@ pub(crate) async fn apply_association(
         Verb::Update | Verb::Retag => Ok(outcome(id(op)?)),
         Verb::Delete => {
             let association = id(op)?;
-            match aws
-                .ec2
-                .disassociate_route_table()
-                .association_id(association)
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DisassociateRouteTable", e))
-            {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(association)),
-            }
+            crate::apply::unless_gone(
+                aws.ec2
+                    .disassociate_route_table()
+                    .association_id(association)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DisassociateRouteTable", e)),
+                association,
+            )
         }
     }
 }
@@ -168,7 +166,7 @@ pub(crate) async fn apply_route(
 
     use vpcform_exec::Verb;
 
-    use crate::apply::{attr, before_str, gone, is_code, outcome, retry};
+    use crate::apply::{attr, before_str, is_code, outcome, retry};
     let table = attr(op, "route_table_id")
         .or_else(|| before_str(op, "route_table_id"))
         .unwrap_or_default()
@@ -252,19 +250,15 @@ pub(crate) async fn apply_route(
             Ok(outcome(route_id))
         }
         Verb::Retag => Ok(outcome(route_id)),
-        Verb::Delete => {
-            match aws
-                .ec2
+        Verb::Delete => crate::apply::unless_gone(
+            aws.ec2
                 .delete_route()
                 .route_table_id(&table)
                 .destination_cidr_block(&destination)
                 .send()
                 .await
-                .map_err(|e| aws.error("ec2:DeleteRoute", e))
-            {
-                Err(e) if !gone(&e) => Err(e),
-                _ => Ok(outcome(route_id)),
-            }
-        }
+                .map_err(|e| aws.error("ec2:DeleteRoute", e)),
+            route_id,
+        ),
     }
 }
