@@ -331,3 +331,20 @@ pub(crate) fn own_filters(op: &Operation) -> Vec<aws_sdk_ec2::types::Filter> {
         tag(vpcform_diff::TAG_ADDRESS, op.address.to_string()),
     ]
 }
+
+/// A create's result, unless AWS refused it as a duplicate (`codes`) of an
+/// object our own earlier attempt made (its answer lost, the call retried):
+/// then that object's id, as `find_own` finds it by its ownership tags.
+pub(crate) async fn or_own<Fut>(
+    result: Result<String, AwsError>,
+    codes: &[&str],
+    find_own: impl FnOnce() -> Fut,
+) -> Result<String, AwsError>
+where
+    Fut: Future<Output = Result<Option<String>, AwsError>>,
+{
+    match result {
+        Err(e) if is_code(&e, codes) => find_own().await?.ok_or(e),
+        other => other,
+    }
+}

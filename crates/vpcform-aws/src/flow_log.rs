@@ -116,24 +116,21 @@ pub(crate) async fn apply(
                 create,
             )
             .await;
-            let flow_log = match created {
-                Ok(id) => id,
-                // A retried create whose first answer was lost: the existing flow log is ours if tagged so.
-                Err(e) if crate::apply::is_code(&e, &["FlowLogAlreadyExists"]) => {
-                    let own = aws
-                        .ec2
-                        .describe_flow_logs()
-                        .set_filter(Some(crate::apply::own_filters(op)))
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("ec2:DescribeFlowLogs", e))?;
-                    match own.flow_logs().first().and_then(|f| f.flow_log_id()) {
-                        Some(id) => id.to_string(),
-                        None => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            };
+            let flow_log = crate::apply::or_own(created, &["FlowLogAlreadyExists"], || async {
+                let own = aws
+                    .ec2
+                    .describe_flow_logs()
+                    .set_filter(Some(crate::apply::own_filters(op)))
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DescribeFlowLogs", e))?;
+                Ok(own
+                    .flow_logs()
+                    .first()
+                    .and_then(|f| f.flow_log_id())
+                    .map(str::to_string))
+            })
+            .await?;
             Ok(outcome(flow_log))
         }
         Verb::Update | Verb::Retag => crate::apply::update_tags_only(aws, op).await,

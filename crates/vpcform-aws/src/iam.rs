@@ -8,7 +8,9 @@ use serde_json::Value;
 use vpcform_diff::{Conflict, TAG_STACK, policy_path_prefix};
 use vpcform_topology::{Address, ResourceKind};
 
-use crate::read::{Found, ReadCx, address_from_tags, object, opt_str, tags_value};
+use crate::read::{
+    Found, ReadCx, address_from_tags, object, opt_str, tags_value, unowned_conflict,
+};
 use crate::{Aws, AwsError};
 
 pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -83,21 +85,18 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
         if tags.get(TAG_STACK).map(String::as_str) != Some(cx.stack) {
-            if let Some(declared) = cx
+            let declared = cx
                 .topology
                 .iam_roles
                 .iter()
-                .find(|d| d.spec.name.value == name)
-            {
-                found.conflicts.push(Conflict {
-                    address: Address::new(ResourceKind::IamRole, declared.name.value.clone()),
-                    id: name.to_string(),
-                    message: format!(
-                        "an IAM role named `{name}` exists but is not owned by stack `{}` (no `{TAG_STACK}={}` tag); creating it would fail. Delete or rename it, or tag it to adopt it",
-                        cx.stack, cx.stack
-                    ),
-                });
-            }
+                .map(|d| (d.name.value.as_str(), d.spec.name.value.as_str()));
+            found.conflicts.extend(unowned_conflict(
+                cx,
+                ResourceKind::IamRole,
+                declared,
+                name,
+                name,
+            ));
             continue;
         }
         let address = address_from_tags(ResourceKind::IamRole, &tags, name);
@@ -190,33 +189,29 @@ pub(crate) async fn apply_policy(
                 .send()
                 .await
                 .map_err(|e| aws.error("iam:CreatePolicy", e));
-            let arn = match created {
-                Ok(created) => created
-                    .policy()
+            let created = created.map(|c| {
+                c.policy()
                     .and_then(|p| p.arn())
                     .unwrap_or_default()
-                    .to_string(),
-                // A retried create whose first answer was lost: the stack's path makes it ours.
-                Err(e) if crate::apply::is_code(&e, &["EntityAlreadyExists"]) => {
-                    let listed = aws
-                        .iam
-                        .list_policies()
-                        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-                        .path_prefix(path)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("iam:ListPolicies", e))?;
-                    let found = listed.policies().iter().find(|p| {
-                        p.path() == Some(path)
-                            && p.arn().is_some_and(|a| a.ends_with(&format!("/{name}")))
-                    });
-                    match found.and_then(|p| p.arn()) {
-                        Some(arn) => arn.to_string(),
-                        None => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            };
+                    .to_string()
+            });
+            // The stack's path makes a policy of that name ours.
+            let arn = crate::apply::or_own(created, &["EntityAlreadyExists"], || async {
+                let listed = aws
+                    .iam
+                    .list_policies()
+                    .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                    .path_prefix(path)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("iam:ListPolicies", e))?;
+                let found = listed.policies().iter().find(|p| {
+                    p.path() == Some(path)
+                        && p.arn().is_some_and(|a| a.ends_with(&format!("/{name}")))
+                });
+                Ok(found.and_then(|p| p.arn()).map(str::to_string))
+            })
+            .await?;
             let mut out = outcome(arn.clone());
             out.attrs.insert("arn".into(), Value::from(arn));
             Ok(out)
@@ -328,32 +323,26 @@ pub(crate) async fn apply_role(
                 },
             )
             .await;
-            match created {
-                Ok(created) => Ok(with_arn(
-                    &name,
-                    created.role().map(|r| r.arn()).unwrap_or_default(),
-                )),
-                // A retried create whose first answer was lost: ours if it carries our tags.
-                Err(e) if crate::apply::is_code(&e, &["EntityAlreadyExists"]) => {
-                    let existing = aws
-                        .iam
-                        .get_role()
-                        .role_name(&name)
-                        .send()
-                        .await
-                        .map_err(|e| aws.error("iam:GetRole", e))?;
-                    let role = existing.role();
-                    let tag = |k: &str| {
-                        role.and_then(|r| r.tags().iter().find(|t| t.key() == k))
-                            .map(|t| t.value())
-                    };
-                    if !crate::apply::owned_by(op, tag) {
-                        return Err(e);
-                    }
-                    Ok(with_arn(&name, role.map(|r| r.arn()).unwrap_or_default()))
-                }
-                Err(e) => Err(e),
-            }
+            let created =
+                created.map(|c| c.role().map(|r| r.arn()).unwrap_or_default().to_string());
+            let arn = crate::apply::or_own(created, &["EntityAlreadyExists"], || async {
+                let existing = aws
+                    .iam
+                    .get_role()
+                    .role_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("iam:GetRole", e))?;
+                let role = existing.role();
+                let tag = |k: &str| {
+                    role.and_then(|r| r.tags().iter().find(|t| t.key() == k))
+                        .map(|t| t.value())
+                };
+                Ok(crate::apply::owned_by(op, tag)
+                    .then(|| role.map(|r| r.arn()).unwrap_or_default().to_string()))
+            })
+            .await?;
+            Ok(with_arn(&name, &arn))
         }
         Verb::Update | Verb::Retag => {
             let name = id(op)?.to_string();

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use serde_json::Value;
-use vpcform_diff::{Conflict, TAG_STACK};
-use vpcform_topology::{Address, ResourceKind};
+use vpcform_diff::TAG_STACK;
+use vpcform_topology::ResourceKind;
 
-use crate::read::{Found, ReadCx, address_from_tags, object, tags_value};
+use crate::read::{Found, ReadCx, address_from_tags, object, tags_value, unowned_conflict};
 use crate::{Aws, AwsError};
 
 /// A log group's ARN without the `:*` that DescribeLogGroups appends.
@@ -36,21 +36,18 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
                 ],
             )),
             None => {
-                if let Some(declared) = cx
+                let declared = cx
                     .topology
                     .log_groups
                     .iter()
-                    .find(|g| g.spec.name.value == name)
-                {
-                    found.conflicts.push(Conflict {
-                        address: Address::new(ResourceKind::LogGroup, declared.name.value.clone()),
-                        id: name.to_string(),
-                        message: format!(
-                            "a log group named `{name}` exists but is not owned by stack `{}` (no `{TAG_STACK}` tag); creating it would fail. Delete or rename it, or tag it `{TAG_STACK}={}` to adopt it",
-                            cx.stack, cx.stack
-                        ),
-                    });
-                }
+                    .map(|d| (d.name.value.as_str(), d.spec.name.value.as_str()));
+                found.conflicts.extend(unowned_conflict(
+                    cx,
+                    ResourceKind::LogGroup,
+                    declared,
+                    name,
+                    name,
+                ));
             }
         }
     }
@@ -151,28 +148,27 @@ pub(crate) async fn apply(
                 .send()
                 .await
                 .map_err(|e| aws.error("logs:CreateLogGroup", e));
-            if let Err(e) = created {
-                // A retried create whose first answer was lost: ours if it carries our tags.
-                let ours = crate::apply::is_code(&e, &["ResourceAlreadyExistsException"])
-                    && match arn_of(name.clone()).await? {
-                        Some(arn) => {
-                            let tags = aws
-                                .logs
-                                .list_tags_for_resource()
-                                .resource_arn(arn)
-                                .send()
-                                .await
-                                .map_err(|e| aws.error("logs:ListTagsForResource", e))?;
-                            crate::apply::owned_by(op, |k| {
-                                tags.tags().and_then(|t| t.get(k)).map(String::as_str)
-                            })
-                        }
-                        None => false,
+            crate::apply::or_own(
+                created.map(|_| name.clone()),
+                &["ResourceAlreadyExistsException"],
+                || async {
+                    let Some(arn) = arn_of(name.clone()).await? else {
+                        return Ok(None);
                     };
-                if !ours {
-                    return Err(e);
-                }
-            }
+                    let tags = aws
+                        .logs
+                        .list_tags_for_resource()
+                        .resource_arn(arn)
+                        .send()
+                        .await
+                        .map_err(|e| aws.error("logs:ListTagsForResource", e))?;
+                    let ours = crate::apply::owned_by(op, |k| {
+                        tags.tags().and_then(|t| t.get(k)).map(String::as_str)
+                    });
+                    Ok(ours.then(|| name.clone()))
+                },
+            )
+            .await?;
             if let Some(days) = attr_i64(op, "retention_in_days") {
                 set_retention(name.clone(), Some(days)).await?;
             }

@@ -103,6 +103,27 @@ pub(crate) fn opt_str(v: Option<&str>) -> Value {
 /// (`id:subnet-0abc`), replaced by that object's logical name once all kinds are read.
 pub(crate) const ID_REF: &str = "id:";
 
+/// The conflict of an object not owned by the stack that holds a name the
+/// topology declares (`declared`: logical name and AWS name of each declaration).
+pub(crate) fn unowned_conflict<'d>(
+    cx: &ReadCx<'_>,
+    kind: ResourceKind,
+    mut declared: impl Iterator<Item = (&'d str, &'d str)>,
+    name: &str,
+    id: &str,
+) -> Option<Conflict> {
+    let (logical, _) = declared.find(|(_, aws_name)| *aws_name == name)?;
+    let stack = cx.stack;
+    Some(Conflict {
+        address: Address::new(kind, logical),
+        id: id.to_string(),
+        message: format!(
+            "{} named `{name}` exists but is not owned by stack `{stack}` (no `{TAG_STACK}={stack}` tag); creating it would fail. Delete or rename it, or tag it `{TAG_STACK}={stack}` to adopt it",
+            kind.article_name()
+        ),
+    })
+}
+
 /// Reads everything the stack owns, and the SSM parameters the topology names.
 pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState, AwsError> {
     let before = aws.calls.get();

@@ -198,10 +198,10 @@ pub(crate) async fn apply(
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:CreateSecurityGroup", e));
-            let group = match created {
-                Ok(created) => created.group_id().unwrap_or_default().to_string(),
-                // A retried create whose first answer was lost: the group of that name is ours if tagged so.
-                Err(e) if is_code(&e, &["InvalidGroup.Duplicate"]) => {
+            let group = crate::apply::or_own(
+                created.map(|created| created.group_id().unwrap_or_default().to_string()),
+                &["InvalidGroup.Duplicate"],
+                || async {
                     let own = aws
                         .ec2
                         .describe_security_groups()
@@ -209,13 +209,14 @@ pub(crate) async fn apply(
                         .send()
                         .await
                         .map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
-                    match own.security_groups().first().and_then(|g| g.group_id()) {
-                        Some(id) => id.to_string(),
-                        None => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            };
+                    Ok(own
+                        .security_groups()
+                        .first()
+                        .and_then(|g| g.group_id())
+                        .map(str::to_string))
+                },
+            )
+            .await?;
             if attr_bool(op, "revoke_default_egress") == Some(true) {
                 let all = IpPermission::builder()
                     .ip_protocol("-1")

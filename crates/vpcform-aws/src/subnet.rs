@@ -74,18 +74,19 @@ pub(crate) async fn apply(
             if let Some(az) = attr(op, "availability_zone") {
                 call = call.availability_zone(az);
             }
-            let subnet = match call
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:CreateSubnet", e))
-            {
-                Ok(created) => created
-                    .subnet()
-                    .and_then(|s| s.subnet_id())
-                    .unwrap_or_default()
-                    .to_string(),
-                // A retried create whose first answer was lost: the conflicting subnet is ours if tagged so.
-                Err(e) if crate::apply::is_code(&e, &["InvalidSubnet.Conflict"]) => {
+            let subnet = crate::apply::or_own(
+                call.send()
+                    .await
+                    .map_err(|e| aws.error("ec2:CreateSubnet", e))
+                    .map(|created| {
+                        created
+                            .subnet()
+                            .and_then(|s| s.subnet_id())
+                            .unwrap_or_default()
+                            .to_string()
+                    }),
+                &["InvalidSubnet.Conflict"],
+                || async {
                     let own = aws
                         .ec2
                         .describe_subnets()
@@ -93,13 +94,14 @@ pub(crate) async fn apply(
                         .send()
                         .await
                         .map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
-                    match own.subnets().first().and_then(|s| s.subnet_id()) {
-                        Some(id) => id.to_string(),
-                        None => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            };
+                    Ok(own
+                        .subnets()
+                        .first()
+                        .and_then(|s| s.subnet_id())
+                        .map(str::to_string))
+                },
+            )
+            .await?;
             if attr_bool(op, "map_public_ip_on_launch") == Some(true) {
                 set_public(subnet.clone(), true).await?;
             }
