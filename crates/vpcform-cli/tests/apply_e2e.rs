@@ -662,18 +662,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
             .await
             .unwrap();
         let id = subnets.subnets()[0].subnet_id().unwrap();
-        sdk.ec2
-            .create_tags()
-            .resources(id)
-            .tags(
-                ec2::types::Tag::builder()
-                    .key("owner")
-                    .value("someone")
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        add_ec2_tag(&sdk, id, "owner", "someone").await;
     });
     let stale = vpcform(&moto, dir.path(), &["apply", "plan.json"]);
     assert_eq!(stale.code, 1);
@@ -767,18 +756,7 @@ fn only_declared_and_managed_tags_are_compared() {
             .await
             .unwrap();
         let id = vpcs.vpcs()[0].vpc_id().unwrap();
-        sdk.ec2
-            .create_tags()
-            .resources(id)
-            .tags(
-                ec2::types::Tag::builder()
-                    .key("CostCenter")
-                    .value("42")
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        add_ec2_tag(&sdk, id, "CostCenter", "42").await;
     });
     assert_no_changes(&moto, dir.path());
     // A tag removed from the topology is removed from AWS; the foreign one stays.

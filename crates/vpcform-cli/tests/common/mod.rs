@@ -212,3 +212,14 @@ pub const SEED_COUNTS: [(&str, usize); 11] = [
     ("policies", 1),
     ("log groups", 1),
 ];
+
+/// Adds a tag to an EC2 object out of band, as a console user or a tag policy would.
+pub async fn add_ec2_tag(sdk: &Sdk, id: &str, key: &str, value: &str) {
+    sdk.ec2
+        .create_tags()
+        .resources(id)
+        .tags(ec2::types::Tag::builder().key(key).value(value).build())
+        .send()
+        .await
+        .unwrap();
+}
