@@ -1,6 +1,7 @@
 //! The provider: performs the executor's operations against AWS. Each kind's
-//! create/update/delete lives in that kind's module; this file dispatches and
-//! holds what they share (tags, bounded retries).
+//! create/update/delete lives in that kind's module under `kinds/`, reached
+//! through the registry; this file holds what they share (attributes, tags,
+//! bounded retries, deletes that tolerate "gone").
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use vpcform_diff::{TAG_CONFIG, TAG_MANAGED, is_metadata_tag};
 use vpcform_exec::{BoxFuture, Operation, Outcome, Provider, StepError, Verb};
-use vpcform_topology::ResourceKind as K;
+use vpcform_topology::{Attr, attr};
 
 use crate::{Aws, AwsError};
 
@@ -17,66 +18,56 @@ impl Provider for Aws {
     fn execute(&self, op: Operation) -> BoxFuture<'_, Result<Outcome, StepError>> {
         Box::pin(async move {
             tracing::info!(address = %op.address, verb = %op.verb, "applying");
-            let result = match op.kind {
-                K::Vpc => crate::vpc::apply(self, &op).await,
-                K::Subnet => crate::subnet::apply(self, &op).await,
-                K::InternetGateway => crate::internet_gateway::apply(self, &op).await,
-                K::InternetGatewayAttachment => {
-                    crate::internet_gateway::apply_attachment(self, &op).await
-                }
-                K::RouteTable => crate::route_table::apply(self, &op).await,
-                K::RouteTableAssociation => crate::route_table::apply_association(self, &op).await,
-                K::Route => crate::route_table::apply_route(self, &op).await,
-                K::SecurityGroup => crate::security_group::apply(self, &op).await,
-                K::SecurityGroupRule => crate::security_group::apply_rule(self, &op).await,
-                K::Instance => crate::instance::apply(self, &op).await,
-                K::LogGroup => crate::log_group::apply(self, &op).await,
-                K::IamPolicy => crate::iam::apply_policy(self, &op).await,
-                K::IamRole => crate::iam::apply_role(self, &op).await,
-                K::IamRolePolicyAttachment => crate::iam::apply_attachment(self, &op).await,
-                K::FlowLog => crate::flow_log::apply(self, &op).await,
-                K::VpcPeering => crate::peering::apply(self, &op).await,
-            };
-            result.map_err(|e| StepError::new(e.to_string()))
+            crate::registry::apply(self, &op)
+                .await
+                .map_err(|e| StepError::new(e.to_string()))
         })
     }
 }
 
 /// A desired string attribute.
-pub(crate) fn attr<'o>(op: &'o Operation, name: &str) -> Option<&'o str> {
-    op.attrs.get(name).and_then(Value::as_str)
+pub(crate) fn attr(op: &Operation, name: Attr) -> Option<&str> {
+    name.str(&op.attrs)
 }
 
-pub(crate) fn attr_i64(op: &Operation, name: &str) -> Option<i64> {
-    op.attrs.get(name).and_then(Value::as_i64)
+pub(crate) fn attr_i64(op: &Operation, name: Attr) -> Option<i64> {
+    name.get(&op.attrs).and_then(Value::as_i64)
 }
 
-pub(crate) fn attr_bool(op: &Operation, name: &str) -> Option<bool> {
-    op.attrs.get(name).and_then(Value::as_bool)
+pub(crate) fn attr_bool(op: &Operation, name: Attr) -> Option<bool> {
+    name.get(&op.attrs).and_then(Value::as_bool)
 }
 
-pub(crate) fn before_str<'o>(op: &'o Operation, name: &str) -> Option<&'o str> {
-    op.before.get(name).and_then(Value::as_str)
+/// A live string attribute, as planned.
+pub(crate) fn before_str(op: &Operation, name: Attr) -> Option<&str> {
+    name.str(&op.before)
+}
+
+/// An implicit object's attribute: desired, or (for deletes) as it was read.
+pub(crate) fn desired_or_before(op: &Operation, name: Attr) -> String {
+    let value = if op.verb == Verb::Delete {
+        before_str(op, name)
+    } else {
+        attr(op, name)
+    };
+    value.unwrap_or_default().to_string()
 }
 
 /// The live id an update, delete or retag acts on.
 pub(crate) fn id(op: &Operation) -> Result<&str, AwsError> {
-    op.id.as_deref().ok_or_else(|| AwsError::Api {
+    op.id.as_deref().ok_or_else(|| AwsError::MissingId {
         operation: format!("{} {}", op.verb, op.address),
-        code: "MissingId".into(),
-        message: "the plan has no id for this object".into(),
     })
 }
 
-pub(crate) fn changed(op: &Operation, name: &str) -> bool {
-    op.changed.iter().any(|c| c == name)
+pub(crate) fn changed(op: &Operation, name: Attr) -> bool {
+    op.changed.iter().any(|c| *c == name)
 }
 
 /// The tags to set at creation: the declared ones, ownership, and the config hash.
 pub(crate) fn create_tags(op: &Operation) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = op
-        .attrs
-        .get("tags")
+    let mut tags: BTreeMap<String, String> = attr::TAGS
+        .get(&op.attrs)
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -91,7 +82,7 @@ pub(crate) fn create_tags(op: &Operation) -> BTreeMap<String, String> {
         .filter(|k| !k.starts_with("vpcform:"))
         .collect();
     let managed = declared.join(",");
-    if !managed.is_empty() || op.attrs.contains_key("tags") {
+    if !managed.is_empty() || attr::TAGS.get(&op.attrs).is_some() {
         tags.insert(TAG_MANAGED.into(), managed.chars().take(256).collect());
     }
     if let Some(hash) = &op.config_hash {
@@ -100,12 +91,20 @@ pub(crate) fn create_tags(op: &Operation) -> BTreeMap<String, String> {
     tags
 }
 
-/// Tags to add or change, and keys to remove, for an update.
+/// Tags to add or change, and keys to remove: for a retag only the
+/// declaration hash, for an update the difference with the live tags.
 pub(crate) fn tag_changes(op: &Operation) -> (BTreeMap<String, String>, Vec<String>) {
+    if op.verb == Verb::Retag {
+        let config = op
+            .config_hash
+            .iter()
+            .map(|h| (TAG_CONFIG.to_string(), h.clone()))
+            .collect();
+        return (config, Vec::new());
+    }
     let desired = create_tags(op);
-    let live: BTreeMap<String, String> = op
-        .before
-        .get("tags")
+    let live: BTreeMap<String, String> = attr::TAGS
+        .get(&op.before)
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -140,17 +139,7 @@ pub(crate) fn ec2_tag_spec(
 
 /// Applies tag changes to an EC2 object (updates and retags).
 pub(crate) async fn update_ec2_tags(aws: &Aws, id: &str, op: &Operation) -> Result<(), AwsError> {
-    let (set, remove) = if op.verb == Verb::Retag {
-        (
-            op.config_hash
-                .iter()
-                .map(|h| (TAG_CONFIG.to_string(), h.clone()))
-                .collect::<BTreeMap<_, _>>(),
-            Vec::new(),
-        )
-    } else {
-        tag_changes(op)
-    };
+    let (set, remove) = tag_changes(op);
     if !set.is_empty() {
         let mut call = aws.ec2.create_tags().resources(id);
         for (k, v) in set {
@@ -226,10 +215,9 @@ where
             return Ok(v);
         }
         if started.elapsed() > limit {
-            return Err(AwsError::Api {
-                operation: what.to_string(),
-                code: "WaitTimeout".into(),
-                message: format!("gave up waiting after {}s", limit.as_secs()),
+            return Err(AwsError::WaitTimeout {
+                what: what.to_string(),
+                seconds: limit.as_secs(),
             });
         }
         tracing::info!("waiting: {what}");

@@ -38,6 +38,10 @@ pub enum AwsError {
         stack: String,
         info: Box<crate::lock::LockInfo>,
     },
+    #[error("{operation}: the plan has no id for this object (a bug: please report it)")]
+    MissingId { operation: String },
+    #[error("gave up waiting for {what} after {seconds}s")]
+    WaitTimeout { what: String, seconds: u64 },
     #[error("{operation} failed: {code}: {message}")]
     Api {
         operation: String,

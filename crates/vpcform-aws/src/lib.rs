@@ -1,23 +1,16 @@
 //! vpcform's AWS provider: the only crate that talks to AWS. One module per
-//! resource kind holds that kind's AWS side; `read` reads the whole stack's
-//! live state with one paginated call per kind, all kinds concurrently.
+//! resource kind (under `kinds/`) holds that kind's AWS side behind the
+//! [`kind::AwsKind`] trait, joined by the registry; `read` reads the whole
+//! stack's live state with one paginated call per kind, all kinds concurrently.
 
 mod apply;
 mod client;
 mod error;
+mod kind;
+mod kinds;
 mod lock;
 mod read;
-
-mod flow_log;
-mod iam;
-mod instance;
-mod internet_gateway;
-mod log_group;
-mod peering;
-mod route_table;
-mod security_group;
-mod subnet;
-mod vpc;
+mod registry;
 
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;

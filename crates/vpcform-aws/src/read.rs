@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 use vpcform_diff::{Conflict, LiveObject, LiveState, TAG_ADDRESS, TAG_STACK};
-use vpcform_topology::{Address, ResourceKind, Topology};
+use vpcform_topology::{Address, Attr, ResourceKind, Topology};
 
 use crate::{Aws, AwsError};
 
@@ -75,12 +75,12 @@ pub(crate) fn address_from_tags(
 pub(crate) fn object(
     address: Address,
     id: impl Into<String>,
-    attrs: Vec<(&str, Value)>,
+    attrs: Vec<(Attr, Value)>,
 ) -> LiveObject {
     LiveObject {
         address,
         id: id.into(),
-        attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
     }
 }
 
@@ -131,27 +131,19 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
         stack: &topology.stack.value,
         topology,
     };
-    let (vpcs, subnets, igws, tables, groups, instances, logs, iam, flow_logs, peerings, ssm) = tokio::try_join!(
-        crate::vpc::read(aws, &cx),
-        crate::subnet::read(aws, &cx),
-        crate::internet_gateway::read(aws, &cx),
-        crate::route_table::read(aws, &cx),
-        crate::security_group::read(aws, &cx),
-        crate::instance::read(aws, &cx),
-        crate::log_group::read(aws, &cx),
-        crate::iam::read(aws, &cx),
-        crate::flow_log::read(aws, &cx),
-        crate::peering::read(aws, &cx),
-        crate::instance::read_ssm_parameters(aws, &cx),
+    let reads = crate::registry::own_readers()
+        .into_iter()
+        .map(|(_, read)| read(aws, &cx));
+    let (found, ssm) = tokio::try_join!(
+        futures::future::try_join_all(reads),
+        crate::kinds::instance::read_ssm_parameters(aws, &cx),
     )?;
     let mut live = LiveState {
         ssm_parameters: ssm,
         ..LiveState::default()
     };
     let mut all = Vec::new();
-    for found in [
-        vpcs, subnets, igws, tables, groups, instances, logs, iam, flow_logs, peerings,
-    ] {
+    for found in found {
         all.extend(found.objects);
         live.conflicts.extend(found.conflicts);
     }
@@ -244,7 +236,7 @@ mod tests {
         let subnet = object(
             Address::new(ResourceKind::Subnet, "a"),
             "subnet-1",
-            vec![("vpc_id", Value::from("vpc-b"))],
+            vec![(vpcform_topology::attr::VPC_ID, Value::from("vpc-b"))],
         );
         let out = separate_duplicates(vec![vpc("vpc-a"), vpc("vpc-b"), subnet]);
         let names: Vec<(String, String)> = out

@@ -142,7 +142,7 @@ fn main() {
                 objects = plan
                     .fingerprints
                     .iter()
-                    .filter(|f| f.hash != "absent")
+                    .filter(|f| f.hash != vpcform_diff::ObjectHash::Absent)
                     .count();
                 assert!(!plan.has_changes(), "a second plan must be clean");
             }

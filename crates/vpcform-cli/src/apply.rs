@@ -74,7 +74,7 @@ pub(crate) fn run_apply(args: &ApplyArgs, output: Output) -> anyhow::Result<Exit
             aws,
             &args.run,
             output,
-            "apply",
+            Command::Apply,
             args.plan_file.is_some(),
         )
         .await
@@ -97,7 +97,7 @@ pub(crate) fn run_destroy(args: &DestroyArgs, output: Output) -> anyhow::Result<
             &live,
             &vpcform_diff::short_hash(&loaded.source.text),
         );
-        execute_with_lock(plan, aws, &args.run, output, "destroy", false).await
+        execute_with_lock(plan, aws, &args.run, output, Command::Destroy, false).await
     })
 }
 
@@ -168,12 +168,28 @@ async fn saved_plan(
     Ok((saved.plan, aws))
 }
 
+/// The command that changes the account, as its messages name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    Apply,
+    Destroy,
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Apply => "apply",
+            Command::Destroy => "destroy",
+        })
+    }
+}
+
 async fn execute_with_lock(
     plan: Plan,
     aws: vpcform_aws::Aws,
     run: &RunArgs,
     output: Output,
-    command: &str,
+    command: Command,
     from_saved_plan: bool,
 ) -> anyhow::Result<ExitCode> {
     let style = output.stdout_style();
@@ -206,7 +222,7 @@ async fn execute_with_lock(
 }
 
 /// Asks for `yes` on a terminal; refuses without one.
-fn confirm(command: &str) -> anyhow::Result<bool> {
+fn confirm(command: Command) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!(
             "{command} needs confirmation, and there is no terminal to ask on. Review the plan above and pass --auto-approve (as pipelines do), or apply a saved plan: `vpcform plan --out plan.json` then `vpcform apply plan.json`"
@@ -348,7 +364,7 @@ fn spawn_interrupt_handler(stop: StopSignal) {
     });
 }
 
-fn summarize(report: &Report, command: &str) {
+fn summarize(report: &Report, command: Command) {
     if let Some(reason) = &report.refused {
         err(&format!(
             "\n{command} refused, nothing was changed: {reason}\n"
@@ -362,7 +378,7 @@ fn summarize(report: &Report, command: &str) {
         report.destroyed()
     );
     if report.succeeded() {
-        if command == "destroy" {
+        if command == Command::Destroy {
             out(&format!(
                 "\nDestroy complete! Resources: {} destroyed.\n",
                 report.destroyed()

@@ -130,7 +130,7 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
             plan.api_calls,
             plan.fingerprints
                 .iter()
-                .filter(|f| f.hash != "absent")
+                .filter(|f| f.hash != vpcform_diff::ObjectHash::Absent)
                 .count(),
             aws.region()
         ));

@@ -2,7 +2,6 @@
 //! and the observed live state to a [`Plan`], and the plan's renderings.
 //! Knows no AWS SDK: the live state arrives as plain data ([`LiveState`]).
 
-mod kinds;
 mod normalize;
 mod plan;
 mod render_json;
@@ -14,21 +13,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use vpcform_topology::{Address, ResourceKind};
 
-pub use kinds::{
-    AttrSpec, Compare, ReplaceOrder, attr_specs, child_container, policy_path, policy_path_prefix,
-    replace_order,
-};
 pub use normalize::{canonical_policy, decode_policy_document};
 pub use plan::{PlanInput, plan, plan_destroy, stale_objects};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
 pub use render_markdown::{MARKDOWN_LIMIT, to_markdown};
 pub use render_text::to_text;
+pub use vpcform_topology::{
+    AttrSpec, Compare, ReplaceOrder, TAG_ADDRESS, TAG_STACK, policy_path, policy_path_prefix,
+};
 
 pub type Value = serde_json::Value;
 
-/// Tag keys vpcform sets on everything it creates.
-pub const TAG_STACK: &str = "vpcform:stack";
-pub const TAG_ADDRESS: &str = "vpcform:address";
 /// A hash of the declaration last applied, to tell drift from topology edits.
 pub const TAG_CONFIG: &str = "vpcform:config";
 /// The keys of the tags vpcform set from the declaration (comma-separated):
@@ -50,8 +45,16 @@ pub struct LiveObject {
     pub address: Address,
     /// AWS's identifier (vpc-…, a log group's name, a role's name, a composite for implicit objects).
     pub id: String,
-    /// Attributes under the names of [`attr_specs`], as AWS returned them.
+    /// Attributes under the names of the kind's attribute table
+    /// ([`ResourceKind::attr_specs`]), as AWS returned them.
     pub attrs: BTreeMap<String, Value>,
+}
+
+impl LiveObject {
+    /// The value of `attr`, if AWS returned one.
+    pub fn get(&self, attr: vpcform_topology::Attr) -> Option<&Value> {
+        attr.get(&self.attrs)
+    }
 }
 
 /// An object that occupies a name the topology declares but is not owned by
@@ -136,11 +139,54 @@ impl Action {
 pub struct Unknown {
     /// The object whose attribute is awaited.
     pub from: Address,
-    /// Which attribute of it (`id`, `arn`, …); `ssm:NAME` for an SSM lookup by the object itself.
-    pub attribute: String,
+    /// What of it is awaited.
+    pub attribute: Awaited,
     /// For a list of ids (an instance's security groups): every element, known or awaited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub list: Vec<ListElement>,
+}
+
+/// What an unknown value waits for. Written as text in plans: the
+/// attribute's name (`id`, `arn`), or `ssm:NAME` for a lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Awaited {
+    /// An attribute of the object `from` once it exists.
+    Attribute(String),
+    /// An AMI id the provider looks up from this SSM parameter at apply time.
+    SsmParameter(String),
+}
+
+impl Awaited {
+    const SSM_PREFIX: &'static str = "ssm:";
+
+    pub fn attribute(attr: vpcform_topology::Attr) -> Self {
+        Awaited::Attribute(attr.as_str().to_string())
+    }
+}
+
+impl std::fmt::Display for Awaited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Awaited::Attribute(name) => f.write_str(name),
+            Awaited::SsmParameter(name) => write!(f, "{}{name}", Awaited::SSM_PREFIX),
+        }
+    }
+}
+
+impl Serialize for Awaited {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Awaited {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(match text.strip_prefix(Awaited::SSM_PREFIX) {
+            Some(name) => Awaited::SsmParameter(name.to_string()),
+            None => Awaited::Attribute(text),
+        })
+    }
 }
 
 /// One element of a list value that is partly unknown until apply.
@@ -209,7 +255,43 @@ pub struct PlanError {
 pub struct Fingerprint {
     pub address: Address,
     pub id: String,
-    pub hash: String,
+    pub hash: ObjectHash,
+}
+
+/// What a fingerprint saw of an object: its attributes' hash, or that it
+/// did not exist (written `absent` in saved plans).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectHash {
+    Absent,
+    Hash(String),
+}
+
+impl ObjectHash {
+    const ABSENT: &'static str = "absent";
+
+    pub fn of(object: &LiveObject) -> Self {
+        ObjectHash::Hash(short_hash(&object.attrs))
+    }
+}
+
+impl Serialize for ObjectHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ObjectHash::Absent => s.serialize_str(ObjectHash::ABSENT),
+            ObjectHash::Hash(h) => s.serialize_str(h),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(if text == ObjectHash::ABSENT {
+            ObjectHash::Absent
+        } else {
+            ObjectHash::Hash(text)
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

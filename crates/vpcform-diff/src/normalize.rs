@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::Compare;
 use crate::is_metadata_tag;
-use crate::kinds::Compare;
 
 /// AWS's default flow-log record format (version 2 fields).
 pub(crate) const DEFAULT_FLOW_LOG_FORMAT: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}";

@@ -2,13 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use vpcform_topology::{Address, DependencyGraph, ResourceKind, Topology};
+use vpcform_topology::kinds::security_group;
+use vpcform_topology::{
+    Address, Compare, DependencyGraph, Desired, DesiredAttrs, DesiredCx, Direction, ReplaceOrder,
+    ResourceKind, Topology, attr,
+};
 
-use crate::kinds::{Desired, Lookup, ReplaceOrder, attr_specs, child_container, replace_order};
 use crate::normalize::normalize;
 use crate::{
-    Action, AttributeChange, Drift, Fingerprint, ListElement, LiveState, Plan, PlanError,
-    ResourceChange, TAG_CONFIG, Unknown, Value, short_hash,
+    Action, AttributeChange, Awaited, Drift, Fingerprint, ListElement, LiveObject, LiveState,
+    ObjectHash, Plan, PlanError, ResourceChange, TAG_CONFIG, Unknown, Value, short_hash,
 };
 
 /// What `plan` needs. The graph must come from the same (valid) topology.
@@ -29,55 +32,98 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         live,
         topology_hash,
     } = input;
-    let lookup = Lookup::new(topology);
+    let cx = DesiredCx::new(topology, &live.ssm_parameters);
     let order = graph
         .topological_order()
         .unwrap_or_else(|_| graph.nodes().map(|(i, _)| i).collect());
 
     // Desired attributes of every node, and the declaration hash of every container.
-    let mut desired: BTreeMap<Address, crate::kinds::DesiredAttrs> = BTreeMap::new();
-    for &i in &order {
-        let address = &graph.node(i).address;
-        if let Some(d) = lookup.desired(address, &live.ssm_parameters) {
-            desired.insert(address.clone(), d);
-        }
-    }
-    let config_hashes = config_hashes(&desired);
+    let desired: BTreeMap<Address, DesiredAttrs> = order
+        .iter()
+        .filter_map(|&i| {
+            let address = &graph.node(i).address;
+            Some((address.clone(), vpcform_topology::desired(address, &cx)?))
+        })
+        .collect();
+    let planner = Planner {
+        live,
+        config_hashes: config_hashes(&desired),
+    };
 
     let mut actions: HashMap<Address, Action> = HashMap::new();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     for &i in &order {
-        let address = graph.node(i).address.clone();
-        let Some(want) = desired.get(&address) else {
+        let address = &graph.node(i).address;
+        let Some(want) = desired.get(address) else {
             continue;
         };
-        let live_object = live.objects.get(&address);
-        let specs = attr_specs(address.kind);
-        let mut after = BTreeMap::new();
-        let mut after_unknown = BTreeMap::new();
-        for (name, value) in want {
-            let compare = specs
-                .iter()
-                .find(|s| s.name == *name)
-                .map_or(crate::Compare::Exact, |s| s.compare);
-            match resolve(value, &address, live, &actions) {
-                Ok(v) => {
-                    after.insert(name.to_string(), normalize(compare, &v));
-                }
-                Err(unknown) => {
-                    after_unknown.insert(name.to_string(), unknown);
-                }
-            }
-        }
         let mut depends_on: Vec<Address> = graph
             .dependencies(i)
             .map(|d| graph.node(d).address.clone())
             .collect();
         depends_on.sort();
-        let container = child_container(&address).unwrap_or_else(|| address.clone());
-        let config_hash = config_hashes.get(&container).cloned();
+        let change = planner.change(address, want, depends_on, &actions);
+        if change.action == Action::Create
+            && let Some(conflict) = live.conflicts.iter().find(|c| &c.address == address)
+        {
+            errors.push(PlanError {
+                address: address.clone(),
+                message: conflict.message.clone(),
+            });
+        }
+        actions.insert(address.clone(), change.action);
+        changes.push(change);
+    }
 
+    changes.extend(planner.deletes(&desired, &cx));
+    order_deletes(&mut changes, live);
+
+    Plan {
+        stack: topology.stack.value.clone(),
+        region: topology.region.as_ref().map(|r| r.value.clone()),
+        changes,
+        errors,
+        fingerprints: fingerprints(live, &desired),
+        topology_hash: topology_hash.to_string(),
+        api_calls: live.api_calls,
+    }
+}
+
+/// What planning one object needs besides the object itself.
+struct Planner<'a> {
+    live: &'a LiveState,
+    config_hashes: HashMap<Address, String>,
+}
+
+impl Planner<'_> {
+    /// The change for one declared object: a create, or a comparison with its live self.
+    fn change(
+        &self,
+        address: &Address,
+        want: &DesiredAttrs,
+        depends_on: Vec<Address>,
+        actions: &HashMap<Address, Action>,
+    ) -> ResourceChange {
+        let specs = address.kind.attr_specs();
+        let mut after = BTreeMap::new();
+        let mut after_unknown = BTreeMap::new();
+        for (attr, value) in want {
+            let compare = specs
+                .iter()
+                .find(|s| s.attr == *attr)
+                .map_or(Compare::Exact, |s| s.compare);
+            match resolve(value, address, self.live, actions) {
+                Ok(v) => {
+                    after.insert(attr.to_string(), normalize(compare, &v));
+                }
+                Err(unknown) => {
+                    after_unknown.insert(attr.to_string(), unknown);
+                }
+            }
+        }
+        let container = ResourceKind::container_of(address);
+        let live_object = self.live.objects.get(address);
         let mut change = ResourceChange {
             address: address.clone(),
             kind: address.kind,
@@ -91,172 +137,196 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             drift: None,
             depends_on,
             delete_after: Vec::new(),
-            config_hash: if child_container(&address).is_none() {
-                config_hash.clone()
-            } else {
-                None
+            config_hash: match container {
+                None => self.config_hashes.get(address).cloned(),
+                Some(_) => None,
             },
         };
-
         match live_object {
-            None => {
-                change.action = Action::Create;
-                for spec in specs {
-                    if let Some(v) = change.after.get(spec.name) {
-                        if !v.is_null() {
-                            change.changes.push(AttributeChange {
-                                name: spec.name.into(),
-                                before: None,
-                                after: Some(v.clone()),
-                                forces_replacement: false,
-                            });
-                        }
-                    } else if change.after_unknown.contains_key(spec.name) {
-                        change.changes.push(AttributeChange {
-                            name: spec.name.into(),
-                            before: None,
-                            after: None,
-                            forces_replacement: false,
-                        });
-                    }
-                }
-                if let Some(conflict) = live.conflicts.iter().find(|c| c.address == address) {
-                    errors.push(PlanError {
-                        address: address.clone(),
-                        message: conflict.message.clone(),
-                    });
-                }
-                // A child created while its container is unchanged since its last apply was deleted outside vpcform.
-                if child_container(&address).is_some()
-                    && container_matches_config(live, &container, config_hash.as_deref())
-                {
-                    change.drift = Some(Drift {
-                        summary: "deleted outside vpcform".into(),
-                    });
-                }
-            }
-            Some(object) => {
-                for spec in specs.iter().filter(|s| s.compare != crate::Compare::Unread) {
-                    let live_value = object.attrs.get(spec.name).unwrap_or(&Value::Null);
-                    let before = if spec.compare == crate::Compare::Tags {
-                        normalize(
-                            spec.compare,
-                            &managed_tags(live_value, change.after.get(spec.name)),
-                        )
-                    } else {
-                        normalize(spec.compare, live_value)
-                    };
-                    if let Some(after) = change.after.get(spec.name) {
-                        if &before != after {
-                            change.changes.push(AttributeChange {
-                                name: spec.name.into(),
-                                before: Some(before.clone()),
-                                after: Some(after.clone()),
-                                forces_replacement: spec.forces_replacement,
-                            });
-                        }
-                    } else if change.after_unknown.contains_key(spec.name) {
-                        change.changes.push(AttributeChange {
-                            name: spec.name.into(),
-                            before: Some(before.clone()),
-                            after: None,
-                            forces_replacement: spec.forces_replacement,
-                        });
-                    } else {
-                        continue;
-                    }
-                    change.before.insert(spec.name.into(), before);
-                }
-                change.replace_reasons = change
-                    .changes
-                    .iter()
-                    .filter(|c| c.forces_replacement)
-                    .map(|c| c.name.clone())
-                    .collect();
-                // A dependency replaced delete-first must be gone before its new
-                // self exists, so what depends on it cannot be created first either.
-                let after_a_delete_first = change.depends_on.iter().any(|d| {
-                    actions.get(d)
-                        == Some(&Action::Replace {
-                            create_before_destroy: false,
-                        })
-                });
-                change.action = if !change.replace_reasons.is_empty() {
-                    Action::Replace {
-                        create_before_destroy: !after_a_delete_first
-                            && replace_order(address.kind, &change.replace_reasons)
-                                == ReplaceOrder::CreateFirst,
-                    }
-                } else if !change.changes.is_empty() {
-                    Action::Update
-                } else {
-                    Action::NoOp
-                };
-                // Drift is a known value that differs while the declaration did not change;
-                // a value waiting on a replaced dependency is a consequence, not drift.
-                if change.action.is_change()
-                    && change.changes.iter().all(|c| c.after.is_some())
-                    && container_matches_config(live, &container, config_hash.as_deref())
-                {
-                    change.drift = Some(Drift {
-                        summary: drift_summary(&change.changes),
-                    });
-                }
-            }
+            None => self.plan_create(&mut change),
+            Some(object) => self.plan_compare(&mut change, object, actions),
         }
-        actions.insert(address, change.action);
-        changes.push(change);
+        change
     }
 
-    // Owned objects the topology no longer declares.
-    let mut deletes: Vec<ResourceChange> = Vec::new();
-    for (address, object) in &live.objects {
-        if desired.contains_key(address) {
-            continue;
+    fn plan_create(&self, change: &mut ResourceChange) {
+        change.action = Action::Create;
+        for spec in change.kind.attr_specs() {
+            let name = spec.attr.as_str();
+            let after = match change.after.get(name) {
+                Some(v) if v.is_null() => continue,
+                Some(v) => Some(v.clone()),
+                None if change.after_unknown.contains_key(name) => None,
+                None => continue,
+            };
+            change.changes.push(AttributeChange {
+                name: name.into(),
+                before: None,
+                after,
+                forces_replacement: false,
+            });
         }
-        if address.kind == ResourceKind::SecurityGroupRule
-            && object.attrs.get("direction").and_then(Value::as_str) == Some("egress")
-            && !lookup.manages_egress(&address.name)
+        // A child created while its container is unchanged since its last apply was deleted outside vpcform.
+        if let Some(container) = ResourceKind::container_of(&change.address)
+            && self.unchanged_since_apply(&container)
         {
-            continue; // egress left unmanaged: AWS's default rule is not ours to delete
+            change.drift = Some(Drift {
+                summary: "deleted outside vpcform".into(),
+            });
         }
-        // Routes and rules are deleted explicitly even when their container goes:
-        // that orders them before what they point at (a peering, another group).
-        let container = child_container(address);
-        let drift = container.as_ref().and_then(|c| {
-            container_matches_config(live, c, config_hashes.get(c).map(String::as_str)).then(|| {
-                Drift {
-                    summary: "added outside vpcform".into(),
-                }
-            })
-        });
-        deletes.push(ResourceChange {
-            address: address.clone(),
-            kind: address.kind,
-            action: Action::Delete,
-            id: Some(object.id.clone()),
-            before: object.attrs.clone(),
-            after: BTreeMap::new(),
-            after_unknown: BTreeMap::new(),
-            changes: Vec::new(),
-            replace_reasons: Vec::new(),
-            drift,
-            depends_on: Vec::new(),
-            delete_after: Vec::new(),
-            config_hash: None,
-        });
     }
-    deletes.sort_by(|a, b| a.address.cmp(&b.address));
-    changes.extend(deletes);
-    order_deletes(&mut changes, live);
 
+    fn plan_compare(
+        &self,
+        change: &mut ResourceChange,
+        object: &LiveObject,
+        actions: &HashMap<Address, Action>,
+    ) {
+        let mut reasons = Vec::new();
+        for spec in change.kind.attr_specs() {
+            if spec.compare == Compare::Unread {
+                continue;
+            }
+            let name = spec.attr.as_str();
+            let live_value = object.get(spec.attr).unwrap_or(&Value::Null);
+            let before = if spec.compare == Compare::Tags {
+                normalize(
+                    spec.compare,
+                    &managed_tags(live_value, change.after.get(name)),
+                )
+            } else {
+                normalize(spec.compare, live_value)
+            };
+            let after = match change.after.get(name) {
+                Some(after) if *after == before => None,
+                Some(after) => Some(Some(after.clone())),
+                None if change.after_unknown.contains_key(name) => Some(None),
+                None => continue,
+            };
+            if let Some(after) = after {
+                change.changes.push(AttributeChange {
+                    name: name.into(),
+                    before: Some(before.clone()),
+                    after,
+                    forces_replacement: spec.forces_replacement,
+                });
+                if spec.forces_replacement {
+                    reasons.push(spec.attr);
+                }
+            }
+            change.before.insert(name.into(), before);
+        }
+        change.replace_reasons = reasons.iter().map(|a| a.to_string()).collect();
+        // A dependency replaced delete-first must be gone before its new
+        // self exists, so what depends on it cannot be created first either.
+        let after_a_delete_first = change.depends_on.iter().any(|d| {
+            actions.get(d)
+                == Some(&Action::Replace {
+                    create_before_destroy: false,
+                })
+        });
+        change.action = if !reasons.is_empty() {
+            Action::Replace {
+                create_before_destroy: !after_a_delete_first
+                    && change.kind.replace_order(&reasons) == ReplaceOrder::CreateFirst,
+            }
+        } else if !change.changes.is_empty() {
+            Action::Update
+        } else {
+            Action::NoOp
+        };
+        // Drift is a known value that differs while the declaration did not change;
+        // a value waiting on a replaced dependency is a consequence, not drift.
+        let container =
+            ResourceKind::container_of(&change.address).unwrap_or_else(|| change.address.clone());
+        if change.action.is_change()
+            && change.changes.iter().all(|c| c.after.is_some())
+            && self.unchanged_since_apply(&container)
+        {
+            change.drift = Some(Drift {
+                summary: drift_summary(&change.changes),
+            });
+        }
+    }
+
+    /// Owned objects the topology no longer declares.
+    fn deletes(
+        &self,
+        desired: &BTreeMap<Address, DesiredAttrs>,
+        cx: &DesiredCx<'_>,
+    ) -> Vec<ResourceChange> {
+        let mut deletes: Vec<ResourceChange> = Vec::new();
+        for (address, object) in &self.live.objects {
+            if desired.contains_key(address) || leaves_default_egress(address, object, cx) {
+                continue;
+            }
+            // Routes and rules are deleted explicitly even when their container goes:
+            // that orders them before what they point at (a peering, another group).
+            let drift = ResourceKind::container_of(address)
+                .filter(|c| self.unchanged_since_apply(c))
+                .map(|_| Drift {
+                    summary: "added outside vpcform".into(),
+                });
+            deletes.push(ResourceChange {
+                address: address.clone(),
+                kind: address.kind,
+                action: Action::Delete,
+                id: Some(object.id.clone()),
+                before: object.attrs.clone(),
+                after: BTreeMap::new(),
+                after_unknown: BTreeMap::new(),
+                changes: Vec::new(),
+                replace_reasons: Vec::new(),
+                drift,
+                depends_on: Vec::new(),
+                delete_after: Vec::new(),
+                config_hash: None,
+            });
+        }
+        deletes.sort_by(|a, b| a.address.cmp(&b.address));
+        deletes
+    }
+
+    /// Whether the container's `vpcform:config` tag says its declaration is
+    /// unchanged since the last apply.
+    fn unchanged_since_apply(&self, container: &Address) -> bool {
+        let Some(hash) = self.config_hashes.get(container) else {
+            return false;
+        };
+        self.live
+            .objects
+            .get(container)
+            .and_then(|o| o.get(attr::TAGS))
+            .and_then(|t| t.get(TAG_CONFIG))
+            .and_then(Value::as_str)
+            == Some(hash.as_str())
+    }
+}
+
+/// An egress rule of a group whose egress the topology leaves unmanaged:
+/// AWS's default rule is not ours to delete.
+fn leaves_default_egress(address: &Address, object: &LiveObject, cx: &DesiredCx<'_>) -> bool {
+    address.kind == ResourceKind::SecurityGroupRule
+        && object
+            .get(security_group::DIRECTION)
+            .and_then(Value::as_str)
+            == Some(Direction::Egress.as_str())
+        && cx
+            .index
+            .security_groups
+            .get(address.name.as_str())
+            .is_none_or(|g| g.egress.is_none())
+}
+
+/// The live objects read, and the declared objects found absent.
+fn fingerprints(live: &LiveState, desired: &BTreeMap<Address, DesiredAttrs>) -> Vec<Fingerprint> {
     let mut fingerprints: Vec<Fingerprint> = live
         .objects
         .values()
         .map(|o| Fingerprint {
             address: o.address.clone(),
             id: o.id.clone(),
-            hash: short_hash(&o.attrs),
+            hash: ObjectHash::of(o),
         })
         .collect();
     for address in desired.keys() {
@@ -264,21 +334,12 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             fingerprints.push(Fingerprint {
                 address: address.clone(),
                 id: String::new(),
-                hash: "absent".into(),
+                hash: ObjectHash::Absent,
             });
         }
     }
     fingerprints.sort_by(|a, b| a.address.cmp(&b.address));
-
-    Plan {
-        stack: topology.stack.value.clone(),
-        region: topology.region.as_ref().map(|r| r.value.clone()),
-        changes,
-        errors,
-        fingerprints,
-        topology_hash: topology_hash.to_string(),
-        api_calls: live.api_calls,
-    }
+    fingerprints
 }
 
 /// A desired value now, or what it waits for.
@@ -288,10 +349,10 @@ fn resolve(
     live: &LiveState,
     actions: &HashMap<Address, Action>,
 ) -> Result<Value, Unknown> {
-    let lookup = |dep: &Address, attribute: &str| -> Result<Value, Unknown> {
+    let lookup = |dep: &Address, attribute: vpcform_topology::Attr| -> Result<Value, Unknown> {
         let unknown = || Unknown {
             from: dep.clone(),
-            attribute: attribute.to_string(),
+            attribute: Awaited::attribute(attribute),
             list: Vec::new(),
         };
         let stays = matches!(actions.get(dep), Some(Action::NoOp | Action::Update));
@@ -300,11 +361,10 @@ fn resolve(
             .get(dep)
             .filter(|_| stays)
             .ok_or_else(unknown)?;
-        if attribute == "id" {
+        if attribute == attr::ID {
             Ok(Value::String(object.id.clone()))
         } else {
             object
-                .attrs
                 .get(attribute)
                 .filter(|v| !v.is_null())
                 .cloned()
@@ -313,11 +373,11 @@ fn resolve(
     };
     match value {
         Desired::Known(v) => Ok(v.clone()),
-        Desired::Ref(dep, attribute) => lookup(dep, attribute),
+        Desired::Ref(dep, attribute) => lookup(dep, *attribute),
         Desired::RefList(deps) => {
             let elements: Vec<ListElement> = deps
                 .iter()
-                .map(|dep| match lookup(dep, "id") {
+                .map(|dep| match lookup(dep, attr::ID) {
                     Ok(Value::String(id)) => ListElement::Known(id),
                     _ => ListElement::Pending {
                         pending: dep.clone(),
@@ -340,14 +400,14 @@ fn resolve(
                 )),
                 Some(from) => Err(Unknown {
                     from,
-                    attribute: "id".into(),
+                    attribute: Awaited::attribute(attr::ID),
                     list: elements,
                 }),
             }
         }
         Desired::Ssm(parameter) => Err(Unknown {
             from: me.clone(),
-            attribute: format!("ssm:{parameter}"),
+            attribute: Awaited::SsmParameter(parameter.clone()),
             list: Vec::new(),
         }),
     }
@@ -355,12 +415,10 @@ fn resolve(
 
 /// Hash of each container's declaration: its own attributes and its children's,
 /// with references written as addresses so the hash does not depend on ids.
-fn config_hashes(
-    desired: &BTreeMap<Address, crate::kinds::DesiredAttrs>,
-) -> HashMap<Address, String> {
+fn config_hashes(desired: &BTreeMap<Address, DesiredAttrs>) -> HashMap<Address, String> {
     let mut parts: BTreeMap<Address, BTreeMap<String, BTreeMap<&str, Value>>> = BTreeMap::new();
     for (address, attrs) in desired {
-        let container = child_container(address).unwrap_or_else(|| address.clone());
+        let container = ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
         let rendered: BTreeMap<&str, Value> = attrs
             .iter()
             .map(|(k, v)| {
@@ -375,7 +433,7 @@ fn config_hashes(
                     }
                     Desired::Ssm(p) => Value::String(format!("ssm:{p}")),
                 };
-                (*k, v)
+                (k.as_str(), v)
             })
             .collect();
         parts
@@ -411,17 +469,6 @@ fn managed_tags(live: &Value, desired: Option<&Value>) -> Value {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     )
-}
-
-/// Whether the container's `vpcform:config` tag says its declaration is unchanged since the last apply.
-fn container_matches_config(live: &LiveState, container: &Address, hash: Option<&str>) -> bool {
-    let Some(hash) = hash else { return false };
-    live.objects
-        .get(container)
-        .and_then(|o| o.attrs.get("tags"))
-        .and_then(|t| t.get(TAG_CONFIG))
-        .and_then(Value::as_str)
-        == Some(hash)
 }
 
 fn drift_summary(changes: &[AttributeChange]) -> String {
@@ -466,7 +513,7 @@ fn order_deletes(changes: &mut [ResourceChange], live: &LiveState) {
     for object in live.objects.values() {
         by_id.insert(object.id.as_str(), &object.address);
         // Some references are by ARN (a flow log's role, an attachment's policy).
-        if let Some(arn) = object.attrs.get("arn").and_then(Value::as_str) {
+        if let Some(arn) = object.get(attr::ARN).and_then(Value::as_str) {
             by_id.insert(arn, &object.address);
         }
     }
@@ -538,14 +585,14 @@ pub fn plan_destroy(topology: &Topology, live: &LiveState, topology_hash: &str) 
 pub fn stale_objects(fingerprints: &[crate::Fingerprint], live: &LiveState) -> Vec<String> {
     let mut moved = Vec::new();
     for f in fingerprints {
-        match live.objects.get(&f.address) {
-            None if f.hash != "absent" => {
+        match (live.objects.get(&f.address), &f.hash) {
+            (None, ObjectHash::Hash(_)) => {
                 moved.push(format!("{} ({}) was deleted", f.address, f.id))
             }
-            Some(o) if f.hash == "absent" => {
+            (Some(o), ObjectHash::Absent) => {
                 moved.push(format!("{} ({}) was created", f.address, o.id))
             }
-            Some(o) if f.hash != "absent" && (o.id != f.id || short_hash(&o.attrs) != f.hash) => {
+            (Some(o), hash @ ObjectHash::Hash(_)) if o.id != f.id || ObjectHash::of(o) != *hash => {
                 moved.push(format!("{} ({}) was changed", f.address, o.id));
             }
             _ => {}

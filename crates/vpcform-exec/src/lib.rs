@@ -75,10 +75,17 @@ pub struct Operation {
     pub before: BTreeMap<String, Value>,
     /// Attributes that change (updates).
     pub changed: Vec<String>,
-    /// Values the provider looks up itself, e.g. `ami` → `ssm:/aws/service/…`.
-    pub lookups: BTreeMap<String, String>,
+    /// Values the provider looks up itself, by attribute name.
+    pub lookups: BTreeMap<String, Lookup>,
     /// The declaration hash to record in the `vpcform:config` tag.
     pub config_hash: Option<String>,
+}
+
+/// A value the provider finds itself at apply time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The value of a public SSM parameter (an AMI id).
+    SsmParameter(String),
 }
 
 /// What a step produced: the object's id and attributes others may need (`arn`).

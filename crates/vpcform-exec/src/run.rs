@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
-use vpcform_diff::{Action, ListElement, Plan, ResourceChange, child_container};
-use vpcform_topology::Address;
+use vpcform_diff::{Action, Awaited, ListElement, Plan, ResourceChange};
+use vpcform_topology::{Address, ResourceKind, attr};
 
 use crate::graph::{ApplyGraph, build_apply_graph};
-use crate::{Event, Operation, Outcome, Provider, StepError, Verb};
+use crate::{Event, Lookup, Operation, Outcome, Provider, StepError, Verb};
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -350,7 +350,7 @@ fn operation(
                 change.address
             ))
         })?;
-        if attribute == "id" {
+        if attribute == attr::ID.as_str() {
             return Ok(Value::String(outcome.id.clone()));
         }
         outcome.attrs.get(attribute).cloned().ok_or_else(|| {
@@ -361,22 +361,21 @@ fn operation(
         })
     };
     for (name, unknown) in &change.after_unknown {
-        if let Some(lookup) = unknown
-            .attribute
-            .strip_prefix("ssm:")
-            .filter(|_| unknown.from == change.address)
+        if let Awaited::SsmParameter(parameter) = &unknown.attribute
+            && unknown.from == change.address
         {
-            op.lookups.insert(name.clone(), format!("ssm:{lookup}"));
+            op.lookups
+                .insert(name.clone(), Lookup::SsmParameter(parameter.clone()));
             continue;
         }
         let value = if unknown.list.is_empty() {
-            value_of(&unknown.from, &unknown.attribute)?
+            value_of(&unknown.from, &unknown.attribute.to_string())?
         } else {
             let mut items = Vec::with_capacity(unknown.list.len());
             for element in &unknown.list {
                 items.push(match element {
                     ListElement::Known(id) => Value::String(id.clone()),
-                    ListElement::Pending { pending } => value_of(pending, "id")?,
+                    ListElement::Pending { pending } => value_of(pending, attr::ID.as_str())?,
                 });
             }
             Value::Array(items)
@@ -396,7 +395,7 @@ async fn retag(
 ) {
     let mut touched: BTreeMap<Address, bool> = BTreeMap::new(); // container → all succeeded
     for (address, _, result) in &report.steps {
-        let container = child_container(address).unwrap_or_else(|| address.clone());
+        let container = ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
         let ok = matches!(result, StepResult::Applied { .. });
         let entry = touched.entry(container).or_insert(true);
         *entry &= ok;

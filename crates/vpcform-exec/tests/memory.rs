@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use vpcform_diff::{LiveObject, LiveState, Plan, PlanInput, TAG_CONFIG};
 use vpcform_exec::{
-    BoxFuture, Event, Operation, Options, Outcome, Provider, StepError, StopSignal, Verb, execute,
+    BoxFuture, Event, Lookup, Operation, Options, Outcome, Provider, StepError, StopSignal, Verb,
+    execute,
 };
 use vpcform_topology::{Address, generate};
 
@@ -111,7 +112,8 @@ impl Memory {
                 let id = aws_like_id(op, *next);
                 let mut attrs = op.attrs.clone();
                 for (name, lookup) in &op.lookups {
-                    assert!(lookup.starts_with("ssm:"), "unexpected lookup {lookup}");
+                    let Lookup::SsmParameter(parameter) = lookup;
+                    assert_eq!(parameter, SSM, "unexpected lookup {lookup:?}");
                     attrs.insert(name.clone(), Value::String(AMI.into()));
                 }
                 let arn = if id.starts_with("arn:") {

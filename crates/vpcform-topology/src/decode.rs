@@ -334,3 +334,43 @@ impl<'n> Fields<'n> {
         }
     }
 }
+
+/// Reads the `tags` and `depends-on` every declaration may carry; `None`
+/// for a field that was present but invalid (already reported).
+pub(crate) fn tags_and_deps(
+    f: &mut Fields<'_>,
+    cx: &mut Cx,
+) -> (Option<crate::model::Tags>, Option<Vec<crate::model::Ref>>) {
+    let tags = f
+        .maybe::<crate::model::Tags>("tags", cx)
+        .ok()
+        .map(Option::unwrap_or_default);
+    let deps = f
+        .maybe::<Vec<crate::model::Ref>>("depends-on", cx)
+        .ok()
+        .map(Option::unwrap_or_default);
+    (tags, deps)
+}
+
+/// Decodes every item of a list, reporting all failures; `None` if any failed.
+pub(crate) fn list_of<T>(
+    node: &Node,
+    cx: &mut Cx,
+    decode: impl Fn(&Node, &mut Cx) -> Option<T>,
+) -> Option<Vec<T>> {
+    match &node.kind {
+        NodeKind::Seq(items) => {
+            let items: Vec<Option<T>> = items.iter().map(|n| decode(n, cx)).collect();
+            items.into_iter().collect()
+        }
+        NodeKind::Null => Some(Vec::new()),
+        _ => {
+            cx.push(Diagnostic::error(
+                "wrong-type",
+                node.span,
+                format!("expected a list, found {}", node.type_name()),
+            ));
+            None
+        }
+    }
+}

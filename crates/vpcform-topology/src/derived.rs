@@ -6,7 +6,9 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use crate::diagnostic::Span;
-use crate::model::{Protocol, Rule, Topology};
+use crate::kinds::iam::IamRole;
+use crate::kinds::security_group::Rule;
+use crate::model::{Protocol, Topology};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RouteTarget {
@@ -124,44 +126,6 @@ pub fn default_egress() -> NormalRule {
 }
 
 impl Topology {
-    /// Each declared resource's kind, logical name and `depends-on` list.
-    pub fn explicit_dependencies(&self) -> Vec<(crate::ResourceKind, &str, &[crate::Ref])> {
-        use crate::ResourceKind as K;
-        fn each<'t, T>(
-            out: &mut Vec<(K, &'t str, &'t [crate::Ref])>,
-            kind: K,
-            items: &'t [crate::Named<T>],
-            deps: impl Fn(&'t T) -> &'t [crate::Ref],
-        ) {
-            out.extend(
-                items
-                    .iter()
-                    .map(|r| (kind, r.name.value.as_str(), deps(&r.spec))),
-            );
-        }
-        let mut out = Vec::new();
-        each(&mut out, K::Vpc, &self.vpcs, |s| &s.depends_on);
-        each(&mut out, K::Subnet, &self.subnets, |s| &s.depends_on);
-        each(&mut out, K::InternetGateway, &self.internet_gateways, |s| {
-            &s.depends_on
-        });
-        each(&mut out, K::RouteTable, &self.route_tables, |s| {
-            &s.depends_on
-        });
-        each(&mut out, K::SecurityGroup, &self.security_groups, |s| {
-            &s.depends_on
-        });
-        each(&mut out, K::Instance, &self.instances, |s| &s.depends_on);
-        each(&mut out, K::LogGroup, &self.log_groups, |s| &s.depends_on);
-        each(&mut out, K::IamPolicy, &self.iam_policies, |s| {
-            &s.depends_on
-        });
-        each(&mut out, K::IamRole, &self.iam_roles, |s| &s.depends_on);
-        each(&mut out, K::FlowLog, &self.flow_logs, |s| &s.depends_on);
-        each(&mut out, K::VpcPeering, &self.peerings, |s| &s.depends_on);
-        out
-    }
-
     /// Explicit routes plus those added by peerings with `add-routes: true`.
     pub fn effective_routes(&self) -> Vec<EffectiveRoute> {
         let mut out = Vec::new();
@@ -216,7 +180,7 @@ impl Topology {
     }
 
     /// The trust document of a role as AWS stores it.
-    pub fn role_trust_document(role: &crate::model::IamRole) -> Value {
+    pub fn role_trust_document(role: &IamRole) -> Value {
         if let Some(doc) = &role.assume_role_policy {
             return doc.value.clone();
         }

@@ -11,7 +11,6 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::address::{Address, ResourceKind};
-use crate::derived::{Direction, Peer, RouteTarget};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::model::Topology;
 
@@ -38,132 +37,8 @@ pub struct DependencyGraph {
 impl DependencyGraph {
     pub fn build(t: &Topology) -> Self {
         let mut b = Builder::default();
+        crate::registry::graph_sections(t, &mut b);
         use ResourceKind as K;
-        for r in &t.vpcs {
-            b.node(Address::new(K::Vpc, &r.name.value), r.name.span);
-        }
-        for r in &t.subnets {
-            let a = b.node(Address::new(K::Subnet, &r.name.value), r.name.span);
-            b.edge(a, Address::new(K::Vpc, &r.spec.vpc.value));
-        }
-        for r in &t.internet_gateways {
-            b.node(Address::new(K::InternetGateway, &r.name.value), r.name.span);
-            let att = b.node(
-                Address::new(K::InternetGatewayAttachment, &r.name.value),
-                r.spec.vpc.span,
-            );
-            b.edge(att, Address::new(K::InternetGateway, &r.name.value));
-            b.edge(att, Address::new(K::Vpc, &r.spec.vpc.value));
-        }
-        for r in &t.peerings {
-            let a = b.node(Address::new(K::VpcPeering, &r.name.value), r.name.span);
-            b.edge(a, Address::new(K::Vpc, &r.spec.requester.value));
-            b.edge(a, Address::new(K::Vpc, &r.spec.accepter.value));
-        }
-        for r in &t.route_tables {
-            let a = b.node(Address::new(K::RouteTable, &r.name.value), r.name.span);
-            b.edge(a, Address::new(K::Vpc, &r.spec.vpc.value));
-            for s in &r.spec.subnets {
-                let assoc = b.node(
-                    Address::keyed(K::RouteTableAssociation, &r.name.value, &s.value),
-                    s.span,
-                );
-                b.edge(assoc, Address::new(K::RouteTable, &r.name.value));
-                b.edge(assoc, Address::new(K::Subnet, &s.value));
-            }
-        }
-        for route in t.effective_routes() {
-            let a = b.node(
-                Address::keyed(K::Route, &route.table, route.destination.to_string()),
-                route.span,
-            );
-            b.edge(a, Address::new(K::RouteTable, &route.table));
-            match &route.target {
-                // The gateway must be attached before a route can use it.
-                RouteTarget::InternetGateway(g) => {
-                    b.edge(a, Address::new(K::InternetGatewayAttachment, g))
-                }
-                RouteTarget::Peering(p) => b.edge(a, Address::new(K::VpcPeering, p)),
-            }
-        }
-        for r in &t.security_groups {
-            let a = b.node(Address::new(K::SecurityGroup, &r.name.value), r.name.span);
-            b.edge(a, Address::new(K::Vpc, &r.spec.vpc.value));
-            let rules = r
-                .spec
-                .ingress
-                .iter()
-                .map(|x| (Direction::Ingress, x))
-                .chain(
-                    r.spec
-                        .egress
-                        .iter()
-                        .flatten()
-                        .map(|x| (Direction::Egress, x)),
-                );
-            for (direction, rule) in rules {
-                let Some(normal) = rule.normalise(direction) else {
-                    continue;
-                };
-                let rule_node = b.node(
-                    Address::keyed(K::SecurityGroupRule, &r.name.value, normal.key()),
-                    rule.span,
-                );
-                b.edge(rule_node, Address::new(K::SecurityGroup, &r.name.value));
-                if let Peer::SecurityGroup(other) = &normal.peer {
-                    b.edge(rule_node, Address::new(K::SecurityGroup, other));
-                }
-            }
-        }
-        for r in &t.instances {
-            let a = b.node(Address::new(K::Instance, &r.name.value), r.name.span);
-            b.edge(a, Address::new(K::Subnet, &r.spec.subnet.value));
-            for sg in &r.spec.security_groups {
-                b.edge(a, Address::new(K::SecurityGroup, &sg.value));
-            }
-        }
-        for r in &t.log_groups {
-            b.node(Address::new(K::LogGroup, &r.name.value), r.name.span);
-        }
-        for r in &t.iam_policies {
-            b.node(Address::new(K::IamPolicy, &r.name.value), r.name.span);
-        }
-        for r in &t.iam_roles {
-            b.node(Address::new(K::IamRole, &r.name.value), r.name.span);
-            for p in &r.spec.policies {
-                let att = b.node(
-                    Address::keyed(K::IamRolePolicyAttachment, &r.name.value, &p.value),
-                    p.span,
-                );
-                b.edge(att, Address::new(K::IamRole, &r.name.value));
-                b.edge(att, Address::new(K::IamPolicy, &p.value));
-            }
-        }
-        for r in &t.flow_logs {
-            let a = b.node(Address::new(K::FlowLog, &r.name.value), r.name.span);
-            if let Some(v) = &r.spec.vpc {
-                b.edge(a, Address::new(K::Vpc, &v.value));
-            }
-            if let Some(s) = &r.spec.subnet {
-                b.edge(a, Address::new(K::Subnet, &s.value));
-            }
-            b.edge(a, Address::new(K::LogGroup, &r.spec.log_group.value));
-            b.edge(a, Address::new(K::IamRole, &r.spec.role.value));
-            // The role must hold its permissions before the flow log starts delivering.
-            if let Some(role) = t
-                .iam_roles
-                .iter()
-                .find(|x| x.name.value == r.spec.role.value)
-            {
-                for p in &role.spec.policies {
-                    b.edge(
-                        a,
-                        Address::keyed(K::IamRolePolicyAttachment, &role.name.value, &p.value),
-                    );
-                }
-            }
-        }
-
         // Explicit `depends-on`, between primary nodes.
         let primary_of: HashMap<String, ResourceKind> = b
             .graph
@@ -322,11 +197,12 @@ impl DependencyGraph {
         let mut out = String::from(
             "digraph vpcform {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n",
         );
-        for (i, node) in self.sorted_nodes() {
-            let _ = writeln!(out, "  n{} [label=\"{}\"];", i.index(), node.address);
+        let (nodes, id) = self.numbered_nodes();
+        for (n, node) in nodes.iter().enumerate() {
+            let _ = writeln!(out, "  n{n} [label=\"{}\"];", node.address);
         }
         for (from, to) in self.sorted_edges() {
-            let _ = writeln!(out, "  n{} -> n{};", from.index(), to.index());
+            let _ = writeln!(out, "  n{} -> n{};", id[&from], id[&to]);
         }
         out.push_str("}\n");
         out
@@ -336,14 +212,27 @@ impl DependencyGraph {
     /// from a dependency to what needs it, the order of creation.
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
-        for (i, node) in self.sorted_nodes() {
+        let (nodes, id) = self.numbered_nodes();
+        for (n, node) in nodes.iter().enumerate() {
             let label = node.address.to_string().replace('"', "#quot;");
-            let _ = writeln!(out, "  n{}[\"{}\"]", i.index(), label);
+            let _ = writeln!(out, "  n{n}[\"{label}\"]");
         }
         for (from, to) in self.sorted_edges() {
-            let _ = writeln!(out, "  n{} --> n{}", to.index(), from.index());
+            let _ = writeln!(out, "  n{} --> n{}", id[&to], id[&from]);
         }
         out
+    }
+
+    /// Nodes by address, and each node's number in that order: renderings
+    /// name nodes by these numbers, which depend on the file alone.
+    fn numbered_nodes(&self) -> (Vec<&GraphNode>, HashMap<NodeIndex, usize>) {
+        let sorted = self.sorted_nodes();
+        let id = sorted
+            .iter()
+            .enumerate()
+            .map(|(n, (i, _))| (*i, n))
+            .collect();
+        (sorted.into_iter().map(|(_, node)| node).collect(), id)
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -396,8 +285,9 @@ impl DependencyGraph {
     }
 }
 
-#[derive(Default)]
-struct Builder {
+/// Collects nodes and edges while each kind adds its section.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
     graph: DiGraph<GraphNode, EdgeKind>,
     by_address: HashMap<Address, NodeIndex>,
     /// Edges whose target may be declared later; resolved in `finish`.
@@ -405,7 +295,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn node(&mut self, address: Address, span: Span) -> NodeIndex {
+    pub(crate) fn node(&mut self, address: Address, span: Span) -> NodeIndex {
         if let Some(&i) = self.by_address.get(&address) {
             return i;
         }
@@ -417,7 +307,7 @@ impl Builder {
         i
     }
 
-    fn edge(&mut self, from: NodeIndex, to: Address) {
+    pub(crate) fn edge(&mut self, from: NodeIndex, to: Address) {
         self.edge_kind(from, to, EdgeKind::Reference);
     }
 

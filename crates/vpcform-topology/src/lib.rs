@@ -5,16 +5,39 @@
 //! [`DependencyGraph`] that orders everything vpcform does. No AWS, no async.
 
 mod address;
+pub mod attr;
 mod decode;
 mod derived;
 mod diagnostic;
 pub mod generate;
 mod graph;
+mod kind;
+pub mod kinds;
 mod model;
+mod registry;
+mod rules;
 mod validate;
 mod yaml;
 
 pub use address::{Address, ResourceKind};
+pub use kind::{Attr, AttrSpec, Compare, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder};
+pub use kinds::flow_log::{
+    FLOW_LOG_ACTIONS, FLOW_LOG_FIELDS, FLOW_LOGS_SERVICE, FlowLog, TrafficType,
+};
+pub use kinds::iam::{IamPolicy, IamRole, policy_path, policy_path_prefix};
+pub use kinds::instance::Instance;
+pub use kinds::internet_gateway::InternetGateway;
+pub use kinds::log_group::{LogGroup, RETENTION_DAYS};
+pub use kinds::peering::Peering;
+pub use kinds::route_table::{Route, RouteTable};
+pub use kinds::security_group::{Rule, SecurityGroup};
+pub use kinds::subnet::Subnet;
+pub use kinds::vpc::Vpc;
+pub use registry::{Section, TopologyIndex, desired};
+
+/// Tag keys vpcform sets on everything it creates, in the create call.
+pub const TAG_STACK: &str = "vpcform:stack";
+pub const TAG_ADDRESS: &str = "vpcform:address";
 pub use derived::{
     Direction, EffectiveRoute, NormalRule, Peer, RouteTarget, allows_action, default_egress,
     iam_matches, statements, string_or_list, trusts_service,
@@ -23,11 +46,7 @@ pub use diagnostic::{
     Diagnostic, DiagnosticRecord, Severity, SourceFile, Span, Style, did_you_mean,
 };
 pub use graph::{DependencyGraph, EdgeKind, GraphNode};
-pub use model::{
-    At, FLOW_LOG_ACTIONS, FLOW_LOG_FIELDS, FLOW_LOGS_SERVICE, FlowLog, IamPolicy, IamRole,
-    Instance, InternetGateway, LogGroup, Named, Peering, Protocol, RETENTION_DAYS, Ref, Route,
-    RouteTable, Rule, SecurityGroup, Subnet, Tags, Topology, TrafficType, Vpc,
-};
+pub use model::{At, Named, Protocol, Ref, Tags, Topology};
 pub use petgraph::graph::NodeIndex;
 pub use yaml::MAX_FILE_BYTES;
 

@@ -1,13 +1,21 @@
 //! VPC peering connections by stack tag (gone ones, deleted/rejected/failed, are skipped).
 
+use aws_sdk_ec2::types::ResourceType;
 use aws_sdk_ec2::types::VpcPeeringConnectionStateReasonCode as Code;
 use serde_json::Value;
+use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
+use vpcform_topology::attr::TAGS;
+use vpcform_topology::kinds::peering::{ACCEPTER_VPC_ID, REQUESTER_VPC_ID, STATUS};
 
+use crate::apply::{
+    attr, changed, ec2_tag_spec, id, outcome, unless_gone, update_ec2_tags, update_tags_only,
+};
+use crate::kind::{AwsKind, Read};
 use crate::read::{Found, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value};
 use crate::{Aws, AwsError};
 
-pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let mut pages = aws
         .ec2
         .describe_vpc_peering_connections()
@@ -34,7 +42,7 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
                 id,
                 vec![
                     (
-                        "requester_vpc_id",
+                        REQUESTER_VPC_ID,
                         Value::from(
                             p.requester_vpc_info()
                                 .and_then(|v| v.vpc_id())
@@ -42,7 +50,7 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
                         ),
                     ),
                     (
-                        "accepter_vpc_id",
+                        ACCEPTER_VPC_ID,
                         Value::from(
                             p.accepter_vpc_info()
                                 .and_then(|v| v.vpc_id())
@@ -50,10 +58,10 @@ pub(crate) async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> 
                         ),
                     ),
                     (
-                        "status",
+                        STATUS,
                         Value::from(status.as_ref().map_or("unknown", |s| s.as_str())),
                     ),
-                    ("tags", tags_value(&tags)),
+                    (TAGS, tags_value(&tags)),
                 ],
             ));
         }
@@ -109,53 +117,55 @@ async fn accept_and_wait(aws: &Aws, peering: &str) -> Result<(), AwsError> {
     .await
 }
 
-pub(crate) async fn apply(
-    aws: &Aws,
-    op: &vpcform_exec::Operation,
-) -> Result<vpcform_exec::Outcome, AwsError> {
-    use aws_sdk_ec2::types::ResourceType;
-    use vpcform_exec::Verb;
+/// A VPC peering connection, accepted by vpcform itself.
+pub(crate) struct Peering;
 
-    use crate::apply::{attr, changed, ec2_tag_spec, id, outcome, update_ec2_tags};
-    match op.verb {
-        Verb::Create => {
-            let created = aws
-                .ec2
-                .create_vpc_peering_connection()
-                .vpc_id(attr(op, "requester_vpc_id").unwrap_or_default())
-                .peer_vpc_id(attr(op, "accepter_vpc_id").unwrap_or_default())
-                .tag_specifications(ec2_tag_spec(ResourceType::VpcPeeringConnection, op))
+impl AwsKind for Peering {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let created = aws
+            .ec2
+            .create_vpc_peering_connection()
+            .vpc_id(attr(op, REQUESTER_VPC_ID).unwrap_or_default())
+            .peer_vpc_id(attr(op, ACCEPTER_VPC_ID).unwrap_or_default())
+            .tag_specifications(ec2_tag_spec(ResourceType::VpcPeeringConnection, op))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateVpcPeeringConnection", e))?;
+        let peering = created
+            .vpc_peering_connection()
+            .and_then(|p| p.vpc_peering_connection_id())
+            .unwrap_or_default()
+            .to_string();
+        // Same account and region: vpcform accepts its own request.
+        accept_and_wait(aws, &peering).await?;
+        Ok(outcome(peering))
+    }
+
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let peering = id(op)?;
+        if changed(op, STATUS) {
+            accept_and_wait(aws, peering).await?;
+        }
+        update_ec2_tags(aws, peering, op).await?;
+        Ok(outcome(peering))
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let peering = id(op)?;
+        unless_gone(
+            aws.ec2
+                .delete_vpc_peering_connection()
+                .vpc_peering_connection_id(peering)
                 .send()
                 .await
-                .map_err(|e| aws.error("ec2:CreateVpcPeeringConnection", e))?;
-            let peering = created
-                .vpc_peering_connection()
-                .and_then(|p| p.vpc_peering_connection_id())
-                .unwrap_or_default()
-                .to_string();
-            // Same account and region: vpcform accepts its own request.
-            accept_and_wait(aws, &peering).await?;
-            Ok(outcome(peering))
-        }
-        Verb::Update | Verb::Retag => {
-            let peering = id(op)?.to_string();
-            if op.verb == Verb::Update && changed(op, "status") {
-                accept_and_wait(aws, &peering).await?;
-            }
-            update_ec2_tags(aws, &peering, op).await?;
-            Ok(outcome(peering))
-        }
-        Verb::Delete => {
-            let peering = id(op)?;
-            crate::apply::unless_gone(
-                aws.ec2
-                    .delete_vpc_peering_connection()
-                    .vpc_peering_connection_id(peering)
-                    .send()
-                    .await
-                    .map_err(|e| aws.error("ec2:DeleteVpcPeeringConnection", e)),
-                peering,
-            )
-        }
+                .map_err(|e| aws.error("ec2:DeleteVpcPeeringConnection", e)),
+            peering,
+        )
     }
 }

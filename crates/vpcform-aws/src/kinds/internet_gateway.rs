@@ -1,0 +1,157 @@
+//! Internet gateways and their attachment (an implicit object owned by the gateway).
+
+use aws_sdk_ec2::types::ResourceType;
+use serde_json::Value;
+use vpcform_exec::{Operation, Outcome};
+use vpcform_topology::attr::{TAGS, VPC_ID};
+use vpcform_topology::kinds::internet_gateway::INTERNET_GATEWAY_ID;
+use vpcform_topology::{Address, ResourceKind};
+
+use crate::apply::{
+    DELETE_RETRY, attr, before_str, delete, dependency_violation, ec2_tag_spec, gone, id, is_code,
+    outcome, retry, update_tags_only,
+};
+use crate::kind::{AwsKind, Read};
+use crate::read::{Found, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value};
+use crate::{Aws, AwsError};
+
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let mut pages = aws
+        .ec2
+        .describe_internet_gateways()
+        .filters(stack_filter(cx.stack))
+        .into_paginator()
+        .send();
+    let mut objects = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeInternetGateways", e))?;
+        for g in page.internet_gateways() {
+            let id = g.internet_gateway_id().unwrap_or_default();
+            let tags = ec2_tags(g.tags());
+            let address = address_from_tags(ResourceKind::InternetGateway, &tags, id);
+            for attachment in g.attachments() {
+                let Some(vpc) = attachment.vpc_id() else {
+                    continue;
+                };
+                objects.push(object(
+                    Address::new(
+                        ResourceKind::InternetGatewayAttachment,
+                        address.name.clone(),
+                    ),
+                    format!("{id}|{vpc}"),
+                    vec![
+                        (INTERNET_GATEWAY_ID, Value::from(id)),
+                        (VPC_ID, Value::from(vpc)),
+                    ],
+                ));
+            }
+            objects.push(object(address, id, vec![(TAGS, tags_value(&tags))]));
+        }
+    }
+    Ok(Found::objects(objects))
+}
+
+/// An internet gateway.
+pub(crate) struct InternetGateway;
+
+impl AwsKind for InternetGateway {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let created = aws
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(ec2_tag_spec(ResourceType::InternetGateway, op))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateInternetGateway", e))?;
+        Ok(outcome(
+            created
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .unwrap_or_default(),
+        ))
+    }
+
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let igw = id(op)?;
+        delete("internet gateway", igw, || async {
+            aws.ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(igw)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteInternetGateway", e))
+        })
+        .await
+    }
+}
+
+/// A gateway's attachment to its VPC (id `igw|vpc`); it has no attributes
+/// that change in place.
+pub(crate) struct Attachment;
+
+impl AwsKind for Attachment {
+    const READ: Read = Read::With(ResourceKind::InternetGateway);
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let (igw, vpc) = (
+            attr(op, INTERNET_GATEWAY_ID).unwrap_or_default(),
+            attr(op, VPC_ID).unwrap_or_default(),
+        );
+        let result = aws
+            .ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(igw)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:AttachInternetGateway", e));
+        match result {
+            Err(e) if !is_code(&e, &["Resource.AlreadyAssociated"]) => Err(e),
+            _ => Ok(outcome(format!("{igw}|{vpc}"))),
+        }
+    }
+
+    async fn update(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Ok(outcome(op.id.clone().unwrap_or_default()))
+    }
+
+    async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Ok(outcome(op.id.clone().unwrap_or_default()))
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let (igw, vpc) = (
+            before_str(op, INTERNET_GATEWAY_ID).unwrap_or_default(),
+            before_str(op, VPC_ID).unwrap_or_default(),
+        );
+        let result = retry(
+            &format!("detaching {igw} from {vpc}"),
+            DELETE_RETRY,
+            dependency_violation,
+            || async {
+                aws.ec2
+                    .detach_internet_gateway()
+                    .internet_gateway_id(igw)
+                    .vpc_id(vpc)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DetachInternetGateway", e))
+            },
+        )
+        .await;
+        match result {
+            Err(e) if !gone(&e) && !is_code(&e, &["Gateway.NotAttached"]) => Err(e),
+            _ => Ok(outcome(format!("{igw}|{vpc}"))),
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! CloudWatch log groups. DescribeLogGroups carries no tags, so ownership comes
+//! from one Resource Groups Tagging API listing of the stack's log groups.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+use serde_json::Value;
+use vpcform_diff::TAG_STACK;
+use vpcform_exec::{Operation, Outcome};
+use vpcform_topology::ResourceKind;
+use vpcform_topology::attr::TAGS;
+use vpcform_topology::kinds::log_group::{LOG_GROUP_NAME, RETENTION_IN_DAYS};
+
+use crate::apply::{
+    attr, attr_i64, changed, create_tags, id, or_own, outcome, owned_by, tag_changes, unless_gone,
+};
+use crate::kind::{AwsKind, Read};
+use crate::read::{Found, ReadCx, address_from_tags, object, tags_value, unowned_conflict};
+use crate::{Aws, AwsError};
+
+/// A log group's ARN without the `:*` that DescribeLogGroups appends.
+fn bare_arn(arn: &str) -> &str {
+    arn.strip_suffix(":*").unwrap_or(arn)
+}
+
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let (owned, groups) = tokio::try_join!(owned_tags(aws, cx.stack), all_groups(aws))?;
+    let mut found = Found::default();
+    for group in groups {
+        let name = group.log_group_name().unwrap_or_default();
+        let arn = bare_arn(group.arn().unwrap_or_default());
+        match owned.get(arn) {
+            Some(tags) => found.objects.push(object(
+                address_from_tags(ResourceKind::LogGroup, tags, name),
+                name,
+                vec![
+                    (LOG_GROUP_NAME, Value::from(name)),
+                    (
+                        RETENTION_IN_DAYS,
+                        group.retention_in_days().map_or(Value::Null, Value::from),
+                    ),
+                    (TAGS, tags_value(tags)),
+                ],
+            )),
+            None => {
+                let declared = cx
+                    .topology
+                    .log_groups
+                    .iter()
+                    .map(|d| (d.name.value.as_str(), d.spec.name.value.as_str()));
+                found.conflicts.extend(unowned_conflict(
+                    cx,
+                    ResourceKind::LogGroup,
+                    declared,
+                    name,
+                    name,
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn owned_tags(
+    aws: &Aws,
+    stack: &str,
+) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
+    let mut pages = aws
+        .tagging
+        .get_resources()
+        .tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build())
+        .resource_type_filters("logs")
+        .into_paginator()
+        .send();
+    let mut out = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("tag:GetResources", e))?;
+        for r in page.resource_tag_mapping_list() {
+            let Some(arn) = r.resource_arn() else {
+                continue;
+            };
+            let tags = r
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            out.insert(bare_arn(arn).to_string(), tags);
+        }
+    }
+    Ok(out)
+}
+
+async fn all_groups(aws: &Aws) -> Result<Vec<aws_sdk_cloudwatchlogs::types::LogGroup>, AwsError> {
+    let mut pages = aws.logs.describe_log_groups().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("logs:DescribeLogGroups", e))?;
+        out.extend(page.log_groups.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// A CloudWatch Logs log group (id: its name).
+pub(crate) struct LogGroup;
+
+impl AwsKind for LogGroup {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let name = attr(op, LOG_GROUP_NAME).unwrap_or_default().to_string();
+        let created = aws
+            .logs
+            .create_log_group()
+            .log_group_name(&name)
+            .set_tags(Some(create_tags(op).into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws.error("logs:CreateLogGroup", e));
+        or_own(
+            created.map(|_| name.clone()),
+            &["ResourceAlreadyExistsException"],
+            || async {
+                let Some(arn) = arn_of(aws, &name).await? else {
+                    return Ok(None);
+                };
+                let tags = aws
+                    .logs
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("logs:ListTagsForResource", e))?;
+                let ours = owned_by(op, |k| {
+                    tags.tags().and_then(|t| t.get(k)).map(String::as_str)
+                });
+                Ok(ours.then(|| name.clone()))
+            },
+        )
+        .await?;
+        if let Some(days) = attr_i64(op, RETENTION_IN_DAYS) {
+            set_retention(aws, &name, Some(days)).await?;
+        }
+        Ok(outcome(name))
+    }
+
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let name = id(op)?;
+        if changed(op, RETENTION_IN_DAYS) {
+            set_retention(aws, name, attr_i64(op, RETENTION_IN_DAYS)).await?;
+        }
+        update_tags(aws, name, op).await?;
+        Ok(outcome(name))
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let name = id(op)?;
+        update_tags(aws, name, op).await?;
+        Ok(outcome(name))
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let name = id(op)?;
+        unless_gone(
+            aws.logs
+                .delete_log_group()
+                .log_group_name(name)
+                .send()
+                .await
+                .map_err(|e| aws.error("logs:DeleteLogGroup", e)),
+            name,
+        )
+    }
+}
+
+async fn set_retention(aws: &Aws, name: &str, days: Option<i64>) -> Result<(), AwsError> {
+    match days {
+        Some(days) => aws
+            .logs
+            .put_retention_policy()
+            .log_group_name(name)
+            .retention_in_days(days as i32)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws.error("logs:PutRetentionPolicy", e)),
+        None => aws
+            .logs
+            .delete_retention_policy()
+            .log_group_name(name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws.error("logs:DeleteRetentionPolicy", e)),
+    }
+}
+
+/// The group's ARN (tags are set by ARN), if it exists.
+async fn arn_of(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
+    let r = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(|e| aws.error("logs:DescribeLogGroups", e))?;
+    Ok(r.log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .and_then(|g| g.arn())
+        .map(|a| bare_arn(a).to_string()))
+}
+
+async fn update_tags(aws: &Aws, name: &str, op: &Operation) -> Result<(), AwsError> {
+    let (set, remove) = tag_changes(op);
+    if set.is_empty() && remove.is_empty() {
+        return Ok(());
+    }
+    let arn = arn_of(aws, name).await?.unwrap_or_default();
+    if !set.is_empty() {
+        aws.logs
+            .tag_resource()
+            .resource_arn(&arn)
+            .set_tags(Some(set.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws.error("logs:TagResource", e))?;
+    }
+    if !remove.is_empty() {
+        aws.logs
+            .untag_resource()
+            .resource_arn(&arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| aws.error("logs:UntagResource", e))?;
+    }
+    Ok(())
+}

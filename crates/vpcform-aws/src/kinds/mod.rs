@@ -1,0 +1,14 @@
+//! One module per resource kind (or family read together): its batched read
+//! and its create, update, retag and delete, behind [`crate::kind::AwsKind`].
+//! Module names match the registry and `vpcform-topology/src/kinds/`.
+
+pub(crate) mod flow_log;
+pub(crate) mod iam;
+pub(crate) mod instance;
+pub(crate) mod internet_gateway;
+pub(crate) mod log_group;
+pub(crate) mod peering;
+pub(crate) mod route_table;
+pub(crate) mod security_group;
+pub(crate) mod subnet;
+pub(crate) mod vpc;

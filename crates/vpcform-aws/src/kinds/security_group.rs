@@ -1,0 +1,359 @@
+//! Security groups and their rules. Rules are implicit objects owned by the
+//! group, keyed by content (direction, protocol, ports, peer) exactly as the
+//! topology keys them, with AWS's shapes normalised (`icmp` = 1, `-1` = all).
+
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use serde_json::Value;
+use vpcform_exec::{Operation, Outcome, Verb};
+use vpcform_topology::attr::{DESCRIPTION, TAGS, VPC_ID};
+use vpcform_topology::kinds::security_group::{
+    CIDR_IPV4, DIRECTION, FROM_PORT, GROUP_ID, GROUP_NAME, IP_PROTOCOL, REFERENCED_GROUP_ID,
+    REVOKE_DEFAULT_EGRESS, TO_PORT,
+};
+use vpcform_topology::{Address, Attr, Direction, NormalRule, Peer, Protocol, ResourceKind};
+
+use crate::apply::{
+    attr, attr_bool, delete, desired_or_before, ec2_tag_spec, gone, id, is_code, or_own, outcome,
+    own_filters, update_tags_only,
+};
+use crate::kind::{AwsKind, Read};
+use crate::read::{
+    Found, ID_REF, ReadCx, address_from_tags, ec2_tags, object, opt_str, stack_filter, tags_value,
+};
+use crate::{Aws, AwsError};
+
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let mut pages = aws
+        .ec2
+        .describe_security_groups()
+        .filters(stack_filter(cx.stack))
+        .into_paginator()
+        .send();
+    let mut objects = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
+        for g in page.security_groups() {
+            let id = g.group_id().unwrap_or_default();
+            let tags = ec2_tags(g.tags());
+            let address = address_from_tags(ResourceKind::SecurityGroup, &tags, id);
+            let permissions = g
+                .ip_permissions()
+                .iter()
+                .map(|p| (Direction::Ingress, p))
+                .chain(
+                    g.ip_permissions_egress()
+                        .iter()
+                        .map(|p| (Direction::Egress, p)),
+                );
+            for (direction, permission) in permissions {
+                for (rule, peer_id) in rules_of(direction, permission) {
+                    let mut key = rule.key();
+                    if let Some(peer_id) = &peer_id {
+                        // Resolved to the peer group's logical name once all groups are read.
+                        key =
+                            key.replace(&format!("sg:{peer_id}"), &format!("sg:{ID_REF}{peer_id}"));
+                    }
+                    let cidr = match &rule.peer {
+                        Peer::Cidr(c) => Value::from(c.to_string()),
+                        Peer::SecurityGroup(_) => Value::Null,
+                    };
+                    objects.push(object(
+                        Address::keyed(
+                            ResourceKind::SecurityGroupRule,
+                            address.name.clone(),
+                            key.clone(),
+                        ),
+                        format!("{id}|{key}"),
+                        vec![
+                            (GROUP_ID, Value::from(id)),
+                            (DIRECTION, Value::from(direction.as_str())),
+                            (IP_PROTOCOL, Value::from(rule.protocol.aws_name())),
+                            (FROM_PORT, Value::from(rule.from_port)),
+                            (TO_PORT, Value::from(rule.to_port)),
+                            (CIDR_IPV4, cidr),
+                            (REFERENCED_GROUP_ID, opt_str(peer_id.as_deref())),
+                            (DESCRIPTION, opt_str(rule.description.as_deref())),
+                        ],
+                    ));
+                }
+            }
+            objects.push(object(
+                address,
+                id,
+                vec![
+                    (GROUP_NAME, Value::from(g.group_name().unwrap_or_default())),
+                    (
+                        DESCRIPTION,
+                        Value::from(g.description().unwrap_or_default()),
+                    ),
+                    (VPC_ID, Value::from(g.vpc_id().unwrap_or_default())),
+                    (TAGS, tags_value(&tags)),
+                ],
+            ));
+        }
+    }
+    Ok(Found::objects(objects))
+}
+
+/// One `IpPermission` holds several peers; vpcform's rules have one each.
+/// Returns each rule with the peer group's id, if its peer is a group.
+pub(crate) fn rules_of(
+    direction: Direction,
+    p: &IpPermission,
+) -> Vec<(NormalRule, Option<String>)> {
+    let Some(protocol) = p.ip_protocol().and_then(Protocol::from_aws) else {
+        return Vec::new();
+    };
+    let (from_port, to_port) = match protocol {
+        Protocol::Tcp | Protocol::Udp => (
+            i64::from(p.from_port().unwrap_or(0)),
+            i64::from(p.to_port().unwrap_or(65535)),
+        ),
+        Protocol::Icmp => (
+            i64::from(p.from_port().unwrap_or(-1)),
+            i64::from(p.to_port().unwrap_or(-1)),
+        ),
+        Protocol::All | Protocol::Number(_) => (-1, -1),
+    };
+    let mut out = Vec::new();
+    let rule = |peer: Peer, description: Option<&str>| NormalRule {
+        direction,
+        protocol,
+        from_port,
+        to_port,
+        peer,
+        description: description.filter(|d| !d.is_empty()).map(str::to_string),
+    };
+    for range in p.ip_ranges() {
+        if let Some(cidr) = range.cidr_ip().and_then(|c| c.parse().ok()) {
+            out.push((rule(Peer::Cidr(cidr), range.description()), None));
+        }
+    }
+    for pair in p.user_id_group_pairs() {
+        if let Some(group) = pair.group_id() {
+            out.push((
+                rule(Peer::SecurityGroup(group.to_string()), pair.description()),
+                Some(group.to_string()),
+            ));
+        }
+    }
+    out
+}
+
+/// The rule of `op` as one `IpPermission` (for deletes, as it was read).
+fn permission(op: &Operation) -> IpPermission {
+    let from = if op.verb == Verb::Delete {
+        &op.before
+    } else {
+        &op.attrs
+    };
+    let text = |name: Attr| name.str(from).map(str::to_string);
+    let number = |name: Attr| name.get(from).and_then(Value::as_i64).map(|n| n as i32);
+    let description = text(DESCRIPTION);
+    let protocol = text(IP_PROTOCOL).unwrap_or_else(|| "-1".into());
+    let mut p = IpPermission::builder().ip_protocol(&protocol);
+    if protocol != "-1" {
+        p = p
+            .set_from_port(number(FROM_PORT))
+            .set_to_port(number(TO_PORT));
+    }
+    if let Some(cidr) = text(CIDR_IPV4) {
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    if let Some(group) = text(REFERENCED_GROUP_ID) {
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(group)
+                .set_description(description)
+                .build(),
+        );
+    }
+    p.build()
+}
+
+/// A security group.
+pub(crate) struct SecurityGroup;
+
+impl AwsKind for SecurityGroup {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let created = aws
+            .ec2
+            .create_security_group()
+            .group_name(attr(op, GROUP_NAME).unwrap_or_default())
+            .description(attr(op, DESCRIPTION).unwrap_or_default())
+            .vpc_id(attr(op, VPC_ID).unwrap_or_default())
+            .tag_specifications(ec2_tag_spec(ResourceType::SecurityGroup, op))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateSecurityGroup", e));
+        let group = or_own(
+            created.map(|created| created.group_id().unwrap_or_default().to_string()),
+            &["InvalidGroup.Duplicate"],
+            || async {
+                let own = aws
+                    .ec2
+                    .describe_security_groups()
+                    .set_filters(Some(own_filters(op)))
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
+                Ok(own
+                    .security_groups()
+                    .first()
+                    .and_then(|g| g.group_id())
+                    .map(str::to_string))
+            },
+        )
+        .await?;
+        if attr_bool(op, REVOKE_DEFAULT_EGRESS) == Some(true) {
+            let all = IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build();
+            match rule_call(aws, RuleCall::Revoke, Direction::Egress, &group, all).await {
+                Err(e) if !is_code(&e, &["InvalidPermission.NotFound"]) => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(outcome(group))
+    }
+
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let group = id(op)?;
+        delete("security group", group, || async {
+            aws.ec2
+                .delete_security_group()
+                .group_id(group)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteSecurityGroup", e))
+        })
+        .await
+    }
+}
+
+/// One rule of a group (id `group|key`).
+pub(crate) struct RuleKind;
+
+impl RuleKind {
+    /// The rule's group, direction and id.
+    fn target(op: &Operation) -> (String, Direction, String) {
+        let group = desired_or_before(op, GROUP_ID);
+        let direction = if desired_or_before(op, DIRECTION) == Direction::Egress.as_str() {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        };
+        let id = format!("{group}|{}", op.address.key.clone().unwrap_or_default());
+        (group, direction, id)
+    }
+}
+
+impl AwsKind for RuleKind {
+    const READ: Read = Read::With(ResourceKind::SecurityGroup);
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let (group, direction, rule_id) = RuleKind::target(op);
+        match rule_call(aws, RuleCall::Authorize, direction, &group, permission(op)).await {
+            // Already there (AWS's default egress, or an interrupted run): the rule exists.
+            Err(e) if !is_code(&e, &["InvalidPermission.Duplicate"]) => Err(e),
+            _ => Ok(outcome(rule_id)),
+        }
+    }
+
+    /// Only the description changes in place.
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let (group, direction, rule_id) = RuleKind::target(op);
+        rule_call(aws, RuleCall::Describe, direction, &group, permission(op)).await?;
+        Ok(outcome(rule_id))
+    }
+
+    async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Ok(outcome(RuleKind::target(op).2))
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let (group, direction, rule_id) = RuleKind::target(op);
+        match rule_call(aws, RuleCall::Revoke, direction, &group, permission(op)).await {
+            Err(e) if !gone(&e) && !is_code(&e, &["InvalidPermission.NotFound"]) => Err(e),
+            _ => Ok(outcome(rule_id)),
+        }
+    }
+}
+
+/// What to do with a rule; AWS has one call per direction for each.
+#[derive(Clone, Copy)]
+enum RuleCall {
+    Authorize,
+    Revoke,
+    /// Update the description.
+    Describe,
+}
+
+/// The one place that picks the ingress or egress variant of a rule call.
+async fn rule_call(
+    aws: &Aws,
+    call: RuleCall,
+    direction: Direction,
+    group: &str,
+    p: IpPermission,
+) -> Result<(), AwsError> {
+    macro_rules! send {
+        ($method:ident, $name:literal) => {
+            aws.ec2
+                .$method()
+                .group_id(group)
+                .ip_permissions(p)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| aws.error($name, e))
+        };
+    }
+    use Direction::{Egress, Ingress};
+    match (call, direction) {
+        (RuleCall::Authorize, Ingress) => send!(
+            authorize_security_group_ingress,
+            "ec2:AuthorizeSecurityGroupIngress"
+        ),
+        (RuleCall::Authorize, Egress) => send!(
+            authorize_security_group_egress,
+            "ec2:AuthorizeSecurityGroupEgress"
+        ),
+        (RuleCall::Revoke, Ingress) => {
+            send!(
+                revoke_security_group_ingress,
+                "ec2:RevokeSecurityGroupIngress"
+            )
+        }
+        (RuleCall::Revoke, Egress) => {
+            send!(
+                revoke_security_group_egress,
+                "ec2:RevokeSecurityGroupEgress"
+            )
+        }
+        (RuleCall::Describe, Ingress) => send!(
+            update_security_group_rule_descriptions_ingress,
+            "ec2:UpdateSecurityGroupRuleDescriptionsIngress"
+        ),
+        (RuleCall::Describe, Egress) => send!(
+            update_security_group_rule_descriptions_egress,
+            "ec2:UpdateSecurityGroupRuleDescriptionsEgress"
+        ),
+    }
+}

@@ -1,0 +1,138 @@
+//! Subnets: DescribeSubnets by stack tag.
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use serde_json::Value;
+use vpcform_exec::{Operation, Outcome};
+use vpcform_topology::ResourceKind;
+use vpcform_topology::attr::{TAGS, VPC_ID};
+use vpcform_topology::kinds::subnet::{AVAILABILITY_ZONE, CIDR_BLOCK, MAP_PUBLIC_IP_ON_LAUNCH};
+
+use crate::apply::{
+    attr, attr_bool, changed, delete, ec2_tag_spec, id, or_own, outcome, own_filters,
+    update_ec2_tags, update_tags_only,
+};
+use crate::kind::{AwsKind, Read};
+use crate::read::{Found, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value};
+use crate::{Aws, AwsError};
+
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let mut pages = aws
+        .ec2
+        .describe_subnets()
+        .filters(stack_filter(cx.stack))
+        .into_paginator()
+        .send();
+    let mut objects = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
+        for s in page.subnets() {
+            let id = s.subnet_id().unwrap_or_default();
+            let tags = ec2_tags(s.tags());
+            objects.push(object(
+                address_from_tags(ResourceKind::Subnet, &tags, id),
+                id,
+                vec![
+                    (VPC_ID, Value::from(s.vpc_id().unwrap_or_default())),
+                    (CIDR_BLOCK, Value::from(s.cidr_block().unwrap_or_default())),
+                    (
+                        AVAILABILITY_ZONE,
+                        Value::from(s.availability_zone().unwrap_or_default()),
+                    ),
+                    (
+                        MAP_PUBLIC_IP_ON_LAUNCH,
+                        Value::from(s.map_public_ip_on_launch().unwrap_or(false)),
+                    ),
+                    (TAGS, tags_value(&tags)),
+                ],
+            ));
+        }
+    }
+    Ok(Found::objects(objects))
+}
+
+/// A subnet.
+pub(crate) struct Subnet;
+
+impl AwsKind for Subnet {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let mut call = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(attr(op, VPC_ID).unwrap_or_default())
+            .cidr_block(attr(op, CIDR_BLOCK).unwrap_or_default())
+            .tag_specifications(ec2_tag_spec(ResourceType::Subnet, op));
+        if let Some(az) = attr(op, AVAILABILITY_ZONE) {
+            call = call.availability_zone(az);
+        }
+        let created = call
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateSubnet", e))
+            .map(|created| {
+                created
+                    .subnet()
+                    .and_then(|s| s.subnet_id())
+                    .unwrap_or_default()
+                    .to_string()
+            });
+        let subnet = or_own(created, &["InvalidSubnet.Conflict"], || async {
+            let own = aws
+                .ec2
+                .describe_subnets()
+                .set_filters(Some(own_filters(op)))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
+            Ok(own
+                .subnets()
+                .first()
+                .and_then(|s| s.subnet_id())
+                .map(str::to_string))
+        })
+        .await?;
+        if attr_bool(op, MAP_PUBLIC_IP_ON_LAUNCH) == Some(true) {
+            set_public(aws, &subnet, true).await?;
+        }
+        Ok(outcome(subnet))
+    }
+
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let subnet = id(op)?;
+        if changed(op, MAP_PUBLIC_IP_ON_LAUNCH) {
+            let public = attr_bool(op, MAP_PUBLIC_IP_ON_LAUNCH).unwrap_or(false);
+            set_public(aws, subnet, public).await?;
+        }
+        update_ec2_tags(aws, subnet, op).await?;
+        Ok(outcome(subnet))
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let subnet = id(op)?;
+        delete("subnet", subnet, || async {
+            aws.ec2
+                .delete_subnet()
+                .subnet_id(subnet)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteSubnet", e))
+        })
+        .await
+    }
+}
+
+async fn set_public(aws: &Aws, subnet: &str, public: bool) -> Result<(), AwsError> {
+    aws.ec2
+        .modify_subnet_attribute()
+        .subnet_id(subnet)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:ModifySubnetAttribute", e))
+        .map(|_| ())
+}

@@ -1,0 +1,193 @@
+//! VPCs: DescribeVpcs by stack tag. DNS attributes have no batched read:
+//! DescribeVpcAttribute is called twice per owned VPC (the one per-object read).
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use serde_json::Value;
+use vpcform_diff::LiveObject;
+use vpcform_exec::{Operation, Outcome};
+use vpcform_topology::ResourceKind;
+use vpcform_topology::attr::TAGS;
+use vpcform_topology::kinds::vpc::{CIDR_BLOCK, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT};
+
+use crate::apply::{
+    attr, attr_bool, changed, delete, ec2_tag_spec, id, outcome, update_ec2_tags, update_tags_only,
+    wait_for,
+};
+use crate::kind::{AwsKind, Read};
+use crate::read::{
+    Found, ReadCx, address_from_tags, concurrently, ec2_tags, object, stack_filter, tags_value,
+};
+use crate::{Aws, AwsError};
+
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let mut pages = aws
+        .ec2
+        .describe_vpcs()
+        .filters(stack_filter(cx.stack))
+        .into_paginator()
+        .send();
+    let mut vpcs = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+        vpcs.extend(page.vpcs.unwrap_or_default());
+    }
+    // Collected first: a lazy map in the stream trips rustc's Send check (rust-lang/rust#64552).
+    let reads: Vec<_> = vpcs.iter().map(|vpc| read_one(aws, vpc)).collect();
+    let objects = concurrently(reads).await?;
+    Ok(Found::objects(objects))
+}
+
+/// AWS has no batched read of the DNS attributes: two calls per VPC.
+async fn read_one(aws: &Aws, vpc: &aws_sdk_ec2::types::Vpc) -> Result<LiveObject, AwsError> {
+    let id = vpc.vpc_id().unwrap_or_default();
+    let attribute = |name: VpcAttributeName| {
+        aws.ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(name)
+            .send()
+    };
+    let (support, hostnames) = tokio::try_join!(
+        attribute(VpcAttributeName::EnableDnsSupport),
+        attribute(VpcAttributeName::EnableDnsHostnames)
+    )
+    .map_err(|e| aws.error("ec2:DescribeVpcAttribute", e))?;
+    let tags = ec2_tags(vpc.tags());
+    Ok(object(
+        address_from_tags(ResourceKind::Vpc, &tags, id),
+        id,
+        vec![
+            (
+                CIDR_BLOCK,
+                Value::from(vpc.cidr_block().unwrap_or_default()),
+            ),
+            (
+                ENABLE_DNS_SUPPORT,
+                Value::from(
+                    support
+                        .enable_dns_support()
+                        .and_then(|a| a.value())
+                        .unwrap_or(true),
+                ),
+            ),
+            (
+                ENABLE_DNS_HOSTNAMES,
+                Value::from(
+                    hostnames
+                        .enable_dns_hostnames()
+                        .and_then(|a| a.value())
+                        .unwrap_or(false),
+                ),
+            ),
+            (TAGS, tags_value(&tags)),
+        ],
+    ))
+}
+
+/// A VPC.
+pub(crate) struct Vpc;
+
+impl AwsKind for Vpc {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let created = aws
+            .ec2
+            .create_vpc()
+            .cidr_block(attr(op, CIDR_BLOCK).unwrap_or_default())
+            .tag_specifications(ec2_tag_spec(ResourceType::Vpc, op))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateVpc", e))?;
+        let vpc = created
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string();
+        wait_for(
+            &format!("VPC {vpc} to become available"),
+            Duration::from_secs(120),
+            || async {
+                let r = aws
+                    .ec2
+                    .describe_vpcs()
+                    .vpc_ids(&vpc)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+                Ok(r.vpcs()
+                    .first()
+                    .filter(|v| v.state().is_none_or(|s| s.as_str() == "available"))
+                    .map(|_| ()))
+            },
+        )
+        .await?;
+        // New VPCs have DNS support on and hostnames off: change only what differs.
+        let support = attr_bool(op, ENABLE_DNS_SUPPORT).filter(|s| !s);
+        let hostnames = attr_bool(op, ENABLE_DNS_HOSTNAMES).filter(|h| *h);
+        set_dns(aws, &vpc, support, hostnames).await?;
+        Ok(outcome(vpc))
+    }
+
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let vpc = id(op)?;
+        let wanted = |a| changed(op, a).then(|| attr_bool(op, a)).flatten();
+        set_dns(
+            aws,
+            vpc,
+            wanted(ENABLE_DNS_SUPPORT),
+            wanted(ENABLE_DNS_HOSTNAMES),
+        )
+        .await?;
+        update_ec2_tags(aws, vpc, op).await?;
+        Ok(outcome(vpc))
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        update_tags_only(aws, op).await
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let vpc = id(op)?;
+        delete("VPC", vpc, || async {
+            aws.ec2
+                .delete_vpc()
+                .vpc_id(vpc)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteVpc", e))
+        })
+        .await
+    }
+}
+
+/// Sets the DNS attributes given (one ModifyVpcAttribute call each, as AWS requires).
+async fn set_dns(
+    aws: &Aws,
+    vpc: &str,
+    support: Option<bool>,
+    hostnames: Option<bool>,
+) -> Result<(), AwsError> {
+    let bool_value = |b: bool| AttributeBooleanValue::builder().value(b).build();
+    if let Some(s) = support {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(vpc)
+            .enable_dns_support(bool_value(s))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:ModifyVpcAttribute", e))?;
+    }
+    if let Some(h) = hostnames {
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(vpc)
+            .enable_dns_hostnames(bool_value(h))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:ModifyVpcAttribute", e))?;
+    }
+    Ok(())
+}

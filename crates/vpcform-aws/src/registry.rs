@@ -1,0 +1,69 @@
+//! The AWS side of the registry: from `vpcform_topology::with_registry!`,
+//! the apply dispatch and the list of readers. Each line's `module::Type`
+//! must exist in `kinds/` and implement [`AwsKind`], or this does not compile.
+
+use vpcform_exec::{Operation, Outcome, Verb};
+use vpcform_topology::ResourceKind;
+
+use crate::kind::{AwsKind, Read};
+use crate::{Aws, AwsError};
+
+macro_rules! aws_registry {
+    ($(
+        $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )? ;
+    )*) => {
+        /// Performs one operation with its kind's AWS side.
+        pub(crate) async fn apply(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+            match op.kind {
+                $( ResourceKind::$kind => apply_with::<crate::kinds::$module::$ty>(aws, op).await, )*
+            }
+        }
+
+        /// How each kind's live objects are read.
+        pub(crate) fn read_of(kind: ResourceKind) -> Read {
+            match kind {
+                $( ResourceKind::$kind => <crate::kinds::$module::$ty as AwsKind>::READ, )*
+            }
+        }
+    };
+}
+
+vpcform_topology::with_registry!(aws_registry);
+
+async fn apply_with<K: AwsKind>(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+    match op.verb {
+        Verb::Create => K::create(aws, op).await,
+        Verb::Update => K::update(aws, op).await,
+        Verb::Retag => K::retag(aws, op).await,
+        Verb::Delete => K::delete(aws, op).await,
+    }
+}
+
+/// The kinds whose reads run: every kind that reads itself, once.
+pub(crate) fn own_readers() -> Vec<(ResourceKind, crate::kind::ReadFn)> {
+    ResourceKind::ALL
+        .iter()
+        .filter_map(|&kind| match read_of(kind) {
+            Read::Own(read) => Some((kind, read)),
+            Read::With(_) => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_read_by_a_kind_that_reads_itself() {
+        for &kind in ResourceKind::ALL {
+            if let Read::With(by) = read_of(kind) {
+                assert!(
+                    matches!(read_of(by), Read::Own(_)),
+                    "{kind} is read with {by}, which has no read of its own"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! What every resource kind provides, as traits, and the typed vocabulary
+//! the crates share about attributes: [`Attr`] keys, [`AttrSpec`] tables and
+//! [`Desired`] values. Each kind implements these in its own module under
+//! `kinds/`; the registry (`registry.rs`) joins them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::address::{Address, ResourceKind};
+use crate::decode::Cx;
+use crate::derived::RouteTarget;
+use crate::graph::Builder;
+use crate::model::{Named, Ref, Tags, Topology};
+use crate::registry::TopologyIndex;
+use crate::validate::NameIndex;
+use crate::yaml::Node;
+
+/// The name of one attribute of a kind, as planned, read and applied.
+/// Every name is a constant of its kind's module (or of [`crate::attr`] for
+/// names several kinds share), so the crates cannot disagree on spelling.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Attr(&'static str);
+
+impl Attr {
+    pub const fn new(name: &'static str) -> Self {
+        Attr(name)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// This attribute's value in a map keyed by attribute name.
+    pub fn get(self, attrs: &BTreeMap<String, Value>) -> Option<&Value> {
+        attrs.get(self.0)
+    }
+
+    /// This attribute's value as a string, if it is one.
+    pub fn str(self, attrs: &BTreeMap<String, Value>) -> Option<&str> {
+        attrs.get(self.0).and_then(Value::as_str)
+    }
+}
+
+impl fmt::Debug for Attr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl fmt::Display for Attr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<str> for Attr {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<String> for Attr {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<Attr> for String {
+    fn eq(&self, other: &Attr) -> bool {
+        self == other.0
+    }
+}
+
+impl From<Attr> for String {
+    fn from(a: Attr) -> String {
+        a.0.to_string()
+    }
+}
+
+/// How two values of an attribute are compared (after normalisation, equal means no change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    Exact,
+    /// IPv4 CIDR in canonical form.
+    Cidr,
+    /// An IAM policy document: URL-decoded, statement and action order ignored.
+    Policy,
+    /// Tags, ignoring AWS's own `aws:` tags and vpcform's config hash.
+    Tags,
+    /// A list compared as a set.
+    StringSet,
+    /// A flow-log format, where absent means AWS's default format.
+    FlowLogFormat,
+    /// Not returned by AWS's batched read: set at creation, never compared.
+    Unread,
+}
+
+/// One row of a kind's attribute table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttrSpec {
+    pub attr: Attr,
+    pub forces_replacement: bool,
+    pub compare: Compare,
+}
+
+impl AttrSpec {
+    /// An attribute whose change replaces the object.
+    pub const fn replace(attr: Attr, compare: Compare) -> Self {
+        AttrSpec {
+            attr,
+            forces_replacement: true,
+            compare,
+        }
+    }
+
+    /// An attribute AWS changes in place.
+    pub const fn update(attr: Attr, compare: Compare) -> Self {
+        AttrSpec {
+            attr,
+            forces_replacement: false,
+            compare,
+        }
+    }
+}
+
+/// Which comes first when an object is replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceOrder {
+    DeleteFirst,
+    CreateFirst,
+}
+
+/// A desired attribute value: known now, or another object's attribute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Desired {
+    Known(Value),
+    Ref(Address, Attr),
+    /// A list of ids, compared as a set.
+    RefList(Vec<Address>),
+    /// An AMI id looked up from an SSM parameter at apply time.
+    Ssm(String),
+}
+
+impl Desired {
+    pub fn known(v: impl Into<Value>) -> Desired {
+        Desired::Known(v.into())
+    }
+
+    /// The id of the object `name` of `kind`.
+    pub fn id_of(kind: ResourceKind, name: &str) -> Desired {
+        Desired::Ref(Address::new(kind, name), crate::attr::ID)
+    }
+
+    /// An optional declared string, null when absent.
+    pub fn optional(v: Option<&crate::model::At<String>>) -> Desired {
+        Desired::Known(v.map_or(Value::Null, |x| Value::String(x.value.clone())))
+    }
+}
+
+pub type DesiredAttrs = BTreeMap<Attr, Desired>;
+
+/// What a kind's `desired` may consult: the whole topology by name, and the
+/// stack (for ownership tags).
+#[derive(Debug)]
+pub struct DesiredCx<'t> {
+    pub stack: &'t str,
+    pub index: TopologyIndex<'t>,
+    /// Effective routes (explicit and `add-routes`) by table and destination.
+    pub routes: HashMap<(String, String), RouteTarget>,
+    /// AMI ids that SSM parameters resolve to, as read from the account.
+    pub ssm: &'t BTreeMap<String, String>,
+}
+
+impl<'t> DesiredCx<'t> {
+    pub fn new(t: &'t Topology, ssm: &'t BTreeMap<String, String>) -> Self {
+        DesiredCx {
+            stack: &t.stack.value,
+            index: TopologyIndex::new(t),
+            routes: t
+                .effective_routes()
+                .into_iter()
+                .map(|r| ((r.table, r.destination.to_string()), r.target))
+                .collect(),
+            ssm,
+        }
+    }
+
+    /// The desired tags of `address`: the declared ones plus ownership.
+    pub fn tags(&self, address: &Address, user: &Tags) -> Desired {
+        let mut tags: serde_json::Map<String, Value> = user
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        tags.insert(
+            crate::TAG_STACK.into(),
+            Value::String(self.stack.to_string()),
+        );
+        tags.insert(
+            crate::TAG_ADDRESS.into(),
+            Value::String(address.to_string()),
+        );
+        Desired::Known(Value::Object(tags))
+    }
+}
+
+/// The planning rules of one kind, declared or implicit: its attribute
+/// table, replacement order, and desired values.
+pub trait Kind {
+    const KIND: ResourceKind;
+    /// Every attribute planned for this kind (see ../shared/reference/aws-resources.md).
+    const ATTRS: &'static [AttrSpec];
+
+    /// Which comes first when a change to `reasons` replaces the object.
+    fn replace_order(reasons: &[Attr]) -> ReplaceOrder;
+
+    /// The desired attributes of `address`; `None` when the topology does not declare it.
+    fn desired(address: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs>;
+}
+
+/// A kind with its own section in the topology file.
+pub(crate) trait Declared: Kind + Sized {
+    /// Decodes one declaration; `None` after reporting why it could not.
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self>;
+
+    /// This kind's own validation rules (cross-kind rules live in `rules/`).
+    fn validate(items: &[Named<Self>], t: &Topology, index: &NameIndex<'_>, cx: &mut Cx);
+
+    /// Adds the section's nodes (and the implicit nodes they imply) and their edges.
+    fn add_to_graph(items: &[Named<Self>], t: &Topology, b: &mut Builder);
+
+    /// The declaration's explicit `depends-on` list.
+    fn depends_on(&self) -> &[Ref];
+}

@@ -1,0 +1,126 @@
+//! Internet gateways and their attachment to one VPC (an implicit object).
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+
+use crate::address::{Address, ResourceKind};
+use crate::attr::{TAGS, VPC_ID};
+use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::diagnostic::Diagnostic;
+use crate::graph::Builder;
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+};
+use crate::model::{Named, Ref, Tags, Topology};
+use crate::validate::NameIndex;
+use crate::yaml::Node;
+
+pub const INTERNET_GATEWAY_ID: Attr = Attr::new("internet_gateway_id");
+
+/// An internet gateway attached to one VPC.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct InternetGateway {
+    pub vpc: Ref,
+    #[schemars(default)]
+    pub tags: Tags,
+    #[schemars(default)]
+    pub depends_on: Vec<Ref>,
+}
+
+impl Kind for InternetGateway {
+    const KIND: ResourceKind = ResourceKind::InternetGateway;
+    const ATTRS: &'static [AttrSpec] = &[crate::attr::TAGS_SPEC];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let g = cx.index.internet_gateways.get(a.name.as_str())?;
+        Some(DesiredAttrs::from([(TAGS, cx.tags(a, &g.tags))]))
+    }
+}
+
+impl Declared for InternetGateway {
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
+        let mut f = Fields::new(node, what, cx)?;
+        let vpc = f.required("vpc", cx);
+        let (tags, deps) = tags_and_deps(&mut f, cx);
+        f.finish(cx);
+        Some(InternetGateway {
+            vpc: vpc?,
+            tags: tags?,
+            depends_on: deps?,
+        })
+    }
+
+    fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+        let mut igw_of_vpc: HashMap<&str, &Named<InternetGateway>> = HashMap::new();
+        for igw in items {
+            if !index.check(&igw.spec.vpc, ResourceKind::Vpc, "vpc", cx) {
+                continue;
+            }
+            if let Some(first) = igw_of_vpc.insert(igw.spec.vpc.value.as_str(), igw) {
+                cx.push(
+                    Diagnostic::error(
+                        "duplicate-internet-gateway",
+                        igw.spec.vpc.span,
+                        format!(
+                            "VPC `{}` already has internet gateway `{}`",
+                            igw.spec.vpc.value, first.name.value
+                        ),
+                    )
+                    .with_related(first.name.span, "the first gateway")
+                    .with_help("AWS attaches at most one internet gateway to a VPC; remove one"),
+                );
+            }
+        }
+    }
+
+    fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
+        use ResourceKind as K;
+        for r in items {
+            b.node(Address::new(K::InternetGateway, &r.name.value), r.name.span);
+            let att = b.node(
+                Address::new(K::InternetGatewayAttachment, &r.name.value),
+                r.spec.vpc.span,
+            );
+            b.edge(att, Address::new(K::InternetGateway, &r.name.value));
+            b.edge(att, Address::new(K::Vpc, &r.spec.vpc.value));
+        }
+    }
+
+    fn depends_on(&self) -> &[Ref] {
+        &self.depends_on
+    }
+}
+
+/// The gateway's attachment to its VPC: changing the VPC detaches and re-attaches.
+#[derive(Debug)]
+pub struct Attachment;
+
+impl Kind for Attachment {
+    const KIND: ResourceKind = ResourceKind::InternetGatewayAttachment;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(INTERNET_GATEWAY_ID, Compare::Exact),
+        AttrSpec::replace(VPC_ID, Compare::Exact),
+    ];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let name = a.name.as_str();
+        let g = cx.index.internet_gateways.get(name)?;
+        Some(DesiredAttrs::from([
+            (
+                INTERNET_GATEWAY_ID,
+                Desired::id_of(ResourceKind::InternetGateway, name),
+            ),
+            (VPC_ID, Desired::id_of(ResourceKind::Vpc, &g.vpc.value)),
+        ]))
+    }
+}

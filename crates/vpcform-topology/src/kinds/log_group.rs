@@ -1,0 +1,169 @@
+//! CloudWatch Logs log groups: a name unique in the region and a retention.
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+use serde_json::{Value, json};
+
+use crate::address::{Address, ResourceKind};
+use crate::attr::TAGS;
+use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::diagnostic::{Diagnostic, Span};
+use crate::graph::Builder;
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+};
+use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::validate::NameIndex;
+use crate::yaml::Node;
+
+pub const LOG_GROUP_NAME: Attr = Attr::new("log_group_name");
+pub const RETENTION_IN_DAYS: Attr = Attr::new("retention_in_days");
+
+/// CloudWatch Logs retention values AWS accepts.
+pub const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LogGroup {
+    /// The log group name in CloudWatch Logs.
+    pub name: At<String>,
+    /// One of AWS's values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    /// 1096, 1827, 2192, 2557, 2922, 3288, 3653. Omit to keep logs forever.
+    pub retention_days: Option<At<i64>>,
+    #[schemars(default)]
+    pub tags: Tags,
+    #[schemars(default)]
+    pub depends_on: Vec<Ref>,
+}
+
+impl Kind for LogGroup {
+    const KIND: ResourceKind = ResourceKind::LogGroup;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(LOG_GROUP_NAME, Compare::Exact),
+        AttrSpec::update(RETENTION_IN_DAYS, Compare::Exact),
+        crate::attr::TAGS_SPEC,
+    ];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let l = cx.index.log_groups.get(a.name.as_str())?;
+        Some(DesiredAttrs::from([
+            (LOG_GROUP_NAME, Desired::known(l.name.value.clone())),
+            (
+                RETENTION_IN_DAYS,
+                Desired::Known(
+                    l.retention_days
+                        .as_ref()
+                        .map_or(Value::Null, |r| json!(r.value)),
+                ),
+            ),
+            (TAGS, cx.tags(a, &l.tags)),
+        ]))
+    }
+}
+
+impl Declared for LogGroup {
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
+        let mut f = Fields::new(node, what, cx)?;
+        let name = f.required("name", cx);
+        let retention = f.maybe("retention-days", cx);
+        let (tags, deps) = tags_and_deps(&mut f, cx);
+        f.finish(cx);
+        Some(LogGroup {
+            name: name?,
+            retention_days: retention.ok()?,
+            tags: tags?,
+            depends_on: deps?,
+        })
+    }
+
+    fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
+        let mut names: HashMap<&str, Span> = HashMap::new();
+        for lg in items {
+            let name = &lg.spec.name;
+            check_name(name, cx);
+            if let Some(first) = names.insert(&name.value, name.span) {
+                cx.push(
+                    Diagnostic::error(
+                        "duplicate-log-group-name",
+                        name.span,
+                        format!("log group name `{}` is declared twice", name.value),
+                    )
+                    .with_related(first, "first declared here")
+                    .with_help("log group names are unique in a region"),
+                );
+            }
+            if let Some(days) = &lg.spec.retention_days {
+                check_retention(days, cx);
+            }
+        }
+    }
+
+    fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
+        for r in items {
+            b.node(
+                Address::new(ResourceKind::LogGroup, &r.name.value),
+                r.name.span,
+            );
+        }
+    }
+
+    fn depends_on(&self) -> &[Ref] {
+        &self.depends_on
+    }
+}
+
+fn check_name(name: &At<String>, cx: &mut Cx) {
+    let valid = !name.value.is_empty()
+        && name.value.len() <= 512
+        && name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c));
+    if !valid {
+        cx.push(
+            Diagnostic::error(
+                "invalid-log-group-name",
+                name.span,
+                format!("`{}` is not a valid log group name", name.value),
+            )
+            .with_help("use 1-512 characters from a-z, A-Z, 0-9, `.`, `_`, `-`, `/` and `#`"),
+        );
+    }
+}
+
+fn check_retention(days: &At<i64>, cx: &mut Cx) {
+    if RETENTION_DAYS.contains(&days.value) {
+        return;
+    }
+    let nearest = RETENTION_DAYS
+        .iter()
+        .min_by_key(|d| (*d - days.value).abs())
+        .copied()
+        .unwrap_or(7);
+    cx.push(
+        Diagnostic::error(
+            "invalid-retention",
+            days.span,
+            format!(
+                "CloudWatch Logs does not accept a retention of {} days",
+                days.value
+            ),
+        )
+        .with_help(format!(
+            "use one of {} (nearest: {nearest})",
+            RETENTION_DAYS
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    );
+}

@@ -1,0 +1,16 @@
+//! One module per resource kind (or family of kinds declared together):
+//! its YAML model and decoding, validation rules, graph edges, attribute
+//! table, and desired values. Cross-kind validation lives in `crate::rules`.
+//! Each module's name is the one the registry line gives, and matches the
+//! kind's module in `vpcform-aws/src/kinds/`.
+
+pub mod flow_log;
+pub mod iam;
+pub mod instance;
+pub mod internet_gateway;
+pub mod log_group;
+pub mod peering;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
+pub mod vpc;

@@ -1,0 +1,173 @@
+//! VPC peering connections in one account and region; vpcform accepts them itself.
+
+use std::collections::{HashMap, HashSet};
+
+use schemars::JsonSchema;
+
+use crate::address::{Address, ResourceKind};
+use crate::attr::TAGS;
+use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::diagnostic::Diagnostic;
+use crate::graph::Builder;
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+};
+use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::validate::NameIndex;
+use crate::yaml::Node;
+
+pub const REQUESTER_VPC_ID: Attr = Attr::new("requester_vpc_id");
+pub const ACCEPTER_VPC_ID: Attr = Attr::new("accepter_vpc_id");
+pub const STATUS: Attr = Attr::new("status");
+/// The status of a peering that carries traffic.
+pub const ACTIVE: &str = "active";
+
+/// A VPC peering connection in one account and region; vpcform accepts it itself.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Peering {
+    /// Logical name of the requester VPC.
+    pub requester: Ref,
+    /// Logical name of the accepter VPC.
+    pub accepter: Ref,
+    /// Add a route to the peer's CIDR through this peering in every route table of both VPCs.
+    pub add_routes: Option<At<bool>>,
+    #[schemars(default)]
+    pub tags: Tags,
+    #[schemars(default)]
+    pub depends_on: Vec<Ref>,
+}
+
+impl Kind for Peering {
+    const KIND: ResourceKind = ResourceKind::VpcPeering;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(REQUESTER_VPC_ID, Compare::Exact),
+        AttrSpec::replace(ACCEPTER_VPC_ID, Compare::Exact),
+        AttrSpec::update(STATUS, Compare::Exact),
+        crate::attr::TAGS_SPEC,
+    ];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let p = cx.index.peerings.get(a.name.as_str())?;
+        Some(DesiredAttrs::from([
+            (
+                REQUESTER_VPC_ID,
+                Desired::id_of(ResourceKind::Vpc, &p.requester.value),
+            ),
+            (
+                ACCEPTER_VPC_ID,
+                Desired::id_of(ResourceKind::Vpc, &p.accepter.value),
+            ),
+            (STATUS, Desired::known(ACTIVE)),
+            (TAGS, cx.tags(a, &p.tags)),
+        ]))
+    }
+}
+
+impl Declared for Peering {
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
+        let mut f = Fields::new(node, what, cx)?;
+        let requester = f.required("requester", cx);
+        let accepter = f.required("accepter", cx);
+        let add_routes = f.maybe("add-routes", cx);
+        let (tags, deps) = tags_and_deps(&mut f, cx);
+        f.finish(cx);
+        Some(Peering {
+            requester: requester?,
+            accepter: accepter?,
+            add_routes: add_routes.ok()?,
+            tags: tags?,
+            depends_on: deps?,
+        })
+    }
+
+    fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+        let mut pairs: HashMap<(&str, &str), &str> = HashMap::new();
+        for peering in items {
+            let p = &peering.spec;
+            let ok_r = index.check(&p.requester, ResourceKind::Vpc, "requester", cx);
+            let ok_a = index.check(&p.accepter, ResourceKind::Vpc, "accepter", cx);
+            if !(ok_r && ok_a) {
+                continue;
+            }
+            if p.requester.value == p.accepter.value {
+                cx.push(
+                    Diagnostic::error(
+                        "peering-self",
+                        p.accepter.span,
+                        "a VPC cannot peer with itself",
+                    )
+                    .with_help("name two different VPCs as requester and accepter"),
+                );
+                continue;
+            }
+            let key = pair(&p.requester.value, &p.accepter.value);
+            if let Some(first) = pairs.insert(key, peering.name.value.as_str()) {
+                cx.push(
+                    Diagnostic::error(
+                        "duplicate-peering",
+                        peering.name.span,
+                        format!(
+                            "VPCs `{}` and `{}` are already peered by `{first}`",
+                            key.0, key.1
+                        ),
+                    )
+                    .with_help("AWS allows one active peering between two VPCs; remove one"),
+                );
+            }
+        }
+    }
+
+    fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
+        for r in items {
+            let a = b.node(
+                Address::new(ResourceKind::VpcPeering, &r.name.value),
+                r.name.span,
+            );
+            b.edge(a, Address::new(ResourceKind::Vpc, &r.spec.requester.value));
+            b.edge(a, Address::new(ResourceKind::Vpc, &r.spec.accepter.value));
+        }
+    }
+
+    fn depends_on(&self) -> &[Ref] {
+        &self.depends_on
+    }
+}
+
+impl Peering {
+    /// Whether both ends name two different declared VPCs.
+    pub(crate) fn connects_vpcs(&self, index: &NameIndex<'_>) -> bool {
+        index.kind_of(&self.requester.value) == Some(ResourceKind::Vpc)
+            && index.kind_of(&self.accepter.value) == Some(ResourceKind::Vpc)
+            && self.requester.value != self.accepter.value
+    }
+}
+
+/// The two VPC names in a canonical order.
+fn pair<'a>(x: &'a str, y: &'a str) -> (&'a str, &'a str) {
+    if x < y { (x, y) } else { (y, x) }
+}
+
+/// Which pairs of VPCs a valid peering connects.
+#[derive(Debug, Default)]
+pub(crate) struct PeeredPairs<'t>(HashSet<(&'t str, &'t str)>);
+
+impl PeeredPairs<'_> {
+    pub(crate) fn contains(&self, x: &str, y: &str) -> bool {
+        self.0.contains(&pair(x, y))
+    }
+}
+
+pub(crate) fn peered_pairs<'t>(t: &'t Topology, index: &NameIndex<'_>) -> PeeredPairs<'t> {
+    PeeredPairs(
+        t.peerings
+            .iter()
+            .filter(|p| p.spec.connects_vpcs(index))
+            .map(|p| pair(&p.spec.requester.value, &p.spec.accepter.value))
+            .collect(),
+    )
+}

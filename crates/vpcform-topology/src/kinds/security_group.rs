@@ -1,0 +1,492 @@
+//! Security groups and their rules (each rule an implicit object of its
+//! group, keyed by content so reordering changes nothing).
+
+use std::collections::HashMap;
+
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+use serde_json::Value;
+
+use crate::address::{Address, ResourceKind};
+use crate::attr::{DESCRIPTION, TAGS, VPC_ID};
+use crate::decode::{Cx, Fields, list_of, tags_and_deps};
+use crate::derived::{Direction, Peer};
+use crate::diagnostic::{Diagnostic, Span};
+use crate::graph::Builder;
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+};
+use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
+use crate::validate::{NameIndex, by_name};
+use crate::yaml::Node;
+
+pub const GROUP_NAME: Attr = Attr::new("group_name");
+pub const REVOKE_DEFAULT_EGRESS: Attr = Attr::new("revoke_default_egress");
+pub const GROUP_ID: Attr = Attr::new("group_id");
+pub const DIRECTION: Attr = Attr::new("direction");
+pub const IP_PROTOCOL: Attr = Attr::new("ip_protocol");
+pub const FROM_PORT: Attr = Attr::new("from_port");
+pub const TO_PORT: Attr = Attr::new("to_port");
+pub const CIDR_IPV4: Attr = Attr::new("cidr_ipv4");
+pub const REFERENCED_GROUP_ID: Attr = Attr::new("referenced_group_id");
+
+/// The description AWS requires when the topology gives none.
+pub const DEFAULT_DESCRIPTION: &str = "Managed by vpcform";
+
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SecurityGroup {
+    pub vpc: Ref,
+    /// Group name in AWS; defaults to the logical name. Changing it replaces the group.
+    pub name: Option<At<String>>,
+    /// Defaults to "Managed by vpcform". Changing it replaces the group.
+    pub description: Option<At<String>>,
+    #[schemars(default)]
+    pub ingress: Vec<Rule>,
+    /// Omit to leave egress unmanaged (new groups get AWS's allow-all rule); declare it (even `[]`) to manage it.
+    pub egress: Option<Vec<Rule>>,
+    #[schemars(default)]
+    pub tags: Tags,
+    #[schemars(default)]
+    pub depends_on: Vec<Ref>,
+}
+
+impl SecurityGroup {
+    /// Every declared rule with its direction.
+    pub fn rules(&self) -> impl Iterator<Item = (Direction, &Rule)> {
+        self.ingress
+            .iter()
+            .map(|r| (Direction::Ingress, r))
+            .chain(self.egress.iter().flatten().map(|r| (Direction::Egress, r)))
+    }
+}
+
+/// One security-group rule. The peer is `cidr` or `security-group`.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Rule {
+    /// `tcp`, `udp`, `icmp`, `all`, or an IP protocol number.
+    #[schemars(with = "ProtocolSchema")]
+    pub protocol: At<Protocol>,
+    /// A single port (tcp/udp).
+    pub port: Option<At<i64>>,
+    /// First port of a range (tcp/udp).
+    pub from_port: Option<At<i64>>,
+    /// Last port of a range (tcp/udp).
+    pub to_port: Option<At<i64>>,
+    /// ICMP type (8 = echo request); omit for all types.
+    pub icmp_type: Option<At<i64>>,
+    /// ICMP code; omit for all codes.
+    pub icmp_code: Option<At<i64>>,
+    #[schemars(with = "Option<String>")]
+    pub cidr: Option<At<Ipv4Net>>,
+    /// Logical name of a security group.
+    pub security_group: Option<Ref>,
+    pub description: Option<At<String>>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+impl Kind for SecurityGroup {
+    const KIND: ResourceKind = ResourceKind::SecurityGroup;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(GROUP_NAME, Compare::Exact),
+        AttrSpec::replace(DESCRIPTION, Compare::Exact),
+        AttrSpec::replace(VPC_ID, Compare::Exact),
+        AttrSpec::update(REVOKE_DEFAULT_EGRESS, Compare::Unread),
+        crate::attr::TAGS_SPEC,
+    ];
+
+    /// A new name can exist beside the old one; the same name cannot.
+    fn replace_order(reasons: &[Attr]) -> ReplaceOrder {
+        if reasons.contains(&GROUP_NAME)
+            && reasons
+                .iter()
+                .all(|r| [GROUP_NAME, DESCRIPTION].contains(r))
+        {
+            ReplaceOrder::CreateFirst
+        } else {
+            ReplaceOrder::DeleteFirst
+        }
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let g = cx.index.security_groups.get(a.name.as_str())?;
+        let group_name = g
+            .name
+            .as_ref()
+            .map_or(a.name.as_str(), |n| n.value.as_str());
+        let description = g
+            .description
+            .as_ref()
+            .map_or(DEFAULT_DESCRIPTION, |d| d.value.as_str());
+        let mut d = DesiredAttrs::from([
+            (GROUP_NAME, Desired::known(group_name)),
+            (DESCRIPTION, Desired::known(description)),
+            (VPC_ID, Desired::id_of(ResourceKind::Vpc, &g.vpc.value)),
+            (TAGS, cx.tags(a, &g.tags)),
+        ]);
+        if g.egress.is_some() {
+            // Declared egress replaces AWS's default allow-all rule.
+            d.insert(REVOKE_DEFAULT_EGRESS, Desired::known(true));
+        }
+        Some(d)
+    }
+}
+
+impl Declared for SecurityGroup {
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
+        let mut f = Fields::new(node, what, cx)?;
+        let vpc = f.required("vpc", cx);
+        let name = f.maybe("name", cx);
+        let description = f.maybe("description", cx);
+        let ingress = f
+            .take("ingress")
+            .map(|n| list_of(n, cx, |n, cx| decode_rule(n, what, "ingress", cx)));
+        let egress = f
+            .take("egress")
+            .map(|n| list_of(n, cx, |n, cx| decode_rule(n, what, "egress", cx)));
+        let egress = match (egress, f.has("egress")) {
+            (Some(rules), _) => Some(rules?),
+            // `egress: []` is an explicit empty list; a bare `egress:` means the same.
+            (None, true) => Some(Vec::new()),
+            (None, false) => None,
+        };
+        let (tags, deps) = tags_and_deps(&mut f, cx);
+        f.finish(cx);
+        Some(SecurityGroup {
+            vpc: vpc?,
+            name: name.ok()?,
+            description: description.ok()?,
+            ingress: ingress.unwrap_or(Some(Vec::new()))?,
+            egress,
+            tags: tags?,
+            depends_on: deps?,
+        })
+    }
+
+    fn validate(items: &[Named<Self>], t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+        let sgs = by_name(items);
+        let peered = crate::kinds::peering::peered_pairs(t, index);
+        let mut group_names: HashMap<(&str, &str), Span> = HashMap::new();
+        for sg in items {
+            let g = &sg.spec;
+            let vpc_ok = index.check(&g.vpc, ResourceKind::Vpc, "vpc", cx);
+            let name = g
+                .name
+                .as_ref()
+                .map_or(sg.name.value.as_str(), |n| n.value.as_str());
+            let name_span = g.name.as_ref().map_or(sg.name.span, |n| n.span);
+            if name.to_ascii_lowercase().starts_with("sg-") || name == "default" {
+                cx.push(
+                    Diagnostic::error(
+                        "invalid-group-name",
+                        name_span,
+                        format!("AWS does not allow the security group name `{name}`"),
+                    )
+                    .with_help("names must not start with `sg-` and must not be `default`"),
+                );
+            }
+            if vpc_ok
+                && let Some(first) = group_names.insert((g.vpc.value.as_str(), name), name_span)
+            {
+                cx.push(
+                    Diagnostic::error(
+                        "duplicate-group-name",
+                        name_span,
+                        format!(
+                            "VPC `{}` already has a security group named `{name}`",
+                            g.vpc.value
+                        ),
+                    )
+                    .with_related(first, "the first group")
+                    .with_help(
+                        "security group names are unique per VPC; set `name:` to tell them apart",
+                    ),
+                );
+            }
+            let mut keys: HashMap<String, Span> = HashMap::new();
+            for (direction, rule) in g.rules() {
+                if !check_rule(rule, index, cx) {
+                    continue;
+                }
+                if let Some(other) = &rule.security_group
+                    && vpc_ok
+                    && let Some(other_sg) = sgs.get(other.value.as_str())
+                    && other_sg.spec.vpc.value != g.vpc.value
+                    && !peered.contains(&other_sg.spec.vpc.value, &g.vpc.value)
+                {
+                    cx.push(
+                        Diagnostic::error(
+                            "rule-group-other-vpc",
+                            other.span,
+                            format!("security group `{}` is in VPC `{}`, which is neither `{}` nor peered with it", other.value, other_sg.spec.vpc.value, g.vpc.value),
+                        )
+                        .with_help("reference groups of the same VPC or of a peered VPC, or use a CIDR"),
+                    );
+                }
+                let Some(normal) = rule.normalise(direction) else {
+                    continue;
+                };
+                if let Some(first) = keys.insert(normal.key(), rule.span) {
+                    cx.push(
+                        Diagnostic::error(
+                            "duplicate-rule",
+                            rule.span,
+                            format!(
+                                "security group `{}` already has this {} rule",
+                                sg.name.value,
+                                direction.as_str()
+                            ),
+                        )
+                        .with_related(first, "the first rule")
+                        .with_help("AWS rejects duplicate rules; remove one"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
+        use ResourceKind as K;
+        for r in items {
+            let a = b.node(Address::new(K::SecurityGroup, &r.name.value), r.name.span);
+            b.edge(a, Address::new(K::Vpc, &r.spec.vpc.value));
+            for (direction, rule) in r.spec.rules() {
+                let Some(normal) = rule.normalise(direction) else {
+                    continue;
+                };
+                let rule_node = b.node(
+                    Address::keyed(K::SecurityGroupRule, &r.name.value, normal.key()),
+                    rule.span,
+                );
+                b.edge(rule_node, Address::new(K::SecurityGroup, &r.name.value));
+                if let Peer::SecurityGroup(other) = &normal.peer {
+                    b.edge(rule_node, Address::new(K::SecurityGroup, other));
+                }
+            }
+        }
+    }
+
+    fn depends_on(&self) -> &[Ref] {
+        &self.depends_on
+    }
+}
+
+/// One rule of a group (address key: [`crate::NormalRule::key`]).
+#[derive(Debug)]
+pub struct RuleKind;
+
+impl Kind for RuleKind {
+    const KIND: ResourceKind = ResourceKind::SecurityGroupRule;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(GROUP_ID, Compare::Exact),
+        AttrSpec::replace(DIRECTION, Compare::Exact),
+        AttrSpec::replace(IP_PROTOCOL, Compare::Exact),
+        AttrSpec::replace(FROM_PORT, Compare::Exact),
+        AttrSpec::replace(TO_PORT, Compare::Exact),
+        AttrSpec::replace(CIDR_IPV4, Compare::Cidr),
+        AttrSpec::replace(REFERENCED_GROUP_ID, Compare::Exact),
+        AttrSpec::update(DESCRIPTION, Compare::Exact),
+    ];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let key = a.key.as_deref()?;
+        let g = cx.index.security_groups.get(a.name.as_str())?;
+        let rule = g
+            .rules()
+            .filter_map(|(dir, r)| r.normalise(dir))
+            .find(|r| r.key() == key)?;
+        let (cidr, group) = match &rule.peer {
+            Peer::Cidr(c) => (Desired::known(c.to_string()), Desired::Known(Value::Null)),
+            Peer::SecurityGroup(other) => (
+                Desired::Known(Value::Null),
+                Desired::id_of(ResourceKind::SecurityGroup, other),
+            ),
+        };
+        Some(DesiredAttrs::from([
+            (
+                GROUP_ID,
+                Desired::id_of(ResourceKind::SecurityGroup, &a.name),
+            ),
+            (DIRECTION, Desired::known(rule.direction.as_str())),
+            (IP_PROTOCOL, Desired::known(rule.protocol.aws_name())),
+            (FROM_PORT, Desired::known(rule.from_port)),
+            (TO_PORT, Desired::known(rule.to_port)),
+            (CIDR_IPV4, cidr),
+            (REFERENCED_GROUP_ID, group),
+            (
+                DESCRIPTION,
+                Desired::Known(rule.description.clone().map_or(Value::Null, Value::String)),
+            ),
+        ]))
+    }
+}
+
+fn decode_rule(node: &Node, group: &str, direction: &str, cx: &mut Cx) -> Option<Rule> {
+    let mut f = Fields::new(node, format!("an {direction} rule of {group}"), cx)?;
+    let protocol = f.required("protocol", cx);
+    let port = f.maybe("port", cx);
+    let from_port = f.maybe("from-port", cx);
+    let to_port = f.maybe("to-port", cx);
+    let icmp_type = f.maybe("icmp-type", cx);
+    let icmp_code = f.maybe("icmp-code", cx);
+    let cidr = f.maybe("cidr", cx);
+    let security_group = f.maybe("security-group", cx);
+    let description = f.maybe("description", cx);
+    let span = f.span();
+    f.finish(cx);
+    Some(Rule {
+        protocol: protocol?,
+        port: port.ok()?,
+        from_port: from_port.ok()?,
+        to_port: to_port.ok()?,
+        icmp_type: icmp_type.ok()?,
+        icmp_code: icmp_code.ok()?,
+        cidr: cidr.ok()?,
+        security_group: security_group.ok()?,
+        description: description.ok()?,
+        span,
+    })
+}
+
+/// A rule's own fields: one peer, ports only for tcp/udp and in range, ICMP
+/// type and code only for icmp. Reports every problem; false if any.
+fn check_rule(rule: &Rule, index: &NameIndex<'_>, cx: &mut Cx) -> bool {
+    let mut ok = true;
+    match (&rule.cidr, &rule.security_group) {
+        (Some(_), Some(_)) | (None, None) => {
+            cx.push(
+                Diagnostic::error(
+                    "rule-peer",
+                    rule.span,
+                    "a rule needs exactly one of `cidr` and `security-group`",
+                )
+                .with_help("e.g. `cidr: 0.0.0.0/0` or `security-group: <logical name>`"),
+            );
+            ok = false;
+        }
+        (None, Some(g)) => ok &= index.check(g, ResourceKind::SecurityGroup, "security-group", cx),
+        (Some(_), None) => {}
+    }
+    ok &= check_ports(rule, cx);
+    ok &= check_icmp(rule, cx);
+    ok
+}
+
+fn check_ports(rule: &Rule, cx: &mut Cx) -> bool {
+    let mut ok = true;
+    let protocol = rule.protocol.value;
+    let port_fields = [&rule.port, &rule.from_port, &rule.to_port];
+    if !protocol.has_ports() {
+        for f in port_fields.into_iter().flatten() {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-port",
+                    f.span,
+                    format!("protocol `{}` has no ports", protocol_label(protocol)),
+                )
+                .with_help("ports apply to tcp and udp only; remove this field"),
+            );
+            ok = false;
+        }
+        return ok;
+    }
+    if rule.port.is_some() && (rule.from_port.is_some() || rule.to_port.is_some()) {
+        cx.push(
+            Diagnostic::error(
+                "invalid-port",
+                rule.span,
+                "a rule has both `port` and `from-port`/`to-port`",
+            )
+            .with_help("use `port` for one port, or `from-port` and `to-port` for a range"),
+        );
+        ok = false;
+    }
+    for f in port_fields.into_iter().flatten() {
+        if !(0..=65535).contains(&f.value) {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-port",
+                    f.span,
+                    format!("port {} is out of range", f.value),
+                )
+                .with_help("ports are 0 to 65535"),
+            );
+            ok = false;
+        }
+    }
+    if let (Some(from), Some(to)) = (&rule.from_port, &rule.to_port)
+        && from.value > to.value
+    {
+        cx.push(
+            Diagnostic::error(
+                "invalid-port",
+                to.span,
+                format!("the port range {}-{} is reversed", from.value, to.value),
+            )
+            .with_related(from.span, "the range starts here")
+            .with_help(format!(
+                "write `from-port: {}` and `to-port: {}`",
+                to.value, from.value
+            )),
+        );
+        ok = false;
+    }
+    ok
+}
+
+fn check_icmp(rule: &Rule, cx: &mut Cx) -> bool {
+    let mut ok = true;
+    let protocol = rule.protocol.value;
+    for (field, name) in [
+        (&rule.icmp_type, "icmp-type"),
+        (&rule.icmp_code, "icmp-code"),
+    ] {
+        let Some(f) = field else { continue };
+        if protocol != Protocol::Icmp {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-icmp",
+                    f.span,
+                    format!("`{name}` applies to protocol icmp only"),
+                )
+                .with_help("remove it, or set `protocol: icmp`"),
+            );
+            ok = false;
+        } else if !(-1..=255).contains(&f.value) {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-icmp",
+                    f.span,
+                    format!("{name} {} is out of range", f.value),
+                )
+                .with_help("ICMP types and codes are 0 to 255, or -1 for all"),
+            );
+            ok = false;
+        }
+    }
+    if protocol == Protocol::Icmp && rule.icmp_code.is_some() && rule.icmp_type.is_none() {
+        cx.push(
+            Diagnostic::error(
+                "invalid-icmp",
+                rule.span,
+                "`icmp-code` needs an `icmp-type`",
+            )
+            .with_help("set `icmp-type`, e.g. 8 for echo request"),
+        );
+        ok = false;
+    }
+    ok
+}
+
+fn protocol_label(p: Protocol) -> String {
+    match p {
+        Protocol::All => "all".into(),
+        other => other.aws_name(),
+    }
+}

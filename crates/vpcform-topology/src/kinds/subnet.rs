@@ -1,0 +1,189 @@
+//! Subnets: a CIDR block inside their VPC's, not overlapping their siblings.
+
+use std::collections::BTreeMap;
+
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+
+use crate::address::{Address, ResourceKind};
+use crate::attr::{TAGS, VPC_ID};
+use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::diagnostic::Diagnostic;
+use crate::graph::Builder;
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+};
+use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::validate::{NameIndex, by_name};
+use crate::yaml::Node;
+
+pub const CIDR_BLOCK: Attr = crate::kinds::vpc::CIDR_BLOCK;
+pub const AVAILABILITY_ZONE: Attr = Attr::new("availability_zone");
+pub const MAP_PUBLIC_IP_ON_LAUNCH: Attr = Attr::new("map_public_ip_on_launch");
+
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Subnet {
+    /// Logical name of the VPC.
+    pub vpc: Ref,
+    /// IPv4 CIDR block inside the VPC's.
+    #[schemars(with = "String")]
+    pub cidr: At<Ipv4Net>,
+    /// e.g. `us-east-1a`; AWS picks one when omitted.
+    pub availability_zone: Option<At<String>>,
+    /// Give instances launched here a public IPv4 address. Default false.
+    pub map_public_ip_on_launch: Option<At<bool>>,
+    #[schemars(default)]
+    pub tags: Tags,
+    #[schemars(default)]
+    pub depends_on: Vec<Ref>,
+}
+
+impl Kind for Subnet {
+    const KIND: ResourceKind = ResourceKind::Subnet;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(VPC_ID, Compare::Exact),
+        AttrSpec::replace(CIDR_BLOCK, Compare::Cidr),
+        AttrSpec::replace(AVAILABILITY_ZONE, Compare::Exact),
+        AttrSpec::update(MAP_PUBLIC_IP_ON_LAUNCH, Compare::Exact),
+        crate::attr::TAGS_SPEC,
+    ];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let s = cx.index.subnets.get(a.name.as_str())?;
+        let mut d = DesiredAttrs::from([
+            (VPC_ID, Desired::id_of(ResourceKind::Vpc, &s.vpc.value)),
+            (CIDR_BLOCK, Desired::known(s.cidr.value.to_string())),
+            (
+                MAP_PUBLIC_IP_ON_LAUNCH,
+                Desired::known(s.map_public_ip_on_launch.as_ref().is_some_and(|x| x.value)),
+            ),
+            (TAGS, cx.tags(a, &s.tags)),
+        ]);
+        if let Some(az) = &s.availability_zone {
+            d.insert(AVAILABILITY_ZONE, Desired::known(az.value.clone()));
+        }
+        Some(d)
+    }
+}
+
+impl Declared for Subnet {
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
+        let mut f = Fields::new(node, what, cx)?;
+        let vpc = f.required("vpc", cx);
+        let cidr = f.required("cidr", cx);
+        let az = f.maybe("availability-zone", cx);
+        let public = f.maybe("map-public-ip-on-launch", cx);
+        let (tags, deps) = tags_and_deps(&mut f, cx);
+        f.finish(cx);
+        Some(Subnet {
+            vpc: vpc?,
+            cidr: cidr?,
+            availability_zone: az.ok()?,
+            map_public_ip_on_launch: public.ok()?,
+            tags: tags?,
+            depends_on: deps?,
+        })
+    }
+
+    fn validate(items: &[Named<Self>], t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+        let vpcs = by_name(&t.vpcs);
+        let mut by_vpc: BTreeMap<&str, Vec<&Named<Subnet>>> = BTreeMap::new();
+        for subnet in items {
+            let s = &subnet.spec;
+            crate::kinds::vpc::check_cidr_size(&s.cidr, "a subnet", cx);
+            if !index.check(&s.vpc, ResourceKind::Vpc, "vpc", cx) {
+                continue;
+            }
+            let Some(vpc) = vpcs.get(s.vpc.value.as_str()) else {
+                continue;
+            };
+            if !vpc.spec.cidr.value.contains(&s.cidr.value) {
+                cx.push(
+                    Diagnostic::error(
+                        "subnet-outside-vpc",
+                        s.cidr.span,
+                        format!(
+                            "subnet `{}` ({}) is not inside its VPC `{}` ({})",
+                            subnet.name.value, s.cidr.value, vpc.name.value, vpc.spec.cidr.value
+                        ),
+                    )
+                    .with_related(
+                        vpc.spec.cidr.span,
+                        format!(
+                            "VPC `{}` is declared with {}",
+                            vpc.name.value, vpc.spec.cidr.value
+                        ),
+                    )
+                    .with_help(format!(
+                        "choose a CIDR block inside {}",
+                        vpc.spec.cidr.value
+                    )),
+                );
+            }
+            by_vpc.entry(s.vpc.value.as_str()).or_default().push(subnet);
+        }
+        for list in by_vpc.values_mut() {
+            check_overlaps(list, cx);
+        }
+    }
+
+    fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
+        for r in items {
+            let a = b.node(
+                Address::new(ResourceKind::Subnet, &r.name.value),
+                r.name.span,
+            );
+            b.edge(a, Address::new(ResourceKind::Vpc, &r.spec.vpc.value));
+        }
+    }
+
+    fn depends_on(&self) -> &[Ref] {
+        &self.depends_on
+    }
+}
+
+/// Subnets of one VPC must not share addresses: sorted by start, each is
+/// compared with the widest reaching block before it.
+fn check_overlaps(list: &mut [&Named<Subnet>], cx: &mut Cx) {
+    list.sort_by_key(|s| (s.spec.cidr.value.network(), s.spec.cidr.value.prefix_len()));
+    let mut widest: Option<&Named<Subnet>> = None;
+    for subnet in list.iter() {
+        let Some(prev) = widest else {
+            widest = Some(subnet);
+            continue;
+        };
+        if prev
+            .spec
+            .cidr
+            .value
+            .contains(&subnet.spec.cidr.value.network())
+        {
+            cx.push(
+                Diagnostic::error(
+                    "overlapping-subnets",
+                    subnet.spec.cidr.span,
+                    format!(
+                        "subnet `{}` ({}) overlaps subnet `{}` ({})",
+                        subnet.name.value,
+                        subnet.spec.cidr.value,
+                        prev.name.value,
+                        prev.spec.cidr.value
+                    ),
+                )
+                .with_related(
+                    prev.spec.cidr.span,
+                    format!("`{}` is declared here", prev.name.value),
+                )
+                .with_help("subnets of one VPC must not share addresses; choose a free range"),
+            );
+        }
+        if subnet.spec.cidr.value.broadcast() > prev.spec.cidr.value.broadcast() {
+            widest = Some(subnet);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! VPCs: one IPv4 CIDR block and the DNS attributes.
+
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+
+use crate::address::{Address, ResourceKind};
+use crate::attr::TAGS;
+use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::diagnostic::Diagnostic;
+use crate::graph::Builder;
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+};
+use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::validate::NameIndex;
+use crate::yaml::Node;
+
+pub const CIDR_BLOCK: Attr = Attr::new("cidr_block");
+pub const ENABLE_DNS_SUPPORT: Attr = Attr::new("enable_dns_support");
+pub const ENABLE_DNS_HOSTNAMES: Attr = Attr::new("enable_dns_hostnames");
+
+/// A VPC with one IPv4 CIDR block.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Vpc {
+    /// IPv4 CIDR block, e.g. `10.1.0.0/16` (changing it replaces the VPC).
+    #[schemars(with = "String")]
+    pub cidr: At<Ipv4Net>,
+    /// Default true.
+    pub enable_dns_support: Option<At<bool>>,
+    /// Default false.
+    pub enable_dns_hostnames: Option<At<bool>>,
+    #[schemars(default)]
+    pub tags: Tags,
+    #[schemars(default)]
+    pub depends_on: Vec<Ref>,
+}
+
+impl Kind for Vpc {
+    const KIND: ResourceKind = ResourceKind::Vpc;
+    const ATTRS: &'static [AttrSpec] = &[
+        AttrSpec::replace(CIDR_BLOCK, Compare::Cidr),
+        AttrSpec::update(ENABLE_DNS_SUPPORT, Compare::Exact),
+        AttrSpec::update(ENABLE_DNS_HOSTNAMES, Compare::Exact),
+        crate::attr::TAGS_SPEC,
+    ];
+
+    fn replace_order(_: &[Attr]) -> ReplaceOrder {
+        ReplaceOrder::DeleteFirst
+    }
+
+    fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+        let v = cx.index.vpcs.get(a.name.as_str())?;
+        Some(DesiredAttrs::from([
+            (CIDR_BLOCK, Desired::known(v.cidr.value.to_string())),
+            (
+                ENABLE_DNS_SUPPORT,
+                Desired::known(v.enable_dns_support.as_ref().is_none_or(|x| x.value)),
+            ),
+            (
+                ENABLE_DNS_HOSTNAMES,
+                Desired::known(v.enable_dns_hostnames.as_ref().is_some_and(|x| x.value)),
+            ),
+            (TAGS, cx.tags(a, &v.tags)),
+        ]))
+    }
+}
+
+impl Declared for Vpc {
+    fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
+        let mut f = Fields::new(node, what, cx)?;
+        let cidr = f.required("cidr", cx);
+        let dns_support = f.maybe("enable-dns-support", cx);
+        let dns_hostnames = f.maybe("enable-dns-hostnames", cx);
+        let (tags, deps) = tags_and_deps(&mut f, cx);
+        f.finish(cx);
+        Some(Vpc {
+            cidr: cidr?,
+            enable_dns_support: dns_support.ok()?,
+            enable_dns_hostnames: dns_hostnames.ok()?,
+            tags: tags?,
+            depends_on: deps?,
+        })
+    }
+
+    fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
+        for vpc in items {
+            check_cidr_size(&vpc.spec.cidr, "a VPC", cx);
+        }
+    }
+
+    fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
+        for r in items {
+            b.node(Address::new(ResourceKind::Vpc, &r.name.value), r.name.span);
+        }
+    }
+
+    fn depends_on(&self) -> &[Ref] {
+        &self.depends_on
+    }
+}
+
+/// AWS accepts VPC and subnet blocks from /16 to /28.
+pub(crate) fn check_cidr_size(cidr: &At<Ipv4Net>, what: &str, cx: &mut Cx) {
+    if !(16..=28).contains(&cidr.value.prefix_len()) {
+        cx.push(
+            Diagnostic::error(
+                "cidr-size",
+                cidr.span,
+                format!(
+                    "{what}'s CIDR block must be between /16 and /28, not /{}",
+                    cidr.value.prefix_len()
+                ),
+            )
+            .with_help("choose a prefix length from 16 to 28"),
+        );
+    }
+}

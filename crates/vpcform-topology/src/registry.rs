@@ -1,0 +1,318 @@
+//! The registry: the one list of resource kinds. Everything that must know
+//! every kind is generated from it: [`ResourceKind`], the topology's
+//! sections, the dispatch to each kind's rules here, and (through
+//! [`with_registry!`](crate::with_registry)) the AWS readers and apply dispatch in vpcform-aws.
+//!
+//! A line reads `Kind => module::Type, "address-name", "article name", place;`
+//! where `module` names the kind's module in `vpcform-topology/src/kinds/` and
+//! in `vpcform-aws/src/kinds/` alike, and `place` is `section(field = "yaml-key")`
+//! for a kind declared in its own section, or `part_of(Container)` for an
+//! implicit kind its container declares (routes, rules, attachments).
+//! Order matters: it is `ResourceKind`'s order, hence the order of plans.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::{Cx, Fields};
+use crate::graph::Builder;
+use crate::kind::{Attr, AttrSpec, Declared, DesiredAttrs, DesiredCx, Kind, ReplaceOrder};
+use crate::kinds;
+use crate::model::{At, Named, Ref};
+use crate::validate::NameIndex;
+
+/// Calls `$callback!` with the registry's lines (see the module documentation).
+#[macro_export]
+macro_rules! with_registry {
+    ($callback:ident) => {
+        $callback! {
+            Vpc => vpc::Vpc, "vpc", "a VPC", section(vpcs = "vpcs");
+            Subnet => subnet::Subnet, "subnet", "a subnet", section(subnets = "subnets");
+            InternetGateway => internet_gateway::InternetGateway, "internet-gateway", "an internet gateway", section(internet_gateways = "internet-gateways");
+            InternetGatewayAttachment => internet_gateway::Attachment, "internet-gateway-attachment", "an internet gateway attachment", part_of(InternetGateway);
+            RouteTable => route_table::RouteTable, "route-table", "a route table", section(route_tables = "route-tables");
+            RouteTableAssociation => route_table::Association, "route-table-association", "a route table association", part_of(RouteTable);
+            Route => route_table::RouteKind, "route", "a route", part_of(RouteTable);
+            SecurityGroup => security_group::SecurityGroup, "security-group", "a security group", section(security_groups = "security-groups");
+            SecurityGroupRule => security_group::RuleKind, "security-group-rule", "a security group rule", part_of(SecurityGroup);
+            Instance => instance::Instance, "instance", "an instance", section(instances = "instances");
+            LogGroup => log_group::LogGroup, "log-group", "a log group", section(log_groups = "log-groups");
+            IamPolicy => iam::IamPolicy, "iam-policy", "an IAM policy", section(iam_policies = "iam-policies");
+            IamRole => iam::IamRole, "iam-role", "an IAM role", section(iam_roles = "iam-roles");
+            IamRolePolicyAttachment => iam::PolicyAttachment, "iam-role-policy-attachment", "an IAM role policy attachment", part_of(IamRole);
+            FlowLog => flow_log::FlowLog, "flow-log", "a flow log", section(flow_logs = "flow-logs");
+            VpcPeering => peering::Peering, "vpc-peering", "a VPC peering", section(peerings = "peerings");
+        }
+    };
+}
+
+macro_rules! optional_kind {
+    () => {
+        None
+    };
+    ($container:ident) => {
+        Some(ResourceKind::$container)
+    };
+}
+
+macro_rules! optional_key {
+    () => {
+        None
+    };
+    ($key:literal) => {
+        Some($key)
+    };
+}
+
+macro_rules! define_kinds {
+    ($(
+        $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )? ;
+    )*) => {
+        /// Every kind of object vpcform manages, including the implicit ones
+        /// that have no section of their own in the topology file.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum ResourceKind {
+            $( $kind, )*
+        }
+
+        impl ResourceKind {
+            pub const ALL: &'static [ResourceKind] = &[$( ResourceKind::$kind, )*];
+
+            /// The kind as addresses write it (`route-table`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( ResourceKind::$kind => $name, )*
+                }
+            }
+
+            /// Human name used in messages ("a VPC", "an internet gateway").
+            pub fn article_name(self) -> &'static str {
+                match self {
+                    $( ResourceKind::$kind => $article, )*
+                }
+            }
+
+            /// The kind whose declaration implies this one (a route's route table).
+            pub fn container(self) -> Option<ResourceKind> {
+                match self {
+                    $( ResourceKind::$kind => optional_kind!($( $container )?), )*
+                }
+            }
+
+            /// The topology section that declares this kind, if it has one.
+            pub fn section(self) -> Option<&'static str> {
+                match self {
+                    $( ResourceKind::$kind => optional_key!($( $key )?), )*
+                }
+            }
+
+            /// The kind's attribute table.
+            pub fn attr_specs(self) -> &'static [AttrSpec] {
+                match self {
+                    $( ResourceKind::$kind => <kinds::$module::$ty as Kind>::ATTRS, )*
+                }
+            }
+
+            /// Which comes first when a change to `reasons` replaces an object of this kind.
+            pub fn replace_order(self, reasons: &[Attr]) -> ReplaceOrder {
+                match self {
+                    $( ResourceKind::$kind => <kinds::$module::$ty as Kind>::replace_order(reasons), )*
+                }
+            }
+        }
+
+        /// A whole topology file.
+        #[derive(Clone, Debug, Default, PartialEq, JsonSchema)]
+        #[schemars(rename_all = "kebab-case", deny_unknown_fields, title = "vpcform topology")]
+        pub struct Topology {
+            /// Stack name: the value of the `vpcform:stack` ownership tag on everything vpcform creates.
+            #[schemars(with = "String")]
+            pub stack: At<String>,
+            /// AWS region, e.g. `us-east-1`; `--region` and the environment override it.
+            pub region: Option<At<String>>,
+            $( $(
+                #[schemars(default)]
+                pub $field: Section<kinds::$module::$ty>,
+            )? )*
+            /// Every logical name declared, with its kind, including resources that
+            /// failed to decode (so references to them are not reported as undefined).
+            #[schemars(skip)]
+            pub declared: Vec<(At<String>, ResourceKind)>,
+        }
+
+        /// The topology's declarations by logical name, one map per section.
+        #[derive(Debug, Default)]
+        pub struct TopologyIndex<'t> {
+            $( $( pub $field: HashMap<&'t str, &'t kinds::$module::$ty>, )? )*
+        }
+
+        impl<'t> TopologyIndex<'t> {
+            pub fn new(t: &'t Topology) -> Self {
+                TopologyIndex {
+                    $( $( $field: t.$field.iter().map(|n| (n.name.value.as_str(), &n.spec)).collect(), )? )*
+                }
+            }
+        }
+
+        impl Topology {
+            /// Each declared resource's kind, logical name and `depends-on` list.
+            pub fn explicit_dependencies(&self) -> Vec<(ResourceKind, &str, &[Ref])> {
+                let mut out = Vec::new();
+                $( $(
+                    out.extend(self.$field.iter().map(|r| {
+                        (ResourceKind::$kind, r.name.value.as_str(), Declared::depends_on(&r.spec))
+                    }));
+                )? )*
+                out
+            }
+        }
+
+        /// The desired attributes of one graph node; `None` for an address the topology does not declare.
+        pub fn desired(address: &crate::Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
+            match address.kind {
+                $( ResourceKind::$kind => <kinds::$module::$ty as Kind>::desired(address, cx), )*
+            }
+        }
+
+        pub(crate) fn decode_sections(
+            f: &mut Fields<'_>,
+            stack: At<String>,
+            region: Option<At<String>>,
+            cx: &mut Cx,
+        ) -> Topology {
+            let mut declared = Vec::new();
+            Topology {
+                stack,
+                region,
+                $( $( $field: decode_section(f, $key, &mut declared, cx), )? )*
+                declared,
+            }
+        }
+
+        pub(crate) fn validate_sections(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+            $( $( <kinds::$module::$ty as Declared>::validate(&t.$field, t, index, cx); )? )*
+        }
+
+        pub(crate) fn graph_sections(t: &Topology, b: &mut Builder) {
+            $( $( <kinds::$module::$ty as Declared>::add_to_graph(&t.$field, t, b); )? )*
+        }
+    };
+}
+
+with_registry!(define_kinds);
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ResourceKind {
+    pub fn parse(text: &str) -> Option<ResourceKind> {
+        ResourceKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == text)
+    }
+
+    /// The object an implicit object belongs to (its ownership and config hash).
+    pub fn container_of(address: &crate::Address) -> Option<crate::Address> {
+        let kind = address.kind.container()?;
+        Some(crate::Address::new(kind, address.name.clone()))
+    }
+}
+
+/// One section of the topology: its declarations in file order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Section<T>(pub Vec<Named<T>>);
+
+impl<T> Default for Section<T> {
+    fn default() -> Self {
+        Section(Vec::new())
+    }
+}
+
+impl<T> std::ops::Deref for Section<T> {
+    type Target = Vec<Named<T>>;
+    fn deref(&self) -> &Vec<Named<T>> {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Section<T> {
+    fn deref_mut(&mut self) -> &mut Vec<Named<T>> {
+        &mut self.0
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Section<T> {
+    type Item = &'a Named<T>;
+    type IntoIter = std::slice::Iter<'a, Named<T>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T> From<Vec<Named<T>>> for Section<T> {
+    fn from(items: Vec<Named<T>>) -> Self {
+        Section(items)
+    }
+}
+
+/// In YAML a section is a mapping from logical names to declarations.
+impl<T: JsonSchema> JsonSchema for Section<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <BTreeMap<String, T>>::schema_name()
+    }
+
+    fn inline_schema() -> bool {
+        <BTreeMap<String, T>>::inline_schema()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeMap<String, T>>::json_schema(generator)
+    }
+}
+
+/// Decodes one section: a mapping from logical names to declarations.
+fn decode_section<T: Declared>(
+    fields: &mut Fields<'_>,
+    key: &'static str,
+    declared: &mut Vec<(At<String>, ResourceKind)>,
+    cx: &mut Cx,
+) -> Section<T> {
+    let Some(node) = fields.take(key) else {
+        return Section::default();
+    };
+    let Some(entries) = crate::decode::map_entries(node, cx) else {
+        return Section::default();
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    for (key, value) in entries {
+        let Some(name) = key.as_str() else { continue };
+        if !seen.insert(name) {
+            continue; // reported as a duplicate key
+        }
+        if !crate::model::is_valid_name(name) {
+            cx.push(crate::model::invalid_name(name, key.span));
+            continue;
+        }
+        declared.push((At::new(name.to_string(), key.span), T::KIND));
+        let label = T::KIND
+            .article_name()
+            .split_once(' ')
+            .map_or("", |(_, l)| l);
+        if let Some(spec) = T::decode(value, &format!("{label} `{name}`"), cx) {
+            out.push(Named {
+                name: At::new(name.to_string(), key.span),
+                spec,
+            });
+        }
+    }
+    Section(out)
+}
