@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use vpcform_topology::Style;
+use vpcform_topology::{Style, attr};
 
 use crate::{Action, Plan, ResourceChange, Value};
 
@@ -97,7 +97,11 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
     let mut lines: Vec<(String, String, String)> = Vec::new(); // (marker, name, value)
     match change.action {
         Action::Create => {
-            lines.push(("+".into(), "id".into(), "(known after apply)".into()));
+            lines.push((
+                "+".into(),
+                attr::ID.as_str().into(),
+                "(known after apply)".into(),
+            ));
             for c in &change.changes {
                 let value = match &c.after {
                     Some(v) => flat_map(v).map_or_else(|| show(v), |m| map_block('+', &m)),
@@ -108,7 +112,11 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
         }
         Action::Delete => {
             if let Some(id) = &change.id {
-                lines.push(("-".into(), "id".into(), show(&Value::String(id.clone()))));
+                lines.push((
+                    "-".into(),
+                    attr::ID.as_str().into(),
+                    show(&Value::String(id.clone())),
+                ));
             }
             for (name, value) in &change.before {
                 if !value.is_null() {
@@ -128,7 +136,11 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
                 } else {
                     show(&Value::String(id.clone()))
                 };
-                lines.push((if replaced { "~" } else { " " }.into(), "id".into(), value));
+                lines.push((
+                    if replaced { "~" } else { " " }.into(),
+                    attr::ID.as_str().into(),
+                    value,
+                ));
             }
             for c in &change.changes {
                 let before = c.before.as_ref().map_or("null".into(), show);

@@ -99,3 +99,57 @@ fn all_problems_are_reported_in_one_run() {
         assert!(codes.contains(&code), "missing {code} in {codes:?}");
     }
 }
+
+/// Every code the crate can emit (found in its sources, after
+/// `Diagnostic::error(` or `Diagnostic::warning(`).
+fn codes_in_sources() -> std::collections::BTreeSet<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut sources = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut sources,
+    );
+    let mut codes = std::collections::BTreeSet::new();
+    for text in &sources {
+        for opener in ["Diagnostic::error(", "Diagnostic::warning("] {
+            for (at, _) in text.match_indices(opener) {
+                let rest = text[at + opener.len()..].trim_start();
+                if let Some(literal) = rest.strip_prefix('"') {
+                    let code = &literal[..literal.find('"').unwrap()];
+                    codes.insert(code.to_string());
+                }
+            }
+        }
+    }
+    codes
+}
+
+#[test]
+fn every_diagnostic_code_has_a_fixture() {
+    let mut produced = std::collections::BTreeSet::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/invalid");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let loaded = load(&path.display().to_string(), &bytes);
+        produced.extend(loaded.diagnostics.iter().map(|d| d.code.to_string()));
+    }
+    // Covered by `oversize_input_is_refused_before_parsing`: a fixture would be 32 MiB.
+    produced.insert("file-too-large".into());
+    let codes = codes_in_sources();
+    assert!(codes.len() > 40, "the source scan found only {codes:?}");
+    let missing: Vec<&String> = codes.difference(&produced).collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a fixture in data/invalid: {missing:?}"
+    );
+}

@@ -1,0 +1,248 @@
+//! The planner corpus: each case is a folder under `tests/data/plans/` with
+//! - `topology.yaml`: what the user declares now;
+//! - `before.yaml` (optional): what was applied last; the live state is what
+//!   AWS would hold after applying it (no file: an empty account);
+//! - `edits.json` (optional): changes made outside vpcform to that state:
+//!   `{"set": {ADDRESS: {ATTR: VALUE}}, "delete": [ADDRESS], "add": [OBJECT],
+//!   "conflicts": [CONFLICT]}`.
+//!
+//! Shared by vpcform-diff's planner test and vpcform-exec's apply-graph test.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use vpcform_diff::{Awaited, Conflict, ListElement, LiveObject, LiveState, Plan, PlanInput};
+use vpcform_topology::{Address, ResourceKind, Topology, attr};
+
+pub const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../vpcform-diff/tests/data/plans"
+);
+
+/// Every case folder, sorted.
+pub fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(CORPUS)
+        .expect("the planner corpus exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A case: its name, the plan it produces, and the live state it was planned against.
+pub struct Case {
+    pub name: String,
+    pub plan: Plan,
+    pub live: LiveState,
+}
+
+pub fn run(dir: &Path) -> Case {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let mut live = match std::fs::read(dir.join("before.yaml")) {
+        Ok(bytes) => applied(&load(&name, &bytes)),
+        Err(_) => LiveState::default(),
+    };
+    if let Ok(text) = std::fs::read_to_string(dir.join("edits.json")) {
+        edit(
+            &mut live,
+            &serde_json::from_str(&text).expect("edits.json is JSON"),
+        );
+    }
+    let topology = load(
+        &name,
+        &std::fs::read(dir.join("topology.yaml")).expect("a case has topology.yaml"),
+    );
+    // AWS answers SSM lookups whatever the account holds.
+    live.ssm_parameters = ssm_parameters(topology.topology.as_ref().unwrap());
+    let plan = plan(&topology, &live);
+    Case { name, plan, live }
+}
+
+fn load(name: &str, bytes: &[u8]) -> vpcform_topology::Loaded {
+    let loaded = vpcform_topology::load(name, bytes);
+    assert!(
+        loaded.valid().is_some(),
+        "{name}: {:?}",
+        loaded
+            .diagnostics
+            .iter()
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
+    );
+    loaded
+}
+
+pub fn plan(loaded: &vpcform_topology::Loaded, live: &LiveState) -> Plan {
+    let (topology, graph) = loaded.valid().unwrap();
+    vpcform_diff::plan(PlanInput {
+        topology,
+        graph,
+        live,
+        topology_hash: "0000000000000000",
+    })
+}
+
+/// What AWS holds after `loaded` was applied to an empty account: every
+/// object with a made-up id, its desired attributes, and vpcform's tags.
+pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
+    let topology: &Topology = loaded.topology.as_ref().unwrap();
+    let mut live = LiveState {
+        ssm_parameters: ssm_parameters(topology),
+        ..LiveState::default()
+    };
+    let creates = plan(loaded, &live);
+    for change in &creates.changes {
+        let id = fake_id(&change.address, &topology.stack.value);
+        let mut attrs = change.after.clone();
+        for (name, unknown) in &change.after_unknown {
+            attrs.insert(name.clone(), resolve(&live, unknown));
+        }
+        if let Some(Value::Object(tags)) = attrs.get_mut(attr::TAGS.as_str()) {
+            let declared: Vec<&str> = tags
+                .keys()
+                .filter(|k| !k.starts_with("vpcform:"))
+                .map(String::as_str)
+                .collect();
+            let declared = declared.join(",");
+            tags.insert(vpcform_diff::TAG_MANAGED.into(), declared.into());
+            if let Some(hash) = &change.config_hash {
+                tags.insert(vpcform_diff::TAG_CONFIG.into(), hash.clone().into());
+            }
+        }
+        if matches!(change.kind, ResourceKind::IamRole | ResourceKind::IamPolicy) {
+            attrs.insert(attr::ARN.as_str().into(), Value::String(id.clone()));
+        }
+        live.insert(LiveObject {
+            address: change.address.clone(),
+            id,
+            attrs,
+        });
+    }
+    live
+}
+
+/// The AMI every SSM parameter the topology names resolves to.
+fn ssm_parameters(topology: &Topology) -> BTreeMap<String, String> {
+    topology
+        .instances
+        .iter()
+        .filter_map(|i| i.spec.ami_ssm_parameter.as_ref())
+        .map(|p| (p.value.clone(), FAKE_AMI.to_string()))
+        .collect()
+}
+
+const FAKE_AMI: &str = "ami-0fromssm0000000";
+
+fn resolve(live: &LiveState, unknown: &vpcform_diff::Unknown) -> Value {
+    let id_of = |a: &Address| live.objects[a].id.clone();
+    if !unknown.list.is_empty() {
+        return unknown
+            .list
+            .iter()
+            .map(|e| match e {
+                ListElement::Known(id) => Value::String(id.clone()),
+                ListElement::Pending { pending } => Value::String(id_of(pending)),
+            })
+            .collect();
+    }
+    match &unknown.attribute {
+        Awaited::SsmParameter(_) => Value::String(FAKE_AMI.into()),
+        Awaited::Attribute(a) if a == attr::ID.as_str() => Value::String(id_of(&unknown.from)),
+        Awaited::Attribute(a) => live.objects[&unknown.from].attrs[a].clone(),
+    }
+}
+
+/// AWS-shaped ids: `vpc-<name>`, ARNs for IAM, names for log groups, and
+/// `container|key` for implicit objects.
+fn fake_id(address: &Address, stack: &str) -> String {
+    use ResourceKind as K;
+    let name = &address.name;
+    let key = address.key.clone().unwrap_or_default();
+    match address.kind {
+        K::Vpc => format!("vpc-{name}"),
+        K::Subnet => format!("subnet-{name}"),
+        K::InternetGateway => format!("igw-{name}"),
+        K::RouteTable => format!("rtb-{name}"),
+        K::SecurityGroup => format!("sg-{name}"),
+        K::Instance => format!("i-{name}"),
+        K::VpcPeering => format!("pcx-{name}"),
+        K::FlowLog => format!("fl-{name}"),
+        K::LogGroup => name.clone(),
+        K::IamRole => format!("arn:aws:iam::123456789012:role/{name}"),
+        K::IamPolicy => format!("arn:aws:iam::123456789012:policy/vpcform/{stack}/{name}/{name}"),
+        K::RouteTableAssociation => format!("rtbassoc-{name}-{key}"),
+        K::InternetGatewayAttachment
+        | K::Route
+        | K::SecurityGroupRule
+        | K::IamRolePolicyAttachment => format!("{name}|{key}"),
+    }
+}
+
+/// Applies `edits.json` (see the module documentation).
+fn edit(live: &mut LiveState, edits: &Value) {
+    let address = |text: &str| Address::parse(text).unwrap_or_else(|| panic!("bad address {text}"));
+    if let Some(Value::Object(set)) = edits.get("set") {
+        for (a, values) in set {
+            let object = live
+                .objects
+                .get_mut(&address(a))
+                .unwrap_or_else(|| panic!("edits.json sets {a}, which is not live"));
+            for (k, v) in values.as_object().unwrap() {
+                set_path(&mut object.attrs, k, v.clone());
+            }
+        }
+    }
+    for a in edits
+        .get("delete")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let a = a.as_str().unwrap();
+        assert!(
+            live.objects.remove(&address(a)).is_some(),
+            "{a} is not live"
+        );
+    }
+    for o in edits
+        .get("add")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        live.insert(serde_json::from_value(o.clone()).expect("an added object"));
+    }
+    for c in edits
+        .get("conflicts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        live.conflicts
+            .push(serde_json::from_value::<Conflict>(c.clone()).expect("a conflict"));
+    }
+}
+
+/// `tags.Name` sets one key of an object attribute; null removes it.
+fn set_path(attrs: &mut BTreeMap<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        Some((outer, key)) => {
+            let map = attrs
+                .get_mut(outer)
+                .and_then(Value::as_object_mut)
+                .unwrap_or_else(|| panic!("{outer} is not an object"));
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                map.insert(key.into(), value);
+            }
+        }
+        None => {
+            attrs.insert(path.into(), value);
+        }
+    }
+}
