@@ -3,7 +3,7 @@
 //! tags; policies, whose batched listing has no tags, through their path
 //! `/vpcform/<stack>/<logical-name>/` (set at creation, as atomic as a tag).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_iam::types::EntityType;
@@ -41,10 +41,21 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         roles.extend(page.role_detail_list.unwrap_or_default());
         policies.extend(page.policies.unwrap_or_default());
     }
-    let prefix = policy_path_prefix(cx.stack);
     let mut found = Found::default();
-    let mut policy_names_by_arn = std::collections::HashMap::new();
-    for p in &policies {
+    let policy_names_by_arn = read_policies(&policies, cx, &mut found);
+    read_roles(&roles, &policy_names_by_arn, cx, &mut found);
+    Ok(found)
+}
+
+/// The stack's policies (owned by their path), and each one's logical name by ARN.
+fn read_policies(
+    policies: &[aws_sdk_iam::types::ManagedPolicyDetail],
+    cx: &ReadCx<'_>,
+    found: &mut Found,
+) -> HashMap<String, String> {
+    let prefix = policy_path_prefix(cx.stack);
+    let mut policy_names_by_arn = HashMap::new();
+    for p in policies {
         let arn = p.arn().unwrap_or_default();
         // Some emulators leave PolicyName out; the ARN ends with it.
         let name = p
@@ -90,7 +101,17 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             ],
         ));
     }
-    for r in &roles {
+    policy_names_by_arn
+}
+
+/// The stack's roles (owned by their tags) and their policy attachments.
+fn read_roles(
+    roles: &[aws_sdk_iam::types::RoleDetail],
+    policy_names_by_arn: &HashMap<String, String>,
+    cx: &ReadCx<'_>,
+    found: &mut Found,
+) {
+    for r in roles {
         let name = r.role_name().unwrap_or_default();
         let tags: std::collections::BTreeMap<String, String> = r
             .tags()
@@ -148,7 +169,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             ],
         ));
     }
-    Ok(found)
 }
 
 fn document_text(value: Option<&Value>) -> String {

@@ -166,84 +166,14 @@ impl Declared for SecurityGroup {
     }
 
     fn validate(items: &[Named<Self>], t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-        let sgs = by_name(items);
+        let groups = by_name(items);
         let peered = crate::kinds::peering::peered_pairs(t, index);
         let mut group_names: HashMap<(&str, &str), Span> = HashMap::new();
         for sg in items {
-            let g = &sg.spec;
-            let vpc_ok = index.check(&g.vpc, ResourceKind::Vpc, "vpc", cx);
-            let name = g
-                .name
-                .as_ref()
-                .map_or(sg.name.value.as_str(), |n| n.value.as_str());
-            let name_span = g.name.as_ref().map_or(sg.name.span, |n| n.span);
-            if name.to_ascii_lowercase().starts_with("sg-") || name == "default" {
-                cx.push(
-                    Diagnostic::error(
-                        "invalid-group-name",
-                        name_span,
-                        format!("AWS does not allow the security group name `{name}`"),
-                    )
-                    .with_help("names must not start with `sg-` and must not be `default`"),
-                );
-            }
-            if vpc_ok
-                && let Some(first) = group_names.insert((g.vpc.value.as_str(), name), name_span)
-            {
-                cx.push(
-                    Diagnostic::error(
-                        "duplicate-group-name",
-                        name_span,
-                        format!(
-                            "VPC `{}` already has a security group named `{name}`",
-                            g.vpc.value
-                        ),
-                    )
-                    .with_related(first, "the first group")
-                    .with_help(
-                        "security group names are unique per VPC; set `name:` to tell them apart",
-                    ),
-                );
-            }
-            let mut keys: HashMap<String, Span> = HashMap::new();
-            for (direction, rule) in g.rules() {
-                if !check_rule(rule, index, cx) {
-                    continue;
-                }
-                if let Some(other) = &rule.security_group
-                    && vpc_ok
-                    && let Some(other_sg) = sgs.get(other.value.as_str())
-                    && other_sg.spec.vpc.value != g.vpc.value
-                    && !peered.contains(&other_sg.spec.vpc.value, &g.vpc.value)
-                {
-                    cx.push(
-                        Diagnostic::error(
-                            "rule-group-other-vpc",
-                            other.span,
-                            format!("security group `{}` is in VPC `{}`, which is neither `{}` nor peered with it", other.value, other_sg.spec.vpc.value, g.vpc.value),
-                        )
-                        .with_help("reference groups of the same VPC or of a peered VPC, or use a CIDR"),
-                    );
-                }
-                let Some(normal) = rule.normalise(direction) else {
-                    continue;
-                };
-                if let Some(first) = keys.insert(normal.key(), rule.span) {
-                    cx.push(
-                        Diagnostic::error(
-                            "duplicate-rule",
-                            rule.span,
-                            format!(
-                                "security group `{}` already has this {} rule",
-                                sg.name.value,
-                                direction.as_str()
-                            ),
-                        )
-                        .with_related(first, "the first rule")
-                        .with_help("AWS rejects duplicate rules; remove one"),
-                    );
-                }
-            }
+            let vpc_ok = index.check(&sg.spec.vpc, ResourceKind::Vpc, "vpc", cx);
+            check_group_name(sg, vpc_ok, &mut group_names, cx);
+            let vpc = vpc_ok.then_some(sg.spec.vpc.value.as_str());
+            check_rules(sg, vpc, &groups, &peered, index, cx);
         }
     }
 
@@ -324,6 +254,95 @@ impl Kind for RuleKind {
                 Desired::Known(rule.description.clone().map_or(Value::Null, Value::String)),
             ),
         ]))
+    }
+}
+
+/// AWS's naming rules, and names unique per VPC.
+fn check_group_name<'t>(
+    sg: &'t Named<SecurityGroup>,
+    vpc_ok: bool,
+    seen: &mut HashMap<(&'t str, &'t str), Span>,
+    cx: &mut Cx,
+) {
+    let g = &sg.spec;
+    let name = g
+        .name
+        .as_ref()
+        .map_or(sg.name.value.as_str(), |n| n.value.as_str());
+    let name_span = g.name.as_ref().map_or(sg.name.span, |n| n.span);
+    if name.to_ascii_lowercase().starts_with("sg-") || name == "default" {
+        cx.push(
+            Diagnostic::error(
+                "invalid-group-name",
+                name_span,
+                format!("AWS does not allow the security group name `{name}`"),
+            )
+            .with_help("names must not start with `sg-` and must not be `default`"),
+        );
+    }
+    if vpc_ok && let Some(first) = seen.insert((g.vpc.value.as_str(), name), name_span) {
+        cx.push(
+            Diagnostic::error(
+                "duplicate-group-name",
+                name_span,
+                format!(
+                    "VPC `{}` already has a security group named `{name}`",
+                    g.vpc.value
+                ),
+            )
+            .with_related(first, "the first group")
+            .with_help("security group names are unique per VPC; set `name:` to tell them apart"),
+        );
+    }
+}
+
+/// Each rule valid on its own, its peer group reachable, and no rule twice.
+fn check_rules(
+    sg: &Named<SecurityGroup>,
+    vpc: Option<&str>,
+    groups: &HashMap<&str, &Named<SecurityGroup>>,
+    peered: &crate::kinds::peering::PeeredPairs<'_>,
+    index: &NameIndex<'_>,
+    cx: &mut Cx,
+) {
+    let mut keys: HashMap<String, Span> = HashMap::new();
+    for (direction, rule) in sg.spec.rules() {
+        if !check_rule(rule, index, cx) {
+            continue;
+        }
+        if let Some(other) = &rule.security_group
+            && let Some(vpc) = vpc
+            && let Some(other_sg) = groups.get(other.value.as_str())
+            && other_sg.spec.vpc.value != vpc
+            && !peered.contains(&other_sg.spec.vpc.value, vpc)
+        {
+            cx.push(
+                Diagnostic::error(
+                    "rule-group-other-vpc",
+                    other.span,
+                    format!("security group `{}` is in VPC `{}`, which is neither `{vpc}` nor peered with it", other.value, other_sg.spec.vpc.value),
+                )
+                .with_help("reference groups of the same VPC or of a peered VPC, or use a CIDR"),
+            );
+        }
+        let Some(normal) = rule.normalise(direction) else {
+            continue;
+        };
+        if let Some(first) = keys.insert(normal.key(), rule.span) {
+            cx.push(
+                Diagnostic::error(
+                    "duplicate-rule",
+                    rule.span,
+                    format!(
+                        "security group `{}` already has this {} rule",
+                        sg.name.value,
+                        direction.as_str()
+                    ),
+                )
+                .with_related(first, "the first rule")
+                .with_help("AWS rejects duplicate rules; remove one"),
+            );
+        }
     }
 }
 
