@@ -88,20 +88,7 @@ impl Rule {
             (None, Some(g)) => Peer::SecurityGroup(g.value.clone()),
             _ => return None,
         };
-        let (from_port, to_port) = match self.protocol.value {
-            Protocol::Tcp | Protocol::Udp => match (&self.port, &self.from_port, &self.to_port) {
-                (Some(p), _, _) => (p.value, p.value),
-                (None, Some(f), Some(t)) => (f.value, t.value),
-                (None, Some(f), None) => (f.value, f.value),
-                (None, None, Some(t)) => (t.value, t.value),
-                (None, None, None) => (0, 65535),
-            },
-            Protocol::Icmp => (
-                self.icmp_type.as_ref().map_or(-1, |t| t.value),
-                self.icmp_code.as_ref().map_or(-1, |c| c.value),
-            ),
-            Protocol::All | Protocol::Number(_) => (-1, -1),
-        };
+        let (from_port, to_port) = self.ports().range();
         Some(NormalRule {
             direction,
             protocol: self.protocol.value,

@@ -14,6 +14,7 @@ mod graph;
 mod kind;
 pub mod kinds;
 mod model;
+mod ports;
 mod registry;
 mod rules;
 mod validate;

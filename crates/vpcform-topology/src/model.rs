@@ -84,6 +84,17 @@ impl Protocol {
         })
     }
 
+    /// The protocol as a number, as network-ACL entries store it (`6`, `-1`).
+    pub fn number_text(self) -> String {
+        match self {
+            Protocol::Tcp => "6".into(),
+            Protocol::Udp => "17".into(),
+            Protocol::Icmp => "1".into(),
+            Protocol::All => "-1".into(),
+            Protocol::Number(n) => n.to_string(),
+        }
+    }
+
     pub fn has_ports(self) -> bool {
         matches!(self, Protocol::Tcp | Protocol::Udp)
     }

@@ -44,6 +44,9 @@ macro_rules! with_registry {
             IamRolePolicyAttachment => iam::PolicyAttachment, "iam-role-policy-attachment", "an IAM role policy attachment", part_of(IamRole);
             FlowLog => flow_log::FlowLog, "flow-log", "a flow log", section(flow_logs = "flow-logs");
             VpcPeering => peering::Peering, "vpc-peering", "a VPC peering", section(peerings = "peerings");
+            NetworkAcl => network_acl::NetworkAcl, "network-acl", "a network ACL", section(network_acls = "network-acls");
+            NetworkAclEntry => network_acl::EntryKind, "network-acl-entry", "a network ACL entry", part_of(NetworkAcl);
+            NetworkAclAssociation => network_acl::AssociationKind, "network-acl-association", "a network ACL association", part_of(NetworkAcl);
         }
     };
 }

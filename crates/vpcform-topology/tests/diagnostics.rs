@@ -38,8 +38,9 @@ fn invalid_topologies_are_refused_with_located_messages() {
             codes.contains(&expected.as_str()),
             "{name}: expected a `{expected}` diagnostic, got {codes:?}\n{text}"
         );
-        let is_warning_case =
-            expected.starts_with("flow-log-role") || expected == "peering-without-routes";
+        let is_warning_case = expected.starts_with("flow-log-role")
+            || expected == "peering-without-routes"
+            || expected == "shadowed-acl-entry";
         if !is_warning_case {
             assert!(
                 !has_graph,

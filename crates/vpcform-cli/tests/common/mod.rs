@@ -163,6 +163,17 @@ async fn counts(sdk: &Sdk, stack: Option<&str>) -> Vec<(&'static str, usize)> {
         .unwrap()
         .flow_logs()
         .len();
+    // Default ACLs are AWS's (moto keeps them after their VPC is deleted).
+    let acls = ec2
+        .describe_network_acls()
+        .set_filters(f())
+        .send()
+        .await
+        .unwrap()
+        .network_acls()
+        .iter()
+        .filter(|a| a.is_default() != Some(true))
+        .count();
     let roles = sdk.iam.list_roles().send().await.unwrap().roles().len();
     let policies = sdk
         .iam
@@ -192,6 +203,7 @@ async fn counts(sdk: &Sdk, stack: Option<&str>) -> Vec<(&'static str, usize)> {
         ("instances", instances),
         ("peerings", peerings),
         ("flow logs", flow_logs),
+        ("network acls", acls),
         ("roles", roles),
         ("policies", policies),
         ("log groups", log_groups),
@@ -199,7 +211,7 @@ async fn counts(sdk: &Sdk, stack: Option<&str>) -> Vec<(&'static str, usize)> {
 }
 
 /// What the seed topology owns once applied.
-pub const SEED_COUNTS: [(&str, usize); 11] = [
+pub const SEED_COUNTS: [(&str, usize); 12] = [
     ("vpcs", 2),
     ("subnets", 2),
     ("security groups", 2),
@@ -208,6 +220,7 @@ pub const SEED_COUNTS: [(&str, usize); 11] = [
     ("instances", 2),
     ("peerings", 1),
     ("flow logs", 2),
+    ("network acls", 0),
     ("roles", 1),
     ("policies", 1),
     ("log groups", 1),

@@ -174,11 +174,14 @@ fn fake_id(address: &Address, stack: &str) -> String {
         K::LogGroup => name.clone(),
         K::IamRole => format!("arn:aws:iam::123456789012:role/{name}"),
         K::IamPolicy => format!("arn:aws:iam::123456789012:policy/vpcform/{stack}/{name}/{name}"),
+        K::NetworkAcl => format!("acl-{name}"),
         K::RouteTableAssociation => format!("rtbassoc-{name}-{key}"),
+        K::NetworkAclAssociation => format!("aclassoc-{name}-{key}"),
         K::InternetGatewayAttachment
         | K::Route
         | K::SecurityGroupRule
-        | K::IamRolePolicyAttachment => format!("{name}|{key}"),
+        | K::IamRolePolicyAttachment
+        | K::NetworkAclEntry => format!("{name}|{key}"),
     }
 }
 

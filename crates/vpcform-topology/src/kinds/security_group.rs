@@ -17,6 +17,7 @@ use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
+use crate::ports::PortFields;
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 
@@ -392,120 +393,20 @@ fn check_rule(rule: &Rule, index: &NameIndex<'_>, cx: &mut Cx) -> bool {
         (None, Some(g)) => ok &= index.check(g, ResourceKind::SecurityGroup, "security-group", cx),
         (Some(_), None) => {}
     }
-    ok &= check_ports(rule, cx);
-    ok &= check_icmp(rule, cx);
-    ok
+    ok & crate::ports::check(&rule.ports(), cx)
 }
 
-fn check_ports(rule: &Rule, cx: &mut Cx) -> bool {
-    let mut ok = true;
-    let protocol = rule.protocol.value;
-    let port_fields = [&rule.port, &rule.from_port, &rule.to_port];
-    if !protocol.has_ports() {
-        for f in port_fields.into_iter().flatten() {
-            cx.push(
-                Diagnostic::error(
-                    "invalid-port",
-                    f.span,
-                    format!("protocol `{}` has no ports", protocol_label(protocol)),
-                )
-                .with_help("ports apply to tcp and udp only; remove this field"),
-            );
-            ok = false;
+impl Rule {
+    /// The rule's protocol and port fields.
+    pub(crate) fn ports(&self) -> PortFields<'_> {
+        PortFields {
+            protocol: self.protocol.value,
+            port: &self.port,
+            from_port: &self.from_port,
+            to_port: &self.to_port,
+            icmp_type: &self.icmp_type,
+            icmp_code: &self.icmp_code,
+            span: self.span,
         }
-        return ok;
-    }
-    if rule.port.is_some() && (rule.from_port.is_some() || rule.to_port.is_some()) {
-        cx.push(
-            Diagnostic::error(
-                "invalid-port",
-                rule.span,
-                "a rule has both `port` and `from-port`/`to-port`",
-            )
-            .with_help("use `port` for one port, or `from-port` and `to-port` for a range"),
-        );
-        ok = false;
-    }
-    for f in port_fields.into_iter().flatten() {
-        if !(0..=65535).contains(&f.value) {
-            cx.push(
-                Diagnostic::error(
-                    "invalid-port",
-                    f.span,
-                    format!("port {} is out of range", f.value),
-                )
-                .with_help("ports are 0 to 65535"),
-            );
-            ok = false;
-        }
-    }
-    if let (Some(from), Some(to)) = (&rule.from_port, &rule.to_port)
-        && from.value > to.value
-    {
-        cx.push(
-            Diagnostic::error(
-                "invalid-port",
-                to.span,
-                format!("the port range {}-{} is reversed", from.value, to.value),
-            )
-            .with_related(from.span, "the range starts here")
-            .with_help(format!(
-                "write `from-port: {}` and `to-port: {}`",
-                to.value, from.value
-            )),
-        );
-        ok = false;
-    }
-    ok
-}
-
-fn check_icmp(rule: &Rule, cx: &mut Cx) -> bool {
-    let mut ok = true;
-    let protocol = rule.protocol.value;
-    for (field, name) in [
-        (&rule.icmp_type, "icmp-type"),
-        (&rule.icmp_code, "icmp-code"),
-    ] {
-        let Some(f) = field else { continue };
-        if protocol != Protocol::Icmp {
-            cx.push(
-                Diagnostic::error(
-                    "invalid-icmp",
-                    f.span,
-                    format!("`{name}` applies to protocol icmp only"),
-                )
-                .with_help("remove it, or set `protocol: icmp`"),
-            );
-            ok = false;
-        } else if !(-1..=255).contains(&f.value) {
-            cx.push(
-                Diagnostic::error(
-                    "invalid-icmp",
-                    f.span,
-                    format!("{name} {} is out of range", f.value),
-                )
-                .with_help("ICMP types and codes are 0 to 255, or -1 for all"),
-            );
-            ok = false;
-        }
-    }
-    if protocol == Protocol::Icmp && rule.icmp_code.is_some() && rule.icmp_type.is_none() {
-        cx.push(
-            Diagnostic::error(
-                "invalid-icmp",
-                rule.span,
-                "`icmp-code` needs an `icmp-type`",
-            )
-            .with_help("set `icmp-type`, e.g. 8 for echo request"),
-        );
-        ok = false;
-    }
-    ok
-}
-
-fn protocol_label(p: Protocol) -> String {
-    match p {
-        Protocol::All => "all".into(),
-        other => other.aws_name(),
     }
 }
