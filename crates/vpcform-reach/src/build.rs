@@ -1,0 +1,216 @@
+//! The network a topology declares, as it will be once applied: what AWS
+//! adds by itself included (each VPC's main route table with only the local
+//! route, and its default network ACL that allows everything).
+
+use ipnet::Ipv4Net;
+use vpcform_topology::{Direction, Protocol, RouteTarget as Target, Topology};
+
+use crate::model::{
+    AclEntry, Instance, InternetGateway, Network, NetworkAcl, Peering, Route, RouteTable,
+    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+};
+
+fn address(kind: &str, name: &str) -> String {
+    format!("{kind}.{name}")
+}
+
+/// The name of the main route table AWS gives a VPC.
+pub(crate) fn main_table(vpc: &str) -> String {
+    format!("{vpc} main route table")
+}
+
+/// The name of the default network ACL AWS gives a VPC.
+pub(crate) fn default_acl(vpc: &str) -> String {
+    format!("{vpc} default network ACL")
+}
+
+/// AWS's default ACL: rule 100 allows everything both ways.
+pub(crate) fn allow_all_entries() -> Vec<AclEntry> {
+    [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .map(|direction| AclEntry {
+            direction,
+            number: 100,
+            protocol: Protocol::All,
+            from: -1,
+            to: -1,
+            cidr: Ipv4Net::default(),
+            allow: true,
+        })
+        .collect()
+}
+
+pub fn from_topology(t: &Topology) -> Network {
+    let mut n = Network::default();
+    for v in &t.vpcs {
+        let key = address("vpc", &v.name.value);
+        n.route_tables.push(RouteTable {
+            key: main_table(&key),
+            id: None,
+            vpc: key.clone(),
+            main: true,
+            routes: Vec::new(),
+        });
+        n.network_acls.push(NetworkAcl {
+            key: default_acl(&key),
+            id: None,
+            vpc: key.clone(),
+            default: true,
+            entries: allow_all_entries(),
+        });
+        n.vpcs.push(Vpc {
+            key,
+            id: None,
+            cidr: v.spec.cidr.value,
+        });
+    }
+    for s in &t.subnets {
+        let name = &s.name.value;
+        let listed = |subnets: &[vpcform_topology::Ref]| subnets.iter().any(|r| &r.value == name);
+        n.subnets.push(Subnet {
+            key: address("subnet", name),
+            id: None,
+            vpc: address("vpc", &s.spec.vpc.value),
+            cidr: s.spec.cidr.value,
+            route_table: t
+                .route_tables
+                .iter()
+                .find(|rt| listed(&rt.spec.subnets))
+                .map(|rt| address("route-table", &rt.name.value)),
+            network_acl: t
+                .network_acls
+                .iter()
+                .find(|a| listed(&a.spec.subnets))
+                .map(|a| address("network-acl", &a.name.value)),
+            map_public_ip_on_launch: s
+                .spec
+                .map_public_ip_on_launch
+                .as_ref()
+                .is_some_and(|m| m.value),
+        });
+    }
+    add_route_tables(&mut n, t);
+    add_filters(&mut n, t);
+    for i in &t.instances {
+        let subnet = address("subnet", &i.spec.subnet.value);
+        let public = n.subnet(&subnet).is_some_and(|s| s.map_public_ip_on_launch);
+        n.instances.push(Instance {
+            key: address("instance", &i.name.value),
+            id: None,
+            subnet,
+            private_ip: None,
+            public_ip: public,
+            security_groups: i
+                .spec
+                .security_groups
+                .iter()
+                .map(|g| address("security-group", &g.value))
+                .collect(),
+        });
+    }
+    for g in &t.internet_gateways {
+        n.internet_gateways.push(InternetGateway {
+            key: address("internet-gateway", &g.name.value),
+            id: None,
+            vpc: Some(address("vpc", &g.spec.vpc.value)),
+        });
+    }
+    for p in &t.peerings {
+        n.peerings.push(Peering {
+            key: address("vpc-peering", &p.name.value),
+            id: None,
+            requester: address("vpc", &p.spec.requester.value),
+            accepter: address("vpc", &p.spec.accepter.value),
+            status: "active".into(),
+        });
+    }
+    n
+}
+
+fn add_route_tables(n: &mut Network, t: &Topology) {
+    let routes = t.effective_routes();
+    for rt in &t.route_tables {
+        let key = address("route-table", &rt.name.value);
+        n.route_tables.push(RouteTable {
+            key: key.clone(),
+            id: None,
+            vpc: address("vpc", &rt.spec.vpc.value),
+            main: false,
+            routes: routes
+                .iter()
+                .filter(|r| r.table == rt.name.value)
+                .map(|r| Route {
+                    destination: r.destination,
+                    target: match &r.target {
+                        Target::InternetGateway(g) => {
+                            RouteTarget::InternetGateway(address("internet-gateway", g))
+                        }
+                        Target::Peering(p) => RouteTarget::Peering(address("vpc-peering", p)),
+                    },
+                })
+                .collect(),
+        });
+    }
+}
+
+fn add_filters(n: &mut Network, t: &Topology) {
+    for a in &t.network_acls {
+        n.network_acls.push(NetworkAcl {
+            key: address("network-acl", &a.name.value),
+            id: None,
+            vpc: address("vpc", &a.spec.vpc.value),
+            default: false,
+            entries: a
+                .spec
+                .entries()
+                .map(|(direction, e)| {
+                    let e = e.normalise(direction);
+                    AclEntry {
+                        direction,
+                        number: e.rule_number,
+                        protocol: e.protocol,
+                        from: e.from_port,
+                        to: e.to_port,
+                        cidr: e.cidr,
+                        allow: e.action == vpcform_topology::kinds::network_acl::AclAction::Allow,
+                    }
+                })
+                .collect(),
+        });
+    }
+    for g in &t.security_groups {
+        let mut rules: Vec<SgRule> = g
+            .spec
+            .rules()
+            .filter_map(|(d, r)| r.normalise(d))
+            .map(|r| SgRule {
+                direction: r.direction,
+                protocol: r.protocol,
+                from: r.from_port,
+                to: r.to_port,
+                peer: match r.peer {
+                    vpcform_topology::Peer::Cidr(c) => SgPeer::Cidr(c),
+                    vpcform_topology::Peer::SecurityGroup(s) => {
+                        SgPeer::Group(address("security-group", &s))
+                    }
+                },
+            })
+            .collect();
+        if g.spec.egress.is_none() {
+            // Unmanaged egress: AWS's default allow-all rule stays.
+            rules.push(SgRule {
+                direction: Direction::Egress,
+                protocol: Protocol::All,
+                from: -1,
+                to: -1,
+                peer: SgPeer::Cidr(Ipv4Net::default()),
+            });
+        }
+        n.security_groups.push(SecurityGroup {
+            key: address("security-group", &g.name.value),
+            id: None,
+            vpc: address("vpc", &g.spec.vpc.value),
+            rules,
+        });
+    }
+}

@@ -1,0 +1,865 @@
+//! Evaluating one flow forward and back, hop by hop, with AWS's semantics:
+//! security groups stateful (allow rules only, replies pass), network ACLs
+//! stateless (first matching entry by number, final deny), routes by longest
+//! prefix with the VPC's local route, peerings only when active and never
+//! transitive, the internet only through an attached gateway with a public IP.
+//! Every setting that blocks the flow is reported, not only the first: each
+//! hop is judged as if the earlier ones were fixed.
+
+use ipnet::Ipv4Net;
+use serde::Serialize;
+use vpcform_topology::{Direction, Protocol};
+
+use crate::flow::{EPHEMERAL, Endpoint, EndpointSpec, Packet, Service, resolve};
+use crate::model::{Component, Instance, Network, RouteTarget, SgPeer, Subnet};
+
+/// The answer to "can FROM reach TO with SERVICE?".
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub from: String,
+    pub to: String,
+    pub service: String,
+    pub reachable: bool,
+    pub forward: Vec<Hop>,
+    #[serde(rename = "return")]
+    pub back: Vec<Hop>,
+    pub blocked: Vec<Block>,
+}
+
+/// One step of a path and what it decided.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hop {
+    pub step: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
+    pub detail: String,
+    pub passes: bool,
+}
+
+/// A setting that blocks the flow, in Reachability Analyzer's vocabulary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Block {
+    pub code: &'static str,
+    /// The component's vpcform address, or its AWS id.
+    pub component: String,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `forward` (the request) or `return` (the reply).
+    pub leg: &'static str,
+    pub reason: String,
+    /// The change that would let the flow pass.
+    pub fix: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    Forward,
+    Return,
+}
+
+impl Leg {
+    fn as_str(self) -> &'static str {
+        match self {
+            Leg::Forward => "forward",
+            Leg::Return => "return",
+        }
+    }
+}
+
+/// Evaluates one flow. `Err` when an endpoint is not in the network.
+pub fn evaluate(
+    network: &Network,
+    from: &EndpointSpec,
+    to: &EndpointSpec,
+    service: Service,
+) -> Result<Verdict, String> {
+    let src = resolve(network, from)?;
+    let dst = resolve(network, to)?;
+    if src.is_internet() && dst.is_internet() {
+        return Err("at least one endpoint must be inside a VPC of the topology".into());
+    }
+    let mut e = Evaluation {
+        net: network,
+        service,
+        verdict: Verdict {
+            from: src.label.clone(),
+            to: dst.label.clone(),
+            service: service.label(),
+            reachable: false,
+            forward: Vec::new(),
+            back: Vec::new(),
+            blocked: Vec::new(),
+        },
+    };
+    e.forward(&src, &dst);
+    e.back(&src, &dst);
+    e.verdict.reachable = e.verdict.blocked.is_empty();
+    Ok(e.verdict)
+}
+
+struct Evaluation<'n> {
+    net: &'n Network,
+    service: Service,
+    verdict: Verdict,
+}
+
+impl<'n> Evaluation<'n> {
+    fn forward(&mut self, src: &Endpoint<'n>, dst: &Endpoint<'n>) {
+        let request = Packet::request(&self.service);
+        self.hop(Leg::Forward, "source", None, src.label.clone(), true);
+        if let Some(i) = src.instance {
+            self.security_groups(Leg::Forward, i, Direction::Egress, dst, &request);
+        }
+        if let Some(s) = src.subnet {
+            self.acl(Leg::Forward, s, Direction::Egress, dst.addr, &request);
+        }
+        self.route(Leg::Forward, src, dst);
+        if let Some(s) = dst.subnet {
+            self.acl(Leg::Forward, s, Direction::Ingress, src.addr, &request);
+        }
+        if let Some(i) = dst.instance {
+            self.security_groups(Leg::Forward, i, Direction::Ingress, src, &request);
+        }
+        self.hop(Leg::Forward, "destination", None, dst.label.clone(), true);
+    }
+
+    fn back(&mut self, src: &Endpoint<'n>, dst: &Endpoint<'n>) {
+        let reply = Packet::reply(&self.service);
+        if dst.instance.is_some() || src.instance.is_some() {
+            self.hop(
+                Leg::Return,
+                "security groups",
+                None,
+                "stateful: the reply to an allowed request passes".into(),
+                true,
+            );
+        }
+        if let Some(s) = dst.subnet {
+            self.acl(Leg::Return, s, Direction::Egress, src.addr, &reply);
+        }
+        self.route(Leg::Return, dst, src);
+        if let Some(s) = src.subnet {
+            self.acl(Leg::Return, s, Direction::Ingress, dst.addr, &reply);
+        }
+    }
+
+    fn hop(
+        &mut self,
+        leg: Leg,
+        step: &'static str,
+        component: Option<Component>,
+        detail: String,
+        passes: bool,
+    ) {
+        let hop = Hop {
+            step,
+            component,
+            detail,
+            passes,
+        };
+        match leg {
+            Leg::Forward => self.verdict.forward.push(hop),
+            Leg::Return => self.verdict.back.push(hop),
+        }
+    }
+
+    fn block(&mut self, leg: Leg, code: &'static str, c: &Component, reason: String, fix: String) {
+        let block = Block {
+            code,
+            component: c.name.clone(),
+            kind: c.kind,
+            id: c.id.clone(),
+            leg: leg.as_str(),
+            reason,
+            fix,
+        };
+        // One setting blocking both legs (a missing public IP) is one change.
+        if !self
+            .verdict
+            .blocked
+            .iter()
+            .any(|b| b.code == block.code && b.component == block.component && b.fix == block.fix)
+        {
+            self.verdict.blocked.push(block);
+        }
+    }
+
+    /// Security groups of an instance: any allow rule of any of its groups admits.
+    fn security_groups(
+        &mut self,
+        leg: Leg,
+        instance: &Instance,
+        direction: Direction,
+        remote: &Endpoint<'n>,
+        packet: &Packet,
+    ) {
+        let step = match direction {
+            Direction::Egress => "security group egress",
+            Direction::Ingress => "security group ingress",
+        };
+        let groups: Vec<_> = instance
+            .security_groups
+            .iter()
+            .filter_map(|g| self.net.group(g))
+            .collect();
+        let allowing = groups.iter().find_map(|g| {
+            g.rules
+                .iter()
+                .filter(|r| r.direction == direction)
+                .find(|r| {
+                    packet.matched_by(r.protocol, r.from, r.to)
+                        && match &r.peer {
+                            SgPeer::Cidr(c) => c.contains(&remote.addr),
+                            SgPeer::Group(peer) => remote
+                                .instance
+                                .is_some_and(|i| i.security_groups.contains(peer)),
+                        }
+                })
+                .map(|r| (g, r))
+        });
+        let names = groups
+            .iter()
+            .map(|g| g.component().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = format!(
+            "{} {} {}",
+            packet_label(packet),
+            to_from(direction),
+            remote.label
+        );
+        match allowing {
+            Some((g, r)) => self.hop(
+                leg,
+                step,
+                Some(g.component()),
+                format!(
+                    "{what}: allowed by {}",
+                    rule_label(r.protocol, r.from, r.to, &peer_label(&r.peer))
+                ),
+                true,
+            ),
+            None => {
+                let target = groups
+                    .first()
+                    .map(|g| g.component())
+                    .unwrap_or_else(|| instance.component());
+                self.hop(
+                    leg,
+                    step,
+                    Some(target.clone()),
+                    format!("{what}: no rule of {names} allows it"),
+                    false,
+                );
+                let fix = format!(
+                    "add an {} rule to {} allowing {} {} {}",
+                    direction.as_str(),
+                    target.name,
+                    service_rule(&self.service),
+                    to_from(direction),
+                    remote_cidr(remote)
+                );
+                self.block(
+                    leg,
+                    "ENI_SG_RULES_MISMATCH",
+                    &target,
+                    format!("{what}: no rule of {names} allows it"),
+                    fix,
+                );
+            }
+        }
+    }
+
+    /// The subnet's network ACL: the lowest-numbered matching entry decides;
+    /// for a range of ports every port must be allowed.
+    fn acl(
+        &mut self,
+        leg: Leg,
+        subnet: &Subnet,
+        direction: Direction,
+        remote: Ipv4Net,
+        packet: &Packet,
+    ) {
+        let step = match direction {
+            Direction::Egress => "network ACL outbound",
+            Direction::Ingress => "network ACL inbound",
+        };
+        let Some(acl) = self.net.acl_of(subnet) else {
+            // A topology alone: the VPC's default ACL allows everything.
+            self.hop(
+                leg,
+                step,
+                None,
+                format!("the default network ACL of {} allows all", subnet.vpc),
+                true,
+            );
+            return;
+        };
+        let mut entries: Vec<_> = acl
+            .entries
+            .iter()
+            .filter(|e| e.direction == direction)
+            .collect();
+        entries.sort_by_key(|e| e.number);
+        let what = format!("{} {} {remote}", packet_label(packet), to_from(direction));
+        let mut denied = None;
+        let mut allowed_by = Vec::new();
+        for port in sub_ranges(packet, &entries) {
+            let p = Packet {
+                ports: (port, port),
+                ..*packet
+            };
+            let first = entries.iter().find(|e| {
+                p.matched_by(e.protocol, e.from, e.to)
+                    && if e.allow {
+                        e.cidr.contains(&remote)
+                    } else {
+                        overlaps(e.cidr, remote)
+                    }
+            });
+            match first {
+                Some(e) if e.allow => allowed_by.push(e.number),
+                other => {
+                    denied = Some((other.map(|e| e.number), port));
+                    break;
+                }
+            }
+        }
+        match denied {
+            None => {
+                allowed_by.dedup();
+                let rules = allowed_by
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.hop(
+                    leg,
+                    step,
+                    Some(acl.component()),
+                    format!("{what}: allowed by rule {rules}"),
+                    true,
+                );
+            }
+            Some((rule, port)) => {
+                let by = match rule {
+                    Some(n) => format!("denied by rule {n}"),
+                    None => "no entry matches, so the final `*` entry denies it".to_string(),
+                };
+                let at = if packet.ports.0 != packet.ports.1 {
+                    format!(" (port {port})")
+                } else {
+                    String::new()
+                };
+                let reason = format!("{what}{at}: {by}");
+                self.hop(leg, step, Some(acl.component()), reason.clone(), false);
+                let below = rule
+                    .map(|n| format!(" numbered below {n}"))
+                    .unwrap_or_default();
+                let fix = format!(
+                    "add an {} entry to {}{below} allowing {} {} {remote}",
+                    direction.as_str(),
+                    acl.component().name,
+                    acl_rule_text(packet),
+                    to_from(direction),
+                );
+                self.block(leg, "SUBNET_ACL_RESTRICTION", &acl.component(), reason, fix);
+            }
+        }
+    }
+
+    /// From `a` towards `b`: the route `a`'s subnet uses, or (from the
+    /// internet) the gateway into `b`'s VPC.
+    fn route(&mut self, leg: Leg, a: &Endpoint<'n>, b: &Endpoint<'n>) {
+        match a.subnet {
+            Some(subnet) => self.route_from(leg, subnet, a, b),
+            None => self.into_vpc(leg, b),
+        }
+    }
+
+    fn into_vpc(&mut self, leg: Leg, b: &Endpoint<'n>) {
+        let Some(subnet) = b.subnet else { return };
+        let Some(vpc) = self.net.vpc(&subnet.vpc) else {
+            return;
+        };
+        match self.net.igw_of(&vpc.key) {
+            Some(igw) => self.hop(
+                leg,
+                "internet gateway",
+                Some(igw.component()),
+                format!("into {}", vpc.component()),
+                true,
+            ),
+            None => {
+                let reason = format!("{} has no internet gateway attached", vpc.component());
+                self.hop(
+                    leg,
+                    "internet gateway",
+                    Some(vpc.component()),
+                    reason.clone(),
+                    false,
+                );
+                self.block(
+                    leg,
+                    "CANNOT_ROUTE",
+                    &vpc.component(),
+                    reason,
+                    format!("attach an internet gateway to {}", vpc.key),
+                );
+            }
+        }
+        self.public_ip(leg, b);
+    }
+
+    /// Traffic through an internet gateway needs a public address on the VPC's side.
+    fn public_ip(&mut self, leg: Leg, e: &Endpoint<'n>) {
+        let (has, c) = match (e.instance, e.subnet) {
+            (Some(i), _) => (i.public_ip, i.component()),
+            (None, Some(s)) => (s.map_public_ip_on_launch, s.component()),
+            (None, None) => return,
+        };
+        if has {
+            self.hop(
+                leg,
+                "public IP",
+                Some(c),
+                "has a public IPv4 address".into(),
+                true,
+            );
+        } else {
+            let reason = format!("{c} has no public IPv4 address");
+            self.hop(leg, "public IP", Some(c.clone()), reason.clone(), false);
+            let fix = match e.subnet {
+                Some(s) => format!(
+                    "set `map-public-ip-on-launch: true` on {} (instances launched after get one) or give {} an Elastic IP",
+                    s.key, c.name
+                ),
+                None => format!("give {} a public IP", c.name),
+            };
+            self.block(leg, "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS", &c, reason, fix);
+        }
+    }
+
+    fn route_from(&mut self, leg: Leg, subnet: &Subnet, a: &Endpoint<'n>, b: &Endpoint<'n>) {
+        let net = self.net;
+        let Some(vpc) = net.vpc(&subnet.vpc) else {
+            return;
+        };
+        let table = net.route_table_of(subnet);
+        let table_c = table.map(|t| t.component()).unwrap_or_else(|| Component {
+            kind: "route-table",
+            name: format!("main route table of {}", vpc.key),
+            id: None,
+        });
+        // Candidates: the local route and the table's routes containing every address of `b`.
+        let mut candidates: Vec<(Ipv4Net, Option<&RouteTarget>)> = vec![(vpc.cidr, None)];
+        if let Some(t) = table {
+            candidates.extend(t.routes.iter().map(|r| (r.destination, Some(&r.target))));
+        }
+        let mut matching: Vec<_> = candidates
+            .iter()
+            .filter(|(d, _)| d.contains(&b.addr))
+            .collect();
+        matching.sort_by_key(|(d, _)| std::cmp::Reverse(d.prefix_len()));
+        let Some(&&(destination, target)) = matching.first() else {
+            let reason = format!("{table_c} has no route to {}", b.label);
+            self.hop(
+                leg,
+                "route table",
+                Some(table_c.clone()),
+                reason.clone(),
+                false,
+            );
+            let fix = self.route_fix(&table_c, vpc.key.as_str(), b);
+            self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
+            return;
+        };
+        let reaches = |t: Option<&RouteTarget>| self.target_reaches(&vpc.key, t, b);
+        let detail = format!("{destination} → {}", target_label(net, target));
+        match reaches(target) {
+            Ok(()) => {
+                self.hop(leg, "route table", Some(table_c), detail, true);
+                self.through(leg, target, a);
+            }
+            Err((code, reason, component)) => {
+                // A less specific route that would have reached `b` makes this the wrong route.
+                let better = matching[1..].iter().find(|(_, t)| reaches(*t).is_ok());
+                self.hop(
+                    leg,
+                    "route table",
+                    Some(table_c.clone()),
+                    format!("{detail}: {reason}"),
+                    false,
+                );
+                match better {
+                    Some((wider, t)) if code != "BAD_STATE_ROUTE" => {
+                        let fix = format!(
+                            "remove the route to {destination} from {}, or point it at {} like the route to {wider}",
+                            table_c.name,
+                            target_label(net, *t)
+                        );
+                        self.block(leg, "MORE_SPECIFIC_ROUTE", &table_c, format!("the route to {destination} ({}) wins over the route to {wider}: {reason}", target_label(net, target)), fix);
+                    }
+                    _ if code == "CANNOT_ROUTE" => {
+                        // The only matching route leads elsewhere: the table lacks the route to `b`.
+                        let fix = self.route_fix(&table_c, vpc.key.as_str(), b);
+                        let reason = format!(
+                            "{table_c} has no route to {}; its route to {destination} leads elsewhere ({reason})",
+                            b.label
+                        );
+                        self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
+                    }
+                    _ => {
+                        let fix = match code {
+                            "BAD_STATE_ROUTE" => match net.peering(&component.name) {
+                                Some(p) => format!(
+                                    "accept {} so that it becomes active (it is {})",
+                                    p.key, p.status
+                                ),
+                                None => format!(
+                                    "point the routes through {} at a target that exists and is attached",
+                                    component.name
+                                ),
+                            },
+                            _ => format!(
+                                "peering is not transitive: peer {} with {} directly and route through that peering",
+                                vpc.key,
+                                b.subnet.map_or("the destination's VPC", |s| s.vpc.as_str())
+                            ),
+                        };
+                        self.block(leg, code, &component, reason, fix);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What lies beyond a route that reaches `b`: a peering, or the internet gateway.
+    fn through(&mut self, leg: Leg, target: Option<&RouteTarget>, a: &Endpoint<'n>) {
+        match target {
+            Some(RouteTarget::Peering(p)) => {
+                if let Some(p) = self.net.peering(p) {
+                    self.hop(
+                        leg,
+                        "vpc peering",
+                        Some(p.component()),
+                        format!("{} (active)", p.component()),
+                        true,
+                    );
+                }
+            }
+            Some(RouteTarget::InternetGateway(g)) => {
+                if let Some(g) = self.net.internet_gateways.iter().find(|x| &x.key == g) {
+                    self.hop(
+                        leg,
+                        "internet gateway",
+                        Some(g.component()),
+                        "to the internet".into(),
+                        true,
+                    );
+                }
+                self.public_ip(leg, a);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a route target (None: local) from `vpc` gets to `b`; else the
+    /// code, reason and component to blame.
+    fn target_reaches(
+        &self,
+        vpc: &str,
+        target: Option<&RouteTarget>,
+        b: &Endpoint<'n>,
+    ) -> Result<(), (&'static str, String, Component)> {
+        let b_vpc = b.subnet.map(|s| s.vpc.as_str());
+        let vpc_c = || {
+            self.net
+                .vpc(vpc)
+                .map(|v| v.component())
+                .unwrap_or_else(|| Component {
+                    kind: "vpc",
+                    name: vpc.into(),
+                    id: None,
+                })
+        };
+        match target {
+            None if b_vpc == Some(vpc) => Ok(()),
+            None => Err((
+                "CANNOT_ROUTE",
+                format!("{} is not in {vpc}", b.label),
+                vpc_c(),
+            )),
+            Some(RouteTarget::Missing(id)) => Err((
+                "BAD_STATE_ROUTE",
+                format!("the route's target {id} does not exist (blackhole)"),
+                Component {
+                    kind: "route-target",
+                    name: id.clone(),
+                    id: Some(id.clone()),
+                },
+            )),
+            Some(RouteTarget::Peering(key)) => {
+                let Some(p) = self.net.peering(key) else {
+                    return Err((
+                        "BAD_STATE_ROUTE",
+                        format!("peering {key} does not exist (blackhole)"),
+                        Component {
+                            kind: "vpc-peering",
+                            name: key.clone(),
+                            id: None,
+                        },
+                    ));
+                };
+                if p.status != "active" {
+                    return Err((
+                        "BAD_STATE_ROUTE",
+                        format!("{} is {}, not active", p.component(), p.status),
+                        p.component(),
+                    ));
+                }
+                let peer = if p.requester == vpc {
+                    &p.accepter
+                } else if p.accepter == vpc {
+                    &p.requester
+                } else {
+                    return Err((
+                        "CANNOT_ROUTE",
+                        format!("{} does not connect {vpc}", p.component()),
+                        p.component(),
+                    ));
+                };
+                match b_vpc {
+                    Some(v) if v == peer => Ok(()),
+                    Some(v) => Err((
+                        "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
+                        format!(
+                            "{} leads to {peer}, and {} is in {v}: peering is not transitive",
+                            p.component(),
+                            b.label
+                        ),
+                        p.component(),
+                    )),
+                    None => Err((
+                        "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
+                        format!(
+                            "{} leads to {peer} only, not to the internet",
+                            p.component()
+                        ),
+                        p.component(),
+                    )),
+                }
+            }
+            Some(RouteTarget::InternetGateway(key)) => {
+                let igw = self.net.internet_gateways.iter().find(|g| &g.key == key);
+                match igw {
+                    Some(g) if g.vpc.as_deref() == Some(vpc) => match b_vpc {
+                        None => Ok(()),
+                        Some(v) => Err((
+                            "CANNOT_ROUTE",
+                            format!(
+                                "{} leads to the internet, but {} is in {v}",
+                                g.component(),
+                                b.label
+                            ),
+                            g.component(),
+                        )),
+                    },
+                    Some(g) => Err((
+                        "BAD_STATE_ROUTE",
+                        format!("{} is not attached to {vpc} (blackhole)", g.component()),
+                        g.component(),
+                    )),
+                    None => Err((
+                        "BAD_STATE_ROUTE",
+                        format!("internet gateway {key} does not exist (blackhole)"),
+                        Component {
+                            kind: "internet-gateway",
+                            name: key.clone(),
+                            id: None,
+                        },
+                    )),
+                }
+            }
+        }
+    }
+
+    /// The route that would carry traffic from `vpc` to `b`.
+    fn route_fix(&self, table: &Component, vpc: &str, b: &Endpoint<'n>) -> String {
+        match b.subnet.and_then(|s| self.net.vpc(&s.vpc)) {
+            Some(peer_vpc) => {
+                let peering = self.net.peerings.iter().find(|p| {
+                    (p.requester == vpc && p.accepter == peer_vpc.key)
+                        || (p.accepter == vpc && p.requester == peer_vpc.key)
+                });
+                match peering {
+                    Some(p) => format!(
+                        "add a route to {} through {} in {}",
+                        peer_vpc.cidr, p.key, table.name
+                    ),
+                    None => format!(
+                        "peer {vpc} with {}, then add a route to {} through the peering in {}",
+                        peer_vpc.key, peer_vpc.cidr, table.name
+                    ),
+                }
+            }
+            None => match self.net.igw_of(vpc) {
+                Some(g) => format!(
+                    "add a route to 0.0.0.0/0 through {} in {}",
+                    g.key, table.name
+                ),
+                None => format!(
+                    "attach an internet gateway to {vpc} and add a route to 0.0.0.0/0 through it in {}",
+                    table.name
+                ),
+            },
+        }
+    }
+}
+
+/// Port sub-ranges over which every entry matches uniformly (one point each).
+fn sub_ranges(packet: &Packet, entries: &[&crate::model::AclEntry]) -> Vec<i64> {
+    if !matches!(packet.protocol, Protocol::Tcp | Protocol::Udp) || packet.ports.0 == packet.ports.1
+    {
+        return vec![packet.ports.0];
+    }
+    let (lo, hi) = packet.ports;
+    let mut points = vec![lo];
+    for e in entries.iter().filter(|e| e.protocol == packet.protocol) {
+        for p in [e.from, e.to + 1] {
+            if p > lo && p <= hi {
+                points.push(p);
+            }
+        }
+    }
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+fn to_from(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Egress => "to",
+        Direction::Ingress => "from",
+    }
+}
+
+fn packet_label(p: &Packet) -> String {
+    match p.protocol {
+        Protocol::Icmp if p.icmp == crate::flow::ECHO_REPLY => "icmp echo reply".into(),
+        Protocol::Icmp => "icmp echo request".into(),
+        Protocol::Tcp | Protocol::Udp if p.ports == EPHEMERAL => {
+            format!(
+                "{} reply to ports {}-{}",
+                p.protocol.aws_name(),
+                p.ports.0,
+                p.ports.1
+            )
+        }
+        Protocol::Tcp | Protocol::Udp => format!("{} port {}", p.protocol.aws_name(), p.ports.0),
+        other => other.aws_name(),
+    }
+}
+
+fn rule_label(protocol: Protocol, from: i64, to: i64, peer: &str) -> String {
+    let what = match protocol {
+        Protocol::All => "all traffic".to_string(),
+        Protocol::Icmp if from == -1 => "all icmp".to_string(),
+        Protocol::Icmp => format!("icmp type {from}"),
+        Protocol::Tcp | Protocol::Udp if from == to => format!("{} {from}", protocol.aws_name()),
+        Protocol::Tcp | Protocol::Udp => format!("{} {from}-{to}", protocol.aws_name()),
+        other => other.aws_name(),
+    };
+    format!("{what} {peer}")
+}
+
+fn peer_label(peer: &SgPeer) -> String {
+    match peer {
+        SgPeer::Cidr(c) => format!("with {c}"),
+        SgPeer::Group(g) => format!("with members of {g}"),
+    }
+}
+
+/// The rule text of a fix for the service asked about.
+fn service_rule(s: &Service) -> String {
+    match s.protocol {
+        Protocol::Icmp => "icmp (echo request, type 8)".into(),
+        p => format!("{} port {}", p.aws_name(), s.port),
+    }
+}
+
+/// The entry a fix suggests: replies need the whole ephemeral range.
+fn acl_rule_text(p: &Packet) -> String {
+    match p.protocol {
+        Protocol::Icmp if p.icmp == crate::flow::ECHO_REPLY => "icmp echo reply (type 0)".into(),
+        Protocol::Icmp => "icmp echo request (type 8)".into(),
+        Protocol::Tcp | Protocol::Udp if p.ports == EPHEMERAL => {
+            format!("{} ports 1024-65535 (replies)", p.protocol.aws_name())
+        }
+        Protocol::Tcp | Protocol::Udp => format!("{} port {}", p.protocol.aws_name(), p.ports.0),
+        other => other.aws_name(),
+    }
+}
+
+/// The CIDR a rule for this endpoint would name.
+fn remote_cidr(e: &Endpoint<'_>) -> String {
+    e.addr.to_string()
+}
+
+fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
+    match target {
+        None => "local".into(),
+        Some(RouteTarget::InternetGateway(g)) => net
+            .internet_gateways
+            .iter()
+            .find(|x| &x.key == g)
+            .map_or(g.clone(), |x| x.component().to_string()),
+        Some(RouteTarget::Peering(p)) => net
+            .peering(p)
+            .map_or(p.clone(), |x| x.component().to_string()),
+        Some(RouteTarget::Missing(id)) => format!("{id} (missing)"),
+    }
+}
+
+impl Verdict {
+    /// The verdict for a terminal: the answer, both paths, and what blocks.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let answer = if self.reachable {
+            "reachable"
+        } else {
+            "NOT reachable"
+        };
+        let _ = writeln!(
+            out,
+            "{} → {} ({}): {answer}",
+            self.from, self.to, self.service
+        );
+        for (title, hops) in [("forward", &self.forward), ("return", &self.back)] {
+            let _ = writeln!(out, "\n{title}:");
+            for h in hops {
+                let mark = if h.passes { "✓" } else { "✗" };
+                let _ = writeln!(out, "  {mark} {:<22} {}", h.step, h.detail);
+            }
+        }
+        if !self.blocked.is_empty() {
+            let _ = writeln!(out, "\nblocked by:");
+            for b in &self.blocked {
+                let id = b.id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  [{}] {}{id}, {} leg: {}",
+                    b.code, b.component, b.leg, b.reason
+                );
+                let _ = writeln!(out, "      fix: {}", b.fix);
+            }
+        }
+        out
+    }
+}

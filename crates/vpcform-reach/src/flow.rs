@@ -1,0 +1,262 @@
+//! What is asked: the two endpoints and the traffic between them.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vpcform_topology::Protocol;
+
+use crate::model::{Instance, Network, Subnet};
+
+/// An endpoint as a user names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndpointSpec {
+    /// `instance.NAME` or `subnet.NAME`.
+    Address {
+        kind: String,
+        name: String,
+    },
+    /// `i-…` or `subnet-…`.
+    Id(String),
+    Ip(Ipv4Addr),
+    Cidr(Ipv4Net),
+    Internet,
+}
+
+impl std::str::FromStr for EndpointSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text == "internet" {
+            return Ok(EndpointSpec::Internet);
+        }
+        if let Ok(ip) = text.parse::<Ipv4Addr>() {
+            return Ok(EndpointSpec::Ip(ip));
+        }
+        if let Ok(net) = text.parse::<Ipv4Net>() {
+            return Ok(EndpointSpec::Cidr(net.trunc()));
+        }
+        if text.starts_with("i-") || text.starts_with("subnet-") {
+            return Ok(EndpointSpec::Id(text.to_string()));
+        }
+        match text.split_once('.') {
+            Some((kind @ ("instance" | "subnet"), name)) if !name.is_empty() => {
+                Ok(EndpointSpec::Address {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            _ => Err(format!(
+                "`{text}` is not an endpoint: use `instance.NAME`, `subnet.NAME`, an id (`i-…`, `subnet-…`), an IP, a CIDR, or `internet`"
+            )),
+        }
+    }
+}
+
+/// An endpoint found in the network.
+#[derive(Clone, Debug)]
+pub struct Endpoint<'n> {
+    /// How reports name it.
+    pub label: String,
+    /// Its addresses: one (/32), or every address it may have (an instance
+    /// not launched yet: its subnet; a subnet; the internet: 0.0.0.0/0).
+    pub addr: Ipv4Net,
+    pub instance: Option<&'n Instance>,
+    pub subnet: Option<&'n Subnet>,
+}
+
+impl Endpoint<'_> {
+    pub fn is_internet(&self) -> bool {
+        self.subnet.is_none()
+    }
+}
+
+/// The address range an instance has.
+fn instance_addr(i: &Instance, s: &Subnet) -> Ipv4Net {
+    i.private_ip
+        .map_or(s.cidr, |ip| Ipv4Net::new(ip, 32).expect("a /32"))
+}
+
+/// Finds an endpoint in the network.
+pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint<'n>, String> {
+    let of_instance = |i: &'n Instance| -> Result<Endpoint<'n>, String> {
+        let subnet = network
+            .subnet(&i.subnet)
+            .ok_or_else(|| format!("{}'s subnet {} is not in the network", i.key, i.subnet))?;
+        Ok(Endpoint {
+            label: i.component().to_string(),
+            addr: instance_addr(i, subnet),
+            instance: Some(i),
+            subnet: Some(subnet),
+        })
+    };
+    let of_subnet = |s: &'n Subnet, addr: Ipv4Net| Endpoint {
+        label: if addr == s.cidr {
+            s.component().to_string()
+        } else {
+            format!("{addr} in {}", s.component())
+        },
+        addr,
+        instance: None,
+        subnet: Some(s),
+    };
+    let external = |addr: Ipv4Net| Endpoint {
+        label: if addr.prefix_len() == 0 {
+            "internet".to_string()
+        } else {
+            format!("{addr} (internet)")
+        },
+        addr,
+        instance: None,
+        subnet: None,
+    };
+    match spec {
+        EndpointSpec::Internet => Ok(external(Ipv4Net::default())),
+        EndpointSpec::Address { kind, name } => {
+            let key = format!("{kind}.{name}");
+            if kind == "instance" {
+                let i = network
+                    .instances
+                    .iter()
+                    .find(|i| i.key == key)
+                    .ok_or_else(|| format!("no instance `{name}` in the network"))?;
+                of_instance(i)
+            } else {
+                let s = network
+                    .subnet(&key)
+                    .ok_or_else(|| format!("no subnet `{name}` in the network"))?;
+                Ok(of_subnet(s, s.cidr))
+            }
+        }
+        EndpointSpec::Id(id) => {
+            if let Some(i) = network.instances.iter().find(|i| i.id.as_ref() == Some(id)) {
+                return of_instance(i);
+            }
+            let s = network
+                .subnets
+                .iter()
+                .find(|s| s.id.as_ref() == Some(id))
+                .ok_or_else(|| format!("no instance or subnet with id {id} in the network"))?;
+            Ok(of_subnet(s, s.cidr))
+        }
+        EndpointSpec::Ip(ip) => {
+            if let Some(i) = network.instances.iter().find(|i| i.private_ip == Some(*ip)) {
+                return of_instance(i);
+            }
+            let host = Ipv4Net::new(*ip, 32).expect("a /32");
+            Ok(match network.subnets.iter().find(|s| s.cidr.contains(ip)) {
+                Some(s) => of_subnet(s, host),
+                None => external(host),
+            })
+        }
+        EndpointSpec::Cidr(net) => Ok(
+            match network.subnets.iter().find(|s| s.cidr.contains(net)) {
+                Some(s) => of_subnet(s, *net),
+                None => external(*net),
+            },
+        ),
+    }
+}
+
+/// The traffic: a protocol and its port or ICMP type and code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub protocol: Protocol,
+    /// The destination port (tcp/udp).
+    pub port: u16,
+    /// ICMP type and code of the request (echo request: 8, 0).
+    pub icmp: (i64, i64),
+}
+
+/// ICMP echo reply.
+pub const ECHO_REPLY: (i64, i64) = (0, 0);
+/// ICMP echo request.
+pub const ECHO_REQUEST: (i64, i64) = (8, 0);
+
+/// The client ports a reply goes back to: Linux's ephemeral range, which
+/// Amazon Linux uses (NACLs must admit every port of it for replies to pass).
+pub const EPHEMERAL: (i64, i64) = (32768, 60999);
+
+impl Service {
+    pub fn icmp() -> Self {
+        Service {
+            protocol: Protocol::Icmp,
+            port: 0,
+            icmp: ECHO_REQUEST,
+        }
+    }
+
+    pub fn tcp(port: u16) -> Self {
+        Service {
+            protocol: Protocol::Tcp,
+            port,
+            icmp: (-1, -1),
+        }
+    }
+
+    pub fn udp(port: u16) -> Self {
+        Service {
+            protocol: Protocol::Udp,
+            port,
+            icmp: (-1, -1),
+        }
+    }
+
+    /// How reports name it: `icmp`, `tcp/22`.
+    pub fn label(&self) -> String {
+        match self.protocol {
+            Protocol::Tcp | Protocol::Udp => format!("{}/{}", self.protocol.aws_name(), self.port),
+            Protocol::Icmp => "icmp echo".into(),
+            other => other.aws_name(),
+        }
+    }
+}
+
+/// One direction of the traffic, as filters see it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Packet {
+    pub(crate) protocol: Protocol,
+    /// Destination ports it may carry (one for requests, the ephemeral range for replies).
+    pub(crate) ports: (i64, i64),
+    pub(crate) icmp: (i64, i64),
+}
+
+impl Packet {
+    pub(crate) fn request(s: &Service) -> Self {
+        Packet {
+            protocol: s.protocol,
+            ports: (i64::from(s.port), i64::from(s.port)),
+            icmp: s.icmp,
+        }
+    }
+
+    pub(crate) fn reply(s: &Service) -> Self {
+        Packet {
+            protocol: s.protocol,
+            ports: EPHEMERAL,
+            icmp: if s.icmp == ECHO_REQUEST {
+                ECHO_REPLY
+            } else {
+                s.icmp
+            },
+        }
+    }
+
+    /// Whether a rule of `protocol` with range `from..to` matches every packet
+    /// of this kind (for ports: every port in `ports`).
+    pub(crate) fn matched_by(&self, protocol: Protocol, from: i64, to: i64) -> bool {
+        if protocol == Protocol::All {
+            return true;
+        }
+        if protocol != self.protocol {
+            return false;
+        }
+        match protocol {
+            Protocol::Tcp | Protocol::Udp => from <= self.ports.0 && self.ports.1 <= to,
+            Protocol::Icmp => {
+                (from == -1 || from == self.icmp.0) && (to == -1 || to == self.icmp.1)
+            }
+            _ => true,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! vpcform's reachability engine. Pure: no AWS SDK, no async.
+//!
+//! A [`Network`] model (built from a topology by [`from_topology`], or by
+//! callers from live state) and [`evaluate`], which answers whether one flow
+//! gets from one endpoint to another and back, hop by hop, naming every
+//! setting that blocks it. See ../shared/reference/flow-logs-insights-reachability.md.
+
+mod build;
+mod eval;
+mod flow;
+mod model;
+
+pub use build::from_topology;
+pub use eval::{Block, Hop, Verdict, evaluate};
+pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};
+pub use model::{
+    AclEntry, Component, Instance, InternetGateway, Network, NetworkAcl, Peering, Route,
+    RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+};

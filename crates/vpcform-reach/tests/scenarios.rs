@@ -1,0 +1,133 @@
+//! The reachability corpus (`data/scenarios.yaml`): each scenario changes the
+//! seed, asks one flow, and must block on exactly the settings it names.
+//! The full verdicts are pinned in one snapshot for review.
+
+use serde::Deserialize;
+use vpcform_reach::{EndpointSpec, Network, Route, RouteTarget, Service, evaluate};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct Scenario {
+    name: String,
+    #[serde(default)]
+    replace: Vec<(String, String)>,
+    #[serde(default)]
+    peering_status: std::collections::BTreeMap<String, String>,
+    add_route: Option<AddRoute>,
+    from: String,
+    to: String,
+    protocol: String,
+    port: Option<u16>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddRoute {
+    table: String,
+    destination: String,
+    peering: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Expect {
+    Word(String),
+    Blocked(Vec<String>),
+}
+
+fn network(s: &Scenario) -> Network {
+    let mut text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/seed.yaml"))
+            .unwrap();
+    for (from, to) in &s.replace {
+        assert!(
+            text.contains(from.as_str()),
+            "{}: `{from}` is not in the seed",
+            s.name
+        );
+        text = text.replacen(from.as_str(), to, 1);
+    }
+    let loaded = vpcform_topology::load(&s.name, text.as_bytes());
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| &d.message)
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", s.name);
+    let mut n = vpcform_reach::from_topology(loaded.topology.as_ref().unwrap());
+    for (key, status) in &s.peering_status {
+        n.peerings
+            .iter_mut()
+            .find(|p| &p.key == key)
+            .unwrap()
+            .status = status.clone();
+    }
+    if let Some(r) = &s.add_route {
+        let table = n
+            .route_tables
+            .iter_mut()
+            .find(|t| t.key == r.table)
+            .unwrap();
+        table.routes.push(Route {
+            destination: r.destination.parse().unwrap(),
+            target: RouteTarget::Peering(r.peering.clone()),
+        });
+    }
+    n
+}
+
+fn service(s: &Scenario) -> Service {
+    match s.protocol.as_str() {
+        "icmp" => Service::icmp(),
+        "tcp" => Service::tcp(s.port.unwrap()),
+        "udp" => Service::udp(s.port.unwrap()),
+        other => panic!("{}: protocol {other}", s.name),
+    }
+}
+
+#[test]
+fn every_scenario_blocks_exactly_where_it_says() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/scenarios.yaml"
+    ))
+    .unwrap();
+    let scenarios: Vec<Scenario> = serde_saphyr::from_str(&text).unwrap();
+    assert!(scenarios.len() >= 15);
+    let mut report = String::new();
+    for s in &scenarios {
+        let n = network(s);
+        let from: EndpointSpec = s.from.parse().unwrap();
+        let to: EndpointSpec = s.to.parse().unwrap();
+        let v = evaluate(&n, &from, &to, service(s)).unwrap();
+        let got: Vec<String> = v
+            .blocked
+            .iter()
+            .map(|b| format!("{} {} {}", b.code, b.component, b.leg))
+            .collect();
+        match &s.expect {
+            Expect::Word(w) => {
+                assert_eq!(w, "reachable", "{}", s.name);
+                assert!(
+                    v.reachable,
+                    "{}: expected reachable, got {got:#?}\n{}",
+                    s.name,
+                    v.to_text()
+                );
+            }
+            Expect::Blocked(want) => {
+                assert!(
+                    !v.reachable,
+                    "{}: expected blocked\n{}",
+                    s.name,
+                    v.to_text()
+                );
+                assert_eq!(&got, want, "{}\n{}", s.name, v.to_text());
+            }
+        }
+        report.push_str(&format!("## {}\n{}\n", s.name, v.to_text()));
+    }
+    insta::assert_snapshot!(report);
+}
