@@ -374,11 +374,11 @@ impl<'n> Evaluation<'n> {
     fn route(&mut self, leg: Leg, a: &Endpoint<'n>, b: &Endpoint<'n>) {
         match a.subnet {
             Some(subnet) => self.route_from(leg, subnet, a, b),
-            None => self.into_vpc(leg, b),
+            None => self.entering_vpc(leg, b),
         }
     }
 
-    fn into_vpc(&mut self, leg: Leg, b: &Endpoint<'n>) {
+    fn entering_vpc(&mut self, leg: Leg, b: &Endpoint<'n>) {
         let Some(subnet) = b.subnet else { return };
         let Some(vpc) = self.net.vpc(&subnet.vpc) else {
             return;
