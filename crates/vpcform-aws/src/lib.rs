@@ -9,12 +9,14 @@ mod error;
 mod kind;
 mod kinds;
 mod lock;
+mod network;
 mod read;
 mod registry;
 
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;
 pub use lock::{LOCK_GROUP, Lock, LockInfo};
+pub use network::read_network;
 pub use read::read_live_state;
 
 #[cfg(feature = "testkit")]

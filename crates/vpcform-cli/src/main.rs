@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod plan;
+mod reach;
 mod validate;
 
 const EXAMPLES: &str = "\
@@ -88,6 +89,11 @@ enum Command {
         after_help = "Example:\n  vpcform force-unlock 1a2b3c4d   # the id printed when the lock was reported"
     )]
     ForceUnlock(apply::UnlockArgs),
+    /// Can traffic get from one endpoint to another and back? Names every setting that blocks it.
+    #[command(
+        after_help = "Endpoints: instance.NAME, subnet.NAME, an id (i-…, subnet-…), an IP, a CIDR, or `internet`.\nExit 0 when reachable, 2 when not, 1 on errors.\n\nExamples:\n  vpcform reach instance.instance-1 instance.instance-2                 # ping, from the topology\n  vpcform reach internet instance.instance-1 --protocol tcp --port 22\n  vpcform reach instance.instance-1 instance.instance-2 --live          # from the account\n  vpcform reach i-0abc 10.2.0.15 --live --format json"
+    )]
+    Reach(reach::ReachArgs),
     /// Print the JSON Schema of the topology language.
     #[command(
         after_help = "Put this line first in topology.yaml for completion in editors:\n  # yaml-language-server: $schema=./topology.schema.json"
@@ -178,6 +184,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => apply::run_apply(&args, output),
         Command::Destroy(args) => apply::run_destroy(&args, output),
         Command::ForceUnlock(args) => apply::run_force_unlock(&args, output),
+        Command::Reach(args) => reach::run_reach(&args, output),
         Command::Schema => {
             let schema = vpcform_topology::json_schema();
             out(&format!(

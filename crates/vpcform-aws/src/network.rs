@@ -1,0 +1,444 @@
+//! The live network of a stack's VPCs for reachability (`reach --live`):
+//! every object in those VPCs, owned by the stack or not (each VPC's main
+//! route table and default ACL, routes, rules and entries added by hand),
+//! and the VPCs they peer with. One call per kind, filtered by VPC.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::Filter;
+use ipnet::Ipv4Net;
+use vpcform_reach::{
+    AclEntry, Instance, InternetGateway, Network, NetworkAcl, Peering, Route, RouteTable,
+    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+};
+use vpcform_topology::{Direction, Peer, Protocol, Topology};
+
+use crate::read::{ec2_tags, stack_filter};
+use crate::{Aws, AwsError};
+
+/// Names objects as plans do: the vpcform address of what the stack owns, else the AWS id.
+#[derive(Default)]
+struct Names(BTreeMap<String, String>);
+
+impl Names {
+    fn learn(&mut self, id: &str, tags: &[aws_sdk_ec2::types::Tag], stack: &str) {
+        let tags = ec2_tags(tags);
+        if tags.get(vpcform_diff::TAG_STACK).map(String::as_str) == Some(stack)
+            && let Some(address) = tags.get(vpcform_diff::TAG_ADDRESS)
+        {
+            self.0.insert(id.to_string(), address.clone());
+        }
+    }
+
+    fn of(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| id.to_string())
+    }
+}
+
+fn filter(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+/// Reads the stack's VPCs, the VPCs they peer with, and everything in them.
+pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, AwsError> {
+    let stack = topology.stack.value.as_str();
+    let own = aws
+        .ec2
+        .describe_vpcs()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+    let mut vpc_ids: Vec<String> = own
+        .vpcs()
+        .iter()
+        .filter_map(|v| v.vpc_id())
+        .map(str::to_string)
+        .collect();
+    let mut names = Names::default();
+    let mut net = Network::default();
+    if vpc_ids.is_empty() {
+        return Ok(net);
+    }
+    // Peerings first: their other ends belong to the network too.
+    let (as_requester, as_accepter) = tokio::try_join!(
+        async {
+            aws.ec2
+                .describe_vpc_peering_connections()
+                .filters(filter("requester-vpc-info.vpc-id", &vpc_ids))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))
+        },
+        async {
+            aws.ec2
+                .describe_vpc_peering_connections()
+                .filters(filter("accepter-vpc-info.vpc-id", &vpc_ids))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))
+        },
+    )?;
+    let mut peerings = BTreeMap::new();
+    for p in as_requester
+        .vpc_peering_connections()
+        .iter()
+        .chain(as_accepter.vpc_peering_connections())
+    {
+        let status = p
+            .status()
+            .and_then(|s| s.code())
+            .map_or("unknown", |c| c.as_str());
+        if matches!(status, "deleted" | "rejected" | "failed" | "expired") {
+            continue;
+        }
+        if let Some(id) = p.vpc_peering_connection_id() {
+            names.learn(id, p.tags(), stack);
+            peerings.insert(id.to_string(), p.clone());
+            for side in [
+                p.requester_vpc_info().and_then(|v| v.vpc_id()),
+                p.accepter_vpc_info().and_then(|v| v.vpc_id()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !vpc_ids.iter().any(|v| v == side) {
+                    vpc_ids.push(side.to_string());
+                }
+            }
+        }
+    }
+    let all_vpcs = aws
+        .ec2
+        .describe_vpcs()
+        .set_vpc_ids(Some(vpc_ids.clone()))
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+    for v in all_vpcs.vpcs() {
+        let id = v.vpc_id().unwrap_or_default();
+        names.learn(id, v.tags(), stack);
+    }
+    let by_vpc = || filter("vpc-id", &vpc_ids);
+    let (subnets, tables, acls, groups, instances, igws) = tokio::try_join!(
+        async {
+            aws.ec2
+                .describe_subnets()
+                .filters(by_vpc())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeSubnets", e))
+        },
+        async {
+            aws.ec2
+                .describe_route_tables()
+                .filters(by_vpc())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeRouteTables", e))
+        },
+        async {
+            aws.ec2
+                .describe_network_acls()
+                .filters(by_vpc())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeNetworkAcls", e))
+        },
+        async {
+            aws.ec2
+                .describe_security_groups()
+                .filters(by_vpc())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))
+        },
+        async {
+            aws.ec2
+                .describe_instances()
+                .filters(by_vpc())
+                .filters(filter(
+                    "instance-state-name",
+                    &[
+                        "pending".into(),
+                        "running".into(),
+                        "stopping".into(),
+                        "stopped".into(),
+                    ],
+                ))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeInstances", e))
+        },
+        async {
+            aws.ec2
+                .describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", &vpc_ids))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeInternetGateways", e))
+        },
+    )?;
+    // Learn every name before building, so references use them.
+    for s in subnets.subnets() {
+        names.learn(s.subnet_id().unwrap_or_default(), s.tags(), stack);
+    }
+    for t in tables.route_tables() {
+        names.learn(t.route_table_id().unwrap_or_default(), t.tags(), stack);
+    }
+    for a in acls.network_acls() {
+        names.learn(a.network_acl_id().unwrap_or_default(), a.tags(), stack);
+    }
+    for g in groups.security_groups() {
+        names.learn(g.group_id().unwrap_or_default(), g.tags(), stack);
+    }
+    for g in igws.internet_gateways() {
+        names.learn(g.internet_gateway_id().unwrap_or_default(), g.tags(), stack);
+    }
+    let instances: Vec<_> = instances
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .cloned()
+        .collect();
+    for i in &instances {
+        names.learn(i.instance_id().unwrap_or_default(), i.tags(), stack);
+    }
+
+    for v in all_vpcs.vpcs() {
+        let id = v.vpc_id().unwrap_or_default();
+        if let Some(cidr) = v.cidr_block().and_then(|c| c.parse::<Ipv4Net>().ok()) {
+            net.vpcs.push(Vpc {
+                key: names.of(id),
+                id: Some(id.into()),
+                cidr,
+            });
+        }
+    }
+    add_subnets(
+        &mut net,
+        &names,
+        subnets.subnets(),
+        tables.route_tables(),
+        acls.network_acls(),
+    );
+    add_tables(&mut net, &names, tables.route_tables(), &peerings);
+    add_acls(&mut net, &names, acls.network_acls());
+    add_groups(&mut net, &names, groups.security_groups());
+    for i in &instances {
+        let id = i.instance_id().unwrap_or_default();
+        net.instances.push(Instance {
+            key: names.of(id),
+            id: Some(id.into()),
+            subnet: names.of(i.subnet_id().unwrap_or_default()),
+            private_ip: i.private_ip_address().and_then(|a| a.parse().ok()),
+            public_ip: i.public_ip_address().is_some(),
+            security_groups: i
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(|g| names.of(g))
+                .collect(),
+        });
+    }
+    for g in igws.internet_gateways() {
+        let id = g.internet_gateway_id().unwrap_or_default();
+        let vpc = g
+            .attachments()
+            .iter()
+            .find(|a| a.state().is_none_or(|s| s.as_str() != "detached"))
+            .and_then(|a| a.vpc_id());
+        net.internet_gateways.push(InternetGateway {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: vpc.map(|v| names.of(v)),
+        });
+    }
+    for (id, p) in &peerings {
+        net.peerings.push(Peering {
+            key: names.of(id),
+            id: Some(id.clone()),
+            requester: names.of(p
+                .requester_vpc_info()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()),
+            accepter: names.of(p
+                .accepter_vpc_info()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()),
+            status: p
+                .status()
+                .and_then(|s| s.code())
+                .map_or("unknown", |c| c.as_str())
+                .to_string(),
+        });
+    }
+    Ok(net)
+}
+
+fn add_subnets(
+    net: &mut Network,
+    names: &Names,
+    subnets: &[aws_sdk_ec2::types::Subnet],
+    tables: &[aws_sdk_ec2::types::RouteTable],
+    acls: &[aws_sdk_ec2::types::NetworkAcl],
+) {
+    for s in subnets {
+        let id = s.subnet_id().unwrap_or_default();
+        let Some(cidr) = s.cidr_block().and_then(|c| c.parse::<Ipv4Net>().ok()) else {
+            continue;
+        };
+        let table = tables.iter().find(|t| {
+            t.associations()
+                .iter()
+                .any(|a| a.subnet_id() == Some(id) && a.main() != Some(true))
+        });
+        let acl = acls
+            .iter()
+            .find(|a| a.associations().iter().any(|x| x.subnet_id() == Some(id)));
+        net.subnets.push(Subnet {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: names.of(s.vpc_id().unwrap_or_default()),
+            cidr,
+            route_table: table.and_then(|t| t.route_table_id()).map(|t| names.of(t)),
+            network_acl: acl.and_then(|a| a.network_acl_id()).map(|a| names.of(a)),
+            map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+        });
+    }
+}
+
+fn add_tables(
+    net: &mut Network,
+    names: &Names,
+    tables: &[aws_sdk_ec2::types::RouteTable],
+    peerings: &BTreeMap<String, aws_sdk_ec2::types::VpcPeeringConnection>,
+) {
+    use aws_sdk_ec2::types::RouteState;
+    for t in tables {
+        let id = t.route_table_id().unwrap_or_default();
+        let mut routes = Vec::new();
+        for r in t.routes() {
+            let Some(destination) = r
+                .destination_cidr_block()
+                .and_then(|d| d.parse::<Ipv4Net>().ok())
+            else {
+                continue;
+            };
+            if r.gateway_id() == Some("local") {
+                continue; // the VPC's local route is implicit in the model
+            }
+            let target = match (r.gateway_id(), r.vpc_peering_connection_id()) {
+                (Some(g), _) if g.starts_with("igw-") => RouteTarget::InternetGateway(names.of(g)),
+                (_, Some(p)) if peerings.contains_key(p) => RouteTarget::Peering(names.of(p)),
+                (g, p) => RouteTarget::Missing(g.or(p).unwrap_or("unknown target").to_string()),
+            };
+            let target = match (r.state(), target) {
+                (
+                    Some(RouteState::Blackhole),
+                    RouteTarget::InternetGateway(g) | RouteTarget::Peering(g),
+                ) => RouteTarget::Missing(g),
+                (_, t) => t,
+            };
+            routes.push(Route {
+                destination,
+                target,
+            });
+        }
+        net.route_tables.push(RouteTable {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: names.of(t.vpc_id().unwrap_or_default()),
+            main: t.associations().iter().any(|a| a.main() == Some(true)),
+            routes,
+        });
+    }
+}
+
+fn add_acls(net: &mut Network, names: &Names, acls: &[aws_sdk_ec2::types::NetworkAcl]) {
+    for a in acls {
+        let id = a.network_acl_id().unwrap_or_default();
+        let entries = a
+            .entries()
+            .iter()
+            .filter(|e| e.rule_number() != Some(32767))
+            .filter_map(|e| {
+                let protocol = Protocol::from_aws(e.protocol()?)?;
+                let (from, to) = match protocol {
+                    Protocol::Icmp => e.icmp_type_code().map_or((-1, -1), |c| {
+                        (
+                            i64::from(c.r#type().unwrap_or(-1)),
+                            i64::from(c.code().unwrap_or(-1)),
+                        )
+                    }),
+                    Protocol::Tcp | Protocol::Udp => e.port_range().map_or((0, 65535), |r| {
+                        (
+                            i64::from(r.from().unwrap_or(0)),
+                            i64::from(r.to().unwrap_or(65535)),
+                        )
+                    }),
+                    _ => (-1, -1),
+                };
+                Some(AclEntry {
+                    direction: if e.egress() == Some(true) {
+                        Direction::Egress
+                    } else {
+                        Direction::Ingress
+                    },
+                    number: i64::from(e.rule_number()?),
+                    protocol,
+                    from,
+                    to,
+                    cidr: e.cidr_block()?.parse().ok()?,
+                    allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
+                })
+            })
+            .collect();
+        net.network_acls.push(NetworkAcl {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: names.of(a.vpc_id().unwrap_or_default()),
+            default: a.is_default() == Some(true),
+            entries,
+        });
+    }
+}
+
+fn add_groups(net: &mut Network, names: &Names, groups: &[aws_sdk_ec2::types::SecurityGroup]) {
+    for g in groups {
+        let id = g.group_id().unwrap_or_default();
+        let permissions = g
+            .ip_permissions()
+            .iter()
+            .map(|p| (Direction::Ingress, p))
+            .chain(
+                g.ip_permissions_egress()
+                    .iter()
+                    .map(|p| (Direction::Egress, p)),
+            );
+        let mut rules = Vec::new();
+        for (direction, p) in permissions {
+            for (rule, _) in crate::kinds::security_group::rules_of(direction, p) {
+                rules.push(SgRule {
+                    direction,
+                    protocol: rule.protocol,
+                    from: rule.from_port,
+                    to: rule.to_port,
+                    peer: match rule.peer {
+                        Peer::Cidr(c) => SgPeer::Cidr(c),
+                        Peer::SecurityGroup(g) => SgPeer::Group(names.of(&g)),
+                    },
+                });
+            }
+        }
+        net.security_groups.push(SecurityGroup {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: names.of(g.vpc_id().unwrap_or_default()),
+            rules,
+        });
+    }
+}
