@@ -200,6 +200,10 @@ async fn execute_with_lock(
         err("the plan has errors; nothing was changed\n");
         return Ok(ExitCode::from(1));
     }
+    if crate::plan::breaks_expectations(&plan) {
+        err("nothing was changed\n");
+        return Ok(ExitCode::from(1));
+    }
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }

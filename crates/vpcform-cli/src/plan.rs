@@ -100,15 +100,34 @@ pub(crate) async fn make_plan(
         endpoint_url: aws_args.endpoint_url.clone(),
     };
     let aws = vpcform_aws::Aws::connect(&options).await?;
-    let live = vpcform_aws::read_live_state(&aws, topology).await?;
+    let before = aws.calls().get();
+    let (live, network) = tokio::try_join!(
+        vpcform_aws::read_live_state(&aws, topology),
+        vpcform_aws::read_network(&aws, topology),
+    )?;
     let topology_hash = vpcform_diff::short_hash(&loaded.source.text);
-    let plan = vpcform_diff::plan(vpcform_diff::PlanInput {
+    let mut plan = vpcform_diff::plan(vpcform_diff::PlanInput {
         topology,
         graph,
         live: &live,
         topology_hash: &topology_hash,
     });
+    plan.api_calls = aws.calls().get() - before;
+    plan.connectivity = Some(connectivity(topology, &network));
     Ok(Some((plan, aws)))
+}
+
+/// The topology's expectations on the planned network, and the flows the
+/// plan changes (the live network now against the planned one).
+fn connectivity(
+    topology: &vpcform_topology::Topology,
+    live: &vpcform_reach::Network,
+) -> vpcform_reach::Connectivity {
+    let planned = vpcform_reach::planned(&vpcform_reach::from_topology(topology), live);
+    vpcform_reach::Connectivity {
+        expectations: vpcform_reach::check_expectations(&topology.expect, &planned),
+        changes: vpcform_reach::diff(live, &planned),
+    }
 }
 
 pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
@@ -149,7 +168,7 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
             path.display()
         ));
     }
-    if !plan.errors.is_empty() {
+    if !plan.errors.is_empty() || breaks_expectations(&plan) {
         return Ok(ExitCode::from(1));
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
@@ -157,4 +176,15 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the plan breaks a connectivity expectation (reported; exit 1).
+pub(crate) fn breaks_expectations(plan: &Plan) -> bool {
+    let broken = plan.connectivity.as_ref().map_or(0, |c| c.broken().count());
+    if broken > 0 {
+        err(&format!(
+            "the plan breaks {broken} connectivity expectation(s) of the topology; see Connectivity above\n"
+        ));
+    }
+    broken > 0
 }

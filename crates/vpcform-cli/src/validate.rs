@@ -65,7 +65,8 @@ pub(crate) fn report(loaded: &Loaded, output: Output, deny_warnings: bool) {
 }
 
 pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Result<ExitCode> {
-    let loaded = load(&args.file)?;
+    let mut loaded = load(&args.file)?;
+    check_expectations(&mut loaded);
     let failed = loaded.has_errors() || (args.deny_warnings && loaded.warning_count() > 0);
     match args.format {
         DiagnosticFormat::Json => {
@@ -141,4 +142,20 @@ pub(crate) fn run_graph(args: &GraphArgs, output: Output) -> anyhow::Result<Exit
     };
     out(&text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The topology's `expect:` entries against the network it declares: each
+/// broken one is a located error naming the settings that block it.
+fn check_expectations(loaded: &mut Loaded) {
+    let Some((topology, _)) = loaded.valid() else {
+        return;
+    };
+    let network = vpcform_reach::from_topology(topology);
+    let results = vpcform_reach::check_expectations(&topology.expect, &network);
+    loaded
+        .diagnostics
+        .extend(vpcform_reach::expectation_diagnostics(&results));
+    loaded
+        .diagnostics
+        .sort_by_key(|d| (d.span.line, d.span.column, d.severity));
 }

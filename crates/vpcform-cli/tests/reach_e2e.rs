@@ -188,3 +188,78 @@ fn live_reach_follows_console_changes_and_names_what_blocks_by_id() {
         vec![("SUBNET_ACL_RESTRICTION".to_string(), default_acl)]
     );
 }
+
+#[test]
+fn a_plan_that_breaks_an_expectation_fails_with_the_reason_and_apply_refuses() {
+    let moto = Moto::start();
+    let text = std::fs::read_to_string(root().join("topology.yaml")).unwrap();
+    let dir = workdir(&text);
+    let apply = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+    assert!(
+        clean.stdout.contains("expectations: 4 held, 0 broken"),
+        "{}",
+        clean.stdout
+    );
+
+    // Dropping instance-2's ICMP rule breaks the seed's ping expectation.
+    let icmp = "      - { protocol: icmp, cidr: 0.0.0.0/0, description: All ICMP }\n    tags: { Name: instance-2-sg }";
+    assert!(text.contains(icmp));
+    std::fs::write(
+        dir.path().join("topology.yaml"),
+        text.replace(icmp, "    tags: { Name: instance-2-sg }"),
+    )
+    .unwrap();
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("expectations: 3 held, 1 broken"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("✗ instance.instance-1 → instance.instance-2 icmp: expected reachable, blocked by [ENI_SG_RULES_MISMATCH] security-group.instance-2-sg"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("becomes blocked"),
+        "the flow diff shows the ping cut: {}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains("breaks 1 connectivity expectation"),
+        "{}",
+        plan.stderr
+    );
+    let markdown = vpcform(&moto, dir.path(), &["plan", "--format", "markdown"]);
+    assert!(
+        markdown.stdout.contains("#### Connectivity"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(
+        markdown
+            .stdout
+            .contains("> This plan breaks 1 connectivity expectation(s)."),
+        "{}",
+        markdown.stdout
+    );
+    let json = vpcform(&moto, dir.path(), &["plan", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["connectivity"]["expectations"][0]["held"], false);
+    assert_eq!(
+        doc["connectivity"]["expectations"][0]["blocked"][0]["code"],
+        "ENI_SG_RULES_MISMATCH"
+    );
+
+    let refused = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("nothing was changed"),
+        "{}",
+        refused.stderr
+    );
+}

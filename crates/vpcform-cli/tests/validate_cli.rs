@@ -142,3 +142,63 @@ fn help_and_version() {
         format!("vpcform {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn validate_fails_a_broken_expectation_naming_the_missing_route() {
+    let o = vpcform(&["validate", "-f", "examples/peering-one-side-route.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stderr(&o);
+    assert!(text.contains("error[expectation-broken]"), "{text}");
+    assert!(
+        text.contains("examples/peering-one-side-route.yaml:53:5"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "add a route to 10.1.0.0/16 through vpc-peering.left-right in route-table.right-rt"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn reach_answers_from_the_topology_with_exit_codes() {
+    let o = vpcform(&[
+        "reach",
+        "instance.instance-1",
+        "instance.instance-2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["reachable"], true);
+    assert!(v["forward"].as_array().unwrap().len() >= 6);
+    assert!(!v["return"].as_array().unwrap().is_empty());
+    assert_eq!(v["blocked"], serde_json::json!([]));
+
+    // RDP is not open: blocked at instance-1's group, exit 2.
+    let o = vpcform(&[
+        "reach",
+        "internet",
+        "instance.instance-1",
+        "--protocol",
+        "tcp",
+        "--port",
+        "3389",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["blocked"][0]["code"], "ENI_SG_RULES_MISMATCH");
+    assert_eq!(v["blocked"][0]["component"], "security-group.instance-1-sg");
+
+    let o = vpcform(&["reach", "instance.nowhere", "internet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no instance `nowhere`"),
+        "{}",
+        stderr(&o)
+    );
+}

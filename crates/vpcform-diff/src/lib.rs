@@ -4,6 +4,7 @@
 
 mod normalize;
 mod plan;
+mod render_connectivity;
 mod render_json;
 mod render_markdown;
 mod render_text;
@@ -300,6 +301,10 @@ pub struct Plan {
     pub region: Option<String>,
     pub changes: Vec<ResourceChange>,
     pub errors: Vec<PlanError>,
+    /// Expectations and flows the plan changes, when the caller checked them
+    /// (needs the live network). Not part of saved plans.
+    #[serde(skip)]
+    pub connectivity: Option<vpcform_reach::Connectivity>,
     pub fingerprints: Vec<Fingerprint>,
     pub topology_hash: String,
     pub api_calls: u64,

@@ -84,6 +84,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         region: topology.region.as_ref().map(|r| r.value.clone()),
         changes,
         errors,
+        connectivity: None,
         fingerprints: fingerprints(live, &desired),
         topology_hash: topology_hash.to_string(),
         api_calls: live.api_calls,

@@ -16,8 +16,14 @@ pub fn to_markdown(plan: &Plan) -> String {
     for e in &plan.errors {
         let _ = writeln!(head, "> [!CAUTION]\n> `{}`: {}\n", e.address, e.message);
     }
+    let connectivity = plan
+        .connectivity
+        .as_ref()
+        .map(crate::render_connectivity::markdown)
+        .unwrap_or_default();
     if !plan.has_changes() {
-        let _ = writeln!(head, "**No changes.** The account matches the topology.");
+        let _ = writeln!(head, "**No changes.** The account matches the topology.\n");
+        head.push_str(&connectivity);
         return head;
     }
     let _ = writeln!(
@@ -45,6 +51,7 @@ pub fn to_markdown(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+    head.push_str(&connectivity);
     let drifted: Vec<&ResourceChange> = plan.actions().filter(|c| c.drift.is_some()).collect();
     if !drifted.is_empty() {
         let _ = writeln!(head, "#### Changed outside vpcform ({})\n", drifted.len());

@@ -20,6 +20,11 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
     if !plan.errors.is_empty() {
         out.push('\n');
     }
+    let connectivity = plan
+        .connectivity
+        .as_ref()
+        .map(|c| crate::render_connectivity::text(c, style))
+        .unwrap_or_default();
     if !plan.has_changes() {
         let _ = writeln!(
             out,
@@ -27,6 +32,7 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
             style.green("No changes."),
             plan.stack
         );
+        out.push_str(&connectivity);
         return out;
     }
     let _ = writeln!(out, "vpcform will perform the following actions:\n");
@@ -50,6 +56,7 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
             s.drifted
         );
     }
+    out.push_str(&connectivity);
     out
 }
 

@@ -214,3 +214,64 @@ fn add_filters(n: &mut Network, t: &Topology) {
         });
     }
 }
+
+/// The network once a plan is applied: the declared objects, with the live
+/// ids and addresses of those that already exist, plus what AWS holds that
+/// vpcform does not manage (each existing VPC's main route table and
+/// default network ACL, as they are now).
+pub fn planned(declared: &Network, live: &Network) -> Network {
+    let mut n = declared.clone();
+    let live_vpcs: Vec<String> = n
+        .vpcs
+        .iter()
+        .filter(|v| live.vpc(&v.key).is_some())
+        .map(|v| v.key.clone())
+        .collect();
+    let live_vpcs: Vec<&str> = live_vpcs.iter().map(String::as_str).collect();
+    n.route_tables
+        .retain(|t| !(t.main && live_vpcs.contains(&t.vpc.as_str())));
+    n.route_tables.extend(
+        live.route_tables
+            .iter()
+            .filter(|t| t.main && live_vpcs.contains(&t.vpc.as_str()))
+            .cloned(),
+    );
+    n.network_acls
+        .retain(|a| !(a.default && live_vpcs.contains(&a.vpc.as_str())));
+    n.network_acls.extend(
+        live.network_acls
+            .iter()
+            .filter(|a| a.default && live_vpcs.contains(&a.vpc.as_str()))
+            .cloned(),
+    );
+    macro_rules! ids {
+        ($($field:ident),*) => {$(
+            for x in &mut n.$field {
+                if let Some(l) = live.$field.iter().find(|l| l.key == x.key) {
+                    x.id = l.id.clone();
+                }
+            }
+        )*};
+    }
+    ids!(
+        vpcs,
+        subnets,
+        route_tables,
+        network_acls,
+        security_groups,
+        internet_gateways,
+        peerings
+    );
+    for i in &mut n.instances {
+        if let Some(l) = live
+            .instances
+            .iter()
+            .find(|l| l.key == i.key && l.subnet == i.subnet)
+        {
+            i.id = l.id.clone();
+            i.private_ip = l.private_ip;
+            i.public_ip = l.public_ip;
+        }
+    }
+    n
+}

@@ -6,11 +6,15 @@
 //! setting that blocks it. See ../shared/reference/flow-logs-insights-reachability.md.
 
 mod build;
+mod connectivity;
 mod eval;
 mod flow;
 mod model;
 
-pub use build::from_topology;
+pub use build::{from_topology, planned};
+pub use connectivity::{
+    Connectivity, ExpectationResult, FlowChange, check_expectations, diff, expectation_diagnostics,
+};
 pub use eval::{Block, Hop, Verdict, evaluate};
 pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};
 pub use model::{

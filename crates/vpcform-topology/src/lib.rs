@@ -9,6 +9,7 @@ pub mod attr;
 mod decode;
 mod derived;
 mod diagnostic;
+mod expect;
 pub mod generate;
 mod graph;
 mod kind;
@@ -21,6 +22,7 @@ mod validate;
 mod yaml;
 
 pub use address::{Address, ResourceKind};
+pub use expect::{ExpectProtocol, Expectation};
 pub use kind::{Attr, AttrSpec, Compare, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder};
 pub use kinds::flow_log::{
     FLOW_LOG_ACTIONS, FLOW_LOG_FIELDS, FLOW_LOGS_SERVICE, FlowLog, TrafficType,

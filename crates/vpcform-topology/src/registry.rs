@@ -141,6 +141,9 @@ macro_rules! define_kinds {
                 #[schemars(default)]
                 pub $field: Section<kinds::$module::$ty>,
             )? )*
+            /// Connectivity the topology promises (`validate` and `plan` check it).
+            #[schemars(default)]
+            pub expect: Vec<crate::expect::Expectation>,
             /// Every logical name declared, with its kind, including resources that
             /// failed to decode (so references to them are not reported as undefined).
             #[schemars(skip)]
@@ -192,6 +195,10 @@ macro_rules! define_kinds {
                 stack,
                 region,
                 $( $( $field: decode_section(f, $key, &mut declared, cx), )? )*
+                expect: f
+                    .take("expect")
+                    .and_then(|n| crate::expect::decode(n, cx))
+                    .unwrap_or_default(),
                 declared,
             }
         }

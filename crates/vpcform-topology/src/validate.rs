@@ -74,7 +74,9 @@ impl<'t> NameIndex<'t> {
                     format!(
                         "`{field}` refers to `{}`, but no {} has that name",
                         r.value,
-                        &want.article_name()[2..].trim_start_matches("n ")
+                        want.article_name()
+                            .split_once(' ')
+                            .map_or(want.as_str(), |(_, noun)| noun)
                     ),
                 );
                 if let Some(s) = did_you_mean(&r.value, candidates.iter().copied()) {
@@ -141,4 +143,5 @@ pub(crate) fn by_name<T>(items: &[Named<T>]) -> HashMap<&str, &Named<T>> {
 pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
     crate::registry::validate_sections(t, index, cx);
     crate::rules::validate(t, index, cx);
+    crate::expect::validate(t, index, cx);
 }

@@ -1,0 +1,130 @@
+//! The Connectivity section of a plan: expectations held or broken, and the
+//! flows whose reachability the plan changes.
+
+use std::fmt::Write as _;
+
+use vpcform_reach::{Block, Connectivity};
+use vpcform_topology::Style;
+
+fn blocks(blocked: &[Block]) -> String {
+    blocked
+        .iter()
+        .map(|b| format!("[{}] {}", b.code, b.component))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// For terminals and logs.
+pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
+    let mut out = String::new();
+    if c.expectations.is_empty() && c.changes.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\n{}", style.bold("Connectivity:"));
+    if !c.expectations.is_empty() {
+        let broken = c.broken().count();
+        let _ = writeln!(
+            out,
+            "  expectations: {} held, {broken} broken",
+            c.expectations.len() - broken
+        );
+        for e in &c.expectations {
+            if e.held {
+                let what = if e.reachable { "reachable" } else { "blocked" };
+                let _ = writeln!(out, "    {} {} ({what})", style.green("✓"), e.expectation);
+            } else if e.reachable {
+                let _ = writeln!(
+                    out,
+                    "    {} {}: expected reachable, blocked by {}",
+                    style.error("✗"),
+                    e.expectation,
+                    blocks(&e.blocked)
+                );
+                for b in &e.blocked {
+                    let _ = writeln!(out, "        {}; fix: {}", b.reason, b.fix);
+                }
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    {} {}: expected blocked, but reachable",
+                    style.error("✗"),
+                    e.expectation
+                );
+            }
+        }
+    }
+    if !c.changes.is_empty() {
+        let _ = writeln!(out, "  flows this plan changes:");
+        for f in &c.changes {
+            if f.after {
+                let _ = writeln!(
+                    out,
+                    "    + {} → {} ({}): becomes reachable",
+                    f.from, f.to, f.service
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    - {} → {} ({}): becomes blocked by {}",
+                    f.from,
+                    f.to,
+                    f.service,
+                    blocks(&f.blocked)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// For a pull-request comment (above the fold).
+pub(crate) fn markdown(c: &Connectivity) -> String {
+    let mut out = String::new();
+    if c.expectations.is_empty() && c.changes.is_empty() {
+        return out;
+    }
+    let broken = c.broken().count();
+    let _ = writeln!(out, "#### Connectivity\n");
+    if broken > 0 {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> This plan breaks {broken} connectivity expectation(s).\n"
+        );
+    }
+    if !c.expectations.is_empty() {
+        let _ = writeln!(out, "| | expectation | result |\n|---|---|---|");
+        for e in &c.expectations {
+            let (mark, result) = match (e.held, e.actual) {
+                (true, true) => ("✅", "reachable".to_string()),
+                (true, false) => ("✅", "blocked".to_string()),
+                (false, false) => ("❌", format!("blocked by {}", blocks(&e.blocked))),
+                (false, true) => ("❌", "reachable, expected blocked".to_string()),
+            };
+            let _ = writeln!(out, "| {mark} | `{}` | {result} |", e.expectation);
+        }
+        out.push('\n');
+    }
+    if !c.changes.is_empty() {
+        let _ = writeln!(out, "Flows this plan changes:\n");
+        for f in &c.changes {
+            if f.after {
+                let _ = writeln!(
+                    out,
+                    "- 🔓 `{}` → `{}` {}: becomes reachable",
+                    f.from, f.to, f.service
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "- 🔒 `{}` → `{}` {}: becomes blocked by {}",
+                    f.from,
+                    f.to,
+                    f.service,
+                    blocks(&f.blocked)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,203 @@
+//! Connectivity of a whole network: the topology's expectations checked,
+//! and the flows whose reachability a change alters (Batfish's
+//! "differential reachability", for a pull request).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use vpcform_topology::{Diagnostic, Direction, ExpectProtocol, Expectation, Protocol};
+
+use crate::eval::{Block, evaluate};
+use crate::flow::{EndpointSpec, Service};
+use crate::model::Network;
+
+/// What a plan (or `validate`) reports about connectivity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Connectivity {
+    pub expectations: Vec<ExpectationResult>,
+    /// Flows reachable before and not after, or the other way round.
+    pub changes: Vec<FlowChange>,
+}
+
+impl Connectivity {
+    pub fn broken(&self) -> impl Iterator<Item = &ExpectationResult> {
+        self.expectations.iter().filter(|e| !e.held)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExpectationResult {
+    /// `instance.a → instance.b icmp`.
+    pub expectation: String,
+    /// What the topology promises.
+    pub reachable: bool,
+    /// What the network does.
+    pub actual: bool,
+    pub held: bool,
+    /// Why it is blocked, when it is.
+    pub blocked: Vec<Block>,
+    #[serde(skip)]
+    pub span: vpcform_topology::Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FlowChange {
+    pub from: String,
+    pub to: String,
+    pub service: String,
+    pub before: bool,
+    pub after: bool,
+    /// What blocks it afterwards (flows this change cuts).
+    pub blocked: Vec<Block>,
+}
+
+fn service_of(e: &Expectation) -> Service {
+    let port = e
+        .port
+        .as_ref()
+        .map_or(0, |p| p.value.clamp(0, 65535) as u16);
+    match e.protocol.value {
+        ExpectProtocol::Icmp => Service::icmp(),
+        ExpectProtocol::Tcp => Service::tcp(port),
+        ExpectProtocol::Udp => Service::udp(port),
+    }
+}
+
+/// Each expectation against the network.
+pub fn check_expectations(
+    expectations: &[Expectation],
+    network: &Network,
+) -> Vec<ExpectationResult> {
+    expectations
+        .iter()
+        .map(|e| {
+            let verdict = match (
+                e.from.value.parse::<EndpointSpec>(),
+                e.to.value.parse::<EndpointSpec>(),
+            ) {
+                (Ok(from), Ok(to)) => evaluate(network, &from, &to, service_of(e)).ok(),
+                _ => None,
+            };
+            let (actual, blocked) =
+                verdict.map_or((false, Vec::new()), |v| (v.reachable, v.blocked));
+            ExpectationResult {
+                expectation: e.label(),
+                reachable: e.reachable.value,
+                actual,
+                held: actual == e.reachable.value,
+                blocked,
+                span: e.span,
+            }
+        })
+        .collect()
+}
+
+/// Broken expectations as located errors (for `validate`).
+pub fn expectation_diagnostics(results: &[ExpectationResult]) -> Vec<Diagnostic> {
+    results
+        .iter()
+        .filter(|r| !r.held)
+        .map(|r| {
+            let message = if r.reachable {
+                format!(
+                    "expected reachable, but the topology blocks it: {}",
+                    r.expectation
+                )
+            } else {
+                format!(
+                    "expected blocked, but the topology lets it through: {}",
+                    r.expectation
+                )
+            };
+            let help = if r.blocked.is_empty() {
+                "remove the path, or change the expectation".to_string()
+            } else {
+                r.blocked
+                    .iter()
+                    .map(|b| format!("[{}] {}; fix: {}", b.code, b.reason, b.fix))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Diagnostic::error("expectation-broken", r.span, message).with_help(help)
+        })
+        .collect()
+}
+
+/// The flows worth comparing: between instances of one VPC or of peered VPCs
+/// (either network's peerings), and between each instance and the internet,
+/// for ICMP and every port a security-group rule or ACL entry names.
+fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, Service)> {
+    let mut services = vec![Service::icmp()];
+    let mut ports = BTreeSet::new();
+    for n in [before, after] {
+        for g in &n.security_groups {
+            for r in g.rules.iter().filter(|r| r.direction == Direction::Ingress) {
+                if matches!(r.protocol, Protocol::Tcp | Protocol::Udp) && r.from == r.to {
+                    ports.insert((r.protocol == Protocol::Tcp, r.from));
+                }
+            }
+        }
+    }
+    services.extend(ports.into_iter().take(32).map(|(tcp, p)| {
+        let port = p.clamp(0, 65535) as u16;
+        if tcp {
+            Service::tcp(port)
+        } else {
+            Service::udp(port)
+        }
+    }));
+    let vpc_of = |n: &Network, key: &str| n.subnet(key).map(|s| s.vpc.clone());
+    let connected = |a: &str, b: &str| {
+        a == b
+            || [before, after].iter().any(|n| {
+                n.peerings.iter().any(|p| {
+                    (p.requester == a && p.accepter == b) || (p.requester == b && p.accepter == a)
+                })
+            })
+    };
+    let mut instances: BTreeSet<(String, String)> = BTreeSet::new();
+    for n in [before, after] {
+        for i in &n.instances {
+            if let Some(vpc) = vpc_of(n, &i.subnet) {
+                instances.insert((i.key.clone(), vpc));
+            }
+        }
+    }
+    let spec = |key: &str| -> EndpointSpec { key.parse().unwrap_or(EndpointSpec::Internet) };
+    let mut out = Vec::new();
+    for (a, va) in &instances {
+        for s in &services {
+            out.push((EndpointSpec::Internet, spec(a), *s));
+            out.push((spec(a), EndpointSpec::Internet, *s));
+        }
+        for (b, vb) in &instances {
+            if a != b && connected(va, vb) {
+                out.extend(services.iter().map(|s| (spec(a), spec(b), *s)));
+            }
+        }
+    }
+    out
+}
+
+/// Flows whose verdict differs between two networks.
+pub fn diff(before: &Network, after: &Network) -> Vec<FlowChange> {
+    let mut changes = Vec::new();
+    for (from, to, service) in flows(before, after) {
+        let verdict = |n: &Network| evaluate(n, &from, &to, service).ok();
+        let (b, a) = (verdict(before), verdict(after));
+        let reachable = |v: &Option<crate::eval::Verdict>| v.as_ref().is_some_and(|v| v.reachable);
+        if reachable(&b) == reachable(&a) {
+            continue;
+        }
+        let label = a.as_ref().or(b.as_ref()).expect("one side evaluated");
+        changes.push(FlowChange {
+            from: label.from.clone(),
+            to: label.to.clone(),
+            service: service.label(),
+            before: reachable(&b),
+            after: reachable(&a),
+            blocked: a.map(|v| v.blocked).unwrap_or_default(),
+        });
+    }
+    changes
+}

@@ -1,0 +1,163 @@
+//! `expect:`: connectivity the topology promises, checked by `validate`
+//! against the topology and by `plan` against the planned state.
+
+use schemars::JsonSchema;
+
+use crate::address::ResourceKind;
+use crate::decode::{Cx, Fields, FromNode, list_of};
+use crate::diagnostic::{Diagnostic, Span};
+use crate::model::{At, Topology};
+use crate::validate::NameIndex;
+use crate::yaml::Node;
+
+/// One promise: traffic from one endpoint reaches another (and back), or does not.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Expectation {
+    /// `instance.NAME`, `subnet.NAME`, an IP, a CIDR, or `internet`.
+    pub from: At<String>,
+    /// Named the same ways.
+    pub to: At<String>,
+    /// `icmp` (echo request and reply), `tcp` or `udp`.
+    #[schemars(with = "ExpectProtocol")]
+    pub protocol: At<ExpectProtocol>,
+    /// The destination port (tcp and udp).
+    pub port: Option<At<i64>>,
+    /// Whether the traffic must get through (true) or must be blocked (false).
+    pub reachable: At<bool>,
+    #[schemars(skip)]
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectProtocol {
+    Icmp,
+    Tcp,
+    Udp,
+}
+
+impl ExpectProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectProtocol::Icmp => "icmp",
+            ExpectProtocol::Tcp => "tcp",
+            ExpectProtocol::Udp => "udp",
+        }
+    }
+}
+
+impl FromNode for ExpectProtocol {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = String::from_node(node, cx)?;
+        let parsed = match text.to_ascii_lowercase().as_str() {
+            "icmp" => Some(ExpectProtocol::Icmp),
+            "tcp" => Some(ExpectProtocol::Tcp),
+            "udp" => Some(ExpectProtocol::Udp),
+            _ => None,
+        };
+        if parsed.is_none() {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-protocol",
+                    node.span,
+                    format!("unknown protocol `{text}`"),
+                )
+                .with_help("expectations check icmp, tcp or udp"),
+            );
+        }
+        parsed
+    }
+}
+
+impl Expectation {
+    /// `instance.a → instance.b icmp` / `… tcp/22`, for messages.
+    pub fn label(&self) -> String {
+        let service = match (&self.protocol.value, &self.port) {
+            (p, Some(port)) => format!("{}/{}", p.as_str(), port.value),
+            (p, None) => p.as_str().to_string(),
+        };
+        format!("{} → {} {service}", self.from.value, self.to.value)
+    }
+}
+
+pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Option<Vec<Expectation>> {
+    list_of(node, cx, |n, cx| {
+        let mut f = Fields::new(n, "an expectation", cx)?;
+        let from = f.required("from", cx);
+        let to = f.required("to", cx);
+        let protocol = f.required("protocol", cx);
+        let port = f.maybe("port", cx);
+        let reachable = f.required("reachable", cx);
+        let span = f.span();
+        f.finish(cx);
+        Some(Expectation {
+            from: from?,
+            to: to?,
+            protocol: protocol?,
+            port: port.ok()?,
+            reachable: reachable?,
+            span,
+        })
+    })
+}
+
+/// Endpoints name declared instances or subnets; ports go with tcp and udp.
+pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+    for e in &t.expect {
+        for endpoint in [&e.from, &e.to] {
+            check_endpoint(endpoint, index, cx);
+        }
+        match (e.protocol.value, &e.port) {
+            (ExpectProtocol::Icmp, Some(port)) => cx.push(
+                Diagnostic::error("invalid-port", port.span, "icmp has no ports")
+                    .with_help("remove `port`; icmp expectations check echo request and reply"),
+            ),
+            (ExpectProtocol::Tcp | ExpectProtocol::Udp, None) => cx.push(
+                Diagnostic::error(
+                    "invalid-port",
+                    e.protocol.span,
+                    format!("a {} expectation needs a `port`", e.protocol.value.as_str()),
+                )
+                .with_help("e.g. `port: 22`"),
+            ),
+            (_, Some(port)) if !(1..=65535).contains(&port.value) => cx.push(
+                Diagnostic::error(
+                    "invalid-port",
+                    port.span,
+                    format!("port {} is out of range", port.value),
+                )
+                .with_help("ports are 1 to 65535"),
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
+    let text = endpoint.value.trim();
+    if text == "internet"
+        || text.parse::<std::net::Ipv4Addr>().is_ok()
+        || text.parse::<ipnet::Ipv4Net>().is_ok()
+    {
+        return;
+    }
+    let kind = match text.split_once('.') {
+        Some(("instance", name)) => Some((ResourceKind::Instance, name)),
+        Some(("subnet", name)) => Some((ResourceKind::Subnet, name)),
+        _ => None,
+    };
+    let Some((kind, name)) = kind else {
+        cx.push(
+            Diagnostic::error(
+                "invalid-endpoint",
+                endpoint.span,
+                format!("`{text}` is not an endpoint"),
+            )
+            .with_help("use `instance.NAME`, `subnet.NAME`, an IP, a CIDR, or `internet`"),
+        );
+        return;
+    };
+    let reference = At::new(name.to_string(), endpoint.span);
+    index.check(&reference, kind, "expect", cx);
+}
