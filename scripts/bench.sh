@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (release build): topology load, plan and apply against local moto.
+# Benchmarks (release build): topology load, connectivity diff and reach,
+# plan and apply against local moto.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/moto.sh"
@@ -10,3 +11,4 @@ export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 cargo bench -p vpcform-topology --bench load
 cargo bench -p vpcform-cli --bench aws
+cargo bench -p vpcform-reach --bench connectivity

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, as a new user would run it on a fresh machine: build vpcform,
 # start a local moto server (loopback only), and walk topology.yaml through
-# validate → plan → apply → plan (no changes) → destroy.
+# validate → reach (from the topology) → plan → apply → reach --live (the
+# seed's step 8, and what a console change does to it) → plan (no changes)
+# → destroy.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/moto.sh"
@@ -15,8 +17,25 @@ step() { printf '\n\033[1;36m$ vpcform %s\033[0m\n' "$*"; "$VPCFORM_BIN" "$@"; }
 
 step validate -f topology.yaml
 step graph -f topology.yaml --format mermaid | head -5 && echo "  ..."
+log "the seed's step 8 (can instance-1 ping instance-2?), answered before anything exists"
+step reach instance.instance-1 instance.instance-2 --protocol icmp
 step plan -f topology.yaml --stats
 step apply -f topology.yaml --auto-approve
+log "the same question answered from the live account"
+step reach instance.instance-1 instance.instance-2 --protocol icmp --live
+log "someone deletes the route back to network-1 in the console (moto, on loopback)"
+"$MOTO_VENV/bin/python" - <<'PY'
+import os, boto3
+ec2 = boto3.client("ec2", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+table = ec2.describe_route_tables(Filters=[{"Name": "tag:vpcform:address", "Values": ["route-table.network-2-rt"]}])["RouteTables"][0]
+ec2.delete_route(RouteTableId=table["RouteTableId"], DestinationCidrBlock="10.1.0.0/16")
+print("deleted 10.1.0.0/16 from", table["RouteTableId"])
+PY
+step reach instance.instance-1 instance.instance-2 --protocol icmp --live || echo "  (exit $?: not reachable, as it should be)"
+log "plan shows the route as drift and the ping it cuts; apply puts it back"
+step plan -f topology.yaml || true
+step apply -f topology.yaml --auto-approve
+step reach instance.instance-1 instance.instance-2 --protocol icmp --live
 step plan -f topology.yaml --detailed-exitcode --stats
 step destroy -f topology.yaml --auto-approve
 step plan -f topology.yaml --format markdown | head -12

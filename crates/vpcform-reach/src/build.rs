@@ -91,9 +91,16 @@ pub fn from_topology(t: &Topology) -> Network {
     }
     add_route_tables(&mut n, t);
     add_filters(&mut n, t);
+    // No lookups on `n` while it is built: its index is made on first use.
+    let public_subnets: std::collections::HashSet<String> = n
+        .subnets
+        .iter()
+        .filter(|s| s.map_public_ip_on_launch)
+        .map(|s| s.key.clone())
+        .collect();
     for i in &t.instances {
         let subnet = address("subnet", &i.spec.subnet.value);
-        let public = n.subnet(&subnet).is_some_and(|s| s.map_public_ip_on_launch);
+        let public = public_subnets.contains(&subnet);
         n.instances.push(Instance {
             key: address("instance", &i.name.value),
             id: None,

@@ -2,7 +2,7 @@
 //! and the flows whose reachability a change alters (Batfish's
 //! "differential reachability", for a pull request).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use vpcform_topology::{Diagnostic, Direction, ExpectProtocol, Expectation, Protocol};
@@ -146,37 +146,54 @@ fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, 
             Service::udp(port)
         }
     }));
-    let vpc_of = |n: &Network, key: &str| n.subnet(key).map(|s| s.vpc.clone());
-    let connected = |a: &str, b: &str| {
-        a == b
-            || [before, after].iter().any(|n| {
-                n.peerings.iter().any(|p| {
-                    (p.requester == a && p.accepter == b) || (p.requester == b && p.accepter == a)
-                })
-            })
-    };
-    let mut instances: BTreeSet<(String, String)> = BTreeSet::new();
+    // Instances by VPC, and which VPCs either network peers.
+    let mut by_vpc: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut neighbours: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for n in [before, after] {
         for i in &n.instances {
-            if let Some(vpc) = vpc_of(n, &i.subnet) {
-                instances.insert((i.key.clone(), vpc));
+            if let Some(s) = n.subnet(&i.subnet) {
+                by_vpc
+                    .entry(s.vpc.clone())
+                    .or_default()
+                    .insert(i.key.clone());
             }
+        }
+        for p in &n.peerings {
+            neighbours
+                .entry(p.requester.clone())
+                .or_default()
+                .insert(p.accepter.clone());
+            neighbours
+                .entry(p.accepter.clone())
+                .or_default()
+                .insert(p.requester.clone());
         }
     }
     let spec = |key: &str| -> EndpointSpec { key.parse().unwrap_or(EndpointSpec::Internet) };
+    let empty = BTreeSet::new();
     let mut out = Vec::new();
-    for (a, va) in &instances {
-        for s in &services {
-            out.push((EndpointSpec::Internet, spec(a), *s));
-            out.push((spec(a), EndpointSpec::Internet, *s));
-        }
-        for (b, vb) in &instances {
-            if a != b && connected(va, vb) {
+    for (vpc, instances) in &by_vpc {
+        let reachable_vpcs = std::iter::once(vpc).chain(neighbours.get(vpc).unwrap_or(&empty));
+        let peers: Vec<&String> = reachable_vpcs
+            .filter_map(|v| by_vpc.get(v))
+            .flatten()
+            .collect();
+        for a in instances {
+            for s in &services {
+                out.push((EndpointSpec::Internet, spec(a), *s));
+                out.push((spec(a), EndpointSpec::Internet, *s));
+            }
+            for b in peers.iter().filter(|b| **b != a) {
                 out.extend(services.iter().map(|s| (spec(a), spec(b), *s)));
             }
         }
     }
     out
+}
+
+/// How many flows [`diff`] compares for these networks.
+pub fn flows_compared(before: &Network, after: &Network) -> usize {
+    flows(before, after).len()
 }
 
 /// Flows whose verdict differs between two networks.

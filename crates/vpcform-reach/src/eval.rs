@@ -550,7 +550,7 @@ impl<'n> Evaluation<'n> {
                 }
             }
             Some(RouteTarget::InternetGateway(g)) => {
-                if let Some(g) = self.net.internet_gateways.iter().find(|x| &x.key == g) {
+                if let Some(g) = self.net.internet_gateway(g) {
                     self.hop(
                         leg,
                         "internet gateway",
@@ -652,7 +652,7 @@ impl<'n> Evaluation<'n> {
                 }
             }
             Some(RouteTarget::InternetGateway(key)) => {
-                let igw = self.net.internet_gateways.iter().find(|g| &g.key == key);
+                let igw = self.net.internet_gateway(key);
                 match igw {
                     Some(g) if g.vpc.as_deref() == Some(vpc) => match b_vpc {
                         None => Ok(()),
@@ -815,9 +815,7 @@ fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
     match target {
         None => "local".into(),
         Some(RouteTarget::InternetGateway(g)) => net
-            .internet_gateways
-            .iter()
-            .find(|x| &x.key == g)
+            .internet_gateway(g)
             .map_or(g.clone(), |x| x.component().to_string()),
         Some(RouteTarget::Peering(p)) => net
             .peering(p)

@@ -116,9 +116,7 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
             let key = format!("{kind}.{name}");
             if kind == "instance" {
                 let i = network
-                    .instances
-                    .iter()
-                    .find(|i| i.key == key)
+                    .instance(&key)
                     .ok_or_else(|| format!("no instance `{name}` in the network"))?;
                 of_instance(i)
             } else {

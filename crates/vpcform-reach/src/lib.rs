@@ -14,6 +14,7 @@ mod model;
 pub use build::{from_topology, planned};
 pub use connectivity::{
     Connectivity, ExpectationResult, FlowChange, check_expectations, diff, expectation_diagnostics,
+    flows_compared,
 };
 pub use eval::{Block, Hop, Verdict, evaluate};
 pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};

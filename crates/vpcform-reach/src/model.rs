@@ -3,7 +3,9 @@
 //! state). Every object has a `key` (its vpcform address when vpcform knows
 //! one, else its AWS id) and, when known, its AWS `id`.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::OnceLock;
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
@@ -19,6 +21,87 @@ pub struct Network {
     pub instances: Vec<Instance>,
     pub internet_gateways: Vec<InternetGateway>,
     pub peerings: Vec<Peering>,
+    /// Lookups by key, built on first use (so change the network before asking it anything).
+    index: Lazy,
+}
+
+/// Positions by key, and each VPC's main table, default ACL and gateway.
+#[derive(Debug, Default)]
+struct Index {
+    vpcs: HashMap<String, usize>,
+    subnets: HashMap<String, usize>,
+    route_tables: HashMap<String, usize>,
+    network_acls: HashMap<String, usize>,
+    security_groups: HashMap<String, usize>,
+    instances: HashMap<String, usize>,
+    internet_gateways: HashMap<String, usize>,
+    peerings: HashMap<String, usize>,
+    main_table: HashMap<String, usize>,
+    default_acl: HashMap<String, usize>,
+    igw_of_vpc: HashMap<String, usize>,
+}
+
+/// The index: cloned empty, equal always, so it never changes what a network is.
+#[derive(Debug, Default)]
+struct Lazy(OnceLock<Index>);
+
+impl Clone for Lazy {
+    fn clone(&self) -> Self {
+        Lazy::default()
+    }
+}
+
+impl PartialEq for Lazy {
+    fn eq(&self, _: &Lazy) -> bool {
+        true
+    }
+}
+
+fn positions<T>(items: &[T], key: impl Fn(&T) -> &str) -> HashMap<String, usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (key(x).to_string(), i))
+        .collect()
+}
+
+impl Index {
+    fn build(n: &Network) -> Self {
+        let by_vpc = |pairs: Vec<(String, usize)>| pairs.into_iter().collect::<HashMap<_, _>>();
+        Index {
+            vpcs: positions(&n.vpcs, |x| &x.key),
+            subnets: positions(&n.subnets, |x| &x.key),
+            route_tables: positions(&n.route_tables, |x| &x.key),
+            network_acls: positions(&n.network_acls, |x| &x.key),
+            security_groups: positions(&n.security_groups, |x| &x.key),
+            instances: positions(&n.instances, |x| &x.key),
+            internet_gateways: positions(&n.internet_gateways, |x| &x.key),
+            peerings: positions(&n.peerings, |x| &x.key),
+            main_table: by_vpc(
+                n.route_tables
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.main)
+                    .map(|(i, t)| (t.vpc.clone(), i))
+                    .collect(),
+            ),
+            default_acl: by_vpc(
+                n.network_acls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.default)
+                    .map(|(i, a)| (a.vpc.clone(), i))
+                    .collect(),
+            ),
+            igw_of_vpc: by_vpc(
+                n.internet_gateways
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| Some((g.vpc.clone()?, i)))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -183,47 +266,64 @@ component_of! {
 }
 
 impl Network {
+    fn index(&self) -> &Index {
+        self.index.0.get_or_init(|| Index::build(self))
+    }
+
     pub fn vpc(&self, key: &str) -> Option<&Vpc> {
-        self.vpcs.iter().find(|v| v.key == key)
+        self.index().vpcs.get(key).map(|&i| &self.vpcs[i])
     }
 
     pub fn subnet(&self, key: &str) -> Option<&Subnet> {
-        self.subnets.iter().find(|s| s.key == key)
+        self.index().subnets.get(key).map(|&i| &self.subnets[i])
     }
 
     pub fn group(&self, key: &str) -> Option<&SecurityGroup> {
-        self.security_groups.iter().find(|g| g.key == key)
+        self.index()
+            .security_groups
+            .get(key)
+            .map(|&i| &self.security_groups[i])
     }
 
     pub fn peering(&self, key: &str) -> Option<&Peering> {
-        self.peerings.iter().find(|p| p.key == key)
+        self.index().peerings.get(key).map(|&i| &self.peerings[i])
+    }
+
+    pub fn instance(&self, key: &str) -> Option<&Instance> {
+        self.index().instances.get(key).map(|&i| &self.instances[i])
+    }
+
+    pub fn internet_gateway(&self, key: &str) -> Option<&InternetGateway> {
+        self.index()
+            .internet_gateways
+            .get(key)
+            .map(|&i| &self.internet_gateways[i])
     }
 
     /// The route table a subnet uses: its own, else its VPC's main table.
     pub fn route_table_of(&self, subnet: &Subnet) -> Option<&RouteTable> {
-        match &subnet.route_table {
-            Some(key) => self.route_tables.iter().find(|t| &t.key == key),
-            None => self
-                .route_tables
-                .iter()
-                .find(|t| t.main && t.vpc == subnet.vpc),
-        }
+        let index = self.index();
+        let i = match &subnet.route_table {
+            Some(key) => index.route_tables.get(key),
+            None => index.main_table.get(&subnet.vpc),
+        };
+        i.map(|&i| &self.route_tables[i])
     }
 
     /// The ACL a subnet uses: its own, else its VPC's default ACL.
     pub fn acl_of(&self, subnet: &Subnet) -> Option<&NetworkAcl> {
-        match &subnet.network_acl {
-            Some(key) => self.network_acls.iter().find(|a| &a.key == key),
-            None => self
-                .network_acls
-                .iter()
-                .find(|a| a.default && a.vpc == subnet.vpc),
-        }
+        let index = self.index();
+        let i = match &subnet.network_acl {
+            Some(key) => index.network_acls.get(key),
+            None => index.default_acl.get(&subnet.vpc),
+        };
+        i.map(|&i| &self.network_acls[i])
     }
 
     pub fn igw_of(&self, vpc: &str) -> Option<&InternetGateway> {
-        self.internet_gateways
-            .iter()
-            .find(|g| g.vpc.as_deref() == Some(vpc))
+        self.index()
+            .igw_of_vpc
+            .get(vpc)
+            .map(|&i| &self.internet_gateways[i])
     }
 }

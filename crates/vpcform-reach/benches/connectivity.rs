@@ -1,0 +1,106 @@
+//! The connectivity diff of a generated hub-and-spoke topology and one
+//! `reach` on it: wall time and peak heap.
+//! `cargo bench -p vpcform-reach --bench connectivity`
+#![allow(unsafe_code)] // the counting allocator that measures peak heap
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use vpcform_reach::{EndpointSpec, Service};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn topology(yaml: &str) -> vpcform_topology::Topology {
+    let loaded = vpcform_topology::load("bench.yaml", yaml.as_bytes());
+    assert!(loaded.graph.is_some(), "{:?}", loaded.diagnostics.first());
+    loaded.topology.unwrap()
+}
+
+fn median(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort();
+    (
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3,
+    )
+}
+
+/// Runs `f` 7 times: median and min time, and the largest peak heap above the start.
+fn measure<T>(mut f: impl FnMut() -> T) -> (f64, f64, f64, T) {
+    let mut times = Vec::new();
+    let mut peak = 0;
+    let mut last = None;
+    for _ in 0..7 {
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let started = Instant::now();
+        let out = f();
+        times.push(started.elapsed());
+        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
+        last = Some(out);
+    }
+    let (median, min) = median(times);
+    (median, min, peak as f64 / (1024.0 * 1024.0), last.unwrap())
+}
+
+#[allow(clippy::print_stdout)]
+fn main() {
+    println!(
+        "| spokes (VPCs) | flows compared | flows changed | diff median | min | peak heap | one reach (cold) | one reach (warm) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for spokes in [10, 100, 1000] {
+        let yaml = vpcform_topology::generate::hub_and_spokes("bench", spokes);
+        // The change under review: the hub's group stops allowing SSH from anywhere.
+        let changed = yaml.replacen(
+            "      - { protocol: tcp, port: 22, cidr: 0.0.0.0/0 }\n",
+            "      - { protocol: tcp, port: 22, cidr: 10.0.0.0/8 }\n",
+            1,
+        );
+        let (before_t, after_t) = (topology(&yaml), topology(&changed));
+        let (median, min, peak, changes) = measure(|| {
+            let before = vpcform_reach::from_topology(&before_t);
+            let after = vpcform_reach::from_topology(&after_t);
+            vpcform_reach::diff(&before, &after)
+        });
+        assert!(!changes.is_empty(), "the change cuts SSH from the internet");
+        let network = vpcform_reach::from_topology(&before_t);
+        let flows =
+            vpcform_reach::flows_compared(&network, &vpcform_reach::from_topology(&after_t));
+        let from: EndpointSpec = "instance.hub-host".parse().unwrap();
+        let to: EndpointSpec = format!("instance.spoke-{}-host", spokes / 2)
+            .parse()
+            .unwrap();
+        let (cold, _, _, verdict) = measure(|| {
+            let fresh = network.clone();
+            vpcform_reach::evaluate(&fresh, &from, &to, Service::icmp()).unwrap()
+        });
+        assert!(verdict.reachable, "{}", verdict.to_text());
+        let (warm, _, _, _) =
+            measure(|| vpcform_reach::evaluate(&network, &from, &to, Service::icmp()).unwrap());
+        println!(
+            "| {spokes} ({}) | {flows} | {} | {median:.1} ms | {min:.1} ms | {peak:.1} MiB | {cold:.2} ms | {warm:.3} ms |",
+            spokes + 1,
+            changes.len()
+        );
+    }
+}
