@@ -1,0 +1,719 @@
+//! Running a compiled query over a stream of events. `filter`, `fields`,
+//! `parse` and `stats` stream (stats keeps one accumulator per group);
+//! `sort` keeps the best rows only (at most the limit, 10,000 by default);
+//! `dedup` keeps what it has seen.
+
+use std::cell::OnceCell;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::ast::{AggFunc, Aggregate, Command, Expr, Named, ParsePattern, Query, Stats};
+use crate::error::{QueryError, did_you_mean};
+use crate::event::{Event, FLOW_LOG_FIELDS, SYSTEM_FIELDS, Source, flow_tokens, source_of};
+use crate::parser::MAX_LIMIT;
+use crate::value::{Value, natural_cmp};
+
+/// A query ready to run: every field reference has its slot.
+#[derive(Debug)]
+pub struct Compiled {
+    query: Query,
+    names: Vec<String>,
+    sources: Vec<Source>,
+    /// The result's columns, in order.
+    columns: Vec<usize>,
+    /// Whether the query sorts or aggregates (else: newest first).
+    ordered: bool,
+}
+
+/// What a query returns: columns, rows of strings, and statistics.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueryResult {
+    pub fields: Vec<String>,
+    /// Each row's present fields, in column order, as strings.
+    pub rows: Vec<Vec<(String, String)>>,
+    pub statistics: Statistics,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Statistics {
+    pub records_matched: f64,
+    pub records_scanned: f64,
+    pub bytes_scanned: f64,
+}
+
+/// Parses and compiles a query. A field not discovered in flow logs but
+/// close to one (`srcaddr`) is an error with "did you mean".
+pub fn compile(text: &str) -> Result<Compiled, QueryError> {
+    let (mut query, refs) = crate::parser::parse(text)?;
+    let mut names: Vec<String> = Vec::new();
+    let slot = |name: &str, names: &mut Vec<String>| match names.iter().position(|n| n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    };
+    // Names the query itself defines (a field shown as itself defines nothing).
+    let mut defined: HashSet<String> = HashSet::new();
+    let new_names = |list: &[Named]| -> Vec<String> {
+        list.iter()
+            .filter(|n| !matches!(&n.expr, Expr::Field(f) if f.name == n.name))
+            .map(|n| n.name.clone())
+            .collect()
+    };
+    for c in &query.commands {
+        match c {
+            Command::Fields(list) | Command::Display(list) => defined.extend(new_names(list)),
+            Command::Stats(s) => {
+                defined.extend(new_names(&s.by));
+                defined.extend(s.aggregates.iter().map(|a| a.name.clone()));
+            }
+            Command::Parse(p) => match &p.pattern {
+                ParsePattern::Glob { names, .. } => defined.extend(names.iter().cloned()),
+                ParsePattern::Regex(r) => {
+                    defined.extend(r.capture_names().flatten().map(str::to_string))
+                }
+            },
+            _ => {}
+        }
+    }
+    let known: Vec<&str> = FLOW_LOG_FIELDS
+        .iter()
+        .chain(SYSTEM_FIELDS.iter())
+        .copied()
+        .collect();
+    for (name, column) in &refs {
+        if source_of(name) == Source::Computed && !defined.contains(name) {
+            let hint = did_you_mean(name, known.iter().copied());
+            if !hint.is_empty() {
+                return Err(QueryError::at(
+                    *column,
+                    format!("no field `{name}` is discovered in flow logs{hint}"),
+                ));
+            }
+        }
+    }
+    for c in &mut query.commands {
+        let mut resolve = |e: &mut Expr| e.refs_mut(&mut |r| r.id = slot(&r.name, &mut names));
+        match c {
+            Command::Fields(list) | Command::Display(list) => {
+                list.iter_mut().for_each(|n| resolve(&mut n.expr))
+            }
+            Command::Filter(e) => resolve(e),
+            Command::Stats(s) => {
+                s.by.iter_mut().for_each(|n| resolve(&mut n.expr));
+                s.aggregates
+                    .iter_mut()
+                    .filter_map(|a| a.arg.as_mut())
+                    .for_each(&mut resolve);
+            }
+            Command::Sort(keys) => keys.iter_mut().for_each(|(e, _)| resolve(e)),
+            _ => {}
+        }
+    }
+    for name in ["@timestamp", "@message"] {
+        slot(name, &mut names);
+    }
+    for name in defined {
+        slot(&name, &mut names);
+    }
+    for c in &query.commands {
+        let listed: Vec<&String> = match c {
+            Command::Fields(list) | Command::Display(list) => {
+                list.iter().map(|n| &n.name).collect()
+            }
+            Command::Stats(s) => s.by.iter().map(|n| &n.name).collect(),
+            _ => Vec::new(),
+        };
+        for name in listed {
+            slot(name, &mut names);
+        }
+    }
+
+    for c in &query.commands {
+        let listed: Vec<&String> = match c {
+            Command::Fields(list) | Command::Display(list) => {
+                list.iter().map(|n| &n.name).collect()
+            }
+            Command::Stats(s) => s.by.iter().map(|n| &n.name).collect(),
+            _ => Vec::new(),
+        };
+        for name in listed {
+            slot(name, &mut names);
+        }
+    }
+    for c in &query.commands {
+        match c {
+            Command::Dedup(keys) => {
+                for k in keys {
+                    slot(k, &mut names);
+                }
+            }
+            Command::Parse(p) => {
+                slot(&p.field, &mut names);
+            }
+            _ => {}
+        }
+    }
+    let sources = names.iter().map(|n| source_of(n)).collect();
+    let columns = result_columns(&query, &names);
+    let ordered = query
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Sort(_) | Command::Stats(_)));
+    Ok(Compiled {
+        query,
+        names,
+        sources,
+        columns,
+        ordered,
+    })
+}
+
+/// The last `display`, else the last `stats` (then `fields` after it), else
+/// every `fields`, else `@timestamp` and `@message`.
+fn result_columns(q: &Query, names: &[String]) -> Vec<usize> {
+    let id = |n: &str| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .expect("every name has a slot")
+    };
+    if let Some(Command::Display(list)) = q
+        .commands
+        .iter()
+        .rev()
+        .find(|c| matches!(c, Command::Display(_)))
+    {
+        return list.iter().map(|n| id(&n.name)).collect();
+    }
+    let last_stats = q
+        .commands
+        .iter()
+        .rposition(|c| matches!(c, Command::Stats(_)));
+    let mut out: Vec<usize> = Vec::new();
+    let push = |i: usize, out: &mut Vec<usize>| {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    };
+    if let Some(i) = last_stats
+        && let Command::Stats(s) = &q.commands[i]
+    {
+        s.by.iter().for_each(|n| push(id(&n.name), &mut out));
+        s.aggregates
+            .iter()
+            .for_each(|a| push(id(&a.name), &mut out));
+    }
+    for c in &q.commands[last_stats.map_or(0, |i| i + 1)..] {
+        if let Command::Fields(list) = c {
+            list.iter().for_each(|n| push(id(&n.name), &mut out));
+        }
+    }
+    if out.is_empty() {
+        out = vec![id("@timestamp"), id("@message")];
+    }
+    out
+}
+
+/// One row: an event (until `stats` replaces events with groups) and the
+/// values the query set.
+#[derive(Debug)]
+struct Row {
+    event: Option<Event>,
+    flow: OnceCell<Option<[(u32, u32); 14]>>,
+    slots: Vec<Value>,
+    seq: u64,
+}
+
+impl Row {
+    fn of(event: Event, seq: u64) -> Self {
+        Row {
+            event: Some(event),
+            flow: OnceCell::new(),
+            slots: Vec::new(),
+            seq,
+        }
+    }
+
+    fn get(&self, id: usize, sources: &[Source]) -> Value {
+        if let Some(v) = self.slots.get(id).filter(|v| !v.is_missing()) {
+            return v.clone();
+        }
+        let Some(event) = &self.event else {
+            return Value::Missing;
+        };
+        let source = sources[id];
+        if let Source::Flow(i) = source {
+            let spans = self.flow.get_or_init(|| {
+                flow_tokens(&event.message).map(|t| {
+                    let base = event.message.as_ptr() as usize;
+                    t.map(|s| ((s.as_ptr() as usize - base) as u32, s.len() as u32))
+                })
+            });
+            return match spans {
+                Some(spans) => {
+                    let (at, len) = spans[i];
+                    match &event.message[at as usize..(at + len) as usize] {
+                        "-" => Value::Missing,
+                        v => Value::Str(v.to_string()),
+                    }
+                }
+                None => Value::Missing,
+            };
+        }
+        event.field(source, None)
+    }
+
+    fn set(&mut self, id: usize, v: Value) {
+        if self.slots.len() <= id {
+            self.slots.resize(id + 1, Value::Missing);
+        }
+        self.slots[id] = v;
+    }
+
+    fn timestamp(&self) -> i64 {
+        self.event.as_ref().map_or(0, |e| e.timestamp)
+    }
+}
+
+type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
+
+impl Compiled {
+    /// The result's column names.
+    pub fn columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|&i| self.names[i].clone())
+            .collect()
+    }
+
+    fn value(&self, e: &Expr, row: &Row) -> Value {
+        crate::func::eval(e, &|id| row.get(id, &self.sources), row.timestamp())
+    }
+
+    /// Runs the query over events (any order).
+    pub fn run(&self, events: impl Iterator<Item = Event>) -> QueryResult {
+        let counters = std::cell::Cell::new((0u64, 0u64, 0u64)); // scanned, bytes, matched
+        let commands = self.with_default_order();
+        let mut rows: Rows<'_> = Box::new(events.enumerate().map(|(i, e)| {
+            let (scanned, bytes, matched) = counters.get();
+            counters.set((scanned + 1, bytes + e.message.len() as u64, matched));
+            Row::of(e, i as u64)
+        }));
+        let count_match = |r: &Row| {
+            let (scanned, bytes, matched) = counters.get();
+            counters.set((scanned, bytes, matched + 1));
+            let _ = r;
+        };
+        // Events are matched when they pass every filter before the first
+        // blocking command (stats, sort, dedup, limit).
+        let first_block = commands
+            .iter()
+            .position(|c| {
+                !matches!(
+                    c,
+                    Command::Filter(_)
+                        | Command::Fields(_)
+                        | Command::Display(_)
+                        | Command::Parse(_)
+                )
+            })
+            .unwrap_or(commands.len());
+        for (i, c) in commands.iter().enumerate() {
+            if i == first_block {
+                rows = Box::new(rows.inspect(count_match));
+            }
+            rows = self.apply(c, &commands[i + 1..], rows);
+        }
+        if first_block == commands.len() {
+            rows = Box::new(rows.inspect(count_match));
+        }
+        let out: Vec<Row> = rows.take(MAX_LIMIT).collect();
+        let rows = out.iter().map(|r| self.render(r)).collect();
+        let (scanned, bytes, matched) = counters.get();
+        QueryResult {
+            fields: self.columns(),
+            rows,
+            statistics: Statistics {
+                records_matched: matched as f64,
+                records_scanned: scanned as f64,
+                bytes_scanned: bytes as f64,
+            },
+        }
+    }
+
+    /// Without `sort` or `stats`, results are newest first: as if `sort
+    /// @timestamp desc` came before the first `limit` (or at the end).
+    fn with_default_order(&self) -> Vec<Command> {
+        let mut commands = self.query.commands.clone();
+        if !self.ordered {
+            let id = self
+                .names
+                .iter()
+                .position(|n| n == "@timestamp")
+                .expect("a slot");
+            let by_time = Command::Sort(vec![(
+                Expr::Field(crate::ast::FieldRef {
+                    name: "@timestamp".into(),
+                    id,
+                }),
+                true,
+            )]);
+            let at = commands
+                .iter()
+                .position(|c| matches!(c, Command::Limit(_)))
+                .unwrap_or(commands.len());
+            commands.insert(at, by_time);
+        }
+        commands
+    }
+
+    fn apply<'a>(&'a self, c: &'a Command, rest: &[Command], rows: Rows<'a>) -> Rows<'a> {
+        match c {
+            Command::Filter(e) => Box::new(rows.filter(move |r| self.value(e, r).truthy())),
+            Command::Fields(list) | Command::Display(list) => {
+                Box::new(rows.map(move |r| self.assign(list, r)))
+            }
+            Command::Parse(p) => {
+                let id = self
+                    .names
+                    .iter()
+                    .position(|n| *n == p.field)
+                    .expect("a slot");
+                Box::new(rows.map(move |r| self.parse(p, id, r)))
+            }
+            Command::Stats(s) => Box::new(self.aggregate(s, rows).into_iter()),
+            Command::Sort(keys) => {
+                // Only the rows a later limit (or the result cap) keeps.
+                let keep = rest.iter().find_map(|c| match c {
+                    Command::Limit(n) => Some(*n),
+                    _ => None,
+                });
+                let blocked = rest.iter().any(|c| {
+                    matches!(
+                        c,
+                        Command::Filter(_) | Command::Dedup(_) | Command::Stats(_)
+                    )
+                });
+                let keep = if blocked {
+                    usize::MAX
+                } else {
+                    keep.unwrap_or(MAX_LIMIT)
+                };
+                Box::new(self.sort(keys, rows, keep).into_iter())
+            }
+            Command::Limit(n) => Box::new(rows.take(*n)),
+            Command::Dedup(keys) => {
+                let ids: Vec<usize> = keys
+                    .iter()
+                    .map(|k| self.names.iter().position(|n| n == k).expect("a slot"))
+                    .collect();
+                let mut seen: HashSet<Vec<String>> = HashSet::new();
+                Box::new(rows.filter(move |r| {
+                    let key: Option<Vec<String>> = ids
+                        .iter()
+                        .map(|&i| r.get(i, &self.sources).to_result())
+                        .collect();
+                    // A row missing a key field is never a duplicate.
+                    key.is_none_or(|k| seen.insert(k))
+                }))
+            }
+        }
+    }
+
+    fn assign(&self, list: &[Named], mut r: Row) -> Row {
+        for n in list {
+            let id = self
+                .names
+                .iter()
+                .position(|x| *x == n.name)
+                .expect("a slot");
+            if let Expr::Field(f) = &n.expr
+                && f.id == id
+            {
+                continue; // a field shown as itself
+            }
+            let v = self.value(&n.expr, &r);
+            r.set(id, v);
+        }
+        r
+    }
+
+    fn parse(&self, p: &crate::ast::Parse, field: usize, mut r: Row) -> Row {
+        let text = r.get(field, &self.sources).text();
+        let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
+        match &p.pattern {
+            ParsePattern::Glob { regex, names } => {
+                if let Some(c) = regex.captures(&text) {
+                    for (i, name) in names.iter().enumerate() {
+                        if let Some(m) = c.get(i + 1) {
+                            r.set(slot(name), Value::Str(m.as_str().to_string()));
+                        }
+                    }
+                }
+            }
+            ParsePattern::Regex(regex) => {
+                if let Some(c) = regex.captures(&text) {
+                    for name in regex.capture_names().flatten() {
+                        if let Some(m) = c.name(name) {
+                            r.set(slot(name), Value::Str(m.as_str().to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    fn sort<'a>(&self, keys: &[(Expr, bool)], rows: Rows<'a>, keep: usize) -> Vec<Row> {
+        struct Ranked {
+            key: Vec<Value>,
+            desc: Vec<bool>,
+            row: Row,
+        }
+        impl Ranked {
+            fn order(&self, other: &Self) -> Ordering {
+                for ((a, b), desc) in self.key.iter().zip(&other.key).zip(&self.desc) {
+                    let o = match (a.is_missing(), b.is_missing()) {
+                        (false, false) if *desc => natural_cmp(b, a),
+                        _ => natural_cmp(a, b),
+                    };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                self.row.seq.cmp(&other.row.seq)
+            }
+        }
+        impl PartialEq for Ranked {
+            fn eq(&self, other: &Self) -> bool {
+                self.order(other) == Ordering::Equal
+            }
+        }
+        impl Eq for Ranked {}
+        impl PartialOrd for Ranked {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for Ranked {
+            fn cmp(&self, other: &Self) -> Ordering {
+                self.order(other)
+            }
+        }
+        let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
+        let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
+        for row in rows {
+            let key = keys.iter().map(|(e, _)| self.value(e, &row)).collect();
+            let ranked = Ranked {
+                key,
+                desc: desc.clone(),
+                row,
+            };
+            if heap.len() < keep {
+                heap.push(ranked);
+            } else if heap.peek().is_some_and(|worst| ranked < *worst) {
+                heap.pop();
+                heap.push(ranked);
+            }
+        }
+        heap.into_sorted_vec().into_iter().map(|r| r.row).collect()
+    }
+
+    fn aggregate<'a>(&self, s: &Stats, rows: Rows<'a>) -> Vec<Row> {
+        // Per group (keyed by the result text of its keys): its key values and accumulators.
+        type Group = (Vec<Value>, Vec<Acc>);
+        let mut groups: HashMap<Vec<Option<String>>, Group> = HashMap::new();
+        let mut order: Vec<Vec<Option<String>>> = Vec::new();
+        for row in rows {
+            let keys: Vec<Value> = s.by.iter().map(|n| self.value(&n.expr, &row)).collect();
+            let text: Vec<Option<String>> = keys.iter().map(Value::to_result).collect();
+            let entry = groups.entry(text.clone()).or_insert_with(|| {
+                order.push(text);
+                (
+                    keys,
+                    s.aggregates.iter().map(|a| Acc::new(a.func)).collect(),
+                )
+            });
+            for (acc, a) in entry.1.iter_mut().zip(&s.aggregates) {
+                let v = a.arg.as_ref().map(|e| self.value(e, &row));
+                acc.add(v, row.timestamp());
+            }
+        }
+        let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
+        let mut out: Vec<Row> = order
+            .into_iter()
+            .enumerate()
+            .map(|(seq, k)| {
+                let (keys, accs) = groups.remove(&k).expect("a group per key");
+                let mut r = Row {
+                    event: None,
+                    flow: OnceCell::new(),
+                    slots: Vec::new(),
+                    seq: seq as u64,
+                };
+                for (n, v) in s.by.iter().zip(keys) {
+                    r.set(slot(&n.name), v);
+                }
+                for (a, acc) in s.aggregates.iter().zip(accs) {
+                    r.set(slot(&a.name), acc.finish(a));
+                }
+                r
+            })
+            .collect();
+        // Groups in the natural order of their keys (bin() groups chronologically).
+        out.sort_by(|a, b| {
+            s.by.iter()
+                .map(|n| {
+                    let id = slot(&n.name);
+                    natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources))
+                })
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        });
+        out
+    }
+
+    fn render(&self, r: &Row) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .filter_map(|&id| {
+                Some((
+                    self.names[id].clone(),
+                    r.get(id, &self.sources).to_result()?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// One aggregate's running state.
+#[derive(Debug)]
+enum Acc {
+    Count(u64),
+    Sum(f64, u64),
+    Distinct(HashSet<String>),
+    Extreme(Option<Value>, bool),
+    Values(Vec<f64>),
+    Moments { n: u64, mean: f64, m2: f64 },
+    AtTime(Option<(i64, Value)>, bool),
+}
+
+impl Acc {
+    fn new(f: AggFunc) -> Self {
+        match f {
+            AggFunc::Count => Acc::Count(0),
+            AggFunc::Sum | AggFunc::Avg => Acc::Sum(0.0, 0),
+            AggFunc::CountDistinct => Acc::Distinct(HashSet::new()),
+            AggFunc::Min | AggFunc::SortsFirst => Acc::Extreme(None, false),
+            AggFunc::Max | AggFunc::SortsLast => Acc::Extreme(None, true),
+            AggFunc::Pct => Acc::Values(Vec::new()),
+            AggFunc::Stddev => Acc::Moments {
+                n: 0,
+                mean: 0.0,
+                m2: 0.0,
+            },
+            AggFunc::Earliest => Acc::AtTime(None, false),
+            AggFunc::Latest => Acc::AtTime(None, true),
+        }
+    }
+
+    /// `v` is `None` for `count()`/`count(*)`.
+    fn add(&mut self, v: Option<Value>, ts: i64) {
+        match self {
+            Acc::Count(n) => {
+                if v.as_ref().is_none_or(|v| !v.is_missing()) {
+                    *n += 1;
+                }
+            }
+            Acc::Sum(total, n) => {
+                if let Some(x) = v.and_then(|v| v.num()) {
+                    *total += x;
+                    *n += 1;
+                }
+            }
+            Acc::Distinct(set) => {
+                if let Some(t) = v.and_then(|v| v.to_result()) {
+                    set.insert(t);
+                }
+            }
+            Acc::Extreme(best, max) => {
+                let Some(v) = v.filter(|v| !v.is_missing()) else {
+                    return;
+                };
+                let better = match best {
+                    None => true,
+                    Some(b) => {
+                        let o = natural_cmp(&v, b);
+                        if *max {
+                            o == Ordering::Greater
+                        } else {
+                            o == Ordering::Less
+                        }
+                    }
+                };
+                if better {
+                    *best = Some(v);
+                }
+            }
+            Acc::Values(values) => {
+                if let Some(x) = v.and_then(|v| v.num()) {
+                    values.push(x);
+                }
+            }
+            Acc::Moments { n, mean, m2 } => {
+                if let Some(x) = v.and_then(|v| v.num()) {
+                    *n += 1;
+                    let delta = x - *mean;
+                    *mean += delta / *n as f64;
+                    *m2 += delta * (x - *mean);
+                }
+            }
+            Acc::AtTime(best, latest) => {
+                let Some(v) = v.filter(|v| !v.is_missing()) else {
+                    return;
+                };
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(t, _)| if *latest { ts > *t } else { ts < *t });
+                if better {
+                    *best = Some((ts, v));
+                }
+            }
+        }
+    }
+
+    fn finish(self, a: &Aggregate) -> Value {
+        match self {
+            Acc::Count(n) => Value::Num(n as f64),
+            Acc::Sum(total, n) => match a.func {
+                AggFunc::Avg if n == 0 => Value::Missing,
+                AggFunc::Avg => Value::Num(total / n as f64),
+                _ => Value::Num(total),
+            },
+            Acc::Distinct(set) => Value::Num(set.len() as f64),
+            Acc::Extreme(best, _) => best.unwrap_or(Value::Missing),
+            Acc::Values(mut values) => {
+                if values.is_empty() {
+                    return Value::Missing;
+                }
+                values.sort_by(|x, y| x.partial_cmp(y).unwrap_or(Ordering::Equal));
+                // Nearest rank.
+                let rank = ((a.percent / 100.0) * values.len() as f64).ceil() as usize;
+                Value::Num(values[rank.clamp(1, values.len()) - 1])
+            }
+            Acc::Moments { n, m2, .. } => {
+                if n < 2 {
+                    Value::Num(0.0)
+                } else {
+                    Value::Num((m2 / (n - 1) as f64).sqrt())
+                }
+            }
+            Acc::AtTime(best, _) => best.map_or(Value::Missing, |(_, v)| v),
+        }
+    }
+}
