@@ -9,6 +9,7 @@ mod error;
 mod kind;
 mod kinds;
 mod lock;
+mod logs;
 mod network;
 mod read;
 mod registry;
@@ -16,6 +17,7 @@ mod registry;
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;
 pub use lock::{LOCK_GROUP, Lock, LockInfo};
+pub use logs::{QueryProgress, Window, run_insights_query, send_events};
 pub use network::read_network;
 pub use read::read_live_state;
 

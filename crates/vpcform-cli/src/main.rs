@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod plan;
+mod query;
 mod reach;
 mod validate;
 
@@ -94,6 +95,11 @@ enum Command {
         after_help = "Endpoints: instance.NAME, subnet.NAME, an id (i-…, subnet-…), an IP, a CIDR, or `internet`.\nExit 0 when reachable, 2 when not, 1 on errors.\n\nExamples:\n  vpcform reach instance.instance-1 instance.instance-2                 # ping, from the topology\n  vpcform reach internet instance.instance-1 --protocol tcp --port 22\n  vpcform reach instance.instance-1 instance.instance-2 --live          # from the account\n  vpcform reach i-0abc 10.2.0.15 --live --format json"
     )]
     Reach(reach::ReachArgs),
+    /// Run a Logs Insights query over the flow logs: on AWS, locally, or offline on a file.
+    #[command(
+        after_help = "Examples:\n  vpcform query                                   # list the topology's queries\n  vpcform query rejected --since 30m              # on Logs Insights itself\n  vpcform query by-protocol --engine local        # vpcform's engine over the events (works against moto)\n  vpcform query --input flows.log --query 'stats sum(bytes) as b by srcAddr | sort b desc | limit 10'\n  vpcform query all-events --format json"
+    )]
+    Query(query::QueryArgs),
     /// Print the JSON Schema of the topology language.
     #[command(
         after_help = "Put this line first in topology.yaml for completion in editors:\n  # yaml-language-server: $schema=./topology.schema.json"
@@ -185,6 +191,7 @@ fn main() -> ExitCode {
         Command::Destroy(args) => apply::run_destroy(&args, output),
         Command::ForceUnlock(args) => apply::run_force_unlock(&args, output),
         Command::Reach(args) => reach::run_reach(&args, output),
+        Command::Query(args) => query::run_query(&args, output),
         Command::Schema => {
             let schema = vpcform_topology::json_schema();
             out(&format!(

@@ -16,6 +16,7 @@ mod kind;
 pub mod kinds;
 mod model;
 mod ports;
+pub mod queries;
 mod registry;
 mod rules;
 mod validate;

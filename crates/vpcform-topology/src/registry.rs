@@ -144,6 +144,9 @@ macro_rules! define_kinds {
             /// Connectivity the topology promises (`validate` and `plan` check it).
             #[schemars(default)]
             pub expect: Vec<crate::expect::Expectation>,
+            /// Named Logs Insights queries (`vpcform query NAME`).
+            #[schemars(default)]
+            pub queries: Section<crate::queries::SavedQuery>,
             /// Every logical name declared, with its kind, including resources that
             /// failed to decode (so references to them are not reported as undefined).
             #[schemars(skip)]
@@ -199,6 +202,11 @@ macro_rules! define_kinds {
                     .take("expect")
                     .and_then(|n| crate::expect::decode(n, cx))
                     .unwrap_or_default(),
+                queries: Section(
+                    f.take("queries")
+                        .map(|n| crate::queries::decode(n, cx))
+                        .unwrap_or_default(),
+                ),
                 declared,
             }
         }
