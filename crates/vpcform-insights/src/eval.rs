@@ -386,7 +386,10 @@ impl Compiled {
                     .expect("a slot");
                 Box::new(rows.map(move |r| self.parse(p, id, r)))
             }
-            Command::Stats(s) => Box::new(self.aggregate(s, rows).into_iter()),
+            Command::Stats(s) => {
+                let sorted_later = rest.iter().any(|c| matches!(c, Command::Sort(_)));
+                Box::new(self.aggregate(s, rows, !sorted_later).into_iter())
+            }
             Command::Sort(keys) => {
                 // Only the rows a later limit (or the result cap) keeps.
                 let keep = rest.iter().find_map(|c| match c {
@@ -524,54 +527,62 @@ impl Compiled {
         heap.into_sorted_vec().into_iter().map(|r| r.row).collect()
     }
 
-    fn aggregate<'a>(&self, s: &Stats, rows: Rows<'a>) -> Vec<Row> {
-        // Per group (keyed by the result text of its keys): its key values and accumulators.
-        type Group = (Vec<Value>, Vec<Acc>);
-        let mut groups: HashMap<Vec<Option<String>>, Group> = HashMap::new();
-        let mut order: Vec<Vec<Option<String>>> = Vec::new();
+    /// Groups in order of first appearance, or (`natural`) of their keys.
+    fn aggregate<'a>(&self, s: &Stats, rows: Rows<'a>, natural: bool) -> Vec<Row> {
+        // Group keys as result text, each stored once; accumulators by group.
+        let mut index: HashMap<Box<[Option<String>]>, usize> = HashMap::new();
+        let mut accs: Vec<Vec<Acc>> = Vec::new();
         for row in rows {
-            let keys: Vec<Value> = s.by.iter().map(|n| self.value(&n.expr, &row)).collect();
-            let text: Vec<Option<String>> = keys.iter().map(Value::to_result).collect();
-            let entry = groups.entry(text.clone()).or_insert_with(|| {
-                order.push(text);
-                (
-                    keys,
-                    s.aggregates.iter().map(|a| Acc::new(a.func)).collect(),
-                )
-            });
-            for (acc, a) in entry.1.iter_mut().zip(&s.aggregates) {
+            let key: Box<[Option<String>]> =
+                s.by.iter()
+                    .map(|n| self.value(&n.expr, &row).to_result())
+                    .collect();
+            let group = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    accs.push(s.aggregates.iter().map(|a| Acc::new(a.func)).collect());
+                    index.insert(key, accs.len() - 1);
+                    accs.len() - 1
+                }
+            };
+            for (acc, a) in accs[group].iter_mut().zip(&s.aggregates) {
                 let v = a.arg.as_ref().map(|e| self.value(e, &row));
                 acc.add(v, row.timestamp());
             }
         }
         let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
-        let mut out: Vec<Row> = order
+        let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
+        let mut keyed: Vec<(Box<[Option<String>]>, usize)> = index.into_iter().collect();
+        keyed.sort_by_key(|(_, g)| *g);
+        let mut accs: Vec<Option<Vec<Acc>>> = accs.into_iter().map(Some).collect();
+        let mut out: Vec<Row> = keyed
             .into_iter()
-            .enumerate()
-            .map(|(seq, k)| {
-                let (keys, accs) = groups.remove(&k).expect("a group per key");
+            .map(|(key, g)| {
                 let mut r = Row {
                     event: None,
                     flow: OnceCell::new(),
                     slots: Vec::new(),
-                    seq: seq as u64,
+                    seq: g as u64,
                 };
-                for (n, v) in s.by.iter().zip(keys) {
-                    r.set(slot(&n.name), v);
+                // Keys as their result text (a bin() time sorts the same as text).
+                for (&id, v) in by_slots.iter().zip(key.into_vec()) {
+                    r.set(id, v.map_or(Value::Missing, Value::Str));
                 }
-                for (a, acc) in s.aggregates.iter().zip(accs) {
+                for (a, acc) in s.aggregates.iter().zip(accs[g].take().expect("once")) {
                     r.set(slot(&a.name), acc.finish(a));
                 }
                 r
             })
             .collect();
-        // Groups in the natural order of their keys (bin() groups chronologically).
+        // Without a later sort: groups in the natural order of their keys
+        // (bin() groups chronologically).
+        if !natural {
+            return out;
+        }
         out.sort_by(|a, b| {
-            s.by.iter()
-                .map(|n| {
-                    let id = slot(&n.name);
-                    natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources))
-                })
+            by_slots
+                .iter()
+                .map(|&id| natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources)))
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal)
         });

@@ -4,24 +4,44 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use crate::event::{Event, flow_tokens};
+use crate::event::Event;
 
 /// An event for one flow-log record line, as CloudWatch Logs would store it:
 /// `@timestamp` from `start` (else `now`), the stream named after the interface.
 pub fn record_event(line: &str, log: &Arc<str>, now_ms: i64) -> Event {
-    let (timestamp, stream) = match flow_tokens(line) {
-        Some(t) => (
-            t[10].parse::<i64>().map_or(now_ms, |s| s * 1000),
-            format!("{}-all", t[2]),
-        ),
-        None => (now_ms, "unknown".to_string()),
-    };
-    Event {
-        timestamp,
-        message: line.to_string(),
-        log_stream: Arc::from(stream.as_str()),
-        log: log.clone(),
-        ingestion_time: None,
+    let mut streams = Streams::default();
+    streams.event(line.to_string(), log, now_ms)
+}
+
+/// Stream names (`eni-…-all`) made once per interface.
+#[derive(Default)]
+struct Streams(std::collections::HashMap<String, Arc<str>>);
+
+impl Streams {
+    fn event(&mut self, line: String, log: &Arc<str>, now_ms: i64) -> Event {
+        let mut tokens = line.split(' ');
+        let eni = tokens.nth(2).unwrap_or("unknown");
+        let start = tokens.nth(7).and_then(|s| s.parse::<i64>().ok());
+        let flow = start.is_some() && line.starts_with(|c: char| c.is_ascii_digit());
+        let stream = match self.0.get(eni) {
+            Some(s) => s.clone(),
+            None => {
+                let s: Arc<str> = Arc::from(if flow {
+                    format!("{eni}-all")
+                } else {
+                    "unknown".into()
+                });
+                self.0.insert(eni.to_string(), s.clone());
+                s
+            }
+        };
+        Event {
+            timestamp: start.filter(|_| flow).map_or(now_ms, |s| s * 1000),
+            message: line,
+            log_stream: stream,
+            log: log.clone(),
+            ingestion_time: None,
+        }
     }
 }
 

@@ -51,6 +51,14 @@ impl Value {
         }
     }
 
+    /// The text of the value, borrowed when it is a string.
+    pub(crate) fn text_ref(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(other.text()),
+        }
+    }
+
     /// The text of the value for string operations (missing: empty).
     pub fn text(&self) -> String {
         self.to_result().unwrap_or_default()
@@ -177,13 +185,17 @@ pub(crate) fn natural_cmp(a: &Value, b: &Value) -> Ordering {
     };
     match (numeric(a), numeric(b)) {
         // Equal numbers by their text: `01` before `1`, as the documentation lists them.
-        (Some(x), Some(y)) => x
-            .partial_cmp(&y)
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| a.text().cmp(&b.text())),
+        (Some(x), Some(y)) => {
+            x.partial_cmp(&y)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| match (a, b) {
+                    (Value::Str(p), Value::Str(q)) => p.cmp(q),
+                    _ => Ordering::Equal,
+                })
+        }
         (Some(_), None) => Ordering::Greater,
         (None, Some(_)) => Ordering::Less,
-        (None, None) => chunks_cmp(&a.text(), &b.text()),
+        (None, None) => chunks_cmp(&a.text_ref(), &b.text_ref()),
     }
 }
 

@@ -1,0 +1,210 @@
+//! 1,000,000 generated flow-log records (~100 MB): the seed's four queries
+//! and a top-talkers query, each over the file as `vpcform query --input`
+//! reads it, side by side with DuckDB answering the same question on the
+//! same file. Wall time and peak heap (a counting allocator) of vpcform's
+//! engine; DuckDB's wall time from its own process (`VPCFORM_DUCKDB_PYTHON`,
+//! a Python with `duckdb`; scripts/bench.sh installs one).
+//! `cargo bench -p vpcform-insights --bench flowlogs`
+#![allow(unsafe_code)] // the counting allocator that measures peak heap
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{BufReader, Write as _};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const RECORDS: usize = 1_000_000;
+const IP1: &str = "10.1.0.4";
+const IP2: &str = "10.2.0.4";
+
+/// Records of a busy pair of peered VPCs: pings and SSH between the two
+/// instances, traffic from the internet, rejects, NODATA intervals.
+fn generate(path: &std::path::Path) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let start = 1_790_000_000u64;
+    for i in 0..RECORDS as u64 {
+        let r = next();
+        let t = start + i / 20;
+        let eni = format!("eni-{:017x}", r % 64);
+        if r % 50 == 0 {
+            writeln!(
+                w,
+                "2 123456789012 {eni} - - - - - - - {t} {} - NODATA",
+                t + 60
+            )
+            .unwrap();
+            continue;
+        }
+        let (src, dst) = match r % 7 {
+            0 => (IP1.to_string(), IP2.to_string()),
+            1 => (IP2.to_string(), IP1.to_string()),
+            _ => (
+                format!(
+                    "{}.{}.{}.{}",
+                    10 + r % 3,
+                    (r >> 8) % 8,
+                    (r >> 16) % 16,
+                    (r >> 24) % 250 + 1
+                ),
+                format!("10.{}.0.{}", 1 + (r >> 32) % 2, 4 + (r >> 40) % 20),
+            ),
+        };
+        let protocol = [1, 6, 6, 6, 17][(r >> 44) as usize % 5];
+        let (sport, dport) = if protocol == 1 {
+            (0, 0)
+        } else {
+            (
+                1024 + (r >> 20) % 60000,
+                [22, 80, 443, 3389, 53][(r >> 48) as usize % 5],
+            )
+        };
+        let packets = 1 + (r >> 52) % 40;
+        let bytes = packets * (40 + (r >> 12) % 1400);
+        let action = if (r >> 56) % 9 == 0 {
+            "REJECT"
+        } else {
+            "ACCEPT"
+        };
+        writeln!(w, "2 123456789012 {eni} {src} {dst} {sport} {dport} {protocol} {packets} {bytes} {t} {} {action} OK", t + 60).unwrap();
+    }
+}
+
+const QUERIES: [(&str, &str, &str); 5] = [
+    (
+        "all events",
+        "fields @timestamp, srcAddr, dstAddr, action, bytes, protocol | sort @timestamp desc",
+        "SELECT start, srcaddr, dstaddr, action, bytes, protocol FROM flows ORDER BY start DESC LIMIT 10000",
+    ),
+    (
+        "rejected",
+        "filter action = 'REJECT' | fields @timestamp, srcAddr, dstAddr, protocol, bytes | sort @timestamp desc",
+        "SELECT start, srcaddr, dstaddr, protocol, bytes FROM flows WHERE action = 'REJECT' ORDER BY start DESC LIMIT 10000",
+    ),
+    (
+        "between instances",
+        "filter srcAddr = '10.1.0.4' or srcAddr = '10.2.0.4' | fields @timestamp, srcAddr, dstAddr, action, bytes | sort @timestamp desc",
+        "SELECT start, srcaddr, dstaddr, action, bytes FROM flows WHERE srcaddr = '10.1.0.4' OR srcaddr = '10.2.0.4' ORDER BY start DESC LIMIT 10000",
+    ),
+    (
+        "count by protocol",
+        "stats count() by protocol",
+        "SELECT protocol, count(*) FROM flows GROUP BY protocol",
+    ),
+    (
+        "top talkers",
+        "stats sum(bytes) as b by srcAddr, dstAddr | sort b desc | limit 10",
+        "SELECT srcaddr, dstaddr, sum(bytes) AS b FROM flows GROUP BY srcaddr, dstaddr ORDER BY b DESC LIMIT 10",
+    ),
+];
+
+/// DuckDB's seconds for each query, each over the file as a fresh read (like `--input`).
+fn duckdb(path: &std::path::Path) -> Option<Vec<(f64, usize)>> {
+    let python = std::env::var("VPCFORM_DUCKDB_PYTHON").ok()?;
+    let sql: Vec<&str> = QUERIES.iter().map(|q| q.2).collect();
+    let script = format!(
+        r#"
+import duckdb, json, sys, time
+path, queries = sys.argv[1], json.loads(sys.argv[2])
+columns = "{{'version':'INTEGER','account':'VARCHAR','eni':'VARCHAR','srcaddr':'VARCHAR','dstaddr':'VARCHAR','srcport':'INTEGER','dstport':'INTEGER','protocol':'INTEGER','packets':'BIGINT','bytes':'BIGINT','start':'BIGINT','end':'BIGINT','action':'VARCHAR','status':'VARCHAR'}}"
+for q in queries:
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.execute(f"CREATE VIEW flows AS SELECT * FROM read_csv('{{path}}', delim=' ', header=false, nullstr='-', columns={{columns}})")
+    rows = con.execute(q).fetchall()
+    print(json.dumps([time.perf_counter() - t, len(rows)]))
+"#
+    );
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            &script,
+            &path.display().to_string(),
+            &serde_json::to_string(&sql).unwrap(),
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: (f64, usize) = serde_json::from_str(l).unwrap();
+                v
+            })
+            .collect(),
+    )
+}
+
+#[allow(clippy::print_stdout)]
+fn main() {
+    let dir = std::env::temp_dir().join("vpcform-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("flows.log");
+    if std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) < 50_000_000 {
+        generate(&path);
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    let duck = duckdb(&path);
+    println!(
+        "{RECORDS} records, {:.0} MB, both engines reading the file for each query (vpcform: its `--input` path, in process; DuckDB {}):\n",
+        size as f64 / 1e6,
+        if duck.is_some() {
+            "1.1.3"
+        } else {
+            "not installed"
+        }
+    );
+    println!("| query | vpcform | rows | peak heap | DuckDB | rows |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (i, (name, query, _)) in QUERIES.iter().enumerate() {
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let started = Instant::now();
+        let compiled = vpcform_insights::compile(query).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let events = vpcform_insights::read_input(
+            BufReader::with_capacity(1 << 20, file),
+            "local:flows.log",
+            0,
+        )
+        .unwrap();
+        let result = compiled.run(events.map(Result::unwrap));
+        let seconds = started.elapsed().as_secs_f64();
+        let peak = (PEAK.load(Ordering::Relaxed) - base) as f64 / (1024.0 * 1024.0);
+        let (dt, drows) = duck.as_ref().map_or((f64::NAN, 0), |d| d[i]);
+        println!(
+            "| {name} | {seconds:.2} s | {} | {peak:.1} MiB | {dt:.2} s | {drows} |",
+            result.rows.len()
+        );
+    }
+}
