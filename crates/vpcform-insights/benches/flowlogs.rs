@@ -124,27 +124,26 @@ const QUERIES: [(&str, &str, &str); 5] = [
     ),
 ];
 
+#[allow(clippy::print_stderr)]
 /// DuckDB's seconds for each query, each over the file as a fresh read (like `--input`).
 fn duckdb(path: &std::path::Path) -> Option<Vec<(f64, usize)>> {
     let python = std::env::var("VPCFORM_DUCKDB_PYTHON").ok()?;
     let sql: Vec<&str> = QUERIES.iter().map(|q| q.2).collect();
-    let script = format!(
-        r#"
+    let script = r#"
 import duckdb, json, sys, time
 path, queries = sys.argv[1], json.loads(sys.argv[2])
-columns = "{{'version':'INTEGER','account':'VARCHAR','eni':'VARCHAR','srcaddr':'VARCHAR','dstaddr':'VARCHAR','srcport':'INTEGER','dstport':'INTEGER','protocol':'INTEGER','packets':'BIGINT','bytes':'BIGINT','start':'BIGINT','end':'BIGINT','action':'VARCHAR','status':'VARCHAR'}}"
+columns = "{'version':'INTEGER','account':'VARCHAR','eni':'VARCHAR','srcaddr':'VARCHAR','dstaddr':'VARCHAR','srcport':'INTEGER','dstport':'INTEGER','protocol':'INTEGER','packets':'BIGINT','bytes':'BIGINT','start':'BIGINT','end':'BIGINT','action':'VARCHAR','status':'VARCHAR'}"
 for q in queries:
     con = duckdb.connect()
     t = time.perf_counter()
-    con.execute(f"CREATE VIEW flows AS SELECT * FROM read_csv('{{path}}', delim=' ', header=false, nullstr='-', columns={{columns}})")
+    con.execute(f"CREATE VIEW flows AS SELECT * FROM read_csv('{path}', delim=' ', header=false, nullstr='-', columns={columns})")
     rows = con.execute(q).fetchall()
     print(json.dumps([time.perf_counter() - t, len(rows)]))
-"#
-    );
+"#;
     let out = std::process::Command::new(python)
         .args([
             "-c",
-            &script,
+            script,
             &path.display().to_string(),
             &serde_json::to_string(&sql).unwrap(),
         ])
