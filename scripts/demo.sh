@@ -40,6 +40,8 @@ step plan -f topology.yaml --detailed-exitcode --stats
 log "the seed's step 9: moto delivers no flow logs, so we write the records AWS would deliver"
 log "for the seed's traffic (pings both ways, an SSH session, a rejected RDP attempt, a NODATA interval)"
 "$MOTO_VENV/bin/python" scripts/seed_traffic.py
+log "step 8 checked against the configuration and what the flow logs saw"
+step verify --engine local --since 2h
 step query
 for q in all-events rejected between-instances by-protocol; do
   step query "$q" --engine local --since 2h

@@ -11,6 +11,7 @@ mod plan;
 mod query;
 mod reach;
 mod validate;
+mod verify;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -100,6 +101,11 @@ enum Command {
         after_help = "Examples:\n  vpcform query                                   # list the topology's queries\n  vpcform query rejected --since 30m              # on Logs Insights itself\n  vpcform query by-protocol --engine local        # vpcform's engine over the events (works against moto)\n  vpcform query --input flows.log --query 'stats sum(bytes) as b by srcAddr | sort b desc | limit 10'\n  vpcform query all-events --format json"
     )]
     Query(query::QueryArgs),
+    /// After apply: check each `expect:` entry against the live configuration and the flow logs.
+    #[command(
+        after_help = "Exit 0 when every expectation holds, 2 when one does not, 1 on errors.\n\nExamples:\n  vpcform verify --since 30m\n  vpcform verify --engine local --format json    # vpcform's engine over the events (works against moto)"
+    )]
+    Verify(verify::VerifyArgs),
     /// Print the JSON Schema of the topology language.
     #[command(
         after_help = "Put this line first in topology.yaml for completion in editors:\n  # yaml-language-server: $schema=./topology.schema.json"
@@ -192,6 +198,7 @@ fn main() -> ExitCode {
         Command::ForceUnlock(args) => apply::run_force_unlock(&args, output),
         Command::Reach(args) => reach::run_reach(&args, output),
         Command::Query(args) => query::run_query(&args, output),
+        Command::Verify(args) => verify::run_verify(&args, output),
         Command::Schema => {
             let schema = vpcform_topology::json_schema();
             out(&format!(

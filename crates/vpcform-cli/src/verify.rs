@@ -1,0 +1,275 @@
+//! `vpcform verify`: after apply, each `expect:` entry checked against the
+//! live configuration (reachability) and against what the flow logs saw in
+//! a time window (ACCEPT and REJECT records between the endpoints).
+
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use vpcform_reach::{EndpointSpec, Network};
+use vpcform_topology::{ExpectProtocol, Expectation, Topology};
+
+use crate::plan::{AwsArgs, connect};
+use crate::validate::{load, report};
+use crate::{FileArg, Output, out};
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// How far back to look for flow-log records, e.g. 15m, 1h.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    since: String,
+    /// aws: Logs Insights; local: vpcform's engine over the events (works against moto).
+    #[arg(long, value_enum, default_value_t = VerifyEngine::Aws)]
+    engine: VerifyEngine,
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    format: VerifyFormat,
+    #[command(flatten)]
+    file: FileArg,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum VerifyEngine {
+    Aws,
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum VerifyFormat {
+    Text,
+    Json,
+}
+
+/// One expectation's verdict.
+#[derive(Debug, Serialize)]
+struct Check {
+    expectation: String,
+    reachable: bool,
+    configuration_allows: bool,
+    accepted: u64,
+    rejected: u64,
+    /// Interfaces with REJECT records.
+    rejected_at: Vec<String>,
+    held: bool,
+    verdict: String,
+}
+
+pub(crate) fn run_verify(args: &VerifyArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let loaded = load(&args.file)?;
+    let Some((topology, _)) = loaded.valid() else {
+        report(&loaded, output, false);
+        return Ok(ExitCode::from(1));
+    };
+    if topology.expect.is_empty() {
+        anyhow::bail!("the topology has no `expect:` entries to verify");
+    }
+    let since = humantime::parse_duration(&args.since)?;
+    let checks = crate::runtime()?.block_on(async {
+        let aws = connect(&args.aws, topology).await?;
+        let network = vpcform_aws::read_network(&aws, topology).await?;
+        let end = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64;
+        let window = vpcform_aws::Window {
+            start_ms: end - since.as_millis() as i64,
+            end_ms: end,
+        };
+        let mut checks = Vec::new();
+        for e in &topology.expect {
+            checks.push(check(&aws, topology, &network, e, window, args.engine).await?);
+        }
+        anyhow::Ok(checks)
+    })?;
+    match args.format {
+        VerifyFormat::Json => out(&format!("{}\n", serde_json::to_string_pretty(&checks)?)),
+        VerifyFormat::Text => {
+            let mut text = String::new();
+            for c in &checks {
+                let mark = if c.held { "✓" } else { "✗" };
+                text.push_str(&format!("{mark} {}: {}\n", c.expectation, c.verdict));
+            }
+            let held = checks.iter().filter(|c| c.held).count();
+            text.push_str(&format!("\n{held} of {} expectations hold\n", checks.len()));
+            out(&text);
+        }
+    }
+    Ok(ExitCode::from(if checks.iter().all(|c| c.held) {
+        0
+    } else {
+        2
+    }))
+}
+
+/// The address an endpoint has in the live network, for the flow-log filter.
+fn address(network: &Network, spec: &EndpointSpec) -> Option<String> {
+    let e = vpcform_reach::resolve(network, spec).ok()?;
+    (!e.is_internet() && e.addr.prefix_len() == 32).then(|| e.addr.addr().to_string())
+}
+
+async fn check(
+    aws: &vpcform_aws::Aws,
+    topology: &Topology,
+    network: &Network,
+    e: &Expectation,
+    window: vpcform_aws::Window,
+    engine: VerifyEngine,
+) -> anyhow::Result<Check> {
+    let (from, to) = (
+        e.from
+            .value
+            .parse::<EndpointSpec>()
+            .map_err(anyhow::Error::msg)?,
+        e.to.value
+            .parse::<EndpointSpec>()
+            .map_err(anyhow::Error::msg)?,
+    );
+    let service = match e.protocol.value {
+        ExpectProtocol::Icmp => vpcform_reach::Service::icmp(),
+        ExpectProtocol::Tcp => {
+            vpcform_reach::Service::tcp(e.port.as_ref().map_or(0, |p| p.value as u16))
+        }
+        ExpectProtocol::Udp => {
+            vpcform_reach::Service::udp(e.port.as_ref().map_or(0, |p| p.value as u16))
+        }
+    };
+    let verdict =
+        vpcform_reach::evaluate(network, &from, &to, service).map_err(anyhow::Error::msg)?;
+    // The requests' records: from the source's address (any, from the internet) to the destination's.
+    let mut conditions = Vec::new();
+    if let Some(a) = address(network, &from) {
+        conditions.push(format!("srcAddr = '{a}'"));
+    }
+    if let Some(b) = address(network, &to) {
+        conditions.push(format!("dstAddr = '{b}'"));
+    }
+    let protocol = match e.protocol.value {
+        ExpectProtocol::Icmp => 1,
+        ExpectProtocol::Tcp => 6,
+        ExpectProtocol::Udp => 17,
+    };
+    conditions.push(format!("protocol = {protocol}"));
+    if let Some(p) = &e.port {
+        conditions.push(format!("dstPort = {}", p.value));
+    }
+    let query = format!(
+        "filter {} | stats count(*) as n by action, interfaceId",
+        conditions.join(" and ")
+    );
+    let groups: Vec<String> = {
+        let mut g: Vec<String> = topology
+            .flow_logs
+            .iter()
+            .filter_map(|f| {
+                topology
+                    .log_groups
+                    .iter()
+                    .find(|l| l.name.value == f.spec.log_group.value)
+            })
+            .map(|l| l.spec.name.value.clone())
+            .collect();
+        g.sort();
+        g.dedup();
+        g
+    };
+    let result = match engine {
+        VerifyEngine::Aws => {
+            vpcform_aws::run_insights_query(
+                aws,
+                &groups,
+                &query,
+                window,
+                |_| {},
+                std::future::pending(),
+            )
+            .await?
+        }
+        VerifyEngine::Local => {
+            let compiled = vpcform_insights::compile(&query).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+            let evaluate = tokio::task::spawn_blocking(move || compiled.run(rx.into_iter()));
+            vpcform_aws::send_events(aws, &groups, window, tx).await?;
+            evaluate.await?
+        }
+    };
+    let (mut accepted, mut rejected, mut rejected_at) = (0u64, 0u64, Vec::new());
+    for row in &result.rows {
+        let get = |k: &str| row.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+        let n: u64 = get("n").and_then(|n| n.parse().ok()).unwrap_or(0);
+        match get("action") {
+            Some("ACCEPT") => accepted += n,
+            Some("REJECT") => {
+                rejected += n;
+                rejected_at.extend(get("interfaceId").map(str::to_string));
+            }
+            _ => {}
+        }
+    }
+    let allows = verdict.reachable;
+    let want = e.reachable.value;
+    let what = e.protocol.value.as_str().to_uppercase();
+    let blocks = || {
+        verdict
+            .blocked
+            .iter()
+            .map(|b| format!("[{}] {}", b.code, b.component))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (held, text) = match (want, allows, accepted, rejected) {
+        (true, true, a, _) if a > 0 => (
+            true,
+            format!("configuration allows {what}, and {a} ACCEPT record(s) show it"),
+        ),
+        (true, true, 0, r) if r > 0 => (
+            false,
+            format!(
+                "configuration allows {what}, but only REJECT records were seen at {}: look at the instance's own firewall",
+                rejected_at.join(", ")
+            ),
+        ),
+        (true, true, _, _) => (
+            true,
+            format!(
+                "configuration allows {what}; no traffic was recorded in the window (send some, or widen --since)"
+            ),
+        ),
+        (true, false, a, _) => (
+            false,
+            format!(
+                "configuration blocks {what}: {}{}",
+                blocks(),
+                if a > 0 {
+                    format!(" (yet {a} ACCEPT record(s) were seen)")
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        (false, false, 0, _) => (
+            true,
+            format!(
+                "configuration blocks {what} ({}), and no ACCEPT record shows it passing",
+                blocks()
+            ),
+        ),
+        (false, false, a, _) => (
+            false,
+            format!("configuration blocks {what}, but {a} ACCEPT record(s) show it passing"),
+        ),
+        (false, true, _, _) => (
+            false,
+            format!("expected blocked, but configuration allows {what}"),
+        ),
+    };
+    Ok(Check {
+        expectation: e.label(),
+        reachable: want,
+        configuration_allows: allows,
+        accepted,
+        rejected,
+        rejected_at,
+        held,
+        verdict: text,
+    })
+}
