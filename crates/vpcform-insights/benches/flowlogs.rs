@@ -5,33 +5,15 @@
 //! engine; DuckDB's wall time from its own process (`VPCFORM_DUCKDB_PYTHON`,
 //! a Python with `duckdb`; scripts/bench.sh installs one).
 //! `cargo bench -p vpcform-insights --bench flowlogs`
-#![allow(unsafe_code)] // the counting allocator that measures peak heap
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufReader, Write as _};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "../../vpcform-topology/benches/common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 const RECORDS: usize = 1_000_000;
 const IP1: &str = "10.1.0.4";
@@ -186,8 +168,7 @@ fn main() {
     println!("| query | vpcform | rows | peak heap | DuckDB | rows |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (i, (name, query, _)) in QUERIES.iter().enumerate() {
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = counting::reset();
         let started = Instant::now();
         let compiled = vpcform_insights::compile(query).unwrap();
         let file = std::fs::File::open(&path).unwrap();
@@ -199,7 +180,7 @@ fn main() {
         .unwrap();
         let result = compiled.run(events.map(Result::unwrap));
         let seconds = started.elapsed().as_secs_f64();
-        let peak = (PEAK.load(Ordering::Relaxed) - base) as f64 / (1024.0 * 1024.0);
+        let peak = counting::peak_mib(base);
         let (dt, drows) = duck.as_ref().map_or((f64::NAN, 0), |d| d[i]);
         println!(
             "| {name} | {seconds:.2} s | {} | {peak:.1} MiB | {dt:.2} s | {drows} |",

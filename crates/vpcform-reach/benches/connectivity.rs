@@ -1,34 +1,15 @@
 //! The connectivity diff of a generated hub-and-spoke topology and one
 //! `reach` on it: wall time and peak heap.
 //! `cargo bench -p vpcform-reach --bench connectivity`
-#![allow(unsafe_code)] // the counting allocator that measures peak heap
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
 use vpcform_reach::{EndpointSpec, Service};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "../../vpcform-topology/benches/common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 fn topology(yaml: &str) -> vpcform_topology::Topology {
     let loaded = vpcform_topology::load("bench.yaml", yaml.as_bytes());
@@ -50,12 +31,11 @@ fn measure<T>(mut f: impl FnMut() -> T) -> (f64, f64, f64, T) {
     let mut peak = 0;
     let mut last = None;
     for _ in 0..7 {
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = counting::reset();
         let started = Instant::now();
         let out = f();
         times.push(started.elapsed());
-        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
+        peak = peak.max((counting::peak_mib(base) * 1024.0 * 1024.0) as usize);
         last = Some(out);
     }
     let (median, min) = median(times);
