@@ -2,7 +2,6 @@
 //! --query), on AWS's engine, on the local engine over the groups' events,
 //! or offline over a file.
 
-use std::io::BufReader;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -221,29 +220,12 @@ async fn fill_from_live(
 fn query_file(path: &std::path::Path, query: &str) -> anyhow::Result<QueryResult> {
     let compiled =
         vpcform_insights::compile(query).map_err(|e| anyhow::anyhow!("{}", e.render(query)))?;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let name = path
         .file_name()
         .map_or("input".into(), |n| n.to_string_lossy().into_owned());
-    let events = vpcform_insights::read_input(
-        BufReader::with_capacity(1 << 20, file),
-        &format!("local:{name}"),
-        now_ms(),
-    )
-    .map_err(anyhow::Error::msg)?;
-    let mut failure = None;
-    let result = compiled.run(events.map_while(|e| match e {
-        Ok(e) => Some(e),
-        Err(e) => {
-            failure = Some(e);
-            None
-        }
-    }));
-    match failure {
-        Some(e) => bail!("reading {}: {e}", path.display()),
-        None => Ok(result),
-    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    vpcform_insights::run_file(&compiled, path, &format!("local:{name}"), now_ms(), threads)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
 }
 
 async fn run_on_aws(

@@ -6,7 +6,7 @@
 //! a Python with `duckdb`; scripts/bench.sh installs one).
 //! `cargo bench -p vpcform-insights --bench flowlogs`
 
-use std::io::{BufReader, Write as _};
+use std::io::Write as _;
 use std::time::Instant;
 
 #[path = "../../vpcform-topology/benches/common/counting.rs"]
@@ -171,14 +171,9 @@ fn main() {
         let base = counting::reset();
         let started = Instant::now();
         let compiled = vpcform_insights::compile(query).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let events = vpcform_insights::read_input(
-            BufReader::with_capacity(1 << 20, file),
-            "local:flows.log",
-            0,
-        )
-        .unwrap();
-        let result = compiled.run(events.map(Result::unwrap));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let result =
+            vpcform_insights::run_file(&compiled, &path, "local:flows.log", 0, threads).unwrap();
         let seconds = started.elapsed().as_secs_f64();
         let peak = counting::peak_mib(base);
         let (dt, drows) = duck.as_ref().map_or((f64::NAN, 0), |d| d[i]);

@@ -3,7 +3,7 @@
 //! `sort` keeps the best rows only (at most the limit, 10,000 by default);
 //! `dedup` keeps what it has seen.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
@@ -120,19 +120,6 @@ pub fn compile(text: &str) -> Result<Compiled, QueryError> {
     for name in defined {
         slot(&name, &mut names);
     }
-    for c in &query.commands {
-        let listed: Vec<&String> = match c {
-            Command::Fields(list) | Command::Display(list) => {
-                list.iter().map(|n| &n.name).collect()
-            }
-            Command::Stats(s) => s.by.iter().map(|n| &n.name).collect(),
-            _ => Vec::new(),
-        };
-        for name in listed {
-            slot(name, &mut names);
-        }
-    }
-
     for c in &query.commands {
         let listed: Vec<&String> = match c {
             Command::Fields(list) | Command::Display(list) => {
@@ -297,51 +284,124 @@ impl Compiled {
 
     /// Runs the query over events (any order).
     pub fn run(&self, events: impl Iterator<Item = Event>) -> QueryResult {
-        let counters = std::cell::Cell::new((0u64, 0u64, 0u64)); // scanned, bytes, matched
+        let numbered = events.enumerate().map(|(i, e)| (i as u64, e));
         let commands = self.with_default_order();
-        let mut rows: Rows<'_> = Box::new(events.enumerate().map(|(i, e)| {
-            let (scanned, bytes, matched) = counters.get();
-            counters.set((scanned + 1, bytes + e.message.len() as u64, matched));
-            Row::of(e, i as u64)
-        }));
-        let count_match = |r: &Row| {
-            let (scanned, bytes, matched) = counters.get();
-            counters.set((scanned, bytes, matched + 1));
-            let _ = r;
-        };
-        // Events are matched when they pass every filter before the first
-        // blocking command (stats, sort, dedup, limit).
-        let first_block = commands
-            .iter()
-            .position(|c| {
-                !matches!(
-                    c,
-                    Command::Filter(_)
-                        | Command::Fields(_)
-                        | Command::Display(_)
-                        | Command::Parse(_)
-                )
-            })
-            .unwrap_or(commands.len());
-        for (i, c) in commands.iter().enumerate() {
-            if i == first_block {
-                rows = Box::new(rows.inspect(count_match));
+        let counters = Cell::new(Counters::default());
+        let rows = self.streamed(&commands, numbered, &counters);
+        let first_block = first_blocking(&commands);
+        let rows = self.pipeline(&commands[first_block..], rows);
+        self.result(rows, counters.get())
+    }
+
+    /// Runs the query over partitions of the input, each on its own thread.
+    /// Each partition yields its events with a sequence number that orders
+    /// the whole input (e.g. a byte offset). The commands up to the first
+    /// `stats` or `sort` run in every partition, whose partial groups or
+    /// best rows are then merged; other queries read the partitions in turn.
+    pub fn run_partitioned<I>(&self, partitions: Vec<I>) -> QueryResult
+    where
+        I: Iterator<Item = (u64, Event)> + Send,
+    {
+        let commands = self.with_default_order();
+        let split = first_blocking(&commands);
+        let mergeable = matches!(
+            commands.get(split),
+            Some(Command::Stats(_) | Command::Sort(_))
+        );
+        if !mergeable || partitions.len() < 2 {
+            let counters = Cell::new(Counters::default());
+            let rows = self.streamed(&commands, partitions.into_iter().flatten(), &counters);
+            let rows = self.pipeline(&commands[split..], rows);
+            return self.result(rows, counters.get());
+        }
+        let partials: Vec<(Partial, Counters)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = partitions
+                .into_iter()
+                .map(|part| scope.spawn(|| self.partial(&commands, split, part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a partition's evaluation panicked"))
+                .collect()
+        });
+        let mut total = Counters::default();
+        let mut merged: Option<Partial> = None;
+        for (partial, counters) in partials {
+            total.add(counters);
+            merged = Some(match merged {
+                None => partial,
+                Some(m) => m.merge(partial),
+            });
+        }
+        let rows: Rows<'_> = match merged.expect("two partitions") {
+            Partial::Groups(groups) => {
+                let Command::Stats(s) = &commands[split] else {
+                    unreachable!("groups come from stats")
+                };
+                let natural = !sorted_later(&commands[split + 1..]);
+                Box::new(self.grouped_rows(s, groups, natural).into_iter())
             }
+            Partial::Top(top) => Box::new(top.into_sorted().into_iter()),
+        };
+        let rows = self.pipeline(&commands[split + 1..], rows);
+        self.result(rows, total)
+    }
+
+    /// One partition's events through the streaming commands, then its
+    /// groups (`stats`) or its best rows (`sort`).
+    fn partial(
+        &self,
+        commands: &[Command],
+        split: usize,
+        events: impl Iterator<Item = (u64, Event)>,
+    ) -> (Partial, Counters) {
+        let counters = Cell::new(Counters::default());
+        let rows = self.streamed(commands, events, &counters);
+        let partial = match &commands[split] {
+            Command::Stats(s) => Partial::Groups(self.groups(s, rows)),
+            Command::Sort(keys) => {
+                Partial::Top(self.top(keys, rows, keep_after_sort(&commands[split + 1..])))
+            }
+            _ => unreachable!("only stats and sort are merged"),
+        };
+        (partial, counters.get())
+    }
+
+    /// Events through the commands before the first blocking one, counted:
+    /// scanned as they come, matched as they pass those commands.
+    fn streamed<'a>(
+        &'a self,
+        commands: &'a [Command],
+        events: impl Iterator<Item = (u64, Event)> + 'a,
+        counters: &'a Cell<Counters>,
+    ) -> Rows<'a> {
+        let mut rows: Rows<'a> = Box::new(events.map(move |(seq, e)| {
+            counters.set(counters.get().scanned(e.message.len()));
+            Row::of(e, seq)
+        }));
+        let first_block = first_blocking(commands);
+        for (i, c) in commands[..first_block].iter().enumerate() {
             rows = self.apply(c, &commands[i + 1..], rows);
         }
-        if first_block == commands.len() {
-            rows = Box::new(rows.inspect(count_match));
+        Box::new(rows.inspect(move |_| counters.set(counters.get().matched())))
+    }
+
+    fn pipeline<'a>(&'a self, commands: &'a [Command], mut rows: Rows<'a>) -> Rows<'a> {
+        for (i, c) in commands.iter().enumerate() {
+            rows = self.apply(c, &commands[i + 1..], rows);
         }
+        rows
+    }
+
+    fn result(&self, rows: Rows<'_>, counters: Counters) -> QueryResult {
         let out: Vec<Row> = rows.take(MAX_LIMIT).collect();
-        let rows = out.iter().map(|r| self.render(r)).collect();
-        let (scanned, bytes, matched) = counters.get();
         QueryResult {
             fields: self.columns(),
-            rows,
+            rows: out.iter().map(|r| self.render(r)).collect(),
             statistics: Statistics {
-                records_matched: matched as f64,
-                records_scanned: scanned as f64,
-                bytes_scanned: bytes as f64,
+                records_matched: counters.matched as f64,
+                records_scanned: counters.scanned as f64,
+                bytes_scanned: counters.bytes as f64,
             },
         }
     }
@@ -387,28 +447,17 @@ impl Compiled {
                 Box::new(rows.map(move |r| self.parse(p, id, r)))
             }
             Command::Stats(s) => {
-                let sorted_later = rest.iter().any(|c| matches!(c, Command::Sort(_)));
-                Box::new(self.aggregate(s, rows, !sorted_later).into_iter())
+                let groups = self.groups(s, rows);
+                Box::new(
+                    self.grouped_rows(s, groups, !sorted_later(rest))
+                        .into_iter(),
+                )
             }
-            Command::Sort(keys) => {
-                // Only the rows a later limit (or the result cap) keeps.
-                let keep = rest.iter().find_map(|c| match c {
-                    Command::Limit(n) => Some(*n),
-                    _ => None,
-                });
-                let blocked = rest.iter().any(|c| {
-                    matches!(
-                        c,
-                        Command::Filter(_) | Command::Dedup(_) | Command::Stats(_)
-                    )
-                });
-                let keep = if blocked {
-                    usize::MAX
-                } else {
-                    keep.unwrap_or(MAX_LIMIT)
-                };
-                Box::new(self.sort(keys, rows, keep).into_iter())
-            }
+            Command::Sort(keys) => Box::new(
+                self.top(keys, rows, keep_after_sort(rest))
+                    .into_sorted()
+                    .into_iter(),
+            ),
             Command::Limit(n) => Box::new(rows.take(*n)),
             Command::Dedup(keys) => {
                 let ids: Vec<usize> = keys
@@ -472,92 +521,42 @@ impl Compiled {
         r
     }
 
-    fn sort<'a>(&self, keys: &[(Expr, bool)], rows: Rows<'a>, keep: usize) -> Vec<Row> {
-        struct Ranked {
-            key: Vec<Value>,
-            desc: Vec<bool>,
-            row: Row,
-        }
-        impl Ranked {
-            fn order(&self, other: &Self) -> Ordering {
-                for ((a, b), desc) in self.key.iter().zip(&other.key).zip(&self.desc) {
-                    let o = match (a.is_missing(), b.is_missing()) {
-                        (false, false) if *desc => natural_cmp(b, a),
-                        _ => natural_cmp(a, b),
-                    };
-                    if o != Ordering::Equal {
-                        return o;
-                    }
-                }
-                self.row.seq.cmp(&other.row.seq)
-            }
-        }
-        impl PartialEq for Ranked {
-            fn eq(&self, other: &Self) -> bool {
-                self.order(other) == Ordering::Equal
-            }
-        }
-        impl Eq for Ranked {}
-        impl PartialOrd for Ranked {
-            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-                Some(self.cmp(other))
-            }
-        }
-        impl Ord for Ranked {
-            fn cmp(&self, other: &Self) -> Ordering {
-                self.order(other)
-            }
-        }
+    fn top(&self, keys: &[(Expr, bool)], rows: Rows<'_>, keep: usize) -> TopRows {
         let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
-        let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
+        let mut top = TopRows::new(&desc, keep);
         for row in rows {
-            let key = keys.iter().map(|(e, _)| self.value(e, &row)).collect();
-            let ranked = Ranked {
-                key,
-                desc: desc.clone(),
-                row,
-            };
-            if heap.len() < keep {
-                heap.push(ranked);
-            } else if heap.peek().is_some_and(|worst| ranked < *worst) {
-                heap.pop();
-                heap.push(ranked);
-            }
+            top.offer(keys.iter().map(|(e, _)| self.value(e, &row)).collect(), row);
         }
-        heap.into_sorted_vec().into_iter().map(|r| r.row).collect()
+        top
     }
 
-    /// Groups in order of first appearance, or (`natural`) of their keys.
-    fn aggregate<'a>(&self, s: &Stats, rows: Rows<'a>, natural: bool) -> Vec<Row> {
-        // Group keys as result text, each stored once; accumulators by group.
-        let mut index: HashMap<Box<[Option<String>]>, usize> = HashMap::new();
-        let mut accs: Vec<Vec<Acc>> = Vec::new();
+    /// Each group's accumulators, groups keyed by their result text.
+    fn groups(&self, s: &Stats, rows: Rows<'_>) -> Groups {
+        let mut groups = Groups::new(s.aggregates.len());
         for row in rows {
             let key: Box<[Option<String>]> =
                 s.by.iter()
                     .map(|n| self.value(&n.expr, &row).to_result())
                     .collect();
-            let group = match index.get(&key) {
-                Some(&g) => g,
-                None => {
-                    accs.push(s.aggregates.iter().map(|a| Acc::new(a.func)).collect());
-                    index.insert(key, accs.len() - 1);
-                    accs.len() - 1
-                }
-            };
-            for (acc, a) in accs[group].iter_mut().zip(&s.aggregates) {
+            let accs = groups.entry(key, row.seq, &s.aggregates);
+            for (acc, a) in accs.iter_mut().zip(&s.aggregates) {
                 let v = a.arg.as_ref().map(|e| self.value(e, &row));
                 acc.add(v, row.timestamp());
             }
         }
+        groups
+    }
+
+    /// Groups as rows in order of first appearance, or (`natural`) of their keys.
+    fn grouped_rows(&self, s: &Stats, groups: Groups, natural: bool) -> Vec<Row> {
         let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
         let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
-        let mut keyed: Vec<(Box<[Option<String>]>, usize)> = index.into_iter().collect();
-        keyed.sort_by_key(|(_, g)| *g);
-        let mut accs: Vec<Option<Vec<Acc>>> = accs.into_iter().map(Some).collect();
-        let mut out: Vec<Row> = keyed
+        let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
+        let mut out: Vec<Row> = groups
+            .into_ordered()
             .into_iter()
-            .map(|(key, g)| {
+            .enumerate()
+            .map(|(g, (key, accs))| {
                 let mut r = Row {
                     event: None,
                     flow: OnceCell::new(),
@@ -568,24 +567,23 @@ impl Compiled {
                 for (&id, v) in by_slots.iter().zip(key.into_vec()) {
                     r.set(id, v.map_or(Value::Missing, Value::Str));
                 }
-                for (a, acc) in s.aggregates.iter().zip(accs[g].take().expect("once")) {
-                    r.set(slot(&a.name), acc.finish(a));
+                for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(&agg_slots) {
+                    r.set(id, acc.finish(a));
                 }
                 r
             })
             .collect();
         // Without a later sort: groups in the natural order of their keys
         // (bin() groups chronologically).
-        if !natural {
-            return out;
+        if natural {
+            out.sort_by(|a, b| {
+                by_slots
+                    .iter()
+                    .map(|&id| natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources)))
+                    .find(|o| *o != Ordering::Equal)
+                    .unwrap_or(Ordering::Equal)
+            });
         }
-        out.sort_by(|a, b| {
-            by_slots
-                .iter()
-                .map(|&id| natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources)))
-                .find(|o| *o != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
-        });
         out
     }
 
@@ -602,24 +600,30 @@ impl Compiled {
     }
 }
 
-/// One aggregate's running state.
+/// One aggregate's running state, small (large states boxed) because
+/// high-cardinality `stats` hold one per group and aggregate.
 #[derive(Debug)]
 enum Acc {
     Count(u64),
     Sum(f64, u64),
-    Distinct(HashSet<String>),
-    Extreme(Option<Value>, bool),
+    // Boxed: a HashSet is 48 bytes inline and would size every other state.
+    #[allow(clippy::box_collection)]
+    Distinct(Box<HashSet<String>>),
+    Extreme(Option<Box<Value>>, bool),
     Values(Vec<f64>),
-    Moments { n: u64, mean: f64, m2: f64 },
-    AtTime(Option<(i64, Value)>, bool),
+    Moments {
+        n: u64,
+        mean: f64,
+        m2: f64,
+    },
+    AtTime(Option<Box<(i64, Value)>>, bool),
 }
-
 impl Acc {
     fn new(f: AggFunc) -> Self {
         match f {
             AggFunc::Count => Acc::Count(0),
             AggFunc::Sum | AggFunc::Avg => Acc::Sum(0.0, 0),
-            AggFunc::CountDistinct => Acc::Distinct(HashSet::new()),
+            AggFunc::CountDistinct => Acc::Distinct(Box::default()),
             AggFunc::Min | AggFunc::SortsFirst => Acc::Extreme(None, false),
             AggFunc::Max | AggFunc::SortsLast => Acc::Extreme(None, true),
             AggFunc::Pct => Acc::Values(Vec::new()),
@@ -656,19 +660,8 @@ impl Acc {
                 let Some(v) = v.filter(|v| !v.is_missing()) else {
                     return;
                 };
-                let better = match best {
-                    None => true,
-                    Some(b) => {
-                        let o = natural_cmp(&v, b);
-                        if *max {
-                            o == Ordering::Greater
-                        } else {
-                            o == Ordering::Less
-                        }
-                    }
-                };
-                if better {
-                    *best = Some(v);
+                if better_extreme(&v, best.as_deref(), *max) {
+                    *best = Some(Box::new(v));
                 }
             }
             Acc::Values(values) => {
@@ -688,13 +681,55 @@ impl Acc {
                 let Some(v) = v.filter(|v| !v.is_missing()) else {
                     return;
                 };
-                let better = best
-                    .as_ref()
-                    .is_none_or(|(t, _)| if *latest { ts > *t } else { ts < *t });
-                if better {
-                    *best = Some((ts, v));
+                if better_time(ts, best.as_deref(), *latest) {
+                    *best = Some(Box::new((ts, v)));
                 }
             }
+        }
+    }
+
+    /// Adds a later partition's state for the same group. Ties keep this
+    /// (earlier) partition's value, as one pass over the input would.
+    fn merge(&mut self, later: Acc) {
+        match (self, later) {
+            (Acc::Count(a), Acc::Count(b)) => *a += b,
+            (Acc::Sum(total, n), Acc::Sum(t, m)) => {
+                *total += t;
+                *n += m;
+            }
+            (Acc::Distinct(a), Acc::Distinct(b)) => a.extend(*b),
+            (Acc::Extreme(best, max), Acc::Extreme(Some(v), _)) => {
+                if better_extreme(&v, best.as_deref(), *max) {
+                    *best = Some(v);
+                }
+            }
+            (Acc::Values(a), Acc::Values(b)) => a.extend(b),
+            (
+                Acc::Moments { n, mean, m2 },
+                Acc::Moments {
+                    n: nb,
+                    mean: mb,
+                    m2: m2b,
+                },
+            ) => {
+                if nb == 0 {
+                    return;
+                }
+                // Chan et al.'s pairwise update.
+                let total = *n + nb;
+                let delta = mb - *mean;
+                *mean += delta * nb as f64 / total as f64;
+                *m2 += m2b + delta * delta * (*n as f64) * (nb as f64) / total as f64;
+                *n = total;
+            }
+            (Acc::AtTime(best, latest), Acc::AtTime(Some(b), _)) => {
+                if better_time(b.0, best.as_deref(), *latest) {
+                    *best = Some(b);
+                }
+            }
+            (Acc::Extreme(..), Acc::Extreme(None, _)) | (Acc::AtTime(..), Acc::AtTime(None, _)) => {
+            }
+            _ => unreachable!("the same aggregate in every partition"),
         }
     }
 
@@ -707,7 +742,7 @@ impl Acc {
                 _ => Value::Num(total),
             },
             Acc::Distinct(set) => Value::Num(set.len() as f64),
-            Acc::Extreme(best, _) => best.unwrap_or(Value::Missing),
+            Acc::Extreme(best, _) => best.map_or(Value::Missing, |b| *b),
             Acc::Values(mut values) => {
                 if values.is_empty() {
                     return Value::Missing;
@@ -724,7 +759,289 @@ impl Acc {
                     Value::Num((m2 / (n - 1) as f64).sqrt())
                 }
             }
-            Acc::AtTime(best, _) => best.map_or(Value::Missing, |(_, v)| v),
+            Acc::AtTime(best, _) => best.map_or(Value::Missing, |b| b.1),
         }
     }
+}
+
+/// The best `keep` rows by sort key: a bounded max-heap whose top is the
+/// worst row kept, so most rows are compared once and dropped.
+struct TopRows {
+    /// Bit i: the i-th key sorts descending.
+    desc: u64,
+    keep: usize,
+    heap: BinaryHeap<Ranked>,
+}
+
+struct Ranked {
+    key: Vec<Value>,
+    desc: u64,
+    row: Row,
+}
+
+impl Ranked {
+    fn order(&self, other: &Self) -> Ordering {
+        for (i, (a, b)) in self.key.iter().zip(&other.key).enumerate() {
+            let desc = i < 64 && self.desc & (1 << i) != 0;
+            let o = match (a.is_missing(), b.is_missing()) {
+                (false, false) if desc => natural_cmp(b, a),
+                _ => natural_cmp(a, b),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        self.row.seq.cmp(&other.row.seq)
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.order(other) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order(other)
+    }
+}
+
+impl TopRows {
+    fn new(desc: &[bool], keep: usize) -> Self {
+        let desc = desc
+            .iter()
+            .take(64)
+            .enumerate()
+            .fold(0, |bits, (i, d)| if *d { bits | 1 << i } else { bits });
+        TopRows {
+            desc,
+            keep,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn offer(&mut self, key: Vec<Value>, row: Row) {
+        let ranked = Ranked {
+            key,
+            desc: self.desc,
+            row,
+        };
+        if self.heap.len() < self.keep {
+            self.heap.push(ranked);
+        } else if self.heap.peek().is_some_and(|worst| ranked < *worst) {
+            self.heap.pop();
+            self.heap.push(ranked);
+        }
+    }
+
+    /// Merges another partition's best rows into these.
+    fn merge(&mut self, other: TopRows) {
+        for ranked in other.heap {
+            self.offer(ranked.key, ranked.row);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Row> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.row)
+            .collect()
+    }
+}
+
+/// The index of the first command that needs more than one row at a time.
+fn first_blocking(commands: &[Command]) -> usize {
+    commands
+        .iter()
+        .position(|c| {
+            !matches!(
+                c,
+                Command::Filter(_) | Command::Fields(_) | Command::Display(_) | Command::Parse(_)
+            )
+        })
+        .unwrap_or(commands.len())
+}
+
+fn sorted_later(rest: &[Command]) -> bool {
+    rest.iter().any(|c| matches!(c, Command::Sort(_)))
+}
+
+/// How many sorted rows can matter: those a later limit (or the result cap)
+/// keeps, unless a later filter, dedup or stats needs them all.
+fn keep_after_sort(rest: &[Command]) -> usize {
+    let needs_all = rest.iter().any(|c| {
+        matches!(
+            c,
+            Command::Filter(_) | Command::Dedup(_) | Command::Stats(_)
+        )
+    });
+    if needs_all {
+        return usize::MAX;
+    }
+    rest.iter()
+        .find_map(|c| match c {
+            Command::Limit(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(MAX_LIMIT)
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    scanned: u64,
+    bytes: u64,
+    matched: u64,
+}
+
+impl Counters {
+    fn scanned(self, bytes: usize) -> Self {
+        Counters {
+            scanned: self.scanned + 1,
+            bytes: self.bytes + bytes as u64,
+            ..self
+        }
+    }
+
+    fn matched(self) -> Self {
+        Counters {
+            matched: self.matched + 1,
+            ..self
+        }
+    }
+
+    fn add(&mut self, other: Counters) {
+        self.scanned += other.scanned;
+        self.bytes += other.bytes;
+        self.matched += other.matched;
+    }
+}
+
+/// What one partition hands over at its first `stats` or `sort`.
+enum Partial {
+    Groups(Groups),
+    Top(TopRows),
+}
+
+impl Partial {
+    /// Merges a later partition into this one.
+    fn merge(self, later: Partial) -> Partial {
+        match (self, later) {
+            (Partial::Groups(mut a), Partial::Groups(b)) => {
+                a.merge(b);
+                Partial::Groups(a)
+            }
+            (Partial::Top(mut a), Partial::Top(b)) => {
+                a.merge(b);
+                Partial::Top(a)
+            }
+            _ => unreachable!("every partition runs the same commands"),
+        }
+    }
+}
+
+type GroupKey = Box<[Option<String>]>;
+
+/// `stats` groups: the key's group index, each group's first row and its
+/// accumulators (`width` per group, one flat list).
+struct Groups {
+    width: usize,
+    index: HashMap<GroupKey, u32, foldhash::fast::RandomState>,
+    first_seq: Vec<u64>,
+    accs: Vec<Acc>,
+}
+
+impl Groups {
+    fn new(width: usize) -> Self {
+        Groups {
+            width,
+            index: HashMap::default(),
+            first_seq: Vec::new(),
+            accs: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, key: GroupKey, seq: u64, aggregates: &[Aggregate]) -> &mut [Acc] {
+        let group = match self.index.get(&key) {
+            Some(&g) => g as usize,
+            None => {
+                let g = self.first_seq.len();
+                self.index.insert(key, g as u32);
+                self.first_seq.push(seq);
+                self.accs
+                    .extend(aggregates.iter().map(|a| Acc::new(a.func)));
+                g
+            }
+        };
+        &mut self.accs[group * self.width..(group + 1) * self.width]
+    }
+
+    /// Adds a later partition's groups.
+    fn merge(&mut self, later: Groups) {
+        let mut later_accs: Vec<Option<Acc>> = later.accs.into_iter().map(Some).collect();
+        for (key, g) in later.index {
+            let g = g as usize;
+            let taken = later_accs[g * self.width..(g + 1) * self.width]
+                .iter_mut()
+                .map(|a| a.take().expect("each group once"));
+            match self.index.get(&key) {
+                Some(&mine) => {
+                    let mine = mine as usize;
+                    let accs = &mut self.accs[mine * self.width..(mine + 1) * self.width];
+                    for (acc, other) in accs.iter_mut().zip(taken) {
+                        acc.merge(other);
+                    }
+                    self.first_seq[mine] = self.first_seq[mine].min(later.first_seq[g]);
+                }
+                None => {
+                    self.index.insert(key, self.first_seq.len() as u32);
+                    self.first_seq.push(later.first_seq[g]);
+                    self.accs.extend(taken);
+                }
+            }
+        }
+    }
+
+    /// Keys and accumulators in order of each group's first row.
+    fn into_ordered(self) -> Vec<(GroupKey, Vec<Acc>)> {
+        let width = self.width;
+        let mut accs: Vec<Option<Acc>> = self.accs.into_iter().map(Some).collect();
+        let mut keyed: Vec<(u64, GroupKey, usize)> = self
+            .index
+            .into_iter()
+            .map(|(key, g)| (self.first_seq[g as usize], key, g as usize))
+            .collect();
+        keyed.sort_unstable_by_key(|(seq, _, _)| *seq);
+        keyed
+            .into_iter()
+            .map(|(_, key, g)| {
+                let group = accs[g * width..(g + 1) * width]
+                    .iter_mut()
+                    .map(|a| a.take().expect("each group once"))
+                    .collect();
+                (key, group)
+            })
+            .collect()
+    }
+}
+
+fn better_extreme(v: &Value, best: Option<&Value>, max: bool) -> bool {
+    best.is_none_or(|b| {
+        let o = natural_cmp(v, b);
+        if max {
+            o == Ordering::Greater
+        } else {
+            o == Ordering::Less
+        }
+    })
+}
+
+fn better_time(ts: i64, best: Option<&(i64, Value)>, latest: bool) -> bool {
+    best.is_none_or(|(t, _)| if latest { ts > *t } else { ts < *t })
 }

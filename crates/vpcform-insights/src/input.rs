@@ -1,9 +1,12 @@
 //! Events from files: plain flow-log records one per line (`@timestamp` is
 //! the record's `start`), or the JSON `aws logs filter-log-events` prints.
 
-use std::io::BufRead;
-use std::sync::Arc;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
+use crate::eval::{Compiled, QueryResult};
 use crate::event::Event;
 
 /// An event for one flow-log record line, as CloudWatch Logs would store it:
@@ -15,7 +18,7 @@ pub fn record_event(line: &str, log: &Arc<str>, now_ms: i64) -> Event {
 
 /// Stream names (`eni-…-all`) made once per interface.
 #[derive(Default)]
-struct Streams(std::collections::HashMap<String, Arc<str>>);
+struct Streams(std::collections::HashMap<String, Arc<str>, foldhash::fast::RandomState>);
 
 impl Streams {
     fn event(&mut self, line: String, log: &Arc<str>, now_ms: i64) -> Event {
@@ -82,4 +85,123 @@ pub fn read_input<R: BufRead + 'static>(
             Err(e) => Some(Err(e.to_string())),
         },
     )))
+}
+
+/// Runs a query over a file: the JSON of `filter-log-events` in one pass;
+/// plain records split into `threads` byte ranges at line starts, read and
+/// evaluated in parallel (each record numbered by its byte offset, so the
+/// result is the same as one pass).
+pub fn run_file(
+    compiled: &Compiled,
+    path: &Path,
+    log: &str,
+    now_ms: i64,
+    threads: usize,
+) -> Result<QueryResult, String> {
+    let mut file = File::open(path).map_err(|e| e.to_string())?;
+    let mut head = [0u8; 4096];
+    let read = file.read(&mut head).map_err(|e| e.to_string())?;
+    if head[..read].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        file.rewind().map_err(|e| e.to_string())?;
+        let events = read_input(BufReader::new(file), log, now_ms)?;
+        let failure = Mutex::new(None);
+        let result = compiled.run(events.map_while(|e| e.map_err(|e| stash(&failure, e)).ok()));
+        return match failure.into_inner().expect("not poisoned") {
+            Some(e) => Err(e),
+            None => Ok(result),
+        };
+    }
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut starts = vec![0];
+    for i in 1..threads.max(1) as u64 {
+        starts
+            .push(line_start_at(&mut file, size * i / threads as u64).map_err(|e| e.to_string())?);
+    }
+    starts.push(size);
+    starts.dedup();
+    let log: Arc<str> = Arc::from(log);
+    let failure = Mutex::new(None);
+    let partitions = starts
+        .windows(2)
+        .map(|range| {
+            Ok(RangeRecords {
+                reader: BufReader::with_capacity(1 << 20, File::open(path)?),
+                at: range[0],
+                end: range[1],
+                line: Vec::new(),
+                streams: Streams::default(),
+                log: log.clone(),
+                now_ms,
+                failure: &failure,
+            })
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let partitions = partitions
+        .into_iter()
+        .map(|mut p| p.reader.seek(SeekFrom::Start(p.at)).map(|_| p))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    let result = compiled.run_partitioned(partitions);
+    match failure.into_inner().expect("not poisoned") {
+        Some(e) => Err(e),
+        None => Ok(result),
+    }
+}
+
+fn stash(failure: &Mutex<Option<String>>, e: String) {
+    failure.lock().expect("not poisoned").get_or_insert(e);
+}
+
+/// The offset of the first line that starts at or after `at`.
+fn line_start_at(file: &mut File, at: u64) -> std::io::Result<u64> {
+    if at == 0 {
+        return Ok(0);
+    }
+    file.seek(SeekFrom::Start(at - 1))?;
+    let mut rest = Vec::new();
+    let skipped = BufReader::new(&mut *file).read_until(b'\n', &mut rest)?;
+    Ok(at - 1 + skipped as u64)
+}
+
+/// The flow-log records whose lines start in one byte range of a file.
+struct RangeRecords<'a> {
+    reader: BufReader<File>,
+    at: u64,
+    end: u64,
+    line: Vec<u8>,
+    streams: Streams,
+    log: Arc<str>,
+    now_ms: i64,
+    failure: &'a Mutex<Option<String>>,
+}
+
+impl Iterator for RangeRecords<'_> {
+    type Item = (u64, Event);
+
+    fn next(&mut self) -> Option<(u64, Event)> {
+        while self.at < self.end {
+            self.line.clear();
+            let read = match self.reader.read_until(b'\n', &mut self.line) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) => {
+                    stash(self.failure, e.to_string());
+                    return None;
+                }
+            };
+            let seq = self.at;
+            self.at += read as u64;
+            let text = String::from_utf8_lossy(&self.line);
+            let record = text.trim_end();
+            if !record.trim_start().is_empty() {
+                return Some((
+                    seq,
+                    self.streams
+                        .event(record.to_string(), &self.log, self.now_ms),
+                ));
+            }
+        }
+        None
+    }
 }
