@@ -5,7 +5,7 @@
 
 use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -230,29 +230,38 @@ impl Row {
         if let Some(v) = self.slots.get(id).filter(|v| !v.is_missing()) {
             return v.clone();
         }
-        let Some(event) = &self.event else {
-            return Value::Missing;
-        };
-        let source = sources[id];
-        if let Source::Flow(i) = source {
-            let spans = self.flow.get_or_init(|| {
-                flow_tokens(&event.message).map(|t| {
-                    let base = event.message.as_ptr() as usize;
-                    t.map(|s| ((s.as_ptr() as usize - base) as u32, s.len() as u32))
-                })
-            });
-            return match spans {
-                Some(spans) => {
-                    let (at, len) = spans[i];
-                    match &event.message[at as usize..(at + len) as usize] {
-                        "-" => Value::Missing,
-                        v => Value::Str(v.to_string()),
-                    }
-                }
-                None => Value::Missing,
-            };
+        if let Some(text) = self.flow_text(id, sources) {
+            return text.map_or(Value::Missing, |t| Value::Str(t.to_string()));
         }
-        event.field(source, None)
+        match &self.event {
+            Some(event) => event.field(sources[id], None),
+            None => Value::Missing,
+        }
+    }
+
+    /// A discovered flow-log field the query has not set, borrowed from
+    /// the record (`Some(None)`: missing); `None` for any other field.
+    fn flow_text(&self, id: usize, sources: &[Source]) -> Option<Option<&str>> {
+        let Source::Flow(i) = sources[id] else {
+            return None;
+        };
+        if self.slots.get(id).is_some_and(|v| !v.is_missing()) {
+            return None;
+        }
+        let event = self.event.as_ref()?;
+        let spans = self.flow.get_or_init(|| {
+            flow_tokens(&event.message).map(|t| {
+                let base = event.message.as_ptr() as usize;
+                t.map(|s| ((s.as_ptr() as usize - base) as u32, s.len() as u32))
+            })
+        });
+        Some(spans.and_then(|spans| {
+            let (at, len) = spans[i];
+            match &event.message[at as usize..(at + len) as usize] {
+                "-" => None,
+                v => Some(v),
+            }
+        }))
     }
 
     fn set(&mut self, id: usize, v: Value) {
@@ -339,7 +348,7 @@ impl Compiled {
                     unreachable!("groups come from stats")
                 };
                 let natural = !sorted_later(&commands[split + 1..]);
-                Box::new(self.grouped_rows(s, groups, natural).into_iter())
+                self.grouped_rows(s, groups, natural)
             }
             Partial::Top(top) => Box::new(top.into_sorted().into_iter()),
         };
@@ -448,10 +457,7 @@ impl Compiled {
             }
             Command::Stats(s) => {
                 let groups = self.groups(s, rows);
-                Box::new(
-                    self.grouped_rows(s, groups, !sorted_later(rest))
-                        .into_iter(),
-                )
+                self.grouped_rows(s, groups, !sorted_later(rest))
             }
             Command::Sort(keys) => Box::new(
                 self.top(keys, rows, keep_after_sort(rest))
@@ -524,8 +530,11 @@ impl Compiled {
     fn top(&self, keys: &[(Expr, bool)], rows: Rows<'_>, keep: usize) -> TopRows {
         let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
         let mut top = TopRows::new(&desc, keep);
+        let mut key = Vec::new();
         for row in rows {
-            top.offer(keys.iter().map(|(e, _)| self.value(e, &row)).collect(), row);
+            key.clear();
+            key.extend(keys.iter().map(|(e, _)| self.value(e, &row)));
+            top.offer(&mut key, row);
         }
         top
     }
@@ -533,12 +542,18 @@ impl Compiled {
     /// Each group's accumulators, groups keyed by their result text.
     fn groups(&self, s: &Stats, rows: Rows<'_>) -> Groups {
         let mut groups = Groups::new(s.aggregates.len());
+        let mut key = Vec::new();
         for row in rows {
-            let key: Box<[Option<String>]> =
-                s.by.iter()
-                    .map(|n| self.value(&n.expr, &row).to_result())
-                    .collect();
-            let accs = groups.entry(key, row.seq, &s.aggregates);
+            key.clear();
+            for n in &s.by {
+                match &n.expr {
+                    Expr::Field(f) if let Some(text) = row.flow_text(f.id, &self.sources) => {
+                        encode_key_part(&mut key, text)
+                    }
+                    e => encode_key_part(&mut key, self.value(e, &row).to_result().as_deref()),
+                }
+            }
+            let accs = groups.entry(&key, row.seq, &s.aggregates);
             for (acc, a) in accs.iter_mut().zip(&s.aggregates) {
                 let v = a.arg.as_ref().map(|e| self.value(e, &row));
                 acc.add(v, row.timestamp());
@@ -548,15 +563,17 @@ impl Compiled {
     }
 
     /// Groups as rows in order of first appearance, or (`natural`) of their keys.
-    fn grouped_rows(&self, s: &Stats, groups: Groups, natural: bool) -> Vec<Row> {
+    /// Rows made one at a time, so a later `sort … | limit` of millions of
+    /// groups never holds them all as rows.
+    fn grouped_rows<'a>(&'a self, s: &'a Stats, groups: Groups, natural: bool) -> Rows<'a> {
         let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
         let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
         let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
-        let mut out: Vec<Row> = groups
+        let keys = by_slots.clone();
+        let rows = groups
             .into_ordered()
-            .into_iter()
             .enumerate()
-            .map(|(g, (key, accs))| {
+            .map(move |(g, (key, accs))| {
                 let mut r = Row {
                     event: None,
                     flow: OnceCell::new(),
@@ -564,27 +581,28 @@ impl Compiled {
                     seq: g as u64,
                 };
                 // Keys as their result text (a bin() time sorts the same as text).
-                for (&id, v) in by_slots.iter().zip(key.into_vec()) {
+                for (&id, v) in keys.iter().zip(key) {
                     r.set(id, v.map_or(Value::Missing, Value::Str));
                 }
                 for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(&agg_slots) {
                     r.set(id, acc.finish(a));
                 }
                 r
-            })
-            .collect();
+            });
+        if !natural {
+            return Box::new(rows);
+        }
         // Without a later sort: groups in the natural order of their keys
         // (bin() groups chronologically).
-        if natural {
-            out.sort_by(|a, b| {
-                by_slots
-                    .iter()
-                    .map(|&id| natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources)))
-                    .find(|o| *o != Ordering::Equal)
-                    .unwrap_or(Ordering::Equal)
-            });
-        }
-        out
+        let mut out: Vec<Row> = rows.collect();
+        out.sort_by(|a, b| {
+            by_slots
+                .iter()
+                .map(|&id| natural_cmp(&a.get(id, &self.sources), &b.get(id, &self.sources)))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        });
+        Box::new(out.into_iter())
     }
 
     fn render(&self, r: &Row) -> Vec<(String, String)> {
@@ -764,52 +782,39 @@ impl Acc {
     }
 }
 
-/// The best `keep` rows by sort key: a bounded max-heap whose top is the
-/// worst row kept, so most rows are compared once and dropped.
+/// The best `keep` rows by sort key. Rows better than the current
+/// threshold are buffered; when the buffer holds twice `keep`, a selection
+/// keeps the best `keep` and sets the threshold to the worst of them. Each
+/// row costs one comparison plus amortized linear work, whatever the input
+/// order (a heap costs log(keep) comparisons for every row of a sorted input).
 struct TopRows {
     /// Bit i: the i-th key sorts descending.
     desc: u64,
     keep: usize,
-    heap: BinaryHeap<Ranked>,
+    kept: Vec<Ranked>,
+    /// The index in `kept` of the worst row after the last selection.
+    threshold: Option<usize>,
 }
 
 struct Ranked {
     key: Vec<Value>,
-    desc: u64,
+    seq: u64,
     row: Row,
 }
 
-impl Ranked {
-    fn order(&self, other: &Self) -> Ordering {
-        for (i, (a, b)) in self.key.iter().zip(&other.key).enumerate() {
-            let desc = i < 64 && self.desc & (1 << i) != 0;
-            let o = match (a.is_missing(), b.is_missing()) {
-                (false, false) if desc => natural_cmp(b, a),
-                _ => natural_cmp(a, b),
-            };
-            if o != Ordering::Equal {
-                return o;
-            }
+/// Sort keys in order, then input order.
+fn rank_order(desc: u64, a: (&[Value], u64), b: (&[Value], u64)) -> Ordering {
+    for (i, (x, y)) in a.0.iter().zip(b.0).enumerate() {
+        let descending = i < 64 && desc & (1 << i) != 0;
+        let o = match (x.is_missing(), y.is_missing()) {
+            (false, false) if descending => natural_cmp(y, x),
+            _ => natural_cmp(x, y),
+        };
+        if o != Ordering::Equal {
+            return o;
         }
-        self.row.seq.cmp(&other.row.seq)
     }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.order(other) == Ordering::Equal
-    }
-}
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.order(other)
-    }
+    a.1.cmp(&b.1)
 }
 
 impl TopRows {
@@ -822,37 +827,65 @@ impl TopRows {
         TopRows {
             desc,
             keep,
-            heap: BinaryHeap::new(),
+            kept: Vec::new(),
+            threshold: None,
         }
     }
 
-    fn offer(&mut self, key: Vec<Value>, row: Row) {
-        let ranked = Ranked {
-            key,
-            desc: self.desc,
+    /// Keeps the row if it may be among the best; takes `key` only then,
+    /// so the caller can reuse it.
+    fn offer(&mut self, key: &mut Vec<Value>, row: Row) {
+        if self.keep == 0 {
+            return;
+        }
+        if let Some(t) = self.threshold {
+            let worst = &self.kept[t];
+            if rank_order(self.desc, (key, row.seq), (&worst.key, worst.seq)) != Ordering::Less {
+                return;
+            }
+        }
+        self.kept.push(Ranked {
+            key: std::mem::take(key),
+            seq: row.seq,
             row,
-        };
-        if self.heap.len() < self.keep {
-            self.heap.push(ranked);
-        } else if self.heap.peek().is_some_and(|worst| ranked < *worst) {
-            self.heap.pop();
-            self.heap.push(ranked);
+        });
+        if self.kept.len() >= self.keep.saturating_mul(2) {
+            self.select();
+        }
+    }
+
+    /// Keeps the best `keep` rows; the worst of them becomes the threshold.
+    fn select(&mut self) {
+        let desc = self.desc;
+        let order = |a: &Ranked, b: &Ranked| rank_order(desc, (&a.key, a.seq), (&b.key, b.seq));
+        if self.kept.len() > self.keep {
+            self.kept.select_nth_unstable_by(self.keep - 1, order);
+            self.kept.truncate(self.keep);
+        }
+        if self.kept.len() == self.keep {
+            let worst = (0..self.kept.len())
+                .max_by(|&a, &b| order(&self.kept[a], &self.kept[b]))
+                .expect("keep > 0 rows");
+            self.threshold = Some(worst);
         }
     }
 
     /// Merges another partition's best rows into these.
     fn merge(&mut self, other: TopRows) {
-        for ranked in other.heap {
-            self.offer(ranked.key, ranked.row);
+        for mut ranked in other.kept {
+            self.offer(&mut ranked.key, ranked.row);
         }
     }
 
-    fn into_sorted(self) -> Vec<Row> {
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|r| r.row)
-            .collect()
+    fn into_sorted(mut self) -> Vec<Row> {
+        if self.keep == 0 {
+            return Vec::new();
+        }
+        self.select();
+        let desc = self.desc;
+        self.kept
+            .sort_unstable_by(|a, b| rank_order(desc, (&a.key, a.seq), (&b.key, b.seq)));
+        self.kept.into_iter().map(|r| r.row).collect()
     }
 }
 
@@ -946,13 +979,46 @@ impl Partial {
     }
 }
 
-type GroupKey = Box<[Option<String>]>;
+/// Appends one key field to a group key: 0 for missing, else 1, the
+/// length (u32, little endian) and the text.
+fn encode_key_part(key: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => key.push(0),
+        Some(t) => {
+            key.push(1);
+            key.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            key.extend_from_slice(t.as_bytes());
+        }
+    }
+}
 
-/// `stats` groups: the key's group index, each group's first row and its
-/// accumulators (`width` per group, one flat list).
+fn decode_key(mut key: &[u8]) -> Vec<Option<String>> {
+    let mut parts = Vec::new();
+    while let Some((&tag, rest)) = key.split_first() {
+        if tag == 0 {
+            parts.push(None);
+            key = rest;
+            continue;
+        }
+        let (len, rest) = rest.split_at(4);
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        let (text, rest) = rest.split_at(len);
+        parts.push(Some(String::from_utf8_lossy(text).into_owned()));
+        key = rest;
+    }
+    parts
+}
+
+/// `stats` groups, compact because high-cardinality stats hold millions:
+/// encoded keys back to back in one buffer, a hash table of group numbers,
+/// each group's first row and its accumulators (`width` per group).
 struct Groups {
     width: usize,
-    index: HashMap<GroupKey, u32, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::FixedState,
+    table: hashbrown::HashTable<u32>,
+    keys: Vec<u8>,
+    /// Each group's key: its end in `keys` (it starts where the previous ends).
+    key_ends: Vec<usize>,
     first_seq: Vec<u64>,
     accs: Vec<Acc>,
 }
@@ -961,73 +1027,90 @@ impl Groups {
     fn new(width: usize) -> Self {
         Groups {
             width,
-            index: HashMap::default(),
+            hasher: foldhash::fast::FixedState::default(),
+            table: hashbrown::HashTable::new(),
+            keys: Vec::new(),
+            key_ends: Vec::new(),
             first_seq: Vec::new(),
             accs: Vec::new(),
         }
     }
 
-    fn entry(&mut self, key: GroupKey, seq: u64, aggregates: &[Aggregate]) -> &mut [Acc] {
-        let group = match self.index.get(&key) {
-            Some(&g) => g as usize,
-            None => {
-                let g = self.first_seq.len();
-                self.index.insert(key, g as u32);
-                self.first_seq.push(seq);
-                self.accs
-                    .extend(aggregates.iter().map(|a| Acc::new(a.func)));
-                g
-            }
-        };
-        &mut self.accs[group * self.width..(group + 1) * self.width]
+    fn key<'k>(keys: &'k [u8], ends: &[usize], g: usize) -> &'k [u8] {
+        let start = if g == 0 { 0 } else { ends[g - 1] };
+        &keys[start..ends[g]]
+    }
+
+    /// The group of `key`, created (with fresh accumulators) when new.
+    fn group(&mut self, key: &[u8], seq: u64, fresh: impl FnOnce() -> Vec<Acc>) -> (usize, bool) {
+        use std::hash::BuildHasher as _;
+        let hash = self.hasher.hash_one(key);
+        let (keys, ends) = (&self.keys, &self.key_ends);
+        if let Some(&g) = self
+            .table
+            .find(hash, |&g| Self::key(keys, ends, g as usize) == key)
+        {
+            return (g as usize, false);
+        }
+        let g = self.key_ends.len();
+        self.keys.extend_from_slice(key);
+        self.key_ends.push(self.keys.len());
+        self.first_seq.push(seq);
+        self.accs.extend(fresh());
+        let (keys, ends, hasher) = (&self.keys, &self.key_ends, &self.hasher);
+        self.table.insert_unique(hash, g as u32, |&g| {
+            hasher.hash_one(Self::key(keys, ends, g as usize))
+        });
+        (g, true)
+    }
+
+    fn entry(&mut self, key: &[u8], seq: u64, aggregates: &[Aggregate]) -> &mut [Acc] {
+        let (g, _) = self.group(key, seq, || {
+            aggregates.iter().map(|a| Acc::new(a.func)).collect()
+        });
+        &mut self.accs[g * self.width..(g + 1) * self.width]
     }
 
     /// Adds a later partition's groups.
     fn merge(&mut self, later: Groups) {
-        let mut later_accs: Vec<Option<Acc>> = later.accs.into_iter().map(Some).collect();
-        for (key, g) in later.index {
-            let g = g as usize;
-            let taken = later_accs[g * self.width..(g + 1) * self.width]
-                .iter_mut()
-                .map(|a| a.take().expect("each group once"));
-            match self.index.get(&key) {
-                Some(&mine) => {
-                    let mine = mine as usize;
-                    let accs = &mut self.accs[mine * self.width..(mine + 1) * self.width];
-                    for (acc, other) in accs.iter_mut().zip(taken) {
-                        acc.merge(other);
-                    }
-                    self.first_seq[mine] = self.first_seq[mine].min(later.first_seq[g]);
-                }
-                None => {
-                    self.index.insert(key, self.first_seq.len() as u32);
-                    self.first_seq.push(later.first_seq[g]);
-                    self.accs.extend(taken);
-                }
+        let width = self.width;
+        let mut later_accs = later.accs.into_iter();
+        for (g, &seq) in later.first_seq.iter().enumerate() {
+            let theirs: Vec<Acc> = later_accs.by_ref().take(width).collect();
+            let key = Self::key(&later.keys, &later.key_ends, g);
+            let mut fresh = Some(theirs);
+            let (mine, created) = self.group(key, seq, || fresh.take().expect("once"));
+            if created {
+                continue;
             }
+            let accs = &mut self.accs[mine * width..(mine + 1) * width];
+            for (acc, other) in accs.iter_mut().zip(fresh.take().expect("not used")) {
+                acc.merge(other);
+            }
+            self.first_seq[mine] = self.first_seq[mine].min(seq);
         }
     }
 
-    /// Keys and accumulators in order of each group's first row.
-    fn into_ordered(self) -> Vec<(GroupKey, Vec<Acc>)> {
-        let width = self.width;
-        let mut accs: Vec<Option<Acc>> = self.accs.into_iter().map(Some).collect();
-        let mut keyed: Vec<(u64, GroupKey, usize)> = self
-            .index
-            .into_iter()
-            .map(|(key, g)| (self.first_seq[g as usize], key, g as usize))
-            .collect();
-        keyed.sort_unstable_by_key(|(seq, _, _)| *seq);
-        keyed
-            .into_iter()
-            .map(|(_, key, g)| {
-                let group = accs[g * width..(g + 1) * width]
-                    .iter_mut()
-                    .map(|a| a.take().expect("each group once"))
-                    .collect();
-                (key, group)
-            })
-            .collect()
+    /// Keys and accumulators in order of each group's first row, one
+    /// group at a time.
+    fn into_ordered(self) -> impl Iterator<Item = (Vec<Option<String>>, Vec<Acc>)> {
+        let mut order: Vec<u32> = (0..self.first_seq.len() as u32).collect();
+        order.sort_unstable_by_key(|&g| self.first_seq[g as usize]);
+        let Groups {
+            width,
+            keys,
+            key_ends,
+            mut accs,
+            ..
+        } = self;
+        order.into_iter().map(move |g| {
+            let g = g as usize;
+            let group = accs[g * width..(g + 1) * width]
+                .iter_mut()
+                .map(|a| std::mem::replace(a, Acc::Count(0)))
+                .collect();
+            (decode_key(Self::key(&keys, &key_ends, g)), group)
+        })
     }
 }
 

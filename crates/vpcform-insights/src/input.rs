@@ -22,11 +22,24 @@ struct Streams(std::collections::HashMap<String, Arc<str>, foldhash::fast::Rando
 
 impl Streams {
     fn event(&mut self, line: String, log: &Arc<str>, now_ms: i64) -> Event {
-        let mut tokens = line.split(' ');
-        let eni = tokens.nth(2).unwrap_or("unknown");
-        let start = tokens.nth(7).and_then(|s| s.parse::<i64>().ok());
+        // Fields 3 (interface) and 11 (start), found with memchr.
+        let mut spaces = memchr::memchr_iter(b' ', line.as_bytes());
+        let mut field = |skip: usize, from: usize| {
+            let end = spaces.nth(skip)?;
+            Some((&line[from..end], end + 1))
+        };
+        let eni_at = field(1, 0).map(|(_, next)| next);
+        let eni = eni_at.and_then(|at| field(0, at));
+        let start = eni
+            .and_then(|(_, next)| field(6, next).map(|(_, at)| at))
+            .and_then(|at| {
+                let end = line[at..].find(' ').map_or(line.len(), |e| at + e);
+                line[at..end].parse::<i64>().ok()
+            });
+        let eni = eni.map_or("unknown", |(e, _)| e);
         let flow = start.is_some() && line.starts_with(|c: char| c.is_ascii_digit());
-        let stream = match self.0.get(eni) {
+        let key = if flow { eni } else { "" };
+        let stream = match self.0.get(key) {
             Some(s) => s.clone(),
             None => {
                 let s: Arc<str> = Arc::from(if flow {
@@ -34,7 +47,7 @@ impl Streams {
                 } else {
                     "unknown".into()
                 });
-                self.0.insert(eni.to_string(), s.clone());
+                self.0.insert(key.to_string(), s.clone());
                 s
             }
         };
@@ -130,7 +143,8 @@ pub fn run_file(
                 end: range[1],
                 line: Vec::new(),
                 streams: Streams::default(),
-                log: log.clone(),
+                // Its own copy: a shared count would bounce between cores.
+                log: Arc::from(&*log),
                 now_ms,
                 failure: &failure,
             })

@@ -71,7 +71,7 @@ impl Value {
         }
         match (self.num(), other.num()) {
             (Some(a), Some(b)) => a == b,
-            _ => self.text() == other.text(),
+            _ => self.text_ref() == other.text_ref(),
         }
     }
 
@@ -82,7 +82,7 @@ impl Value {
         }
         match (self.num(), other.num()) {
             (Some(a), Some(b)) => a.partial_cmp(&b),
-            _ => Some(self.text().cmp(&other.text())),
+            _ => Some(self.text_ref().cmp(&other.text_ref())),
         }
     }
 }
@@ -169,6 +169,11 @@ pub(crate) fn parse_time(s: &str) -> Option<i64> {
 /// number; numbers by value; other text in chunks, runs of digits compared by
 /// length then value, the rest by Unicode. Missing values come last.
 pub(crate) fn natural_cmp(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Time(x), Value::Time(y)) => return x.cmp(y),
+        (Value::Num(x), Value::Num(y)) => return x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        _ => {}
+    }
     match (a.is_missing(), b.is_missing()) {
         (true, true) => return Ordering::Equal,
         (true, false) => return Ordering::Greater,
