@@ -323,10 +323,15 @@ impl Compiled {
             let rows = self.pipeline(&commands[split..], rows);
             return self.result(rows, counters.get());
         }
+        let width = match &commands[split] {
+            Command::Stats(s) => s.aggregates.len(),
+            _ => 0,
+        };
+        let groups = SharedGroups::new(width);
         let partials: Vec<(Partial, Counters)> = std::thread::scope(|scope| {
             let handles: Vec<_> = partitions
                 .into_iter()
-                .map(|part| scope.spawn(|| self.partial(&commands, split, part)))
+                .map(|part| scope.spawn(|| self.partial(&commands, split, part, &groups)))
                 .collect();
             handles
                 .into_iter()
@@ -343,12 +348,12 @@ impl Compiled {
             });
         }
         let rows: Rows<'_> = match merged.expect("two partitions") {
-            Partial::Groups(groups) => {
+            Partial::Grouped => {
                 let Command::Stats(s) = &commands[split] else {
                     unreachable!("groups come from stats")
                 };
                 let natural = !sorted_later(&commands[split + 1..]);
-                self.grouped_rows(s, groups, natural)
+                self.grouped_rows(s, groups.into_ordered(), natural)
             }
             Partial::Top(top) => Box::new(top.into_sorted().into_iter()),
         };
@@ -356,18 +361,22 @@ impl Compiled {
         self.result(rows, total)
     }
 
-    /// One partition's events through the streaming commands, then its
-    /// groups (`stats`) or its best rows (`sort`).
+    /// One partition's events through the streaming commands, then into
+    /// the shared groups (`stats`) or its own best rows (`sort`).
     fn partial(
         &self,
         commands: &[Command],
         split: usize,
         events: impl Iterator<Item = (u64, Event)>,
+        groups: &SharedGroups,
     ) -> (Partial, Counters) {
         let counters = Cell::new(Counters::default());
         let rows = self.streamed(commands, events, &counters);
         let partial = match &commands[split] {
-            Command::Stats(s) => Partial::Groups(self.groups(s, rows)),
+            Command::Stats(s) => {
+                self.add_to_groups(s, rows, groups);
+                Partial::Grouped
+            }
             Command::Sort(keys) => {
                 Partial::Top(self.top(keys, rows, keep_after_sort(&commands[split + 1..])))
             }
@@ -456,8 +465,9 @@ impl Compiled {
                 Box::new(rows.map(move |r| self.parse(p, id, r)))
             }
             Command::Stats(s) => {
-                let groups = self.groups(s, rows);
-                self.grouped_rows(s, groups, !sorted_later(rest))
+                let groups = SharedGroups::new(s.aggregates.len());
+                self.add_to_groups(s, rows, &groups);
+                self.grouped_rows(s, groups.into_ordered(), !sorted_later(rest))
             }
             Command::Sort(keys) => Box::new(
                 self.top(keys, rows, keep_after_sort(rest))
@@ -539,9 +549,15 @@ impl Compiled {
         top
     }
 
-    /// Each group's accumulators, groups keyed by their result text.
-    fn groups(&self, s: &Stats, rows: Rows<'_>) -> Groups {
-        let mut groups = Groups::new(s.aggregates.len());
+    /// Adds rows to their groups, keyed by the groups' result text. Rows
+    /// are aggregated in a private table first (no lock per row) while
+    /// groups repeat; when a private table fills with groups seen about
+    /// once, the rest go straight to the shared groups.
+    fn add_to_groups(&self, s: &Stats, rows: Rows<'_>, shared: &SharedGroups) {
+        const PRIVATE_GROUPS: usize = 1 << 12;
+        let mut private = Groups::new(s.aggregates.len());
+        let mut private_rows = 0usize;
+        let mut direct = false;
         let mut key = Vec::new();
         for row in rows {
             key.clear();
@@ -553,42 +569,55 @@ impl Compiled {
                     e => encode_key_part(&mut key, self.value(e, &row).to_result().as_deref()),
                 }
             }
-            let accs = groups.entry(&key, row.seq, &s.aggregates);
-            for (acc, a) in accs.iter_mut().zip(&s.aggregates) {
-                let v = a.arg.as_ref().map(|e| self.value(e, &row));
-                acc.add(v, row.timestamp());
+            let (ts, seq) = (row.timestamp(), row.seq);
+            let add = |accs: &mut [Acc]| {
+                for (acc, a) in accs.iter_mut().zip(&s.aggregates) {
+                    acc.add(a.arg.as_ref().map(|e| self.value(e, &row)), ts, seq);
+                }
+            };
+            if direct {
+                shared.update(&key, seq, &s.aggregates, add);
+                continue;
+            }
+            add(private.entry(shared.hash(&key), &key, seq, &s.aggregates));
+            private_rows += 1;
+            if private.len() >= PRIVATE_GROUPS {
+                direct = private_rows < 2 * private.len();
+                shared.absorb(&mut private, &s.aggregates);
+                private_rows = 0;
             }
         }
-        groups
+        shared.absorb(&mut private, &s.aggregates);
     }
 
-    /// Groups as rows in order of first appearance, or (`natural`) of their keys.
     /// Rows made one at a time, so a later `sort … | limit` of millions of
     /// groups never holds them all as rows.
-    fn grouped_rows<'a>(&'a self, s: &'a Stats, groups: Groups, natural: bool) -> Rows<'a> {
+    fn grouped_rows<'a>(
+        &'a self,
+        s: &'a Stats,
+        groups: impl Iterator<Item = (Vec<Option<String>>, Vec<Acc>)> + 'a,
+        natural: bool,
+    ) -> Rows<'a> {
         let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
         let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
         let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
         let keys = by_slots.clone();
-        let rows = groups
-            .into_ordered()
-            .enumerate()
-            .map(move |(g, (key, accs))| {
-                let mut r = Row {
-                    event: None,
-                    flow: OnceCell::new(),
-                    slots: Vec::new(),
-                    seq: g as u64,
-                };
-                // Keys as their result text (a bin() time sorts the same as text).
-                for (&id, v) in keys.iter().zip(key) {
-                    r.set(id, v.map_or(Value::Missing, Value::Str));
-                }
-                for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(&agg_slots) {
-                    r.set(id, acc.finish(a));
-                }
-                r
-            });
+        let rows = groups.enumerate().map(move |(g, (key, accs))| {
+            let mut r = Row {
+                event: None,
+                flow: OnceCell::new(),
+                slots: Vec::new(),
+                seq: g as u64,
+            };
+            // Keys as their result text (a bin() time sorts the same as text).
+            for (&id, v) in keys.iter().zip(key) {
+                r.set(id, v.map_or(Value::Missing, Value::Str));
+            }
+            for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(&agg_slots) {
+                r.set(id, acc.finish(a));
+            }
+            r
+        });
         if !natural {
             return Box::new(rows);
         }
@@ -634,7 +663,9 @@ enum Acc {
         mean: f64,
         m2: f64,
     },
-    AtTime(Option<Box<(i64, Value)>>, bool),
+    /// The value at the earliest or latest time, and its row (ties go to
+    /// the first row, whichever partition sees it first).
+    AtTime(Option<Box<(i64, u64, Value)>>, bool),
 }
 impl Acc {
     fn new(f: AggFunc) -> Self {
@@ -656,7 +687,7 @@ impl Acc {
     }
 
     /// `v` is `None` for `count()`/`count(*)`.
-    fn add(&mut self, v: Option<Value>, ts: i64) {
+    fn add(&mut self, v: Option<Value>, ts: i64, seq: u64) {
         match self {
             Acc::Count(n) => {
                 if v.as_ref().is_none_or(|v| !v.is_missing()) {
@@ -699,17 +730,16 @@ impl Acc {
                 let Some(v) = v.filter(|v| !v.is_missing()) else {
                     return;
                 };
-                if better_time(ts, best.as_deref(), *latest) {
-                    *best = Some(Box::new((ts, v)));
+                if better_time((ts, seq), best.as_deref(), *latest) {
+                    *best = Some(Box::new((ts, seq, v)));
                 }
             }
         }
     }
 
-    /// Adds a later partition's state for the same group. Ties keep this
-    /// (earlier) partition's value, as one pass over the input would.
-    fn merge(&mut self, later: Acc) {
-        match (self, later) {
+    /// Adds another part of the same group's rows.
+    fn merge(&mut self, other: Acc) {
+        match (self, other) {
             (Acc::Count(a), Acc::Count(b)) => *a += b,
             (Acc::Sum(total, n), Acc::Sum(t, m)) => {
                 *total += t;
@@ -741,13 +771,13 @@ impl Acc {
                 *n = total;
             }
             (Acc::AtTime(best, latest), Acc::AtTime(Some(b), _)) => {
-                if better_time(b.0, best.as_deref(), *latest) {
+                if better_time((b.0, b.1), best.as_deref(), *latest) {
                     *best = Some(b);
                 }
             }
             (Acc::Extreme(..), Acc::Extreme(None, _)) | (Acc::AtTime(..), Acc::AtTime(None, _)) => {
             }
-            _ => unreachable!("the same aggregate in every partition"),
+            _ => unreachable!("the same aggregate in every part"),
         }
     }
 
@@ -777,7 +807,7 @@ impl Acc {
                     Value::Num((m2 / (n - 1) as f64).sqrt())
                 }
             }
-            Acc::AtTime(best, _) => best.map_or(Value::Missing, |b| b.1),
+            Acc::AtTime(best, _) => best.map_or(Value::Missing, |b| b.2),
         }
     }
 }
@@ -958,7 +988,8 @@ impl Counters {
 
 /// What one partition hands over at its first `stats` or `sort`.
 enum Partial {
-    Groups(Groups),
+    /// Its rows went into the shared groups.
+    Grouped,
     Top(TopRows),
 }
 
@@ -966,10 +997,7 @@ impl Partial {
     /// Merges a later partition into this one.
     fn merge(self, later: Partial) -> Partial {
         match (self, later) {
-            (Partial::Groups(mut a), Partial::Groups(b)) => {
-                a.merge(b);
-                Partial::Groups(a)
-            }
+            (Partial::Grouped, Partial::Grouped) => Partial::Grouped,
             (Partial::Top(mut a), Partial::Top(b)) => {
                 a.merge(b);
                 Partial::Top(a)
@@ -1036,80 +1064,129 @@ impl Groups {
         }
     }
 
+    fn len(&self) -> usize {
+        self.first_seq.len()
+    }
+
     fn key<'k>(keys: &'k [u8], ends: &[usize], g: usize) -> &'k [u8] {
         let start = if g == 0 { 0 } else { ends[g - 1] };
         &keys[start..ends[g]]
     }
 
-    /// The group of `key`, created (with fresh accumulators) when new.
-    fn group(&mut self, key: &[u8], seq: u64, fresh: impl FnOnce() -> Vec<Acc>) -> (usize, bool) {
+    /// The accumulators of `key`'s group, created when new; the group's
+    /// first row is the lowest `seq` seen (partitions add concurrently).
+    fn entry(&mut self, hash: u64, key: &[u8], seq: u64, aggregates: &[Aggregate]) -> &mut [Acc] {
         use std::hash::BuildHasher as _;
-        let hash = self.hasher.hash_one(key);
         let (keys, ends) = (&self.keys, &self.key_ends);
-        if let Some(&g) = self
+        let g = match self
             .table
             .find(hash, |&g| Self::key(keys, ends, g as usize) == key)
         {
-            return (g as usize, false);
-        }
-        let g = self.key_ends.len();
-        self.keys.extend_from_slice(key);
-        self.key_ends.push(self.keys.len());
-        self.first_seq.push(seq);
-        self.accs.extend(fresh());
-        let (keys, ends, hasher) = (&self.keys, &self.key_ends, &self.hasher);
-        self.table.insert_unique(hash, g as u32, |&g| {
-            hasher.hash_one(Self::key(keys, ends, g as usize))
-        });
-        (g, true)
-    }
-
-    fn entry(&mut self, key: &[u8], seq: u64, aggregates: &[Aggregate]) -> &mut [Acc] {
-        let (g, _) = self.group(key, seq, || {
-            aggregates.iter().map(|a| Acc::new(a.func)).collect()
-        });
+            Some(&g) => {
+                let g = g as usize;
+                self.first_seq[g] = self.first_seq[g].min(seq);
+                g
+            }
+            None => {
+                let g = self.key_ends.len();
+                self.keys.extend_from_slice(key);
+                self.key_ends.push(self.keys.len());
+                self.first_seq.push(seq);
+                self.accs
+                    .extend(aggregates.iter().map(|a| Acc::new(a.func)));
+                let (keys, ends, hasher) = (&self.keys, &self.key_ends, &self.hasher);
+                self.table.insert_unique(hash, g as u32, |&g| {
+                    hasher.hash_one(Self::key(keys, ends, g as usize))
+                });
+                g
+            }
+        };
         &mut self.accs[g * self.width..(g + 1) * self.width]
     }
+}
 
-    /// Adds a later partition's groups.
-    fn merge(&mut self, later: Groups) {
-        let width = self.width;
-        let mut later_accs = later.accs.into_iter();
-        for (g, &seq) in later.first_seq.iter().enumerate() {
-            let theirs: Vec<Acc> = later_accs.by_ref().take(width).collect();
-            let key = Self::key(&later.keys, &later.key_ends, g);
-            let mut fresh = Some(theirs);
-            let (mine, created) = self.group(key, seq, || fresh.take().expect("once"));
-            if created {
-                continue;
-            }
-            let accs = &mut self.accs[mine * width..(mine + 1) * width];
-            for (acc, other) in accs.iter_mut().zip(fresh.take().expect("not used")) {
-                acc.merge(other);
-            }
-            self.first_seq[mine] = self.first_seq[mine].min(seq);
+/// The groups of one `stats`, in shards by key hash so partitions add to
+/// them concurrently, each group held once.
+struct SharedGroups {
+    hasher: foldhash::fast::FixedState,
+    shards: Vec<std::sync::Mutex<Groups>>,
+}
+
+impl SharedGroups {
+    const SHARDS: usize = 64;
+
+    fn new(width: usize) -> Self {
+        SharedGroups {
+            hasher: foldhash::fast::FixedState::default(),
+            shards: (0..Self::SHARDS)
+                .map(|_| std::sync::Mutex::new(Groups::new(width)))
+                .collect(),
         }
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.hasher.hash_one(key)
+    }
+
+    fn update(&self, key: &[u8], seq: u64, aggregates: &[Aggregate], f: impl FnOnce(&mut [Acc])) {
+        let hash = self.hash(key);
+        // Bits the shards' tables do not use for buckets or tags.
+        let shard = (hash >> 32) as usize % Self::SHARDS;
+        let mut groups = self.shards[shard].lock().expect("not poisoned");
+        f(groups.entry(hash, key, seq, aggregates));
+    }
+
+    /// Moves a private table's groups in and empties it.
+    fn absorb(&self, private: &mut Groups, aggregates: &[Aggregate]) {
+        let width = private.width;
+        let mut accs = std::mem::take(&mut private.accs).into_iter();
+        for (g, &seq) in private.first_seq.iter().enumerate() {
+            let key = Groups::key(&private.keys, &private.key_ends, g);
+            let theirs = accs.by_ref().take(width);
+            self.update(key, seq, aggregates, |mine| {
+                for (acc, other) in mine.iter_mut().zip(theirs) {
+                    acc.merge(other);
+                }
+            });
+        }
+        private.keys.clear();
+        private.key_ends.clear();
+        private.first_seq.clear();
+        private.table.clear();
     }
 
     /// Keys and accumulators in order of each group's first row, one
     /// group at a time.
     fn into_ordered(self) -> impl Iterator<Item = (Vec<Option<String>>, Vec<Acc>)> {
-        let mut order: Vec<u32> = (0..self.first_seq.len() as u32).collect();
-        order.sort_unstable_by_key(|&g| self.first_seq[g as usize]);
-        let Groups {
-            width,
-            keys,
-            key_ends,
-            mut accs,
-            ..
-        } = self;
-        order.into_iter().map(move |g| {
-            let g = g as usize;
-            let group = accs[g * width..(g + 1) * width]
+        let mut shards: Vec<Groups> = self
+            .shards
+            .into_iter()
+            .map(|m| m.into_inner().expect("not poisoned"))
+            .collect();
+        let mut order: Vec<(u64, u32, u32)> = shards
+            .iter()
+            .enumerate()
+            .flat_map(|(s, groups)| {
+                groups
+                    .first_seq
+                    .iter()
+                    .enumerate()
+                    .map(move |(g, &seq)| (seq, s as u32, g as u32))
+            })
+            .collect();
+        order.sort_unstable();
+        order.into_iter().map(move |(_, s, g)| {
+            let groups = &mut shards[s as usize];
+            let (g, width) = (g as usize, groups.width);
+            let accs = groups.accs[g * width..(g + 1) * width]
                 .iter_mut()
                 .map(|a| std::mem::replace(a, Acc::Count(0)))
                 .collect();
-            (decode_key(Self::key(&keys, &key_ends, g)), group)
+            (
+                decode_key(Groups::key(&groups.keys, &groups.key_ends, g)),
+                accs,
+            )
         })
     }
 }
@@ -1125,6 +1202,9 @@ fn better_extreme(v: &Value, best: Option<&Value>, max: bool) -> bool {
     })
 }
 
-fn better_time(ts: i64, best: Option<&(i64, Value)>, latest: bool) -> bool {
-    best.is_none_or(|(t, _)| if latest { ts > *t } else { ts < *t })
+fn better_time((ts, seq): (i64, u64), best: Option<&(i64, u64, Value)>, latest: bool) -> bool {
+    best.is_none_or(|(t, first, _)| match ts.cmp(t) {
+        Ordering::Equal => seq < *first,
+        o => (o == Ordering::Greater) == latest,
+    })
 }

@@ -7,12 +7,12 @@ use std::io::{BufReader, Write as _};
 
 use vpcform_insights::{QueryResult, compile, read_input, run_file};
 
-/// Records with repeated keys, equal timestamps (ties), NODATA lines with
+/// 9,000 records with repeated keys, equal timestamps (ties), NODATA lines with
 /// `-` fields, blank lines and a line that is not a flow-log record.
 fn write_records(path: &std::path::Path) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in 0..4000u64 {
+    for i in 0..9000u64 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -49,7 +49,11 @@ fn write_records(path: &std::path::Path) {
     }
 }
 
-const QUERIES: [&str; 16] = [
+const QUERIES: [&str; 18] = [
+    // More groups than a partition aggregates privately (4,096): these
+    // reach the shared groups directly.
+    "stats count(*) as n, earliest(bytes) as e, latest(srcPort) as l by @message | sort n desc, @message | limit 50",
+    "stats min(bytes), max(packets), stddev(bytes) by srcAddr, srcPort, dstPort",
     "fields @timestamp, @message",
     "fields @timestamp, srcAddr, dstAddr, action | sort @timestamp desc",
     "filter action = 'REJECT' | fields @timestamp, srcAddr | sort @timestamp asc | limit 25",
@@ -149,4 +153,43 @@ fn a_missing_file_is_an_error() {
     )
     .unwrap_err();
     assert!(err.contains("No such file"), "{err}");
+}
+
+/// Against a count made here from the file's text: more groups than a
+/// partition aggregates privately, so the shared groups are exercised.
+#[test]
+fn many_groups_count_and_sum_what_the_records_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.log");
+    write_records(&path);
+    let mut expected: std::collections::BTreeMap<(String, String, String), (u64, u64)> =
+        std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(&path).unwrap().lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if f.len() == 14 && f[13] == "OK" {
+            let e = expected
+                .entry((f[3].into(), f[5].into(), f[9].into()))
+                .or_default();
+            e.0 += 1;
+            e.1 += f[9].parse::<u64>().unwrap();
+        }
+    }
+    assert!(expected.len() > 4096, "{} groups", expected.len());
+    let query =
+        "filter logStatus = 'OK' | stats count(*) as n, sum(bytes) as b by srcAddr, srcPort, bytes";
+    for threads in [1, 2] {
+        let got = run_file(&compile(query).unwrap(), &path, "l", 0, threads).unwrap();
+        let got: std::collections::BTreeMap<(String, String, String), (u64, u64)> = got
+            .rows
+            .iter()
+            .map(|row| {
+                let v = |k: &str| row.iter().find(|(n, _)| n == k).unwrap().1.clone();
+                (
+                    (v("srcAddr"), v("srcPort"), v("bytes")),
+                    (v("n").parse().unwrap(), v("b").parse().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{threads} threads");
+    }
 }
