@@ -278,6 +278,21 @@ impl Row {
 
 type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
 
+struct RowFields<'r> {
+    row: &'r Row,
+    sources: &'r [Source],
+}
+
+impl crate::func::Fields for RowFields<'_> {
+    fn get(&self, id: usize) -> Value {
+        self.row.get(id, self.sources)
+    }
+
+    fn text(&self, id: usize) -> Option<Option<&str>> {
+        self.row.flow_text(id, self.sources)
+    }
+}
+
 impl Compiled {
     /// The result's column names.
     pub fn columns(&self) -> Vec<String> {
@@ -288,7 +303,11 @@ impl Compiled {
     }
 
     fn value(&self, e: &Expr, row: &Row) -> Value {
-        crate::func::eval(e, &|id| row.get(id, &self.sources), row.timestamp())
+        let fields = RowFields {
+            row,
+            sources: &self.sources,
+        };
+        crate::func::eval(e, &fields, row.timestamp())
     }
 
     /// Runs the query over events (any order).
@@ -829,7 +848,8 @@ struct TopRows {
 struct Ranked {
     key: Vec<Value>,
     seq: u64,
-    row: Row,
+    /// Boxed: selections move entries, and a row is large.
+    row: Box<Row>,
 }
 
 /// Sort keys in order, then input order.
@@ -877,7 +897,7 @@ impl TopRows {
         self.kept.push(Ranked {
             key: std::mem::take(key),
             seq: row.seq,
-            row,
+            row: Box::new(row),
         });
         if self.kept.len() >= self.keep.saturating_mul(2) {
             self.select();
@@ -903,7 +923,7 @@ impl TopRows {
     /// Merges another partition's best rows into these.
     fn merge(&mut self, other: TopRows) {
         for mut ranked in other.kept {
-            self.offer(&mut ranked.key, ranked.row);
+            self.offer(&mut ranked.key, *ranked.row);
         }
     }
 
@@ -915,7 +935,7 @@ impl TopRows {
         let desc = self.desc;
         self.kept
             .sort_unstable_by(|a, b| rank_order(desc, (&a.key, a.seq), (&b.key, b.seq)));
-        self.kept.into_iter().map(|r| r.row).collect()
+        self.kept.into_iter().map(|r| *r.row).collect()
     }
 }
 

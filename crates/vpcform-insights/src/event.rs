@@ -76,11 +76,18 @@ pub(crate) fn source_of(name: &str) -> Source {
 /// The 14 tokens of a default-format flow-log record, if the message is one.
 pub(crate) fn flow_tokens(message: &str) -> Option<[&str; 14]> {
     let mut out = [""; 14];
-    let mut parts = message.split(' ');
-    for slot in &mut out {
-        *slot = parts.next()?;
+    let mut start = 0;
+    let mut spaces = memchr::memchr_iter(b' ', message.as_bytes());
+    for slot in &mut out[..13] {
+        let end = spaces.next()?;
+        *slot = &message[start..end];
+        start = end + 1;
     }
-    if parts.next().is_some() || !out[0].bytes().all(|b| b.is_ascii_digit()) || out[0].is_empty() {
+    if spaces.next().is_some() {
+        return None;
+    }
+    out[13] = &message[start..];
+    if out[0].is_empty() || !out[0].bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     Some(out)

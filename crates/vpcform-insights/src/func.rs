@@ -6,10 +6,17 @@ use std::net::IpAddr;
 use crate::ast::{BinOp, Expr, Func};
 use crate::value::{Value, civil_from_days, days_from_civil, natural_cmp, parse_time};
 
+/// A row's fields, by slot.
+pub(crate) trait Fields {
+    fn get(&self, id: usize) -> Value;
+    /// The field's text when it can be borrowed (`Some(None)`: missing).
+    fn text(&self, id: usize) -> Option<Option<&str>>;
+}
+
 /// Evaluates `e` for one row; `get` reads a field by slot, `ts` is the row's @timestamp.
-pub(crate) fn eval(e: &Expr, get: &dyn Fn(usize) -> Value, ts: i64) -> Value {
+pub(crate) fn eval(e: &Expr, get: &dyn Fields, ts: i64) -> Value {
     match e {
-        Expr::Field(f) => get(f.id),
+        Expr::Field(f) => get.get(f.id),
         Expr::Str(s) => Value::Str(s.clone()),
         Expr::Num(n) => Value::Num(*n),
         Expr::Duration(ms) => Value::Num(*ms as f64),
@@ -51,7 +58,7 @@ pub(crate) fn eval(e: &Expr, get: &dyn Fn(usize) -> Value, ts: i64) -> Value {
     }
 }
 
-fn binary(a: &Expr, op: BinOp, b: &Expr, get: &dyn Fn(usize) -> Value, ts: i64) -> Value {
+fn binary(a: &Expr, op: BinOp, b: &Expr, get: &dyn Fields, ts: i64) -> Value {
     match op {
         BinOp::And => return Value::Bool(eval(a, get, ts).truthy() && eval(b, get, ts).truthy()),
         BinOp::Or => return Value::Bool(eval(a, get, ts).truthy() || eval(b, get, ts).truthy()),
@@ -63,6 +70,11 @@ fn binary(a: &Expr, op: BinOp, b: &Expr, get: &dyn Fn(usize) -> Value, ts: i64) 
             });
         }
         _ => {}
+    }
+    if matches!(op, BinOp::Eq | BinOp::Ne)
+        && let Some(equal) = text_equals(a, b, get)
+    {
+        return Value::Bool(equal.is_some_and(|e| e == (op == BinOp::Eq)));
     }
     let (x, y) = (eval(a, get, ts), eval(b, get, ts));
     let cmp = |want: fn(Ordering) -> bool| Value::Bool(x.compare(&y).is_some_and(want));
@@ -91,7 +103,7 @@ fn binary(a: &Expr, op: BinOp, b: &Expr, get: &dyn Fn(usize) -> Value, ts: i64) 
     }
 }
 
-fn call(f: Func, args: &[Expr], get: &dyn Fn(usize) -> Value, ts: i64) -> Value {
+fn call(f: Func, args: &[Expr], get: &dyn Fields, ts: i64) -> Value {
     let arg = |i: usize| args.get(i).map_or(Value::Missing, |e| eval(e, get, ts));
     let text = |i: usize| arg(i).text();
     let num = |i: usize| arg(i).num();
@@ -241,4 +253,18 @@ fn ceil_after(floor: i64, p: Period) -> i64 {
             days_from_civil(next.div_euclid(12), next.rem_euclid(12) + 1, 1) * 86_400_000
         }
     }
+}
+
+/// `field = 'text'` without copying the field, when the text is not a
+/// number (numbers compare numerically): `Some(None)` when the field is
+/// missing (both `=` and `!=` are false then), `None` when not this case.
+fn text_equals(a: &Expr, b: &Expr, get: &dyn Fields) -> Option<Option<bool>> {
+    let ((Expr::Field(f), Expr::Str(literal)) | (Expr::Str(literal), Expr::Field(f))) = (a, b)
+    else {
+        return None;
+    };
+    if crate::value::number(literal).is_some() {
+        return None;
+    }
+    Some(get.text(f.id)?.map(|t| t == literal))
 }

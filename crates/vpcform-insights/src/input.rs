@@ -190,32 +190,70 @@ struct RangeRecords<'a> {
     failure: &'a Mutex<Option<String>>,
 }
 
+impl RangeRecords<'_> {
+    /// The next record at or after `at`, as an event: lines found with
+    /// memchr in the reader's buffer and copied once, into the event.
+    fn next_record(&mut self) -> std::io::Result<Option<(u64, Event)>> {
+        while self.at < self.end {
+            let seq = self.at;
+            let available = self.reader.fill_buf()?;
+            let (line, consumed) = match memchr::memchr(b'\n', available) {
+                Some(i) => (&available[..i], i + 1),
+                None => {
+                    // A line across the buffer's end, or the file's last.
+                    self.line.clear();
+                    let read = self.reader.read_until(b'\n', &mut self.line)?;
+                    if read == 0 {
+                        return Ok(None);
+                    }
+                    self.at += read as u64;
+                    let line = std::mem::take(&mut self.line);
+                    let event = self.event(&line);
+                    self.line = line;
+                    match event {
+                        Some(e) => return Ok(Some((seq, e))),
+                        None => continue,
+                    }
+                }
+            };
+            let event = record_text(line).map(|text| {
+                self.streams
+                    .event(text.into_owned(), &self.log, self.now_ms)
+            });
+            self.reader.consume(consumed);
+            self.at += consumed as u64;
+            if let Some(e) = event {
+                return Ok(Some((seq, e)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn event(&mut self, line: &[u8]) -> Option<Event> {
+        let text = record_text(line)?;
+        Some(
+            self.streams
+                .event(text.into_owned(), &self.log, self.now_ms),
+        )
+    }
+}
+
+/// A line's text without its line end; `None` when blank.
+fn record_text(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => std::borrow::Cow::Borrowed(t.trim_end()),
+        Err(_) => std::borrow::Cow::Owned(String::from_utf8_lossy(line).trim_end().to_string()),
+    };
+    (!text.trim_start().is_empty()).then_some(text)
+}
+
 impl Iterator for RangeRecords<'_> {
     type Item = (u64, Event);
 
     fn next(&mut self) -> Option<(u64, Event)> {
-        while self.at < self.end {
-            self.line.clear();
-            let read = match self.reader.read_until(b'\n', &mut self.line) {
-                Ok(0) => return None,
-                Ok(n) => n,
-                Err(e) => {
-                    stash(self.failure, e.to_string());
-                    return None;
-                }
-            };
-            let seq = self.at;
-            self.at += read as u64;
-            let text = String::from_utf8_lossy(&self.line);
-            let record = text.trim_end();
-            if !record.trim_start().is_empty() {
-                return Some((
-                    seq,
-                    self.streams
-                        .event(record.to_string(), &self.log, self.now_ms),
-                ));
-            }
-        }
-        None
+        self.next_record().unwrap_or_else(|e| {
+            stash(self.failure, e.to_string());
+            None
+        })
     }
 }

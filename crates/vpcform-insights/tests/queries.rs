@@ -203,6 +203,19 @@ fn operators_and_functions() {
         ),
         ("filter srcAddr =~ /^203\\./ | stats count(*) as n", "n=1"),
         ("filter action = 'accept' | stats count(*) as n", "n=0"),
+        // A missing field is neither equal nor unequal; either side may be the field.
+        (
+            "filter srcAddr != '172.31.16.139' | stats count(*) as n",
+            "n=2",
+        ),
+        (
+            "filter '172.31.16.139' = srcAddr | stats count(*) as n",
+            "n=2",
+        ),
+        (
+            "filter not (srcAddr = '172.31.16.139') | stats count(*) as n",
+            "n=4",
+        ),
         (
             "filter action like /(?i)accept/ | stats count(*) as n",
             "n=2",
