@@ -357,6 +357,7 @@ impl Compiled {
                 .map(|h| h.join().expect("a partition's evaluation panicked"))
                 .collect()
         });
+        let partials_len = partials.len();
         let mut total = Counters::default();
         let mut merged: Option<Partial> = None;
         for (partial, counters) in partials {
@@ -366,18 +367,71 @@ impl Compiled {
                 Some(m) => m.merge(partial),
             });
         }
-        let rows: Rows<'_> = match merged.expect("two partitions") {
+        let threads = partials_len;
+        let (rows, next): (Rows<'_>, usize) = match merged.expect("two partitions") {
             Partial::Grouped => {
                 let Command::Stats(s) = &commands[split] else {
                     unreachable!("groups come from stats")
                 };
-                let natural = !sorted_later(&commands[split + 1..]);
-                self.grouped_rows(s, groups.into_ordered(), natural)
+                match commands.get(split + 1) {
+                    // `stats … | sort`: the groups are ranked in parallel too.
+                    Some(Command::Sort(keys)) => {
+                        let keep = keep_after_sort(&commands[split + 2..]);
+                        let top = self.top_groups(s, groups, keys, keep, threads);
+                        (Box::new(top.into_sorted().into_iter()), split + 2)
+                    }
+                    _ => {
+                        let natural = !sorted_later(&commands[split + 1..]);
+                        (
+                            self.grouped_rows(s, groups.into_groups(), natural),
+                            split + 1,
+                        )
+                    }
+                }
             }
-            Partial::Top(top) => Box::new(top.into_sorted().into_iter()),
+            Partial::Top(top) => (Box::new(top.into_sorted().into_iter()), split + 1),
         };
-        let rows = self.pipeline(&commands[split + 1..], rows);
+        let rows = self.pipeline(&commands[next..], rows);
         self.result(rows, total)
+    }
+
+    /// The best rows of `stats` groups by a sort, shards split between threads.
+    fn top_groups(
+        &self,
+        s: &Stats,
+        groups: SharedGroups,
+        keys: &[(Expr, bool)],
+        keep: usize,
+        threads: usize,
+    ) -> TopRows {
+        let mut shards = groups.into_shards();
+        let per_thread = shards.len().div_ceil(threads.max(1));
+        let mut parts: Vec<Vec<Groups>> = Vec::new();
+        while !shards.is_empty() {
+            let rest = shards.split_off(per_thread.min(shards.len()));
+            parts.push(std::mem::replace(&mut shards, rest));
+        }
+        let tops: Vec<TopRows> = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    scope.spawn(move || {
+                        let rows = self.grouped_rows(s, SharedGroups::groups_of(part), false);
+                        self.top(keys, rows, keep)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("ranking groups panicked"))
+                .collect()
+        });
+        let mut tops = tops.into_iter();
+        let mut best = tops.next().expect("one part at least");
+        for top in tops {
+            best.merge(top);
+        }
+        best
     }
 
     /// One partition's events through the streaming commands, then into
@@ -486,7 +540,7 @@ impl Compiled {
             Command::Stats(s) => {
                 let groups = SharedGroups::new(s.aggregates.len());
                 self.add_to_groups(s, rows, &groups);
-                self.grouped_rows(s, groups.into_ordered(), !sorted_later(rest))
+                self.grouped_rows(s, groups.into_groups(), !sorted_later(rest))
             }
             Command::Sort(keys) => Box::new(
                 self.top(keys, rows, keep_after_sort(rest))
@@ -614,19 +668,19 @@ impl Compiled {
     fn grouped_rows<'a>(
         &'a self,
         s: &'a Stats,
-        groups: impl Iterator<Item = (Vec<Option<String>>, Vec<Acc>)> + 'a,
+        groups: impl Iterator<Item = (u64, Vec<Option<String>>, Vec<Acc>)> + 'a,
         natural: bool,
     ) -> Rows<'a> {
         let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
         let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
         let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
         let keys = by_slots.clone();
-        let rows = groups.enumerate().map(move |(g, (key, accs))| {
+        let rows = groups.map(move |(seq, key, accs)| {
             let mut r = Row {
                 event: None,
                 flow: OnceCell::new(),
                 slots: Vec::new(),
-                seq: g as u64,
+                seq,
             };
             // Keys as their result text (a bin() time sorts the same as text).
             for (&id, v) in keys.iter().zip(key) {
@@ -1176,37 +1230,37 @@ impl SharedGroups {
         private.table.clear();
     }
 
-    /// Keys and accumulators in order of each group's first row, one
-    /// group at a time.
-    fn into_ordered(self) -> impl Iterator<Item = (Vec<Option<String>>, Vec<Acc>)> {
-        let mut shards: Vec<Groups> = self
-            .shards
+    fn into_shards(self) -> Vec<Groups> {
+        self.shards
             .into_iter()
             .map(|m| m.into_inner().expect("not poisoned"))
-            .collect();
-        let mut order: Vec<(u64, u32, u32)> = shards
-            .iter()
-            .enumerate()
-            .flat_map(|(s, groups)| {
-                groups
-                    .first_seq
-                    .iter()
-                    .enumerate()
-                    .map(move |(g, &seq)| (seq, s as u32, g as u32))
-            })
-            .collect();
-        order.sort_unstable();
-        order.into_iter().map(move |(_, s, g)| {
-            let groups = &mut shards[s as usize];
-            let (g, width) = (g as usize, groups.width);
-            let accs = groups.accs[g * width..(g + 1) * width]
-                .iter_mut()
-                .map(|a| std::mem::replace(a, Acc::Count(0)))
-                .collect();
-            (
-                decode_key(Groups::key(&groups.keys, &groups.key_ends, g)),
+            .collect()
+    }
+
+    /// Each group's first row, key and accumulators, one group at a time
+    /// and in no particular order: the first row orders them where it
+    /// matters (ties of a later sort).
+    fn into_groups(self) -> impl Iterator<Item = (u64, Vec<Option<String>>, Vec<Acc>)> {
+        Self::groups_of(self.into_shards())
+    }
+
+    fn groups_of(
+        shards: Vec<Groups>,
+    ) -> impl Iterator<Item = (u64, Vec<Option<String>>, Vec<Acc>)> {
+        shards.into_iter().flat_map(|shard| {
+            let Groups {
+                width,
+                keys,
+                key_ends,
+                first_seq,
                 accs,
-            )
+                ..
+            } = shard;
+            let mut accs = accs.into_iter();
+            first_seq.into_iter().enumerate().map(move |(g, seq)| {
+                let group = accs.by_ref().take(width).collect();
+                (seq, decode_key(Groups::key(&keys, &key_ends, g)), group)
+            })
         })
     }
 }
