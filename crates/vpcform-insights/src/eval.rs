@@ -414,12 +414,7 @@ impl Compiled {
         let tops: Vec<TopRows> = std::thread::scope(|scope| {
             let handles: Vec<_> = parts
                 .into_iter()
-                .map(|part| {
-                    scope.spawn(move || {
-                        let rows = self.grouped_rows(s, SharedGroups::groups_of(part), false);
-                        self.top(keys, rows, keep)
-                    })
-                })
+                .map(|part| scope.spawn(move || self.rank_groups(s, part, keys, keep)))
                 .collect();
             handles
                 .into_iter()
@@ -663,6 +658,48 @@ impl Compiled {
         shared.absorb(&mut private, &s.aggregates);
     }
 
+    /// The best groups of some shards by a sort. When the sort reads only
+    /// aggregates, a group's key is decoded only if the group is kept.
+    fn rank_groups(
+        &self,
+        s: &Stats,
+        shards: Vec<Groups>,
+        keys: &[(Expr, bool)],
+        keep: usize,
+    ) -> TopRows {
+        let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
+        let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
+        let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
+        let reads_keys = keys.iter().any(|(e, _)| {
+            let mut hit = false;
+            e.clone().refs_mut(&mut |r| hit |= by_slots.contains(&r.id));
+            hit
+        });
+        let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
+        let mut top = TopRows::new(&desc, keep);
+        let mut sort_key = Vec::new();
+        for shard in shards {
+            let mut accs = shard.accs.into_iter();
+            for (g, &seq) in shard.first_seq.iter().enumerate() {
+                let mut r = group_row(seq, s, &agg_slots, accs.by_ref().take(shard.width));
+                let key = || decode_key(Groups::key(&shard.keys, &shard.key_ends, g));
+                if reads_keys {
+                    set_key_parts(&mut r, &by_slots, key());
+                }
+                sort_key.clear();
+                sort_key.extend(keys.iter().map(|(e, _)| self.value(e, &r)));
+                if !top.admits(&sort_key, seq) {
+                    continue;
+                }
+                if !reads_keys {
+                    set_key_parts(&mut r, &by_slots, key());
+                }
+                top.offer(&mut sort_key, r);
+            }
+        }
+        top
+    }
+
     /// Rows made one at a time, so a later `sort … | limit` of millions of
     /// groups never holds them all as rows.
     fn grouped_rows<'a>(
@@ -676,19 +713,8 @@ impl Compiled {
         let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
         let keys = by_slots.clone();
         let rows = groups.map(move |(seq, key, accs)| {
-            let mut r = Row {
-                event: None,
-                flow: OnceCell::new(),
-                slots: Vec::new(),
-                seq,
-            };
-            // Keys as their result text (a bin() time sorts the same as text).
-            for (&id, v) in keys.iter().zip(key) {
-                r.set(id, v.map_or(Value::Missing, Value::Str));
-            }
-            for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(&agg_slots) {
-                r.set(id, acc.finish(a));
-            }
+            let mut r = group_row(seq, s, &agg_slots, accs);
+            set_key_parts(&mut r, &keys, key);
             r
         });
         if !natural {
@@ -936,17 +962,22 @@ impl TopRows {
         }
     }
 
+    /// Whether a row with this key would be kept now.
+    fn admits(&self, key: &[Value], seq: u64) -> bool {
+        if self.keep == 0 {
+            return false;
+        }
+        self.threshold.is_none_or(|t| {
+            let worst = &self.kept[t];
+            rank_order(self.desc, (key, seq), (&worst.key, worst.seq)) == Ordering::Less
+        })
+    }
+
     /// Keeps the row if it may be among the best; takes `key` only then,
     /// so the caller can reuse it.
     fn offer(&mut self, key: &mut Vec<Value>, row: Row) {
-        if self.keep == 0 {
+        if !self.admits(key, row.seq) {
             return;
-        }
-        if let Some(t) = self.threshold {
-            let worst = &self.kept[t];
-            if rank_order(self.desc, (key, row.seq), (&worst.key, worst.seq)) != Ordering::Less {
-                return;
-            }
         }
         self.kept.push(Ranked {
             key: std::mem::take(key),
@@ -1281,4 +1312,26 @@ fn better_time((ts, seq): (i64, u64), best: Option<&(i64, u64, Value)>, latest: 
         Ordering::Equal => seq < *first,
         o => (o == Ordering::Greater) == latest,
     })
+}
+
+/// A `stats` group's row with its aggregates' values.
+fn group_row(seq: u64, s: &Stats, agg_slots: &[usize], accs: impl IntoIterator<Item = Acc>) -> Row {
+    let mut r = Row {
+        event: None,
+        flow: OnceCell::new(),
+        slots: Vec::new(),
+        seq,
+    };
+    for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(agg_slots) {
+        r.set(id, acc.finish(a));
+    }
+    r
+}
+
+/// A group's `by` values as their result text (a bin() time sorts the same
+/// as its text).
+fn set_key_parts(r: &mut Row, by_slots: &[usize], parts: Vec<Option<String>>) {
+    for (&id, v) in by_slots.iter().zip(parts) {
+        r.set(id, v.map_or(Value::Missing, Value::Str));
+    }
 }
