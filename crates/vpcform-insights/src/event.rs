@@ -76,40 +76,21 @@ pub(crate) fn source_of(name: &str) -> Source {
 /// The 14 tokens of a default-format flow-log record, if the message is one.
 pub(crate) fn flow_tokens(message: &str) -> Option<[&str; 14]> {
     let mut out = [""; 14];
-    let mut tokens = space_separated(message);
-    for slot in &mut out {
-        *slot = tokens.next()?;
+    let mut start = 0;
+    let mut spaces = memchr::memchr_iter(b' ', message.as_bytes());
+    for slot in &mut out[..13] {
+        let end = spaces.next()?;
+        *slot = &message[start..end];
+        start = end + 1;
     }
-    if tokens.next().is_some() || out[0].is_empty() || !out[0].bytes().all(|b| b.is_ascii_digit()) {
+    if spaces.next().is_some() {
+        return None;
+    }
+    out[13] = &message[start..];
+    if out[0].is_empty() || !out[0].bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     Some(out)
-}
-
-/// The text between single spaces. A plain byte loop: tokens are short,
-/// where a vectorized search costs more to start than it saves.
-pub(crate) fn space_separated(line: &str) -> impl Iterator<Item = &str> {
-    let bytes = line.as_bytes();
-    let mut start = 0;
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let rest = &bytes[start..];
-        let token = match rest.iter().position(|&b| b == b' ') {
-            Some(i) => {
-                let token = &line[start..start + i];
-                start += i + 1;
-                token
-            }
-            None => {
-                done = true;
-                &line[start..]
-            }
-        };
-        Some(token)
-    })
 }
 
 impl Event {

@@ -22,10 +22,21 @@ struct Streams(std::collections::HashMap<String, Arc<str>, foldhash::fast::Rando
 
 impl Streams {
     fn event(&mut self, line: String, log: &Arc<str>, now_ms: i64) -> Event {
-        // Fields 3 (interface) and 11 (start).
-        let mut tokens = crate::event::space_separated(&line);
-        let eni = tokens.nth(2).unwrap_or("unknown");
-        let start = tokens.nth(7).and_then(|s| s.parse::<i64>().ok());
+        // Fields 3 (interface) and 11 (start), found with memchr.
+        let mut spaces = memchr::memchr_iter(b' ', line.as_bytes());
+        let mut field = |skip: usize, from: usize| {
+            let end = spaces.nth(skip)?;
+            Some((&line[from..end], end + 1))
+        };
+        let eni_at = field(1, 0).map(|(_, next)| next);
+        let eni = eni_at.and_then(|at| field(0, at));
+        let start = eni
+            .and_then(|(_, next)| field(6, next).map(|(_, at)| at))
+            .and_then(|at| {
+                let end = line[at..].find(' ').map_or(line.len(), |e| at + e);
+                line[at..end].parse::<i64>().ok()
+            });
+        let eni = eni.map_or("unknown", |(e, _)| e);
         let flow = start.is_some() && line.starts_with(|c: char| c.is_ascii_digit());
         let key = if flow { eni } else { "" };
         let stream = match self.0.get(key) {
@@ -40,7 +51,6 @@ impl Streams {
                 s
             }
         };
-        drop(tokens);
         Event {
             timestamp: start.filter(|_| flow).map_or(now_ms, |s| s * 1000),
             message: line,
