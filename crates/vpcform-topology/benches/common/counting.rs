@@ -2,7 +2,10 @@
 //! benchmarks' heap figures. Included by path by every crate's benchmarks.
 #![allow(unsafe_code, dead_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+/// The allocator underneath: the one the `vpcform` binary uses.
+static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Debug)]
@@ -17,19 +20,19 @@ static ENABLED: AtomicBool = AtomicBool::new(true);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if !ENABLED.load(Ordering::Relaxed) {
-            return unsafe { System.alloc(layout) };
+            return unsafe { INNER.alloc(layout) };
         }
         let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
         PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
+        unsafe { INNER.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if !ENABLED.load(Ordering::Relaxed) {
-            return unsafe { System.dealloc(ptr, layout) };
+            return unsafe { INNER.dealloc(ptr, layout) };
         }
         CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { INNER.dealloc(ptr, layout) }
     }
 }
 
