@@ -678,10 +678,14 @@ impl Compiled {
         let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
         let mut top = TopRows::new(&desc, keep);
         let mut sort_key = Vec::new();
+        // One row reused until a group is kept: most are not.
+        let mut r = empty_row(0);
         for shard in shards {
             let mut accs = shard.accs.into_iter();
             for (g, &seq) in shard.first_seq.iter().enumerate() {
-                let mut r = group_row(seq, s, &agg_slots, accs.by_ref().take(shard.width));
+                r.seq = seq;
+                r.slots.iter_mut().for_each(|v| *v = Value::Missing);
+                set_aggregates(&mut r, s, &agg_slots, accs.by_ref().take(shard.width));
                 let key = || decode_key(Groups::key(&shard.keys, &shard.key_ends, g));
                 if reads_keys {
                     set_key_parts(&mut r, &by_slots, key());
@@ -694,7 +698,7 @@ impl Compiled {
                 if !reads_keys {
                     set_key_parts(&mut r, &by_slots, key());
                 }
-                top.offer(&mut sort_key, r);
+                top.offer(&mut sort_key, std::mem::replace(&mut r, empty_row(0)));
             }
         }
         top
@@ -713,7 +717,8 @@ impl Compiled {
         let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
         let keys = by_slots.clone();
         let rows = groups.map(move |(seq, key, accs)| {
-            let mut r = group_row(seq, s, &agg_slots, accs);
+            let mut r = empty_row(seq);
+            set_aggregates(&mut r, s, &agg_slots, accs);
             set_key_parts(&mut r, &keys, key);
             r
         });
@@ -1314,18 +1319,26 @@ fn better_time((ts, seq): (i64, u64), best: Option<&(i64, u64, Value)>, latest: 
     })
 }
 
-/// A `stats` group's row with its aggregates' values.
-fn group_row(seq: u64, s: &Stats, agg_slots: &[usize], accs: impl IntoIterator<Item = Acc>) -> Row {
-    let mut r = Row {
+/// A row of no event (a `stats` group's).
+fn empty_row(seq: u64) -> Row {
+    Row {
         event: None,
         flow: OnceCell::new(),
         slots: Vec::new(),
         seq,
-    };
+    }
+}
+
+/// A `stats` group's aggregates' values into its row.
+fn set_aggregates(
+    r: &mut Row,
+    s: &Stats,
+    agg_slots: &[usize],
+    accs: impl IntoIterator<Item = Acc>,
+) {
     for ((a, acc), &id) in s.aggregates.iter().zip(accs).zip(agg_slots) {
         r.set(id, acc.finish(a));
     }
-    r
 }
 
 /// A group's `by` values as their result text (a bin() time sorts the same
