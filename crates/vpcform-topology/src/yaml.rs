@@ -154,14 +154,20 @@ impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<RawNode>::deserialize(deserializer)?;
         let loc = spanned.referenced;
-        let len = match &spanned.value.0 {
-            NodeKind::Str(s) => s.chars().count() as u32,
-            NodeKind::Seq(_) | NodeKind::Map(_) => 1,
-            _ => loc.span().len().max(1) as u32,
+        let (len, inside_quotes) = match &spanned.value.0 {
+            NodeKind::Str(s) => {
+                let chars = s.chars().count();
+                // A one-line scalar longer in the source than its value is
+                // quoted: point at its first character, not the quote.
+                let quoted = !s.contains('\n') && loc.span().len() >= s.len() as u64 + 2;
+                (chars as u32, u32::from(quoted))
+            }
+            NodeKind::Seq(_) | NodeKind::Map(_) => (1, 0),
+            _ => (loc.span().len().max(1) as u32, 0),
         };
         Ok(Node {
             kind: spanned.value.0,
-            span: Span::new(loc.line() as u32, loc.column() as u32, len),
+            span: Span::new(loc.line() as u32, loc.column() as u32 + inside_quotes, len),
         })
     }
 }
