@@ -294,6 +294,22 @@ impl crate::func::Fields for RowFields<'_> {
 }
 
 impl Compiled {
+    /// The slot `compile` gave a name.
+    fn slot_of(&self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .expect("compile gives every name a slot")
+    }
+
+    /// The slots of a `stats`'s `by` fields and of its aggregates.
+    fn group_slots(&self, s: &Stats) -> (Vec<usize>, Vec<usize>) {
+        (
+            s.by.iter().map(|n| self.slot_of(&n.name)).collect(),
+            s.aggregates.iter().map(|a| self.slot_of(&a.name)).collect(),
+        )
+    }
+
     /// The result's column names.
     pub fn columns(&self) -> Vec<String> {
         self.columns
@@ -497,11 +513,7 @@ impl Compiled {
     fn with_default_order(&self) -> Vec<Command> {
         let mut commands = self.query.commands.clone();
         if !self.ordered {
-            let id = self
-                .names
-                .iter()
-                .position(|n| n == "@timestamp")
-                .expect("a slot");
+            let id = self.slot_of("@timestamp");
             let by_time = Command::Sort(vec![(
                 Expr::Field(crate::ast::FieldRef {
                     name: "@timestamp".into(),
@@ -525,11 +537,7 @@ impl Compiled {
                 Box::new(rows.map(move |r| self.assign(list, r)))
             }
             Command::Parse(p) => {
-                let id = self
-                    .names
-                    .iter()
-                    .position(|n| *n == p.field)
-                    .expect("a slot");
+                let id = self.slot_of(&p.field);
                 Box::new(rows.map(move |r| self.parse(p, id, r)))
             }
             Command::Stats(s) => {
@@ -544,10 +552,7 @@ impl Compiled {
             ),
             Command::Limit(n) => Box::new(rows.take(*n)),
             Command::Dedup(keys) => {
-                let ids: Vec<usize> = keys
-                    .iter()
-                    .map(|k| self.names.iter().position(|n| n == k).expect("a slot"))
-                    .collect();
+                let ids: Vec<usize> = keys.iter().map(|k| self.slot_of(k)).collect();
                 let mut seen: HashSet<Vec<String>> = HashSet::new();
                 Box::new(rows.filter(move |r| {
                     let key: Option<Vec<String>> = ids
@@ -563,11 +568,7 @@ impl Compiled {
 
     fn assign(&self, list: &[Named], mut r: Row) -> Row {
         for n in list {
-            let id = self
-                .names
-                .iter()
-                .position(|x| *x == n.name)
-                .expect("a slot");
+            let id = self.slot_of(&n.name);
             if let Expr::Field(f) = &n.expr
                 && f.id == id
             {
@@ -581,7 +582,7 @@ impl Compiled {
 
     fn parse(&self, p: &crate::ast::Parse, field: usize, mut r: Row) -> Row {
         let text = r.get(field, &self.sources).text();
-        let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
+        let slot = |name: &str| self.slot_of(name);
         match &p.pattern {
             ParsePattern::Glob { regex, names } => {
                 if let Some(c) = regex.captures(&text) {
@@ -606,8 +607,7 @@ impl Compiled {
     }
 
     fn top(&self, keys: &[(Expr, bool)], rows: Rows<'_>, keep: usize) -> TopRows {
-        let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
-        let mut top = TopRows::new(&desc, keep);
+        let mut top = TopRows::new(keys, keep);
         let mut key = Vec::new();
         for row in rows {
             key.clear();
@@ -667,16 +667,13 @@ impl Compiled {
         keys: &[(Expr, bool)],
         keep: usize,
     ) -> TopRows {
-        let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
-        let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
-        let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
+        let (by_slots, agg_slots) = self.group_slots(s);
         let reads_keys = keys.iter().any(|(e, _)| {
             let mut hit = false;
             e.clone().refs_mut(&mut |r| hit |= by_slots.contains(&r.id));
             hit
         });
-        let desc: Vec<bool> = keys.iter().map(|(_, d)| *d).collect();
-        let mut top = TopRows::new(&desc, keep);
+        let mut top = TopRows::new(keys, keep);
         let mut sort_key = Vec::new();
         // One row reused until a group is kept: most are not.
         let mut r = empty_row(0);
@@ -712,9 +709,7 @@ impl Compiled {
         groups: impl Iterator<Item = (u64, Vec<Option<String>>, Vec<Acc>)> + 'a,
         natural: bool,
     ) -> Rows<'a> {
-        let slot = |name: &str| self.names.iter().position(|n| n == name).expect("a slot");
-        let by_slots: Vec<usize> = s.by.iter().map(|n| slot(&n.name)).collect();
-        let agg_slots: Vec<usize> = s.aggregates.iter().map(|a| slot(&a.name)).collect();
+        let (by_slots, agg_slots) = self.group_slots(s);
         let keys = by_slots.clone();
         let rows = groups.map(move |(seq, key, accs)| {
             let mut r = empty_row(seq);
@@ -953,12 +948,12 @@ fn rank_order(desc: u64, a: (&[Value], u64), b: (&[Value], u64)) -> Ordering {
 }
 
 impl TopRows {
-    fn new(desc: &[bool], keep: usize) -> Self {
-        let desc = desc
+    fn new(keys: &[(Expr, bool)], keep: usize) -> Self {
+        let desc = keys
             .iter()
             .take(64)
             .enumerate()
-            .fold(0, |bits, (i, d)| if *d { bits | 1 << i } else { bits });
+            .fold(0, |bits, (i, (_, d))| if *d { bits | 1 << i } else { bits });
         TopRows {
             desc,
             keep,

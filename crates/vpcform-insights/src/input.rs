@@ -9,14 +9,9 @@ use std::sync::{Arc, Mutex};
 use crate::eval::{Compiled, QueryResult};
 use crate::event::Event;
 
-/// An event for one flow-log record line, as CloudWatch Logs would store it:
-/// `@timestamp` from `start` (else `now`), the stream named after the interface.
-pub fn record_event(line: &str, log: &Arc<str>, now_ms: i64) -> Event {
-    let mut streams = Streams::default();
-    streams.event(line.to_string(), log, now_ms)
-}
-
-/// Stream names (`eni-…-all`) made once per interface.
+/// Events for flow-log record lines, as CloudWatch Logs would store them:
+/// `@timestamp` from `start` (else `now`), the stream named after the
+/// interface (`eni-…-all`, each name made once).
 #[derive(Default)]
 struct Streams(std::collections::HashMap<String, Arc<str>, foldhash::fast::RandomState>);
 
@@ -91,10 +86,11 @@ pub fn read_input<R: BufRead + 'static>(
             .collect::<Vec<_>>();
         return Ok(Box::new(events.into_iter()));
     }
+    let mut streams = Streams::default();
     Ok(Box::new(reader.lines().filter_map(
         move |line| match line {
             Ok(l) if l.trim().is_empty() => None,
-            Ok(l) => Some(Ok(record_event(l.trim_end(), &log, now_ms))),
+            Ok(l) => Some(Ok(streams.event(l.trim_end().to_string(), &log, now_ms))),
             Err(e) => Some(Err(e.to_string())),
         },
     )))
@@ -132,28 +128,24 @@ pub fn run_file(
     }
     starts.push(size);
     starts.dedup();
-    let log: Arc<str> = Arc::from(log);
     let failure = Mutex::new(None);
     let partitions = starts
         .windows(2)
         .map(|range| {
+            let mut reader = BufReader::with_capacity(1 << 20, File::open(path)?);
+            reader.seek(SeekFrom::Start(range[0]))?;
             Ok(RangeRecords {
-                reader: BufReader::with_capacity(1 << 20, File::open(path)?),
+                reader,
                 at: range[0],
                 end: range[1],
                 line: Vec::new(),
                 streams: Streams::default(),
                 // Its own copy: a shared count would bounce between cores.
-                log: Arc::from(&*log),
+                log: Arc::from(log),
                 now_ms,
                 failure: &failure,
             })
         })
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| e.to_string())?;
-    let partitions = partitions
-        .into_iter()
-        .map(|mut p| p.reader.seek(SeekFrom::Start(p.at)).map(|_| p))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
     let result = compiled.run_partitioned(partitions);

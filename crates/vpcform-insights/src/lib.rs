@@ -21,6 +21,6 @@ mod value;
 pub use error::QueryError;
 pub use eval::{Compiled, QueryResult, Statistics, compile};
 pub use event::{Event, FLOW_LOG_FIELDS, SYSTEM_FIELDS};
-pub use input::{read_input, record_event, run_file};
+pub use input::{read_input, run_file};
 pub use parser::MAX_LIMIT;
 pub use value::{Value, format_time};
