@@ -410,17 +410,8 @@ fn add_acls(net: &mut Network, names: &Names, acls: &[aws_sdk_ec2::types::Networ
 fn add_groups(net: &mut Network, names: &Names, groups: &[aws_sdk_ec2::types::SecurityGroup]) {
     for g in groups {
         let id = g.group_id().unwrap_or_default();
-        let permissions = g
-            .ip_permissions()
-            .iter()
-            .map(|p| (Direction::Ingress, p))
-            .chain(
-                g.ip_permissions_egress()
-                    .iter()
-                    .map(|p| (Direction::Egress, p)),
-            );
         let mut rules = Vec::new();
-        for (direction, p) in permissions {
+        for (direction, p) in crate::kinds::security_group::permissions(g) {
             for (rule, _) in crate::kinds::security_group::rules_of(direction, p) {
                 rules.push(SgRule {
                     direction,

@@ -36,16 +36,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             let id = g.group_id().unwrap_or_default();
             let tags = ec2_tags(g.tags());
             let address = address_from_tags(ResourceKind::SecurityGroup, &tags, id);
-            let permissions = g
-                .ip_permissions()
-                .iter()
-                .map(|p| (Direction::Ingress, p))
-                .chain(
-                    g.ip_permissions_egress()
-                        .iter()
-                        .map(|p| (Direction::Egress, p)),
-                );
-            for (direction, permission) in permissions {
+            for (direction, permission) in permissions(g) {
                 for (rule, peer_id) in rules_of(direction, permission) {
                     let mut key = rule.key();
                     if let Some(peer_id) = &peer_id {
@@ -93,6 +84,18 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         }
     }
     Ok(Found::objects(objects))
+}
+
+/// A group's permissions, ingress then egress, with their direction.
+pub(crate) fn permissions(
+    g: &aws_sdk_ec2::types::SecurityGroup,
+) -> impl Iterator<Item = (Direction, &IpPermission)> {
+    let ingress = g.ip_permissions().iter().map(|p| (Direction::Ingress, p));
+    let egress = g
+        .ip_permissions_egress()
+        .iter()
+        .map(|p| (Direction::Egress, p));
+    ingress.chain(egress)
 }
 
 /// One `IpPermission` holds several peers; vpcform's rules have one each.
