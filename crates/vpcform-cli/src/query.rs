@@ -137,7 +137,7 @@ pub(crate) fn run_query(args: &QueryArgs, output: Output) -> anyhow::Result<Exit
         let window = window(args)?;
         match args.engine {
             Engine::Aws => run_on_aws(&aws, &groups, &text, window).await,
-            Engine::Local => run_locally(aws, groups, &text, window).await,
+            Engine::Local => run_locally(&aws, &groups, &text, window).await,
         }
     })?;
     print(&result, args.format)?;
@@ -249,9 +249,9 @@ async fn run_on_aws(
 }
 
 /// The groups' events stream from AWS into the local engine on another thread.
-async fn run_locally(
-    aws: vpcform_aws::Aws,
-    groups: Vec<String>,
+pub(crate) async fn run_locally(
+    aws: &vpcform_aws::Aws,
+    groups: &[String],
     text: &str,
     window: vpcform_aws::Window,
 ) -> anyhow::Result<QueryResult> {
@@ -259,7 +259,7 @@ async fn run_locally(
         vpcform_insights::compile(text).map_err(|e| anyhow::anyhow!("{}", e.render(text)))?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Event>(4096);
     let evaluate = tokio::task::spawn_blocking(move || compiled.run(rx.into_iter()));
-    let sent = vpcform_aws::send_events(&aws, &groups, window, tx).await?;
+    let sent = vpcform_aws::send_events(aws, groups, window, tx).await?;
     let result = evaluate.await?;
     debug_assert!(result.statistics.records_scanned as u64 == sent);
     Ok(result)

@@ -184,13 +184,7 @@ async fn check(
             )
             .await?
         }
-        VerifyEngine::Local => {
-            let compiled = vpcform_insights::compile(&query).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (tx, rx) = std::sync::mpsc::sync_channel(4096);
-            let evaluate = tokio::task::spawn_blocking(move || compiled.run(rx.into_iter()));
-            vpcform_aws::send_events(aws, &groups, window, tx).await?;
-            evaluate.await?
-        }
+        VerifyEngine::Local => crate::query::run_locally(aws, &groups, &query, window).await?,
     };
     let (mut accepted, mut rejected, mut rejected_at) = (0u64, 0u64, Vec::new());
     for row in &result.rows {
