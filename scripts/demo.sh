@@ -13,7 +13,15 @@ log "building vpcform"
 cargo build --quiet --bin vpcform
 moto_start
 
-step() { printf '\n\033[1;36m$ vpcform %s\033[0m\n' "$*"; "$VPCFORM_BIN" "$@"; }
+# Prints each command as it could be pasted into a shell (arguments quoted).
+step() {
+  local shown=()
+  for a in "$@"; do
+    if [[ "$a" =~ ^[A-Za-z0-9_./:=@-]+$ ]]; then shown+=("$a"); else shown+=("'${a//\'/\'\\\'\'}'"); fi
+  done
+  printf '\n\033[1;36m$ vpcform %s\033[0m\n' "${shown[*]}"
+  "$VPCFORM_BIN" "$@"
+}
 
 step validate -f topology.yaml
 step graph -f topology.yaml --format mermaid | head -5 && echo "  ..."
