@@ -54,7 +54,7 @@ step query
 for q in all-events rejected between-instances by-protocol; do
   step query "$q" --engine local --since 2h
 done
-log "Logs Insights itself (moto honours only fields, sort and limit)"
+log "Logs Insights itself (moto honours only fields, sort and limit, reports no statistics and returns @timestamp as epoch milliseconds, which AWS formats)"
 step query --query 'fields @timestamp, @message | sort @timestamp desc | limit 3' --engine aws --since 2h
 step destroy -f topology.yaml --auto-approve
 step plan -f topology.yaml --format markdown | head -12
