@@ -337,10 +337,16 @@ impl<'n> Fields<'n> {
 
 /// Reads the `tags` and `depends-on` every declaration may carry; `None`
 /// for a field that was present but invalid (already reported).
-pub(crate) fn tags_and_deps(
+/// The fields every declaration may have: `tags`, `depends-on` and `import-id`.
+#[allow(clippy::type_complexity)]
+pub(crate) fn common_fields(
     f: &mut Fields<'_>,
     cx: &mut Cx,
-) -> (Option<crate::model::Tags>, Option<Vec<crate::model::Ref>>) {
+) -> (
+    Option<crate::model::Tags>,
+    Option<Vec<crate::model::Ref>>,
+    Option<Option<crate::model::At<String>>>,
+) {
     let tags = f
         .maybe::<crate::model::Tags>("tags", cx)
         .ok()
@@ -349,7 +355,8 @@ pub(crate) fn tags_and_deps(
         .maybe::<Vec<crate::model::Ref>>("depends-on", cx)
         .ok()
         .map(Option::unwrap_or_default);
-    (tags, deps)
+    let import_id = f.maybe::<crate::model::At<String>>("import-id", cx).ok();
+    (tags, deps, import_id)
 }
 
 /// Decodes every item of a list, reporting all failures; `None` if any failed.

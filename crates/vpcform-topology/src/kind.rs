@@ -12,7 +12,7 @@ use crate::address::{Address, ResourceKind};
 use crate::decode::Cx;
 use crate::derived::RouteTarget;
 use crate::graph::Builder;
-use crate::model::{Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags, Topology};
 use crate::registry::TopologyIndex;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
@@ -232,4 +232,43 @@ pub(crate) trait Declared: Kind + Sized {
 
     /// The declaration's explicit `depends-on` list.
     fn depends_on(&self) -> &[Ref];
+
+    /// What an `import-id` of this kind looks like.
+    const IMPORT_ID: IdShape;
+
+    /// The existing object this declaration adopts, if any.
+    fn import_id(&self) -> Option<&At<String>>;
+}
+
+/// The form of the AWS identifier a kind's `import-id` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdShape {
+    /// An EC2 id such as `vpc-0abc…`.
+    Prefix(&'static str),
+    /// The object's name, which must equal its declared `name`.
+    Name,
+    /// An IAM policy's ARN (`arn:aws:iam::ACCOUNT:policy/PATH/NAME`).
+    PolicyArn,
+}
+
+impl IdShape {
+    /// Whether `id` has this shape.
+    pub fn admits(self, id: &str) -> bool {
+        match self {
+            IdShape::Prefix(prefix) => id
+                .strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())),
+            IdShape::Name => !id.is_empty(),
+            IdShape::PolicyArn => id.starts_with("arn:") && id.contains(":policy/"),
+        }
+    }
+
+    /// An example, for messages.
+    pub fn example(self) -> String {
+        match self {
+            IdShape::Prefix(prefix) => format!("{prefix}0123456789abcdef0"),
+            IdShape::Name => "the object's name".into(),
+            IdShape::PolicyArn => "arn:aws:iam::123456789012:policy/NAME".into(),
+        }
+    }
 }

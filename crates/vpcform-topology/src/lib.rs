@@ -24,7 +24,9 @@ mod yaml;
 
 pub use address::{Address, ResourceKind};
 pub use expect::{ExpectProtocol, Expectation};
-pub use kind::{Attr, AttrSpec, Compare, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder};
+pub use kind::{
+    Attr, AttrSpec, Compare, Desired, DesiredAttrs, DesiredCx, IdShape, Kind, ReplaceOrder,
+};
 pub use kinds::flow_log::{
     FLOW_LOG_ACTIONS, FLOW_LOG_FIELDS, FLOW_LOGS_SERVICE, FlowLog, TrafficType,
 };
@@ -37,7 +39,7 @@ pub use kinds::route_table::{Route, RouteTable};
 pub use kinds::security_group::{Rule, SecurityGroup};
 pub use kinds::subnet::Subnet;
 pub use kinds::vpc::Vpc;
-pub use registry::{Section, TopologyIndex, desired};
+pub use registry::{Import, Section, TopologyIndex, desired};
 
 /// Tag keys vpcform sets on everything it creates, in the create call.
 pub const TAG_STACK: &str = "vpcform:stack";

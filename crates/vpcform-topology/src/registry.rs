@@ -178,6 +178,22 @@ macro_rules! define_kinds {
                 )? )*
                 out
             }
+
+            /// Each declaration's `import-id`: the address that adopts it, the id, and the shape ids of its kind take.
+            pub fn imports(&self) -> Vec<Import<'_>> {
+                let mut out = Vec::new();
+                $( $(
+                    out.extend(self.$field.iter().filter_map(|r| {
+                        let id = Declared::import_id(&r.spec)?;
+                        Some(Import {
+                            address: crate::Address::new(ResourceKind::$kind, &r.name.value),
+                            id,
+                            shape: <kinds::$module::$ty as Declared>::IMPORT_ID,
+                        })
+                    }));
+                )? )*
+                out
+            }
         }
 
         /// The desired attributes of one graph node; `None` for an address the topology does not declare.
@@ -242,6 +258,14 @@ impl ResourceKind {
         let kind = address.kind.container()?;
         Some(crate::Address::new(kind, address.name.clone()))
     }
+}
+
+/// An existing object a declaration adopts (`import-id`).
+#[derive(Clone, Debug)]
+pub struct Import<'t> {
+    pub address: crate::Address,
+    pub id: &'t At<String>,
+    pub shape: crate::kind::IdShape,
 }
 
 /// One section of the topology: its declarations in file order.

@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{ARN, TAGS};
-use crate::decode::{Cx, Fields, FromNode, tags_and_deps};
+use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::kinds::log_group::LOG_GROUP_NAME;
@@ -102,6 +102,9 @@ pub struct FlowLog {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
@@ -211,7 +214,7 @@ impl Declared for FlowLog {
         let traffic_type = f.maybe("traffic-type", cx);
         let interval = f.maybe("max-aggregation-interval", cx);
         let format = f.maybe("format", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         let span = f.span();
         f.finish(cx);
         let (vpc, subnet): (Option<Ref>, Option<Ref>) = (vpc.ok()?, subnet.ok()?);
@@ -236,6 +239,7 @@ impl Declared for FlowLog {
             format: format.ok()?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -302,6 +306,12 @@ impl Declared for FlowLog {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("fl-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

@@ -8,11 +8,11 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{ARN, DESCRIPTION, TAGS};
-use crate::decode::{Cx, Fields, FromNode, tags_and_deps};
+use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::derived;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -51,6 +51,9 @@ pub struct IamPolicy {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 /// An IAM role. Exactly one of `trusted-services` and `assume-role-policy`.
@@ -72,6 +75,9 @@ pub struct IamRole {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for IamPolicy {
@@ -104,7 +110,7 @@ impl Declared for IamPolicy {
         let name = f.required("name", cx);
         let description = f.maybe("description", cx);
         let document = f.required("document", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(IamPolicy {
             name: name?,
@@ -112,6 +118,7 @@ impl Declared for IamPolicy {
             document: document?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -119,6 +126,7 @@ impl Declared for IamPolicy {
         let mut seen = HashMap::new();
         for p in items {
             check_iam_name(&p.spec.name, "policy", &mut seen, cx);
+            crate::rules::import_ids::check_name(p.spec.import_id.as_ref(), &p.spec.name, cx);
             check_document(&p.spec.document, false, cx);
         }
     }
@@ -134,6 +142,12 @@ impl Declared for IamPolicy {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::PolicyArn;
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 
@@ -176,7 +190,7 @@ impl Declared for IamRole {
         });
         let document = f.maybe("assume-role-policy", cx);
         let policies = f.maybe("policies", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         let span = f.span();
         f.finish(cx);
         let services = services.unwrap_or(Some(Vec::new()))?;
@@ -202,6 +216,7 @@ impl Declared for IamRole {
             policies: policies.ok()?.unwrap_or_default(),
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -209,6 +224,7 @@ impl Declared for IamRole {
         let mut seen = HashMap::new();
         for r in items {
             check_iam_name(&r.spec.name, "role", &mut seen, cx);
+            crate::rules::import_ids::check_name(r.spec.import_id.as_ref(), &r.spec.name, cx);
             if let Some(doc) = &r.spec.assume_role_policy {
                 check_document(doc, true, cx);
             }
@@ -259,6 +275,12 @@ impl Declared for IamRole {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Name;
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

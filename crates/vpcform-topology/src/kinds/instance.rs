@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS};
-use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -42,6 +42,9 @@ pub struct Instance {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for Instance {
@@ -107,7 +110,7 @@ impl Declared for Instance {
         let subnet = f.required("subnet", cx);
         let sgs = f.maybe("security-groups", cx);
         let key_name = f.maybe("key-name", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         let span = f.span();
         f.finish(cx);
         let (ami, ami_ssm): (Option<At<String>>, Option<At<String>>) = (ami.ok()?, ami_ssm.ok()?);
@@ -127,6 +130,7 @@ impl Declared for Instance {
             key_name: key_name.ok()?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -178,6 +182,12 @@ impl Declared for Instance {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("i-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

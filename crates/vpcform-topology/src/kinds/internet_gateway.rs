@@ -6,13 +6,13 @@ use schemars::JsonSchema;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
-use crate::model::{Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags, Topology};
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -27,6 +27,9 @@ pub struct InternetGateway {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for InternetGateway {
@@ -47,12 +50,13 @@ impl Declared for InternetGateway {
     fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
         let mut f = Fields::new(node, what, cx)?;
         let vpc = f.required("vpc", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(InternetGateway {
             vpc: vpc?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -94,6 +98,12 @@ impl Declared for InternetGateway {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("igw-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
-use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -38,6 +38,9 @@ pub struct LogGroup {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for LogGroup {
@@ -74,13 +77,14 @@ impl Declared for LogGroup {
         let mut f = Fields::new(node, what, cx)?;
         let name = f.required("name", cx);
         let retention = f.maybe("retention-days", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(LogGroup {
             name: name?,
             retention_days: retention.ok()?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -89,6 +93,7 @@ impl Declared for LogGroup {
         for lg in items {
             let name = &lg.spec.name;
             check_name(name, cx);
+            crate::rules::import_ids::check_name(lg.spec.import_id.as_ref(), name, cx);
             if let Some(first) = names.insert(&name.value, name.span) {
                 cx.push(
                     Diagnostic::error(
@@ -117,6 +122,12 @@ impl Declared for LogGroup {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Name;
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

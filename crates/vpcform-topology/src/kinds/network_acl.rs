@@ -10,11 +10,11 @@ use schemars::JsonSchema;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, FromNode, list_of, tags_and_deps};
+use crate::decode::{Cx, Fields, FromNode, list_of, common_fields};
 use crate::derived::Direction;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
@@ -50,6 +50,9 @@ pub struct NetworkAcl {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 /// One numbered entry: the first entry (lowest number) that matches decides.
@@ -216,7 +219,7 @@ impl Declared for NetworkAcl {
         let egress = f
             .take("egress")
             .map(|n| list_of(n, cx, |n, cx| decode_entry(n, what, "egress", cx)));
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(NetworkAcl {
             vpc: vpc?,
@@ -225,6 +228,7 @@ impl Declared for NetworkAcl {
             egress: egress.unwrap_or(Some(Vec::new()))?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -263,6 +267,12 @@ impl Declared for NetworkAcl {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("acl-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

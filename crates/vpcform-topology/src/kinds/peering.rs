@@ -6,10 +6,10 @@ use schemars::JsonSchema;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
-use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -36,6 +36,9 @@ pub struct Peering {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for Peering {
@@ -74,7 +77,7 @@ impl Declared for Peering {
         let requester = f.required("requester", cx);
         let accepter = f.required("accepter", cx);
         let add_routes = f.maybe("add-routes", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(Peering {
             requester: requester?,
@@ -82,6 +85,7 @@ impl Declared for Peering {
             add_routes: add_routes.ok()?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -135,6 +139,12 @@ impl Declared for Peering {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("pcx-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

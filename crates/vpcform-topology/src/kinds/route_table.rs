@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, list_of, tags_and_deps};
+use crate::decode::{Cx, Fields, list_of, common_fields};
 use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -39,6 +39,9 @@ pub struct RouteTable {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 /// A route: a destination and exactly one target.
@@ -83,7 +86,7 @@ impl Declared for RouteTable {
         let routes = f
             .take("routes")
             .map(|n| list_of(n, cx, |n, cx| decode_route(n, what, cx)));
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(RouteTable {
             vpc: vpc?,
@@ -91,6 +94,7 @@ impl Declared for RouteTable {
             routes: routes.unwrap_or(Some(Vec::new()))?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -148,6 +152,12 @@ impl Declared for RouteTable {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("rtb-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{DESCRIPTION, TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, list_of, tags_and_deps};
+use crate::decode::{Cx, Fields, list_of, common_fields};
 use crate::derived::{Direction, Peer};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
@@ -50,6 +50,9 @@ pub struct SecurityGroup {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl SecurityGroup {
@@ -153,7 +156,7 @@ impl Declared for SecurityGroup {
             (None, true) => Some(Vec::new()),
             (None, false) => None,
         };
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(SecurityGroup {
             vpc: vpc?,
@@ -163,6 +166,7 @@ impl Declared for SecurityGroup {
             egress,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -201,6 +205,12 @@ impl Declared for SecurityGroup {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("sg-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

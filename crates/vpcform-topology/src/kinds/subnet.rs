@@ -7,10 +7,10 @@ use schemars::JsonSchema;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -37,6 +37,9 @@ pub struct Subnet {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for Subnet {
@@ -78,7 +81,7 @@ impl Declared for Subnet {
         let cidr = f.required("cidr", cx);
         let az = f.maybe("availability-zone", cx);
         let public = f.maybe("map-public-ip-on-launch", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(Subnet {
             vpc: vpc?,
@@ -87,6 +90,7 @@ impl Declared for Subnet {
             map_public_ip_on_launch: public.ok()?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -144,6 +148,12 @@ impl Declared for Subnet {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("subnet-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

@@ -5,10 +5,10 @@ use schemars::JsonSchema;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
-use crate::decode::{Cx, Fields, tags_and_deps};
+use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::graph::Builder;
-use crate::kind::{
+use crate::kind::{IdShape, 
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
@@ -34,6 +34,9 @@ pub struct Vpc {
     pub tags: Tags,
     #[schemars(default)]
     pub depends_on: Vec<Ref>,
+    /// The AWS id of an existing object this declaration adopts (`vpcform import` writes it).
+    #[schemars(with = "Option<String>")]
+    pub import_id: Option<At<String>>,
 }
 
 impl Kind for Vpc {
@@ -72,7 +75,7 @@ impl Declared for Vpc {
         let cidr = f.required("cidr", cx);
         let dns_support = f.maybe("enable-dns-support", cx);
         let dns_hostnames = f.maybe("enable-dns-hostnames", cx);
-        let (tags, deps) = tags_and_deps(&mut f, cx);
+        let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(Vpc {
             cidr: cidr?,
@@ -80,6 +83,7 @@ impl Declared for Vpc {
             enable_dns_hostnames: dns_hostnames.ok()?,
             tags: tags?,
             depends_on: deps?,
+            import_id: import_id?,
         })
     }
 
@@ -97,6 +101,12 @@ impl Declared for Vpc {
 
     fn depends_on(&self) -> &[Ref] {
         &self.depends_on
+    }
+
+    const IMPORT_ID: IdShape = IdShape::Prefix("vpc-");
+
+    fn import_id(&self) -> Option<&At<String>> {
+        self.import_id.as_ref()
     }
 }
 

@@ -2,6 +2,7 @@
 //! under `kinds/`; these need several kinds at once.
 
 mod flow_log_role;
+pub(crate) mod import_ids;
 mod peering_cidrs;
 mod peering_routes;
 
@@ -18,4 +19,5 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
     peering_cidrs::check(t, index, cx);
     flow_log_role::check(t, index, cx);
     peering_routes::check(t, index, cx);
+    import_ids::check(t, cx);
 }
