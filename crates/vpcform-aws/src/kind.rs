@@ -33,6 +33,11 @@ pub(crate) trait AwsKind {
     /// Changes the attributes in `op.changed` in place.
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;
 
+    /// Takes over an existing object the topology adopts (`import-id`):
+    /// the ownership tags (in `op.changed` as a tag change), then whatever
+    /// else differs, in place.
+    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;
+
     /// Records the declaration hash (`vpcform:config`) on an object whose
     /// children changed; kinds without tags of their own report their id.
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;

@@ -81,6 +81,7 @@ pub(crate) fn object(
         address,
         id: id.into(),
         attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        unowned: false,
     }
 }
 

@@ -35,6 +35,7 @@ async fn apply_with<K: AwsKind>(aws: &Aws, op: &Operation) -> Result<Outcome, Aw
     match op.verb {
         Verb::Create => K::create(aws, op).await,
         Verb::Update => K::update(aws, op).await,
+        Verb::Adopt => K::adopt(aws, op).await,
         Verb::Retag => K::retag(aws, op).await,
         Verb::Delete => K::delete(aws, op).await,
     }

@@ -49,6 +49,10 @@ pub struct LiveObject {
     /// Attributes under the names of the kind's attribute table
     /// ([`ResourceKind::attr_specs`]), as AWS returned them.
     pub attrs: BTreeMap<String, Value>,
+    /// Found by the `import-id` that adopts it (or its container), and not
+    /// yet owned by the stack: planned as an adoption, never destroyed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unowned: bool,
 }
 
 impl LiveObject {
@@ -96,6 +100,9 @@ pub enum Action {
         create_before_destroy: bool,
     },
     Delete,
+    /// Take over an existing object the topology adopts (`import-id`): add
+    /// the ownership tags, and change any attributes that differ in place.
+    Adopt,
 }
 
 impl Action {
@@ -112,6 +119,7 @@ impl Action {
                 create_before_destroy: true,
             } => &["create", "delete"],
             Action::Delete => &["delete"],
+            Action::Adopt => &["adopt"],
         }
     }
 
@@ -127,6 +135,7 @@ impl Action {
                 create_before_destroy: true,
             } => "+/-",
             Action::Delete => "-",
+            Action::Adopt => "=",
         }
     }
 
@@ -312,10 +321,25 @@ pub struct Plan {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    pub adopt: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
     pub drifted: usize,
+}
+
+impl Summary {
+    /// `N to adopt, A to add, C to change, D to destroy` (adoptions only when there are some).
+    pub fn counts(&self) -> String {
+        let adopt = match self.adopt {
+            0 => String::new(),
+            n => format!("{n} to adopt, "),
+        };
+        format!(
+            "{adopt}{} to add, {} to change, {} to destroy",
+            self.add, self.change, self.destroy
+        )
+    }
 }
 
 impl Plan {
@@ -331,6 +355,7 @@ impl Plan {
                     s.destroy += 1;
                 }
                 Action::Delete => s.destroy += 1,
+                Action::Adopt => s.adopt += 1,
             }
             if c.drift.is_some() {
                 s.drifted += 1;

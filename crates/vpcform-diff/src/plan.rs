@@ -49,6 +49,11 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         live,
         config_hashes: config_hashes(&desired),
     };
+    let imports: HashMap<Address, &str> = topology
+        .imports()
+        .into_iter()
+        .map(|i| (i.address, i.id.value.as_str()))
+        .collect();
 
     let mut actions: HashMap<Address, Action> = HashMap::new();
     let mut changes = Vec::new();
@@ -64,14 +69,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             .collect();
         depends_on.sort();
         let change = planner.change(address, want, depends_on, &actions);
-        if change.action == Action::Create
-            && let Some(conflict) = live.conflicts.iter().find(|c| &c.address == address)
-        {
-            errors.push(PlanError {
-                address: address.clone(),
-                message: conflict.message.clone(),
-            });
-        }
+        errors.extend(adoption_error(&change, imports.get(address).copied(), live));
         actions.insert(address.clone(), change.action);
         changes.push(change);
     }
@@ -88,6 +86,48 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         fingerprints: fingerprints(live, &desired),
         topology_hash: topology_hash.to_string(),
         api_calls: live.api_calls,
+    }
+}
+
+/// Why a change cannot be applied as planned: a create that would collide
+/// with an object the stack does not own, an `import-id` that finds nothing,
+/// or an adoption that would replace what it adopts.
+fn adoption_error(
+    change: &ResourceChange,
+    import_id: Option<&str>,
+    live: &LiveState,
+) -> Option<PlanError> {
+    let address = &change.address;
+    let error = |message: String| {
+        Some(PlanError {
+            address: address.clone(),
+            message,
+        })
+    };
+    match change.action {
+        Action::Create => {
+            if let Some(conflict) = live.conflicts.iter().find(|c| &c.address == address) {
+                return error(conflict.message.clone());
+            }
+            let id = import_id?;
+            error(format!(
+                "`import-id: {id}` adopts {} that does not exist (deleted, or in another account or region); remove `import-id` to create a new one",
+                address.kind.article_name()
+            ))
+        }
+        Action::Adopt if !change.replace_reasons.is_empty() => error(format!(
+            "adopting {} would replace it: {} cannot change in place; declare the value it has ({})",
+            change.id.as_deref().unwrap_or_default(),
+            change.replace_reasons.join(", "),
+            change
+                .changes
+                .iter()
+                .filter(|c| c.forces_replacement)
+                .map(|c| format!("{} = {}", c.name, c.before.as_ref().unwrap_or(&Value::Null)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        _ => None,
     }
 }
 
@@ -226,7 +266,10 @@ impl Planner<'_> {
                     create_before_destroy: false,
                 })
         });
-        change.action = if !reasons.is_empty() {
+        // Implicit objects have no ownership of their own: they go with their container.
+        change.action = if object.unowned && change.kind.container().is_none() {
+            Action::Adopt
+        } else if !reasons.is_empty() {
             Action::Replace {
                 create_before_destroy: !after_a_delete_first
                     && change.kind.replace_order(&reasons) == ReplaceOrder::CreateFirst,
@@ -259,6 +302,12 @@ impl Planner<'_> {
         let mut deletes: Vec<ResourceChange> = Vec::new();
         for (address, object) in &self.live.objects {
             if desired.contains_key(address) || leaves_default_egress(address, object, cx) {
+                continue;
+            }
+            // An object not yet adopted is never destroyed; its children only
+            // when the topology adopts their container.
+            let container = ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
+            if object.unowned && !desired.contains_key(&container) {
                 continue;
             }
             // Routes and rules are deleted explicitly even when their container goes:
@@ -356,7 +405,10 @@ fn resolve(
             attribute: Awaited::attribute(attribute),
             list: Vec::new(),
         };
-        let stays = matches!(actions.get(dep), Some(Action::NoOp | Action::Update));
+        let stays = matches!(
+            actions.get(dep),
+            Some(Action::NoOp | Action::Update | Action::Adopt)
+        );
         let object = live
             .objects
             .get(dep)

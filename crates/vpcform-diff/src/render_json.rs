@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::{Plan, Value};
 
 /// Bumped on any incompatible change of the JSON plan's shape.
-pub const PLAN_FORMAT_VERSION: &str = "1.1";
+pub const PLAN_FORMAT_VERSION: &str = "1.2";
 
 pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
     let summary = plan.summary();
@@ -27,6 +27,7 @@ pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
                 "replace_paths": c.replace_reasons,
                 "drift": c.drift,
                 "depends_on": c.depends_on,
+                "importing": (c.action == crate::Action::Adopt).then(|| json!({ "id": c.id })),
             })
         })
         .collect();
@@ -46,6 +47,7 @@ pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
         "region": plan.region,
         "topology_hash": plan.topology_hash,
         "summary": {
+            "adopt": summary.adopt,
             "add": summary.add,
             "change": summary.change,
             "destroy": summary.destroy,

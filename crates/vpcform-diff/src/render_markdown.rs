@@ -28,8 +28,8 @@ pub fn to_markdown(plan: &Plan) -> String {
     }
     let _ = writeln!(
         head,
-        "**Plan: {} to add, {} to change, {} to destroy.**\n",
-        s.add, s.change, s.destroy
+        "**Plan: {}.**\n",
+        s.counts()
     );
     let destructive: Vec<&ResourceChange> = plan
         .actions()
@@ -50,6 +50,17 @@ pub fn to_markdown(plan: &Plan) -> String {
             let _ = writeln!(head, "> - {what} `{}`", c.address);
         }
         head.push('\n');
+    }
+    let adopted: Vec<&ResourceChange> = plan
+        .actions()
+        .filter(|c| c.action == Action::Adopt)
+        .collect();
+    if !adopted.is_empty() {
+        let _ = writeln!(
+            head,
+            "> [!NOTE]\n> This plan adopts {} existing object(s) (`import-id`): it adds the stack's ownership tags; nothing is recreated.\n",
+            adopted.len()
+        );
     }
     head.push_str(&connectivity);
     let drifted: Vec<&ResourceChange> = plan.actions().filter(|c| c.drift.is_some()).collect();

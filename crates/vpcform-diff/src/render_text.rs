@@ -41,14 +41,13 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
         out.push('\n');
     }
     let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "{} {} to add, {} to change, {} to destroy.",
-        style.bold("Plan:"),
-        s.add,
-        s.change,
-        s.destroy
-    );
+    let _ = writeln!(out, "{} {}.", style.bold("Plan:"), s.counts());
+    if s.adopt > 0 {
+        let _ = writeln!(
+            out,
+            "Adopting an object adds the stack's ownership tags to it; nothing is recreated."
+        );
+    }
     if s.drifted > 0 {
         let _ = writeln!(
             out,
@@ -72,13 +71,14 @@ fn headline(change: &ResourceChange) -> &'static str {
             create_before_destroy: true,
         } => "must be replaced (create the new one, then destroy the old)",
         Action::Delete => "will be destroyed",
+        Action::Adopt => "will be adopted (ownership tags added, nothing recreated)",
     }
 }
 
 fn paint_symbol(symbol: &str, action: Action, style: &Style) -> String {
     match action {
         Action::Create => style.green(symbol),
-        Action::Update => style.yellow(symbol),
+        Action::Update | Action::Adopt => style.yellow(symbol),
         Action::Replace { .. } | Action::Delete => style.red(symbol),
         Action::NoOp => symbol.to_string(),
     }
@@ -132,7 +132,7 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
                 }
             }
         }
-        Action::Update | Action::Replace { .. } | Action::NoOp => {
+        Action::Update | Action::Adopt | Action::Replace { .. } | Action::NoOp => {
             if let Some(id) = &change.id {
                 let replaced = matches!(change.action, Action::Replace { .. });
                 let value = if replaced {

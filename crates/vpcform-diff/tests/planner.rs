@@ -88,6 +88,9 @@ fn possible(kind: ResourceKind) -> BTreeSet<&'static str> {
     if specs.iter().any(|s| s.forces_replacement) {
         out.insert("replace");
     }
+    if kind.section().is_some() {
+        out.insert("adopt");
+    }
     out
 }
 
@@ -110,6 +113,7 @@ fn the_corpus_covers_every_action_of_every_kind() {
                     "replace"
                 }
                 Action::Delete => "delete",
+                Action::Adopt => "adopt",
             });
             if c.drift.is_some() {
                 entry.insert("drift");

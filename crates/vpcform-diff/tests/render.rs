@@ -41,6 +41,7 @@ fn object(address: &str, id: &str, attrs: Value) -> LiveObject {
         address: Address::parse(address).unwrap(),
         id: id.into(),
         attrs,
+        unowned: false,
     }
 }
 

@@ -86,6 +86,11 @@ pub fn build_apply_graph(plan: &Plan) -> ApplyGraph {
                 work.insert(&change.address, s);
                 update.insert(&change.address, s);
             }
+            Action::Adopt => {
+                let s = add(Verb::Adopt);
+                work.insert(&change.address, s);
+                update.insert(&change.address, s);
+            }
             Action::Delete => {
                 delete.insert(&change.address, add(Verb::Delete));
             }

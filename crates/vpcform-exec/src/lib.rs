@@ -24,6 +24,8 @@ pub use run::{Options, Report, StepResult, StopSignal, execute};
 pub enum Verb {
     Create,
     Update,
+    /// Take over an existing object: ownership tags, then in-place changes.
+    Adopt,
     Delete,
     /// Record the declaration hash (`vpcform:config`) on an object whose subtree changed.
     Retag,
@@ -34,6 +36,7 @@ impl Verb {
         match self {
             Verb::Create => "Creating",
             Verb::Update => "Modifying",
+            Verb::Adopt => "Adopting",
             Verb::Delete => "Destroying",
             Verb::Retag => "Tagging",
         }
@@ -43,6 +46,7 @@ impl Verb {
         match self {
             Verb::Create => "Creation complete",
             Verb::Update => "Modifications complete",
+            Verb::Adopt => "Adoption complete",
             Verb::Delete => "Destruction complete",
             Verb::Retag => "Tagging complete",
         }
@@ -54,6 +58,7 @@ impl fmt::Display for Verb {
         f.write_str(match self {
             Verb::Create => "create",
             Verb::Update => "update",
+            Verb::Adopt => "adopt",
             Verb::Delete => "delete",
             Verb::Retag => "retag",
         })

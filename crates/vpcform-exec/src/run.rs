@@ -77,6 +77,10 @@ impl Report {
         self.count(Verb::Update)
     }
 
+    pub fn adopted(&self) -> usize {
+        self.count(Verb::Adopt)
+    }
+
     pub fn destroyed(&self) -> usize {
         self.count(Verb::Delete)
     }
@@ -407,7 +411,7 @@ async fn retag(
         let (Some(hash), Some(id)) = (&change.config_hash, &change.id) else {
             continue;
         };
-        if !all_ok || !matches!(change.action, Action::NoOp | Action::Update) {
+        if !all_ok || !matches!(change.action, Action::NoOp | Action::Update | Action::Adopt) {
             continue;
         }
         let op = Operation {

@@ -133,11 +133,12 @@ impl Memory {
                         address: op.address.clone(),
                         id: id.clone(),
                         attrs: attrs.clone(),
+                        unowned: false,
                     },
                 );
                 Ok(Outcome { id, attrs })
             }
-            Verb::Update | Verb::Retag => {
+            Verb::Update | Verb::Adopt | Verb::Retag => {
                 let id = op
                     .id
                     .clone()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_iam::types::EntityType;
 use serde_json::Value;
-use vpcform_diff::{Conflict, TAG_STACK, policy_path_prefix};
+use vpcform_diff::{Conflict, TAG_ADDRESS, TAG_STACK, policy_path_prefix};
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::attr::{ARN, DESCRIPTION, TAGS};
 use vpcform_topology::kinds::iam::{
@@ -171,6 +171,25 @@ fn read_roles(
     }
 }
 
+/// An adopted policy keeps its path, so its ownership is in its tags.
+async fn tag_policy(aws: &Aws, op: &Operation) -> Result<(), AwsError> {
+    let mut tags = BTreeMap::from([
+        (TAG_STACK.to_string(), op.stack.clone()),
+        (TAG_ADDRESS.to_string(), op.address.to_string()),
+    ]);
+    if let Some(hash) = &op.config_hash {
+        tags.insert(vpcform_diff::TAG_CONFIG.to_string(), hash.clone());
+    }
+    aws.iam
+        .tag_policy()
+        .policy_arn(id(op)?)
+        .set_tags(Some(iam_tags(tags)))
+        .send()
+        .await
+        .map_err(|e| aws.error("iam:TagPolicy", e))?;
+    Ok(())
+}
+
 fn document_text(value: Option<&Value>) -> String {
     match value {
         Some(Value::String(s)) => s.clone(),
@@ -267,6 +286,14 @@ impl AwsKind for IamPolicy {
     }
 
     /// A policy's ownership is its path, set at creation; there is nothing to retag.
+    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        tag_policy(aws, op).await?;
+        match op.changed.is_empty() {
+            true => Self::retag(aws, op).await,
+            false => Self::update(aws, op).await,
+        }
+    }
+
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         Ok(outcome(id(op)?))
     }
@@ -401,6 +428,10 @@ impl AwsKind for IamRole {
         IamRole::retag(aws, op).await
     }
 
+    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Self::update(aws, op).await
+    }
+
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let name = id(op)?;
         let (set, remove) = tag_changes(op);
@@ -472,6 +503,10 @@ impl AwsKind for PolicyAttachment {
     async fn update(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (role, arn) = PolicyAttachment::target(op);
         Ok(outcome(format!("{role}|{arn}")))
+    }
+
+    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Self::update(aws, op).await
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

@@ -4,7 +4,8 @@
 //!   AWS would hold after applying it (no file: an empty account);
 //! - `edits.json` (optional): changes made outside vpcform to that state:
 //!   `{"set": {ADDRESS: {ATTR: VALUE}}, "delete": [ADDRESS], "add": [OBJECT],
-//!   "conflicts": [CONFLICT]}`.
+//!   "conflicts": [CONFLICT], "disown": true}`; `disown` makes the account
+//!   one built by hand: no vpcform tags, nothing owned (run last).
 //!
 //! Shared by vpcform-diff's planner test and vpcform-exec's apply-graph test.
 
@@ -120,6 +121,7 @@ pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
             address: change.address.clone(),
             id,
             attrs,
+            unowned: false,
         });
     }
     live
@@ -227,6 +229,35 @@ fn edit(live: &mut LiveState, edits: &Value) {
     {
         live.conflicts
             .push(serde_json::from_value::<Conflict>(c.clone()).expect("a conflict"));
+    }
+    if edits.get("disown") == Some(&Value::Bool(true)) {
+        disown(live);
+    }
+}
+
+/// The same objects built by hand: vpcform's tags gone, IAM policies at the
+/// root path, nothing owned by the stack.
+fn disown(live: &mut LiveState) {
+    let mut arns = BTreeMap::new();
+    for object in live.objects.values_mut() {
+        object.unowned = true;
+        if let Some(Value::Object(tags)) = object.attrs.get_mut(attr::TAGS.as_str()) {
+            tags.retain(|k, _| !k.starts_with("vpcform:"));
+        }
+        if object.address.kind == ResourceKind::IamPolicy {
+            let name = object.attrs["policy_name"].as_str().unwrap_or_default();
+            let arn = format!("arn:aws:iam::123456789012:policy/{name}");
+            arns.insert(std::mem::replace(&mut object.id, arn), object.id.clone());
+            object.attrs.insert("path".into(), "/".into());
+            object.attrs.insert("arn".into(), object.id.clone().into());
+        }
+    }
+    for object in live.objects.values_mut() {
+        if let Some(Value::String(arn)) = object.attrs.get_mut("policy_arn")
+            && let Some(new) = arns.get(arn.as_str())
+        {
+            *arn = new.clone();
+        }
     }
 }
 

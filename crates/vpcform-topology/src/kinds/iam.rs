@@ -33,6 +33,24 @@ pub fn policy_path(stack: &str, logical_name: &str) -> String {
     format!("{}{logical_name}/", policy_path_prefix(stack))
 }
 
+/// An adopted policy keeps the path of its ARN (a path cannot change);
+/// vpcform's own carry the stack's path.
+fn desired_path(p: &IamPolicy, stack: &str, logical_name: &str) -> String {
+    match &p.import_id {
+        Some(arn) => arn_path(&arn.value),
+        None => policy_path(stack, logical_name),
+    }
+}
+
+/// The path in a policy ARN: `arn:aws:iam::1:policy/a/b/Name` → `/a/b/`.
+pub fn arn_path(arn: &str) -> String {
+    let after = arn.split_once(":policy").map_or("", |(_, rest)| rest);
+    match after.rfind('/') {
+        Some(end) if end > 0 => format!("{}/", &after[..end]),
+        _ => "/".into(),
+    }
+}
+
 /// The path prefix of all IAM policies of a stack.
 pub fn policy_path_prefix(stack: &str) -> String {
     format!("/vpcform/{stack}/")
@@ -97,7 +115,7 @@ impl Kind for IamPolicy {
         let p = cx.index.iam_policies.get(a.name.as_str())?;
         Some(DesiredAttrs::from([
             (POLICY_NAME, Desired::known(p.name.value.clone())),
-            (PATH, Desired::known(policy_path(cx.stack, &a.name))),
+            (PATH, Desired::known(desired_path(p, cx.stack, &a.name))),
             (DESCRIPTION, Desired::optional(p.description.as_ref())),
             (POLICY_DOCUMENT, Desired::Known(p.document.value.clone())),
         ]))
@@ -386,5 +404,14 @@ fn check_document(doc: &At<Value>, trust: bool, cx: &mut Cx) {
         if trust && s.get("Principal").is_none() {
             problem(cx, format!("a statement of the {what} has no `Principal`"));
         }
+    }
+}
+
+#[cfg(test)]
+mod arn_tests {
+    #[test]
+    fn the_path_of_a_policy_arn() {
+        assert_eq!(super::arn_path("arn:aws:iam::1:policy/Name"), "/");
+        assert_eq!(super::arn_path("arn:aws:iam::1:policy/a/b/Name"), "/a/b/");
     }
 }
