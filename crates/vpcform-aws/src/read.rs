@@ -16,20 +16,154 @@ pub(crate) struct Found {
     pub(crate) conflicts: Vec<Conflict>,
 }
 
-impl Found {
-    pub(crate) fn objects(objects: Vec<LiveObject>) -> Self {
-        Found {
-            objects,
-            conflicts: Vec::new(),
-        }
-    }
-}
-
 /// What readers need to know about the topology.
 #[derive(Debug)]
 pub(crate) struct ReadCx<'t> {
     pub(crate) stack: &'t str,
     pub(crate) topology: &'t Topology,
+    pub(crate) scope: Scope,
+    /// The declarations that adopt an existing object, by its id.
+    pub(crate) adopted: HashMap<String, Address>,
+}
+
+/// Which objects a read selects.
+#[derive(Debug, Clone)]
+pub(crate) enum Scope {
+    /// The stack's (by its tag), and those the topology adopts (`import-id`).
+    Stack,
+    /// Everything in these VPCs, owned or not: for `vpcform import`, whose
+    /// writer is not built yet.
+    #[allow(dead_code)]
+    Vpcs(Vec<String>),
+}
+
+/// How a describe call selects: by filter, or one id.
+pub(crate) enum Select {
+    Filter(aws_sdk_ec2::types::Filter),
+    Id(String),
+}
+
+impl<'t> ReadCx<'t> {
+    pub(crate) fn new(topology: &'t Topology, scope: Scope) -> Self {
+        ReadCx {
+            stack: &topology.stack.value,
+            topology,
+            scope,
+            adopted: topology
+                .imports()
+                .into_iter()
+                .map(|i| (i.id.value.clone(), i.address))
+                .collect(),
+        }
+    }
+
+    /// Where a found object belongs: its address and whether it is not yet
+    /// owned (an adoption, or anything `import` reads). `None`: not ours; an
+    /// adopted object another stack owns is reported as a conflict.
+    pub(crate) fn place(
+        &self,
+        kind: ResourceKind,
+        tags: &BTreeMap<String, String>,
+        id: &str,
+        conflicts: &mut Vec<Conflict>,
+    ) -> Option<(Address, bool)> {
+        if let Scope::Vpcs(_) = self.scope {
+            return Some((Address::new(kind, id), true));
+        }
+        let owner = tags.get(TAG_STACK).map(String::as_str);
+        match self.adopted.get(id).filter(|a| a.kind == kind) {
+            Some(address) => match owner {
+                Some(stack) if stack == self.stack => Some((address.clone(), false)),
+                None => Some((address.clone(), true)),
+                Some(other) => {
+                    conflicts.push(Conflict {
+                        address: address.clone(),
+                        id: id.to_string(),
+                        message: format!(
+                            "`import-id: {id}` adopts {} that stack `{other}` owns; remove it from that stack first, or drop `import-id`",
+                            kind.article_name()
+                        ),
+                    });
+                    None
+                }
+            },
+            None if owner == Some(self.stack) => Some((address_from_tags(kind, tags, id), false)),
+            None => None,
+        }
+    }
+
+    /// The ids this topology adopts of one kind.
+    pub(crate) fn adopted_ids(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
+        self.adopted
+            .iter()
+            .filter(move |(_, a)| a.kind == kind)
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// One kind's objects in scope: the stack's by tag and the adopted ones
+    /// the tag did not find (one call per id, an unknown id is absent); or,
+    /// for `import`, everything matching the `in_vpc` filters.
+    pub(crate) async fn select<T, F, Fut>(
+        &self,
+        kind: ResourceKind,
+        in_vpc: &[&str],
+        id_of: impl Fn(&T) -> Option<&str>,
+        describe: F,
+    ) -> Result<Vec<T>, AwsError>
+    where
+        F: Fn(Select) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
+    {
+        let mut items = Vec::new();
+        match &self.scope {
+            Scope::Stack => {
+                items = describe(Select::Filter(stack_filter(self.stack))).await?;
+                let found: HashSet<String> = items
+                    .iter()
+                    .filter_map(|t| id_of(t).map(str::to_string))
+                    .collect();
+                let missing: Vec<String> = self
+                    .adopted_ids(kind)
+                    .filter(|id| !found.contains(*id))
+                    .map(str::to_string)
+                    .collect();
+                for id in missing {
+                    match describe(Select::Id(id)).await {
+                        Ok(more) => items.extend(more),
+                        Err(e) if crate::apply::gone(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Scope::Vpcs(vpcs) => {
+                let mut seen = HashSet::new();
+                for name in in_vpc {
+                    let filter = aws_sdk_ec2::types::Filter::builder()
+                        .name(*name)
+                        .set_values(Some(vpcs.clone()))
+                        .build();
+                    for item in describe(Select::Filter(filter)).await? {
+                        if seen.insert(id_of(&item).unwrap_or_default().to_string()) {
+                            items.push(item);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+/// A live object as placed by [`ReadCx::place`].
+pub(crate) fn placed(
+    (address, unowned): (Address, bool),
+    id: impl Into<String>,
+    attrs: Vec<(Attr, Value)>,
+) -> LiveObject {
+    LiveObject {
+        unowned,
+        ..object(address, id, attrs)
+    }
 }
 
 /// The EC2 filter that selects the stack's objects.
@@ -128,10 +262,7 @@ pub(crate) fn unowned_conflict<'d>(
 /// Reads everything the stack owns, and the SSM parameters the topology names.
 pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState, AwsError> {
     let before = aws.calls.get();
-    let cx = ReadCx {
-        stack: &topology.stack.value,
-        topology,
-    };
+    let cx = ReadCx::new(topology, Scope::Stack);
     let reads = crate::registry::own_readers()
         .into_iter()
         .map(|(_, read)| read(aws, &cx));
@@ -161,11 +292,29 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
             object.address.key = Some(resolve_id_refs(key, &names));
         }
     }
+    mark_unowned_children(&mut all);
+    // An adopted object can be found twice: by the stack's tag and by its id.
+    let mut seen = HashSet::new();
+    all.retain(|o| seen.insert((o.address.clone(), o.id.clone())));
     for object in separate_duplicates(all) {
         live.insert(object);
     }
     live.api_calls = aws.calls.get() - before;
     Ok(live)
+}
+
+/// Implicit objects go with their container: not owned while it is not.
+pub(crate) fn mark_unowned_children(objects: &mut [LiveObject]) {
+    let unowned: HashSet<Address> = objects
+        .iter()
+        .filter(|o| o.unowned && o.address.key.is_none())
+        .map(|o| o.address.clone())
+        .collect();
+    for o in objects.iter_mut() {
+        if let Some(container) = ResourceKind::container_of(&o.address) {
+            o.unowned |= unowned.contains(&container);
+        }
+    }
 }
 
 /// Two objects with one address can exist when AWS acted on a create whose

@@ -375,8 +375,12 @@ fn summarize(report: &Report, command: Command) {
         ));
         return;
     }
+    let adopted = match report.adopted() {
+        0 => String::new(),
+        n => format!("{n} adopted, "),
+    };
     let counts = format!(
-        "Resources: {} added, {} changed, {} destroyed.",
+        "Resources: {adopted}{} added, {} changed, {} destroyed.",
         report.added(),
         report.changed(),
         report.destroyed()

@@ -26,11 +26,7 @@ pub fn to_markdown(plan: &Plan) -> String {
         head.push_str(&connectivity);
         return head;
     }
-    let _ = writeln!(
-        head,
-        "**Plan: {}.**\n",
-        s.counts()
-    );
+    let _ = writeln!(head, "**Plan: {}.**\n", s.counts());
     let destructive: Vec<&ResourceChange> = plan
         .actions()
         .filter(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))

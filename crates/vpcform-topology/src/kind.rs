@@ -255,9 +255,9 @@ impl IdShape {
     /// Whether `id` has this shape.
     pub fn admits(self, id: &str) -> bool {
         match self {
-            IdShape::Prefix(prefix) => id
-                .strip_prefix(prefix)
-                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())),
+            IdShape::Prefix(prefix) => id.strip_prefix(prefix).is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            }),
             IdShape::Name => !id.is_empty(),
             IdShape::PolicyArn => id.starts_with("arn:") && id.contains(":policy/"),
         }

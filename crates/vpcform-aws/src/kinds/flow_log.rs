@@ -18,54 +18,68 @@ use crate::apply::{
     unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{
-    Found, ReadCx, address_from_tags, ec2_tags, object, opt_str, stack_filter, tags_value,
-};
+use crate::read::{Found, ReadCx, Select, ec2_tags, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_flow_logs()
-        .filter(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
+    let items = cx
+        .select(
+            ResourceKind::FlowLog,
+            &["resource-id"],
+            |x: &aws_sdk_ec2::types::FlowLog| x.flow_log_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for f in &items {
+        let id = f.flow_log_id().unwrap_or_default();
+        let tags = ec2_tags(f.tags());
+        let Some(place) = cx.place(ResourceKind::FlowLog, &tags, id, &mut found.conflicts) else {
+            continue;
+        };
+        let resource = f.resource_id().unwrap_or_default();
+        let resource_type = if resource.starts_with("subnet-") {
+            "Subnet"
+        } else {
+            "VPC"
+        };
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (RESOURCE_ID, Value::from(resource)),
+                (RESOURCE_TYPE, Value::from(resource_type)),
+                (LOG_GROUP_NAME, opt_str(f.log_group_name())),
+                (
+                    DELIVER_LOGS_PERMISSION_ARN,
+                    opt_str(f.deliver_logs_permission_arn()),
+                ),
+                (TRAFFIC_TYPE, opt_str(f.traffic_type().map(|t| t.as_str()))),
+                (
+                    MAX_AGGREGATION_INTERVAL,
+                    f.max_aggregation_interval()
+                        .map_or(Value::from(600), Value::from),
+                ),
+                (LOG_FORMAT, opt_str(f.log_format())),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
+    }
+    Ok(found)
+}
+
+async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::FlowLog>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_flow_logs().filter(f),
+        Select::Id(id) => aws.ec2.describe_flow_logs().flow_log_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("ec2:DescribeFlowLogs", e))?;
-        for f in page.flow_logs() {
-            let id = f.flow_log_id().unwrap_or_default();
-            let tags = ec2_tags(f.tags());
-            let resource = f.resource_id().unwrap_or_default();
-            let resource_type = if resource.starts_with("subnet-") {
-                "Subnet"
-            } else {
-                "VPC"
-            };
-            objects.push(object(
-                address_from_tags(ResourceKind::FlowLog, &tags, id),
-                id,
-                vec![
-                    (RESOURCE_ID, Value::from(resource)),
-                    (RESOURCE_TYPE, Value::from(resource_type)),
-                    (LOG_GROUP_NAME, opt_str(f.log_group_name())),
-                    (
-                        DELIVER_LOGS_PERMISSION_ARN,
-                        opt_str(f.deliver_logs_permission_arn()),
-                    ),
-                    (TRAFFIC_TYPE, opt_str(f.traffic_type().map(|t| t.as_str()))),
-                    (
-                        MAX_AGGREGATION_INTERVAL,
-                        f.max_aggregation_interval()
-                            .map_or(Value::from(600), Value::from),
-                    ),
-                    (LOG_FORMAT, opt_str(f.log_format())),
-                    (TAGS, tags_value(&tags)),
-                ],
-            ));
-        }
+        out.extend(page.flow_logs.unwrap_or_default());
     }
-    Ok(Found::objects(objects))
+    Ok(out)
 }
 
 /// A VPC flow log: nothing but tags changes in place.

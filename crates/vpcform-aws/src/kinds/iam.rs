@@ -22,7 +22,7 @@ use crate::apply::{
 };
 use crate::kind::{AwsKind, Read};
 use crate::read::{
-    Found, ReadCx, address_from_tags, object, opt_str, tags_value, unowned_conflict,
+    Found, ReadCx, concurrently, object, opt_str, placed, tags_value, unowned_conflict,
 };
 use crate::{Aws, AwsError};
 
@@ -42,14 +42,64 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         policies.extend(page.policies.unwrap_or_default());
     }
     let mut found = Found::default();
-    let policy_names_by_arn = read_policies(&policies, cx, &mut found);
+    let tags = outside_policy_tags(aws, &policies, cx).await?;
+    let policy_names_by_arn = read_policies(&policies, &tags, cx, &mut found);
     read_roles(&roles, &policy_names_by_arn, cx, &mut found);
     Ok(found)
 }
 
-/// The stack's policies (owned by their path), and each one's logical name by ARN.
+/// The tags of policies outside the stack's path that hold a declared name:
+/// adopted ones (owned by their tags once adopted) or conflicts.
+async fn outside_policy_tags(
+    aws: &Aws,
+    policies: &[aws_sdk_iam::types::ManagedPolicyDetail],
+    cx: &ReadCx<'_>,
+) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
+    let prefix = policy_path_prefix(cx.stack);
+    let declared: Vec<&str> = cx
+        .topology
+        .iam_policies
+        .iter()
+        .map(|d| d.spec.name.value.as_str())
+        .collect();
+    let arns: Vec<&str> = policies
+        .iter()
+        .filter(|p| !p.path().unwrap_or("/").starts_with(&prefix))
+        .filter_map(|p| p.arn())
+        .filter(|arn| declared.contains(&arn.rsplit('/').next().unwrap_or_default()))
+        .collect();
+    // Collected first: a lazy map in the stream trips rustc's Send check (rust-lang/rust#64552).
+    let reads: Vec<_> = arns
+        .into_iter()
+        .map(|arn| policy_tags(aws, arn.to_string()))
+        .collect();
+    Ok(concurrently(reads).await?.into_iter().collect())
+}
+
+async fn policy_tags(
+    aws: &Aws,
+    arn: String,
+) -> Result<(String, BTreeMap<String, String>), AwsError> {
+    let listed = aws
+        .iam
+        .list_policy_tags()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| aws.error("iam:ListPolicyTags", e))?;
+    let tags = listed
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    Ok((arn, tags))
+}
+
+/// The stack's policies (owned by their path, or by their tags when
+/// adopted), and each one's logical name by ARN.
 fn read_policies(
     policies: &[aws_sdk_iam::types::ManagedPolicyDetail],
+    outside: &HashMap<String, BTreeMap<String, String>>,
     cx: &ReadCx<'_>,
     found: &mut Found,
 ) -> HashMap<String, String> {
@@ -63,16 +113,23 @@ fn read_policies(
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default());
         let path = p.path().unwrap_or("/");
-        let Some(logical) = path
+        let by_path = path
             .strip_prefix(&prefix)
             .and_then(|rest| rest.strip_suffix('/'))
             .filter(|l| !l.is_empty() && !l.contains('/'))
-        else {
+            .map(|l| (Address::new(ResourceKind::IamPolicy, l), false));
+        let by_tags = || {
+            let tags = outside.get(arn)?;
+            cx.place(ResourceKind::IamPolicy, tags, arn, &mut found.conflicts)
+        };
+        let Some((address, unowned)) = by_path.or_else(by_tags) else {
+            let adopted = cx.adopted_ids(ResourceKind::IamPolicy).any(|id| id == arn);
             if let Some(declared) = cx
                 .topology
                 .iam_policies
                 .iter()
                 .find(|d| d.spec.name.value == name)
+                .filter(|_| !adopted)
             {
                 found.conflicts.push(Conflict {
                     address: Address::new(ResourceKind::IamPolicy, declared.name.value.clone()),
@@ -82,20 +139,24 @@ fn read_policies(
             }
             continue;
         };
-        policy_names_by_arn.insert(arn.to_string(), logical.to_string());
+        policy_names_by_arn.insert(arn.to_string(), address.name.clone());
         let document = p
             .policy_version_list()
             .iter()
             .find(|v| v.is_default_version())
             .and_then(|v| v.document())
             .map_or(Value::Null, |d| Value::String(d.to_string()));
-        found.objects.push(object(
-            Address::new(ResourceKind::IamPolicy, logical),
+        found.objects.push(placed(
+            (address, unowned),
             arn,
             vec![
                 (POLICY_NAME, Value::from(name)),
                 (PATH, Value::from(path)),
-                (DESCRIPTION, opt_str(p.description())),
+                // No description reads as "" on some endpoints and as absent on others.
+                (
+                    DESCRIPTION,
+                    opt_str(p.description().filter(|d| !d.is_empty())),
+                ),
                 (POLICY_DOCUMENT, document),
                 (ARN, Value::from(arn)),
             ],
@@ -118,7 +179,12 @@ fn read_roles(
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
-        if tags.get(TAG_STACK).map(String::as_str) != Some(cx.stack) {
+        let adopted = cx.adopted_ids(ResourceKind::IamRole).any(|id| id == name);
+        let place = cx.place(ResourceKind::IamRole, &tags, name, &mut found.conflicts);
+        let Some(place) = place else {
+            if adopted {
+                continue;
+            }
             let declared = cx
                 .topology
                 .iam_roles
@@ -132,8 +198,8 @@ fn read_roles(
                 name,
             ));
             continue;
-        }
-        let address = address_from_tags(ResourceKind::IamRole, &tags, name);
+        };
+        let address = place.0.clone();
         for attached in r.attached_managed_policies() {
             let Some(arn) = attached.policy_arn() else {
                 continue;
@@ -155,8 +221,8 @@ fn read_roles(
                 ],
             ));
         }
-        found.objects.push(object(
-            address,
+        found.objects.push(placed(
+            place,
             name,
             vec![
                 (ROLE_NAME, Value::from(name)),

@@ -16,9 +16,7 @@ use crate::apply::{
     attr, changed, client_token, ec2_tag_spec, gone, id, outcome, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{
-    Found, ReadCx, address_from_tags, ec2_tags, object, opt_str, stack_filter, tags_value,
-};
+use crate::read::{Found, ReadCx, Select, ec2_tags, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
 /// Instance states that still hold resources (and a name).
@@ -29,20 +27,24 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         .name("instance-state-name")
         .set_values(Some(LIVE_STATES.map(String::from).to_vec()))
         .build();
-    let mut pages = aws
-        .ec2
-        .describe_instances()
-        .filters(stack_filter(cx.stack))
-        .filters(state)
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeInstances", e))?;
-        for reservation in page.reservations() {
+    let reservations = cx
+        .select(
+            ResourceKind::Instance,
+            &["vpc-id"],
+            |_: &aws_sdk_ec2::types::Reservation| None,
+            |select| describe(aws, select, &state),
+        )
+        .await?;
+    let mut found = Found::default();
+    {
+        for reservation in &reservations {
             for i in reservation.instances() {
                 let id = i.instance_id().unwrap_or_default();
                 let tags = ec2_tags(i.tags());
+                let Some(place) = cx.place(ResourceKind::Instance, &tags, id, &mut found.conflicts)
+                else {
+                    continue;
+                };
                 let mut groups: Vec<Value> = i
                     .security_groups()
                     .iter()
@@ -50,8 +52,8 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                     .map(Value::from)
                     .collect();
                 groups.sort_by_key(|v| v.to_string());
-                objects.push(object(
-                    address_from_tags(ResourceKind::Instance, &tags, id),
+                found.objects.push(placed(
+                    place,
                     id,
                     vec![
                         (AMI, Value::from(i.image_id().unwrap_or_default())),
@@ -73,7 +75,27 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             }
         }
     }
-    Ok(Found::objects(objects))
+    Ok(found)
+}
+
+/// Instances in a live state (terminated ones linger in DescribeInstances).
+async fn describe(
+    aws: &Aws,
+    select: Select,
+    state: &Filter,
+) -> Result<Vec<aws_sdk_ec2::types::Reservation>, AwsError> {
+    let call = aws.ec2.describe_instances().filters(state.clone());
+    let call = match select {
+        Select::Filter(f) => call.filters(f),
+        Select::Id(id) => call.instance_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeInstances", e))?;
+        out.extend(page.reservations.unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// Resolves the SSM parameters the topology's instances name (GetParameters takes 10 at a time).

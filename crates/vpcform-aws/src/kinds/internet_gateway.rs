@@ -12,43 +12,72 @@ use crate::apply::{
     outcome, retry, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value};
+use crate::read::{Found, ReadCx, Select, ec2_tags, object, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_internet_gateways()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
+    let items = cx
+        .select(
+            ResourceKind::InternetGateway,
+            &["attachment.vpc-id"],
+            |x: &aws_sdk_ec2::types::InternetGateway| x.internet_gateway_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for g in &items {
+        let id = g.internet_gateway_id().unwrap_or_default();
+        let tags = ec2_tags(g.tags());
+        let Some(place) = cx.place(
+            ResourceKind::InternetGateway,
+            &tags,
+            id,
+            &mut found.conflicts,
+        ) else {
+            continue;
+        };
+        let address = place.0.clone();
+        for attachment in g.attachments() {
+            let Some(vpc) = attachment.vpc_id() else {
+                continue;
+            };
+            found.objects.push(object(
+                Address::new(
+                    ResourceKind::InternetGatewayAttachment,
+                    address.name.clone(),
+                ),
+                format!("{id}|{vpc}"),
+                vec![
+                    (INTERNET_GATEWAY_ID, Value::from(id)),
+                    (VPC_ID, Value::from(vpc)),
+                ],
+            ));
+        }
+        found
+            .objects
+            .push(placed(place, id, vec![(TAGS, tags_value(&tags))]));
+    }
+    Ok(found)
+}
+
+async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::InternetGateway>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_internet_gateways().filters(f),
+        Select::Id(id) => aws
+            .ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("ec2:DescribeInternetGateways", e))?;
-        for g in page.internet_gateways() {
-            let id = g.internet_gateway_id().unwrap_or_default();
-            let tags = ec2_tags(g.tags());
-            let address = address_from_tags(ResourceKind::InternetGateway, &tags, id);
-            for attachment in g.attachments() {
-                let Some(vpc) = attachment.vpc_id() else {
-                    continue;
-                };
-                objects.push(object(
-                    Address::new(
-                        ResourceKind::InternetGatewayAttachment,
-                        address.name.clone(),
-                    ),
-                    format!("{id}|{vpc}"),
-                    vec![
-                        (INTERNET_GATEWAY_ID, Value::from(id)),
-                        (VPC_ID, Value::from(vpc)),
-                    ],
-                ));
-            }
-            objects.push(object(address, id, vec![(TAGS, tags_value(&tags))]));
-        }
+        out.extend(page.internet_gateways.unwrap_or_default());
     }
-    Ok(Found::objects(objects))
+    Ok(out)
 }
 
 /// An internet gateway.

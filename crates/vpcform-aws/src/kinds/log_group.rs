@@ -15,7 +15,7 @@ use crate::apply::{
     attr, attr_i64, changed, create_tags, id, or_own, outcome, owned_by, tag_changes, unless_gone,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, address_from_tags, object, tags_value, unowned_conflict};
+use crate::read::{Found, ReadCx, placed, tags_value, unowned_conflict};
 use crate::{Aws, AwsError};
 
 /// A log group's ARN without the `:*` that DescribeLogGroups appends.
@@ -29,9 +29,16 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     for group in groups {
         let name = group.log_group_name().unwrap_or_default();
         let arn = bare_arn(group.arn().unwrap_or_default());
-        match owned.get(arn) {
-            Some(tags) => found.objects.push(object(
-                address_from_tags(ResourceKind::LogGroup, tags, name),
+        let adopted = cx.adopted_ids(ResourceKind::LogGroup).any(|id| id == name);
+        let tags = match owned.get(arn) {
+            Some(tags) => tags.clone(),
+            // One call per adopted group not yet owned: its tags are not in the stack's listing.
+            None if adopted => tags_of(aws, arn).await?,
+            None => BTreeMap::new(),
+        };
+        match cx.place(ResourceKind::LogGroup, &tags, name, &mut found.conflicts) {
+            Some(place) => found.objects.push(placed(
+                place,
                 name,
                 vec![
                     (LOG_GROUP_NAME, Value::from(name)),
@@ -39,10 +46,10 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                         RETENTION_IN_DAYS,
                         group.retention_in_days().map_or(Value::Null, Value::from),
                     ),
-                    (TAGS, tags_value(tags)),
+                    (TAGS, tags_value(&tags)),
                 ],
             )),
-            None => {
+            None if !adopted => {
                 let declared = cx
                     .topology
                     .log_groups
@@ -56,9 +63,24 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                     name,
                 ));
             }
+            None => {}
         }
     }
     Ok(found)
+}
+
+async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    let tags = aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws.error("logs:ListTagsForResource", e))?;
+    Ok(tags
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
 }
 
 async fn owned_tags(

@@ -17,57 +17,75 @@ use crate::apply::{
     outcome, unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{
-    Found, ID_REF, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value,
-};
+use crate::read::{Found, ID_REF, ReadCx, Select, ec2_tags, object, placed, tags_value};
 use crate::{Aws, AwsError};
 
 /// AWS's final deny-all entry of every ACL.
 const DEFAULT_RULE: i32 = 32767;
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_network_acls()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeNetworkAcls", e))?;
-        for acl in page.network_acls() {
-            let id = acl.network_acl_id().unwrap_or_default();
-            let tags = ec2_tags(acl.tags());
-            let address = address_from_tags(ResourceKind::NetworkAcl, &tags, id);
-            objects.extend(entries_of(acl, &address.name));
-            for association in acl.associations() {
-                let Some(subnet) = association.subnet_id() else {
-                    continue;
-                };
-                objects.push(object(
-                    Address::keyed(
-                        ResourceKind::NetworkAclAssociation,
-                        address.name.clone(),
-                        format!("{ID_REF}{subnet}"),
-                    ),
-                    association.network_acl_association_id().unwrap_or_default(),
-                    vec![
-                        (NETWORK_ACL_ID, Value::from(id)),
-                        (SUBNET_ID, Value::from(subnet)),
-                    ],
-                ));
-            }
-            objects.push(object(
-                address,
-                id,
+    let items = cx
+        .select(
+            ResourceKind::NetworkAcl,
+            &["vpc-id"],
+            |x: &aws_sdk_ec2::types::NetworkAcl| x.network_acl_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for acl in &items {
+        let id = acl.network_acl_id().unwrap_or_default();
+        let tags = ec2_tags(acl.tags());
+        let Some(place) = cx.place(ResourceKind::NetworkAcl, &tags, id, &mut found.conflicts)
+        else {
+            continue;
+        };
+        let address = place.0.clone();
+        found.objects.extend(entries_of(acl, &address.name));
+        for association in acl.associations() {
+            let Some(subnet) = association.subnet_id() else {
+                continue;
+            };
+            found.objects.push(object(
+                Address::keyed(
+                    ResourceKind::NetworkAclAssociation,
+                    address.name.clone(),
+                    format!("{ID_REF}{subnet}"),
+                ),
+                association.network_acl_association_id().unwrap_or_default(),
                 vec![
-                    (VPC_ID, Value::from(acl.vpc_id().unwrap_or_default())),
-                    (TAGS, tags_value(&tags)),
+                    (NETWORK_ACL_ID, Value::from(id)),
+                    (SUBNET_ID, Value::from(subnet)),
                 ],
             ));
         }
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (VPC_ID, Value::from(acl.vpc_id().unwrap_or_default())),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
     }
-    Ok(Found::objects(objects))
+    Ok(found)
+}
+
+async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_network_acls().filters(f),
+        Select::Id(id) => aws.ec2.describe_network_acls().network_acl_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeNetworkAcls", e))?;
+        out.extend(page.network_acls.unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// The ACL's own entries, keyed `ingress/100` as the topology keys them.

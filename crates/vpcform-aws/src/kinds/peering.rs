@@ -12,61 +12,82 @@ use crate::apply::{
     attr, changed, ec2_tag_spec, id, outcome, unless_gone, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value};
+use crate::read::{Found, ReadCx, Select, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_vpc_peering_connections()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
+    let items = cx
+        .select(
+            ResourceKind::VpcPeering,
+            &["requester-vpc-info.vpc-id", "accepter-vpc-info.vpc-id"],
+            |x: &aws_sdk_ec2::types::VpcPeeringConnection| x.vpc_peering_connection_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for p in &items {
+        let status = p.status().and_then(|s| s.code()).cloned();
+        if matches!(
+            status,
+            Some(Code::Deleted | Code::Deleting | Code::Rejected | Code::Failed | Code::Expired)
+        ) {
+            continue;
+        }
+        let id = p.vpc_peering_connection_id().unwrap_or_default();
+        let tags = ec2_tags(p.tags());
+        let Some(place) = cx.place(ResourceKind::VpcPeering, &tags, id, &mut found.conflicts)
+        else {
+            continue;
+        };
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (
+                    REQUESTER_VPC_ID,
+                    Value::from(
+                        p.requester_vpc_info()
+                            .and_then(|v| v.vpc_id())
+                            .unwrap_or_default(),
+                    ),
+                ),
+                (
+                    ACCEPTER_VPC_ID,
+                    Value::from(
+                        p.accepter_vpc_info()
+                            .and_then(|v| v.vpc_id())
+                            .unwrap_or_default(),
+                    ),
+                ),
+                (
+                    STATUS,
+                    Value::from(status.as_ref().map_or("unknown", |s| s.as_str())),
+                ),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
+    }
+    Ok(found)
+}
+
+async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::VpcPeeringConnection>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_vpc_peering_connections().filters(f),
+        Select::Id(id) => aws
+            .ec2
+            .describe_vpc_peering_connections()
+            .vpc_peering_connection_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))?;
-        for p in page.vpc_peering_connections() {
-            let status = p.status().and_then(|s| s.code()).cloned();
-            if matches!(
-                status,
-                Some(
-                    Code::Deleted | Code::Deleting | Code::Rejected | Code::Failed | Code::Expired
-                )
-            ) {
-                continue;
-            }
-            let id = p.vpc_peering_connection_id().unwrap_or_default();
-            let tags = ec2_tags(p.tags());
-            objects.push(object(
-                address_from_tags(ResourceKind::VpcPeering, &tags, id),
-                id,
-                vec![
-                    (
-                        REQUESTER_VPC_ID,
-                        Value::from(
-                            p.requester_vpc_info()
-                                .and_then(|v| v.vpc_id())
-                                .unwrap_or_default(),
-                        ),
-                    ),
-                    (
-                        ACCEPTER_VPC_ID,
-                        Value::from(
-                            p.accepter_vpc_info()
-                                .and_then(|v| v.vpc_id())
-                                .unwrap_or_default(),
-                        ),
-                    ),
-                    (
-                        STATUS,
-                        Value::from(status.as_ref().map_or("unknown", |s| s.as_str())),
-                    ),
-                    (TAGS, tags_value(&tags)),
-                ],
-            ));
-        }
+        out.extend(page.vpc_peering_connections.unwrap_or_default());
     }
-    Ok(Found::objects(objects))
+    Ok(out)
 }
 
 async fn accept_and_wait(aws: &Aws, peering: &str) -> Result<(), AwsError> {

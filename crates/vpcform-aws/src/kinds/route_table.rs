@@ -17,81 +17,99 @@ use crate::apply::{
     update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{
-    Found, ID_REF, ReadCx, address_from_tags, ec2_tags, object, opt_str, stack_filter, tags_value,
-};
+use crate::read::{Found, ID_REF, ReadCx, Select, ec2_tags, object, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_route_tables()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeRouteTables", e))?;
-        for t in page.route_tables() {
-            let id = t.route_table_id().unwrap_or_default();
-            let tags = ec2_tags(t.tags());
-            let address = address_from_tags(ResourceKind::RouteTable, &tags, id);
-            for route in t.routes() {
-                // The local route belongs to AWS; IPv6 and prefix-list routes are not vpcform's.
-                if route.origin() == Some(&RouteOrigin::CreateRouteTable) {
-                    continue;
-                }
-                let Some(destination) = route.destination_cidr_block() else {
-                    continue;
-                };
-                if route.gateway_id() == Some("local") {
-                    continue;
-                }
-                objects.push(object(
-                    Address::keyed(ResourceKind::Route, address.name.clone(), destination),
-                    format!("{id}|{destination}"),
-                    vec![
-                        (ROUTE_TABLE_ID, Value::from(id)),
-                        (DESTINATION_CIDR_BLOCK, Value::from(destination)),
-                        (GATEWAY_ID, opt_str(route.gateway_id())),
-                        (
-                            VPC_PEERING_CONNECTION_ID,
-                            opt_str(route.vpc_peering_connection_id()),
-                        ),
-                    ],
-                ));
+    let items = cx
+        .select(
+            ResourceKind::RouteTable,
+            &["vpc-id"],
+            |x: &aws_sdk_ec2::types::RouteTable| x.route_table_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for t in &items {
+        let id = t.route_table_id().unwrap_or_default();
+        let tags = ec2_tags(t.tags());
+        let Some(place) = cx.place(ResourceKind::RouteTable, &tags, id, &mut found.conflicts)
+        else {
+            continue;
+        };
+        let address = place.0.clone();
+        for route in t.routes() {
+            // The local route belongs to AWS; IPv6 and prefix-list routes are not vpcform's.
+            if route.origin() == Some(&RouteOrigin::CreateRouteTable) {
+                continue;
             }
-            for association in t.associations() {
-                if association.main() == Some(true) {
-                    continue;
-                }
-                let Some(subnet) = association.subnet_id() else {
-                    continue;
-                };
-                objects.push(object(
-                    Address::keyed(
-                        ResourceKind::RouteTableAssociation,
-                        address.name.clone(),
-                        format!("{ID_REF}{subnet}"),
-                    ),
-                    association.route_table_association_id().unwrap_or_default(),
-                    vec![
-                        (ROUTE_TABLE_ID, Value::from(id)),
-                        (SUBNET_ID, Value::from(subnet)),
-                    ],
-                ));
+            let Some(destination) = route.destination_cidr_block() else {
+                continue;
+            };
+            if route.gateway_id() == Some("local") {
+                continue;
             }
-            objects.push(object(
-                address,
-                id,
+            found.objects.push(object(
+                Address::keyed(ResourceKind::Route, address.name.clone(), destination),
+                format!("{id}|{destination}"),
                 vec![
-                    (VPC_ID, Value::from(t.vpc_id().unwrap_or_default())),
-                    (TAGS, tags_value(&tags)),
+                    (ROUTE_TABLE_ID, Value::from(id)),
+                    (DESTINATION_CIDR_BLOCK, Value::from(destination)),
+                    (GATEWAY_ID, opt_str(route.gateway_id())),
+                    (
+                        VPC_PEERING_CONNECTION_ID,
+                        opt_str(route.vpc_peering_connection_id()),
+                    ),
                 ],
             ));
         }
+        for association in t.associations() {
+            if association.main() == Some(true) {
+                continue;
+            }
+            let Some(subnet) = association.subnet_id() else {
+                continue;
+            };
+            found.objects.push(object(
+                Address::keyed(
+                    ResourceKind::RouteTableAssociation,
+                    address.name.clone(),
+                    format!("{ID_REF}{subnet}"),
+                ),
+                association.route_table_association_id().unwrap_or_default(),
+                vec![
+                    (ROUTE_TABLE_ID, Value::from(id)),
+                    (SUBNET_ID, Value::from(subnet)),
+                ],
+            ));
+        }
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (VPC_ID, Value::from(t.vpc_id().unwrap_or_default())),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
     }
-    Ok(Found::objects(objects))
+    Ok(found)
+}
+
+async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_route_tables().filters(f),
+        Select::Id(id) => aws.ec2.describe_route_tables().route_table_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeRouteTables", e))?;
+        out.extend(page.route_tables.unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// A route table.

@@ -17,73 +17,90 @@ use crate::apply::{
     own_filters, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{
-    Found, ID_REF, ReadCx, address_from_tags, ec2_tags, object, opt_str, stack_filter, tags_value,
-};
+use crate::read::{Found, ID_REF, ReadCx, Select, ec2_tags, object, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_security_groups()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
+    let items = cx
+        .select(
+            ResourceKind::SecurityGroup,
+            &["vpc-id"],
+            |x: &aws_sdk_ec2::types::SecurityGroup| x.group_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for g in &items {
+        let id = g.group_id().unwrap_or_default();
+        let tags = ec2_tags(g.tags());
+        let Some(place) = cx.place(ResourceKind::SecurityGroup, &tags, id, &mut found.conflicts)
+        else {
+            continue;
+        };
+        let address = place.0.clone();
+        for (direction, permission) in permissions(g) {
+            for (rule, peer_id) in rules_of(direction, permission) {
+                let mut key = rule.key();
+                if let Some(peer_id) = &peer_id {
+                    // Resolved to the peer group's logical name once all groups are read.
+                    key = key.replace(&format!("sg:{peer_id}"), &format!("sg:{ID_REF}{peer_id}"));
+                }
+                let cidr = match &rule.peer {
+                    Peer::Cidr(c) => Value::from(c.to_string()),
+                    Peer::SecurityGroup(_) => Value::Null,
+                };
+                found.objects.push(object(
+                    Address::keyed(
+                        ResourceKind::SecurityGroupRule,
+                        address.name.clone(),
+                        key.clone(),
+                    ),
+                    format!("{id}|{key}"),
+                    vec![
+                        (GROUP_ID, Value::from(id)),
+                        (DIRECTION, Value::from(direction.as_str())),
+                        (IP_PROTOCOL, Value::from(rule.protocol.aws_name())),
+                        (FROM_PORT, Value::from(rule.from_port)),
+                        (TO_PORT, Value::from(rule.to_port)),
+                        (CIDR_IPV4, cidr),
+                        (REFERENCED_GROUP_ID, opt_str(peer_id.as_deref())),
+                        (DESCRIPTION, opt_str(rule.description.as_deref())),
+                    ],
+                ));
+            }
+        }
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (GROUP_NAME, Value::from(g.group_name().unwrap_or_default())),
+                (
+                    DESCRIPTION,
+                    Value::from(g.description().unwrap_or_default()),
+                ),
+                (VPC_ID, Value::from(g.vpc_id().unwrap_or_default())),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
+    }
+    Ok(found)
+}
+
+async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_security_groups().filters(f),
+        Select::Id(id) => aws.ec2.describe_security_groups().group_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
-        for g in page.security_groups() {
-            let id = g.group_id().unwrap_or_default();
-            let tags = ec2_tags(g.tags());
-            let address = address_from_tags(ResourceKind::SecurityGroup, &tags, id);
-            for (direction, permission) in permissions(g) {
-                for (rule, peer_id) in rules_of(direction, permission) {
-                    let mut key = rule.key();
-                    if let Some(peer_id) = &peer_id {
-                        // Resolved to the peer group's logical name once all groups are read.
-                        key =
-                            key.replace(&format!("sg:{peer_id}"), &format!("sg:{ID_REF}{peer_id}"));
-                    }
-                    let cidr = match &rule.peer {
-                        Peer::Cidr(c) => Value::from(c.to_string()),
-                        Peer::SecurityGroup(_) => Value::Null,
-                    };
-                    objects.push(object(
-                        Address::keyed(
-                            ResourceKind::SecurityGroupRule,
-                            address.name.clone(),
-                            key.clone(),
-                        ),
-                        format!("{id}|{key}"),
-                        vec![
-                            (GROUP_ID, Value::from(id)),
-                            (DIRECTION, Value::from(direction.as_str())),
-                            (IP_PROTOCOL, Value::from(rule.protocol.aws_name())),
-                            (FROM_PORT, Value::from(rule.from_port)),
-                            (TO_PORT, Value::from(rule.to_port)),
-                            (CIDR_IPV4, cidr),
-                            (REFERENCED_GROUP_ID, opt_str(peer_id.as_deref())),
-                            (DESCRIPTION, opt_str(rule.description.as_deref())),
-                        ],
-                    ));
-                }
-            }
-            objects.push(object(
-                address,
-                id,
-                vec![
-                    (GROUP_NAME, Value::from(g.group_name().unwrap_or_default())),
-                    (
-                        DESCRIPTION,
-                        Value::from(g.description().unwrap_or_default()),
-                    ),
-                    (VPC_ID, Value::from(g.vpc_id().unwrap_or_default())),
-                    (TAGS, tags_value(&tags)),
-                ],
-            ));
-        }
+        out.extend(page.security_groups.unwrap_or_default());
     }
-    Ok(Found::objects(objects))
+    Ok(out)
 }
 
 /// A group's permissions, ingress then egress, with their direction.

@@ -12,42 +12,58 @@ use crate::apply::{
     update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, address_from_tags, ec2_tags, object, stack_filter, tags_value};
+use crate::read::{Found, ReadCx, Select, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_subnets()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut objects = Vec::new();
+    let subnets = cx
+        .select(
+            ResourceKind::Subnet,
+            &["vpc-id"],
+            |s: &aws_sdk_ec2::types::Subnet| s.subnet_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    for s in &subnets {
+        let id = s.subnet_id().unwrap_or_default();
+        let tags = ec2_tags(s.tags());
+        let Some(place) = cx.place(ResourceKind::Subnet, &tags, id, &mut found.conflicts) else {
+            continue;
+        };
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (VPC_ID, Value::from(s.vpc_id().unwrap_or_default())),
+                (CIDR_BLOCK, Value::from(s.cidr_block().unwrap_or_default())),
+                (
+                    AVAILABILITY_ZONE,
+                    Value::from(s.availability_zone().unwrap_or_default()),
+                ),
+                (
+                    MAP_PUBLIC_IP_ON_LAUNCH,
+                    Value::from(s.map_public_ip_on_launch().unwrap_or(false)),
+                ),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
+    }
+    Ok(found)
+}
+
+async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::Subnet>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_subnets().filters(f),
+        Select::Id(id) => aws.ec2.describe_subnets().subnet_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
-        for s in page.subnets() {
-            let id = s.subnet_id().unwrap_or_default();
-            let tags = ec2_tags(s.tags());
-            objects.push(object(
-                address_from_tags(ResourceKind::Subnet, &tags, id),
-                id,
-                vec![
-                    (VPC_ID, Value::from(s.vpc_id().unwrap_or_default())),
-                    (CIDR_BLOCK, Value::from(s.cidr_block().unwrap_or_default())),
-                    (
-                        AVAILABILITY_ZONE,
-                        Value::from(s.availability_zone().unwrap_or_default()),
-                    ),
-                    (
-                        MAP_PUBLIC_IP_ON_LAUNCH,
-                        Value::from(s.map_public_ip_on_launch().unwrap_or(false)),
-                    ),
-                    (TAGS, tags_value(&tags)),
-                ],
-            ));
-        }
+        out.extend(page.subnets.unwrap_or_default());
     }
-    Ok(Found::objects(objects))
+    Ok(out)
 }
 
 /// A subnet.

@@ -16,31 +16,56 @@ use crate::apply::{
     wait_for,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{
-    Found, ReadCx, address_from_tags, concurrently, ec2_tags, object, stack_filter, tags_value,
-};
+use crate::read::{Found, ReadCx, Select, concurrently, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_vpcs()
-        .filters(stack_filter(cx.stack))
-        .into_paginator()
-        .send();
-    let mut vpcs = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
-        vpcs.extend(page.vpcs.unwrap_or_default());
+    let vpcs = cx
+        .select(
+            ResourceKind::Vpc,
+            &["vpc-id"],
+            |v: &aws_sdk_ec2::types::Vpc| v.vpc_id(),
+            |select| describe(aws, select),
+        )
+        .await?;
+    let mut found = Found::default();
+    let mut places = Vec::new();
+    for vpc in &vpcs {
+        let tags = ec2_tags(vpc.tags());
+        let id = vpc.vpc_id().unwrap_or_default();
+        if let Some(place) = cx.place(ResourceKind::Vpc, &tags, id, &mut found.conflicts) {
+            places.push((vpc, place));
+        }
     }
     // Collected first: a lazy map in the stream trips rustc's Send check (rust-lang/rust#64552).
-    let reads: Vec<_> = vpcs.iter().map(|vpc| read_one(aws, vpc)).collect();
-    let objects = concurrently(reads).await?;
-    Ok(Found::objects(objects))
+    let reads: Vec<_> = places
+        .into_iter()
+        .map(|(vpc, place)| read_one(aws, vpc, place))
+        .collect();
+    found.objects = concurrently(reads).await?;
+    Ok(found)
+}
+
+async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
+    let call = match select {
+        Select::Filter(f) => aws.ec2.describe_vpcs().filters(f),
+        Select::Id(id) => aws.ec2.describe_vpcs().vpc_ids(id),
+    };
+    let mut pages = call.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+        out.extend(page.vpcs.unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// AWS has no batched read of the DNS attributes: two calls per VPC.
-async fn read_one(aws: &Aws, vpc: &aws_sdk_ec2::types::Vpc) -> Result<LiveObject, AwsError> {
+async fn read_one(
+    aws: &Aws,
+    vpc: &aws_sdk_ec2::types::Vpc,
+    place: (vpcform_topology::Address, bool),
+) -> Result<LiveObject, AwsError> {
     let id = vpc.vpc_id().unwrap_or_default();
     let attribute = |name: VpcAttributeName| {
         aws.ec2
@@ -55,8 +80,8 @@ async fn read_one(aws: &Aws, vpc: &aws_sdk_ec2::types::Vpc) -> Result<LiveObject
     )
     .map_err(|e| aws.error("ec2:DescribeVpcAttribute", e))?;
     let tags = ec2_tags(vpc.tags());
-    Ok(object(
-        address_from_tags(ResourceKind::Vpc, &tags, id),
+    Ok(placed(
+        place,
         id,
         vec![
             (

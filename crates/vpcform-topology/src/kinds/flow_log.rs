@@ -11,8 +11,9 @@ use crate::attr::{ARN, TAGS};
 use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::graph::Builder;
-use crate::kind::{IdShape, 
-    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
+    ReplaceOrder,
 };
 use crate::kinds::log_group::LOG_GROUP_NAME;
 use crate::model::{At, Named, Ref, Tags, Topology};

@@ -12,8 +12,9 @@ use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::derived;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{IdShape, 
-    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
+    ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
 use crate::validate::NameIndex;
@@ -33,12 +34,13 @@ pub fn policy_path(stack: &str, logical_name: &str) -> String {
     format!("{}{logical_name}/", policy_path_prefix(stack))
 }
 
-/// An adopted policy keeps the path of its ARN (a path cannot change);
-/// vpcform's own carry the stack's path.
+/// The declared path; else an adopted policy keeps the path of its ARN (a
+/// path cannot change); vpcform's own carry the stack's path.
 fn desired_path(p: &IamPolicy, stack: &str, logical_name: &str) -> String {
-    match &p.import_id {
-        Some(arn) => arn_path(&arn.value),
-        None => policy_path(stack, logical_name),
+    match (&p.path, &p.import_id) {
+        (Some(path), _) => path.value.clone(),
+        (None, Some(arn)) => arn_path(&arn.value),
+        (None, None) => policy_path(stack, logical_name),
     }
 }
 
@@ -62,6 +64,10 @@ pub fn policy_path_prefix(stack: &str) -> String {
 pub struct IamPolicy {
     pub name: At<String>,
     pub description: Option<At<String>>,
+    /// The policy's IAM path, e.g. `/`, for an adopted policy (a path
+    /// cannot change); omit for vpcform's own, which carry the stack's path.
+    #[schemars(with = "Option<String>")]
+    pub path: Option<At<String>>,
     /// The policy document, written as YAML (`Version`, `Statement`).
     #[schemars(with = "serde_json::Value")]
     pub document: At<serde_json::Value>,
@@ -127,12 +133,14 @@ impl Declared for IamPolicy {
         let mut f = Fields::new(node, what, cx)?;
         let name = f.required("name", cx);
         let description = f.maybe("description", cx);
+        let path = f.maybe("path", cx);
         let document = f.required("document", cx);
         let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(IamPolicy {
             name: name?,
             description: description.ok()?,
+            path: path.ok()?,
             document: document?,
             tags: tags?,
             depends_on: deps?,
@@ -145,6 +153,21 @@ impl Declared for IamPolicy {
         for p in items {
             check_iam_name(&p.spec.name, "policy", &mut seen, cx);
             crate::rules::import_ids::check_name(p.spec.import_id.as_ref(), &p.spec.name, cx);
+            if let Some(path) = p
+                .spec
+                .path
+                .as_ref()
+                .filter(|p| !(p.value.starts_with('/') && p.value.ends_with('/')))
+            {
+                cx.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        path.span,
+                        format!("`{}` is not an IAM path", path.value),
+                    )
+                    .with_help("an IAM path starts and ends with `/`, e.g. `/` or `/team/`"),
+                );
+            }
             check_document(&p.spec.document, false, cx);
         }
     }

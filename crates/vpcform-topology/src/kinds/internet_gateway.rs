@@ -9,8 +9,9 @@ use crate::attr::{TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::graph::Builder;
-use crate::kind::{IdShape, 
-    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
+    ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
 use crate::validate::NameIndex;

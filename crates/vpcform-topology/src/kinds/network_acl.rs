@@ -10,12 +10,13 @@ use schemars::JsonSchema;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, FromNode, list_of, common_fields};
+use crate::decode::{Cx, Fields, FromNode, common_fields, list_of};
 use crate::derived::Direction;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{IdShape, 
-    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
+    ReplaceOrder,
 };
 use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
 use crate::ports::PortFields;

@@ -10,12 +10,13 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
-use crate::decode::{Cx, Fields, list_of, common_fields};
+use crate::decode::{Cx, Fields, common_fields, list_of};
 use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
-use crate::kind::{IdShape, 
-    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, Kind, ReplaceOrder,
+use crate::kind::{
+    Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
+    ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
 use crate::validate::{NameIndex, by_name};
