@@ -33,10 +33,13 @@ pub(crate) trait AwsKind {
     /// Changes the attributes in `op.changed` in place.
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;
 
-    /// Takes over an existing object the topology adopts (`import-id`):
-    /// the ownership tags (in `op.changed` as a tag change), then whatever
-    /// else differs, in place.
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;
+    /// Takes over an existing object the topology adopts (`import-id`).
+    /// The ownership tags arrive as a tag change in `op.changed`, so an
+    /// update does it; a kind whose ownership is not in its tags attribute
+    /// (IAM policies) overrides this. Implicit kinds are never adopted.
+    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Self::update(aws, op).await
+    }
 
     /// Records the declaration hash (`vpcform:config`) on an object whose
     /// children changed; kinds without tags of their own report their id.

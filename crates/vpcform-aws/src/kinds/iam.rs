@@ -494,10 +494,6 @@ impl AwsKind for IamRole {
         IamRole::retag(aws, op).await
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let name = id(op)?;
         let (set, remove) = tag_changes(op);
@@ -569,10 +565,6 @@ impl AwsKind for PolicyAttachment {
     async fn update(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (role, arn) = PolicyAttachment::target(op);
         Ok(outcome(format!("{role}|{arn}")))
-    }
-
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

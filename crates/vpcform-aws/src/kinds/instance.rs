@@ -243,10 +243,6 @@ impl AwsKind for Instance {
         Ok(outcome(instance))
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         update_tags_only(aws, op).await
     }

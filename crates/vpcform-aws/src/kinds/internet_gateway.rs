@@ -106,10 +106,6 @@ impl AwsKind for InternetGateway {
         update_tags_only(aws, op).await
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         update_tags_only(aws, op).await
     }
@@ -156,10 +152,6 @@ impl AwsKind for Attachment {
 
     async fn update(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         Ok(outcome(op.id.clone().unwrap_or_default()))
-    }
-
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

@@ -174,10 +174,6 @@ impl AwsKind for LogGroup {
         Ok(outcome(name))
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let name = id(op)?;
         update_tags(aws, name, op).await?;

@@ -164,10 +164,6 @@ impl AwsKind for NetworkAcl {
         update_tags_only(aws, op).await
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         update_tags_only(aws, op).await
     }
@@ -250,10 +246,6 @@ impl AwsKind for EntryKind {
         Ok(outcome(EntryKind::id(op)))
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         Ok(outcome(EntryKind::id(op)))
     }
@@ -296,10 +288,6 @@ impl AwsKind for AssociationKind {
 
     async fn update(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         Ok(outcome(id(op)?))
-    }
-
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

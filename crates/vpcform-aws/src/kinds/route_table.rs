@@ -139,10 +139,6 @@ impl AwsKind for RouteTable {
         update_tags_only(aws, op).await
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         update_tags_only(aws, op).await
     }
@@ -183,10 +179,6 @@ impl AwsKind for Association {
         Ok(outcome(id(op)?))
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         Ok(outcome(id(op)?))
     }
@@ -225,10 +217,6 @@ impl AwsKind for RouteKind {
         let route = RouteCall::of(op);
         route.until_peering_active(|| route.send(aws, true)).await?;
         Ok(outcome(route.id()))
-    }
-
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

@@ -249,10 +249,6 @@ impl AwsKind for SecurityGroup {
         update_tags_only(aws, op).await
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         update_tags_only(aws, op).await
     }
@@ -305,10 +301,6 @@ impl AwsKind for RuleKind {
         let (group, direction, rule_id) = RuleKind::target(op);
         rule_call(aws, RuleCall::Describe, direction, &group, permission(op)).await?;
         Ok(outcome(rule_id))
-    }
-
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

@@ -170,10 +170,6 @@ impl AwsKind for Vpc {
         Ok(outcome(vpc))
     }
 
-    async fn adopt(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Self::update(aws, op).await
-    }
-
     async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         update_tags_only(aws, op).await
     }
