@@ -21,34 +21,21 @@ pub(crate) struct Found {
 pub(crate) struct ReadCx<'t> {
     pub(crate) stack: &'t str,
     pub(crate) topology: &'t Topology,
-    pub(crate) scope: Scope,
     /// The declarations that adopt an existing object, by its id.
     pub(crate) adopted: HashMap<String, Address>,
 }
 
-/// Which objects a read selects.
-#[derive(Debug, Clone)]
-pub(crate) enum Scope {
-    /// The stack's (by its tag), and those the topology adopts (`import-id`).
-    Stack,
-    /// Everything in these VPCs, owned or not: for `vpcform import`, whose
-    /// writer is not built yet.
-    #[allow(dead_code)]
-    Vpcs(Vec<String>),
-}
-
-/// How a describe call selects: by filter, or one id.
+/// How a describe call selects: by filter, or by ids.
 pub(crate) enum Select {
     Filter(aws_sdk_ec2::types::Filter),
-    Id(String),
+    Ids(Vec<String>),
 }
 
 impl<'t> ReadCx<'t> {
-    pub(crate) fn new(topology: &'t Topology, scope: Scope) -> Self {
+    pub(crate) fn new(topology: &'t Topology) -> Self {
         ReadCx {
             stack: &topology.stack.value,
             topology,
-            scope,
             adopted: topology
                 .imports()
                 .into_iter()
@@ -58,8 +45,8 @@ impl<'t> ReadCx<'t> {
     }
 
     /// Where a found object belongs: its address and whether it is not yet
-    /// owned (an adoption, or anything `import` reads). `None`: not ours; an
-    /// adopted object another stack owns is reported as a conflict.
+    /// owned (adopted by `import-id`). `None`: not ours; an adopted object
+    /// another stack owns is reported as a conflict.
     pub(crate) fn place(
         &self,
         kind: ResourceKind,
@@ -67,9 +54,6 @@ impl<'t> ReadCx<'t> {
         id: &str,
         conflicts: &mut Vec<Conflict>,
     ) -> Option<(Address, bool)> {
-        if let Scope::Vpcs(_) = self.scope {
-            return Some((Address::new(kind, id), true));
-        }
         let owner = tags.get(TAG_STACK).map(String::as_str);
         match self.adopted.get(id).filter(|a| a.kind == kind) {
             Some(address) => match owner {
@@ -100,13 +84,13 @@ impl<'t> ReadCx<'t> {
             .map(|(id, _)| id.as_str())
     }
 
-    /// One kind's objects in scope: the stack's by tag and the adopted ones
-    /// the tag did not find (one call per id, an unknown id is absent); or,
-    /// for `import`, everything matching the `in_vpc` filters.
+    /// One kind's objects: the stack's by tag, then the adopted ones the tag
+    /// did not find (until their adoption is applied) in one call by ids.
+    /// AWS refuses the whole call when one id is unknown: then each id is
+    /// asked alone, and an unknown one is absent (a plan error later).
     pub(crate) async fn select<T, F, Fut>(
         &self,
         kind: ResourceKind,
-        in_vpc: &[&str],
         id_of: impl Fn(&T) -> Option<&str>,
         describe: F,
     ) -> Result<Vec<T>, AwsError>
@@ -114,41 +98,28 @@ impl<'t> ReadCx<'t> {
         F: Fn(Select) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
     {
-        let mut items = Vec::new();
-        match &self.scope {
-            Scope::Stack => {
-                items = describe(Select::Filter(stack_filter(self.stack))).await?;
-                let found: HashSet<String> = items
-                    .iter()
-                    .filter_map(|t| id_of(t).map(str::to_string))
-                    .collect();
-                let missing: Vec<String> = self
-                    .adopted_ids(kind)
-                    .filter(|id| !found.contains(*id))
-                    .map(str::to_string)
-                    .collect();
+        let mut items = describe(Select::Filter(stack_filter(self.stack))).await?;
+        let found: HashSet<&str> = items.iter().filter_map(&id_of).collect();
+        let missing: Vec<String> = self
+            .adopted_ids(kind)
+            .filter(|id| !found.contains(id))
+            .map(str::to_string)
+            .collect();
+        if missing.is_empty() {
+            return Ok(items);
+        }
+        match describe(Select::Ids(missing.clone())).await {
+            Ok(more) => items.extend(more),
+            Err(e) if crate::apply::gone(&e) => {
                 for id in missing {
-                    match describe(Select::Id(id)).await {
+                    match describe(Select::Ids(vec![id])).await {
                         Ok(more) => items.extend(more),
                         Err(e) if crate::apply::gone(&e) => {}
                         Err(e) => return Err(e),
                     }
                 }
             }
-            Scope::Vpcs(vpcs) => {
-                let mut seen = HashSet::new();
-                for name in in_vpc {
-                    let filter = aws_sdk_ec2::types::Filter::builder()
-                        .name(*name)
-                        .set_values(Some(vpcs.clone()))
-                        .build();
-                    for item in describe(Select::Filter(filter)).await? {
-                        if seen.insert(id_of(&item).unwrap_or_default().to_string()) {
-                            items.push(item);
-                        }
-                    }
-                }
-            }
+            Err(e) => return Err(e),
         }
         Ok(items)
     }
@@ -262,7 +233,7 @@ pub(crate) fn unowned_conflict<'d>(
 /// Reads everything the stack owns, and the SSM parameters the topology names.
 pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState, AwsError> {
     let before = aws.calls.get();
-    let cx = ReadCx::new(topology, Scope::Stack);
+    let cx = ReadCx::new(topology);
     let reads = crate::registry::own_readers()
         .into_iter()
         .map(|(_, read)| read(aws, &cx));
@@ -293,9 +264,6 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
         }
     }
     mark_unowned_children(&mut all);
-    // An adopted object can be found twice: by the stack's tag and by its id.
-    let mut seen = HashSet::new();
-    all.retain(|o| seen.insert((o.address.clone(), o.id.clone())));
     for object in separate_duplicates(all) {
         live.insert(object);
     }

@@ -25,7 +25,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
         .select(
             ResourceKind::FlowLog,
-            &["resource-id"],
             |x: &aws_sdk_ec2::types::FlowLog| x.flow_log_id(),
             |select| describe(aws, select),
         )
@@ -71,7 +70,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
 async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::FlowLog>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_flow_logs().filter(f),
-        Select::Id(id) => aws.ec2.describe_flow_logs().flow_log_ids(id),
+        Select::Ids(ids) => aws.ec2.describe_flow_logs().set_flow_log_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

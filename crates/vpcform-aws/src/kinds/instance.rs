@@ -27,53 +27,47 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         .name("instance-state-name")
         .set_values(Some(LIVE_STATES.map(String::from).to_vec()))
         .build();
-    let reservations = cx
+    let instances = cx
         .select(
             ResourceKind::Instance,
-            &["vpc-id"],
-            |_: &aws_sdk_ec2::types::Reservation| None,
+            |i: &aws_sdk_ec2::types::Instance| i.instance_id(),
             |select| describe(aws, select, &state),
         )
         .await?;
     let mut found = Found::default();
-    {
-        for reservation in &reservations {
-            for i in reservation.instances() {
-                let id = i.instance_id().unwrap_or_default();
-                let tags = ec2_tags(i.tags());
-                let Some(place) = cx.place(ResourceKind::Instance, &tags, id, &mut found.conflicts)
-                else {
-                    continue;
-                };
-                let mut groups: Vec<Value> = i
-                    .security_groups()
-                    .iter()
-                    .filter_map(|g| g.group_id())
-                    .map(Value::from)
-                    .collect();
-                groups.sort_by_key(|v| v.to_string());
-                found.objects.push(placed(
-                    place,
-                    id,
-                    vec![
-                        (AMI, Value::from(i.image_id().unwrap_or_default())),
-                        (
-                            INSTANCE_TYPE,
-                            Value::from(i.instance_type().map(|t| t.as_str()).unwrap_or_default()),
-                        ),
-                        (SUBNET_ID, Value::from(i.subnet_id().unwrap_or_default())),
-                        (SECURITY_GROUP_IDS, Value::Array(groups)),
-                        (KEY_NAME, opt_str(i.key_name())),
-                        (
-                            STATE,
-                            opt_str(i.state().and_then(|s| s.name()).map(|n| n.as_str())),
-                        ),
-                        (PRIVATE_IP_ADDRESS, opt_str(i.private_ip_address())),
-                        (TAGS, tags_value(&tags)),
-                    ],
-                ));
-            }
-        }
+    for i in &instances {
+        let id = i.instance_id().unwrap_or_default();
+        let tags = ec2_tags(i.tags());
+        let Some(place) = cx.place(ResourceKind::Instance, &tags, id, &mut found.conflicts) else {
+            continue;
+        };
+        let mut groups: Vec<Value> = i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .map(Value::from)
+            .collect();
+        groups.sort_by_key(|v| v.to_string());
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (AMI, Value::from(i.image_id().unwrap_or_default())),
+                (
+                    INSTANCE_TYPE,
+                    Value::from(i.instance_type().map(|t| t.as_str()).unwrap_or_default()),
+                ),
+                (SUBNET_ID, Value::from(i.subnet_id().unwrap_or_default())),
+                (SECURITY_GROUP_IDS, Value::Array(groups)),
+                (KEY_NAME, opt_str(i.key_name())),
+                (
+                    STATE,
+                    opt_str(i.state().and_then(|s| s.name()).map(|n| n.as_str())),
+                ),
+                (PRIVATE_IP_ADDRESS, opt_str(i.private_ip_address())),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
     }
     Ok(found)
 }
@@ -83,17 +77,19 @@ async fn describe(
     aws: &Aws,
     select: Select,
     state: &Filter,
-) -> Result<Vec<aws_sdk_ec2::types::Reservation>, AwsError> {
+) -> Result<Vec<aws_sdk_ec2::types::Instance>, AwsError> {
     let call = aws.ec2.describe_instances().filters(state.clone());
     let call = match select {
         Select::Filter(f) => call.filters(f),
-        Select::Id(id) => call.instance_ids(id),
+        Select::Ids(ids) => call.set_instance_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws.error("ec2:DescribeInstances", e))?;
-        out.extend(page.reservations.unwrap_or_default());
+        for reservation in page.reservations.unwrap_or_default() {
+            out.extend(reservation.instances.unwrap_or_default());
+        }
     }
     Ok(out)
 }

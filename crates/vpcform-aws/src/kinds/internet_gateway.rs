@@ -19,7 +19,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
         .select(
             ResourceKind::InternetGateway,
-            &["attachment.vpc-id"],
             |x: &aws_sdk_ec2::types::InternetGateway| x.internet_gateway_id(),
             |select| describe(aws, select),
         )
@@ -66,10 +65,10 @@ async fn describe(
 ) -> Result<Vec<aws_sdk_ec2::types::InternetGateway>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_internet_gateways().filters(f),
-        Select::Id(id) => aws
+        Select::Ids(ids) => aws
             .ec2
             .describe_internet_gateways()
-            .internet_gateway_ids(id),
+            .set_internet_gateway_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

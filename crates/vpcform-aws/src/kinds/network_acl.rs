@@ -27,7 +27,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
         .select(
             ResourceKind::NetworkAcl,
-            &["vpc-id"],
             |x: &aws_sdk_ec2::types::NetworkAcl| x.network_acl_id(),
             |select| describe(aws, select),
         )
@@ -77,7 +76,10 @@ async fn describe(
 ) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_network_acls().filters(f),
-        Select::Id(id) => aws.ec2.describe_network_acls().network_acl_ids(id),
+        Select::Ids(ids) => aws
+            .ec2
+            .describe_network_acls()
+            .set_network_acl_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

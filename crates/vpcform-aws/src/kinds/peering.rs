@@ -19,7 +19,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
         .select(
             ResourceKind::VpcPeering,
-            &["requester-vpc-info.vpc-id", "accepter-vpc-info.vpc-id"],
             |x: &aws_sdk_ec2::types::VpcPeeringConnection| x.vpc_peering_connection_id(),
             |select| describe(aws, select),
         )
@@ -76,10 +75,10 @@ async fn describe(
 ) -> Result<Vec<aws_sdk_ec2::types::VpcPeeringConnection>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_vpc_peering_connections().filters(f),
-        Select::Id(id) => aws
+        Select::Ids(ids) => aws
             .ec2
             .describe_vpc_peering_connections()
-            .vpc_peering_connection_ids(id),
+            .set_vpc_peering_connection_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

@@ -24,7 +24,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
         .select(
             ResourceKind::RouteTable,
-            &["vpc-id"],
             |x: &aws_sdk_ec2::types::RouteTable| x.route_table_id(),
             |select| describe(aws, select),
         )
@@ -101,7 +100,10 @@ async fn describe(
 ) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_route_tables().filters(f),
-        Select::Id(id) => aws.ec2.describe_route_tables().route_table_ids(id),
+        Select::Ids(ids) => aws
+            .ec2
+            .describe_route_tables()
+            .set_route_table_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

@@ -24,7 +24,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
         .select(
             ResourceKind::SecurityGroup,
-            &["vpc-id"],
             |x: &aws_sdk_ec2::types::SecurityGroup| x.group_id(),
             |select| describe(aws, select),
         )
@@ -92,7 +91,7 @@ async fn describe(
 ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_security_groups().filters(f),
-        Select::Id(id) => aws.ec2.describe_security_groups().group_ids(id),
+        Select::Ids(ids) => aws.ec2.describe_security_groups().set_group_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

@@ -19,7 +19,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let subnets = cx
         .select(
             ResourceKind::Subnet,
-            &["vpc-id"],
             |s: &aws_sdk_ec2::types::Subnet| s.subnet_id(),
             |select| describe(aws, select),
         )
@@ -55,7 +54,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
 async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::Subnet>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_subnets().filters(f),
-        Select::Id(id) => aws.ec2.describe_subnets().subnet_ids(id),
+        Select::Ids(ids) => aws.ec2.describe_subnets().set_subnet_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();

@@ -23,7 +23,6 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let vpcs = cx
         .select(
             ResourceKind::Vpc,
-            &["vpc-id"],
             |v: &aws_sdk_ec2::types::Vpc| v.vpc_id(),
             |select| describe(aws, select),
         )
@@ -49,7 +48,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
 async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
     let call = match select {
         Select::Filter(f) => aws.ec2.describe_vpcs().filters(f),
-        Select::Id(id) => aws.ec2.describe_vpcs().vpc_ids(id),
+        Select::Ids(ids) => aws.ec2.describe_vpcs().set_vpc_ids(Some(ids)),
     };
     let mut pages = call.into_paginator().send();
     let mut out = Vec::new();
