@@ -69,7 +69,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             .collect();
         depends_on.sort();
         let change = planner.change(address, want, depends_on, &actions);
-        errors.extend(adoption_error(&change, imports.get(address).copied(), live));
+        errors.extend(refusal(&change, imports.get(address).copied(), live));
         actions.insert(address.clone(), change.action);
         changes.push(change);
     }
@@ -92,7 +92,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
 /// Why a change cannot be applied as planned: a create that would collide
 /// with an object the stack does not own, an `import-id` that finds nothing,
 /// or an adoption that would replace what it adopts.
-fn adoption_error(
+fn refusal(
     change: &ResourceChange,
     import_id: Option<&str>,
     live: &LiveState,
