@@ -40,7 +40,7 @@ struct Built {
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogGroups","logs:DescribeLogStreams"],"Resource":"*"}]}"#;
 
-/// Network-1 of the seed with its peer, clicked together.
+/// Network-1 of the seed with its peer and flow log, clicked together.
 async fn build_by_hand(sdk: &Sdk) -> Built {
     let ec2 = &sdk.ec2;
     let vpc = |cidr: &'static str, name: &'static str| async move {
@@ -203,6 +203,23 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .instance_id()
         .unwrap()
         .to_string();
+    let (flow_log, policy_arn) = flow_log_by_hand(sdk, &vpc1).await;
+    Built {
+        vpc1,
+        vpc2,
+        subnet,
+        igw,
+        rtb,
+        sg,
+        instance,
+        pcx,
+        flow_log,
+        policy_arn,
+    }
+}
+
+/// The flow log of a VPC into a log group through a role, clicked together.
+async fn flow_log_by_hand(sdk: &Sdk, vpc: &str) -> (String, String) {
     sdk.logs
         .create_log_group()
         .log_group_name("ProjectVPCFlowLogGroups")
@@ -248,9 +265,10 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .send()
         .await
         .unwrap();
-    let flow_log = ec2
+    let flow_log = sdk
+        .ec2
         .create_flow_logs()
-        .resource_ids(&vpc1)
+        .resource_ids(vpc)
         .resource_type(ec2::types::FlowLogsResourceType::Vpc)
         .traffic_type(ec2::types::TrafficType::All)
         .log_destination_type(ec2::types::LogDestinationType::CloudWatchLogs)
@@ -261,18 +279,7 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .unwrap()
         .flow_log_ids()[0]
         .clone();
-    Built {
-        vpc1,
-        vpc2,
-        subnet,
-        igw,
-        rtb,
-        sg,
-        instance,
-        pcx,
-        flow_log,
-        policy_arn,
-    }
+    (flow_log, policy_arn)
 }
 
 /// The topology `vpcform import` writes for what the console built.

@@ -45,7 +45,7 @@ fn desired_path(p: &IamPolicy, stack: &str, logical_name: &str) -> String {
 }
 
 /// The path in a policy ARN: `arn:aws:iam::1:policy/a/b/Name` → `/a/b/`.
-pub fn arn_path(arn: &str) -> String {
+fn arn_path(arn: &str) -> String {
     let after = arn.split_once(":policy").map_or("", |(_, rest)| rest);
     match after.rfind('/') {
         Some(end) if end > 0 => format!("{}/", &after[..end]),
@@ -431,7 +431,7 @@ fn check_document(doc: &At<Value>, trust: bool, cx: &mut Cx) {
 }
 
 #[cfg(test)]
-mod arn_tests {
+mod tests {
     #[test]
     fn the_path_of_a_policy_arn() {
         assert_eq!(super::arn_path("arn:aws:iam::1:policy/Name"), "/");
