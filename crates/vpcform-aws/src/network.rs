@@ -13,7 +13,10 @@ use vpcform_reach::{
 };
 use vpcform_topology::{Direction, Peer, Protocol, Topology};
 
-use crate::read::{ec2_tags, stack_filter};
+use crate::kinds::{
+    instance, internet_gateway, network_acl, peering, route_table, security_group, subnet, vpc,
+};
+use crate::read::{Select, ec2_tags, stack_filter};
 use crate::{Aws, AwsError};
 
 /// Names objects as plans do: the vpcform address of what the stack owns, else the AWS id.
@@ -45,15 +48,8 @@ fn filter(name: &str, values: &[String]) -> Filter {
 /// Reads the stack's VPCs, the VPCs they peer with, and everything in them.
 pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, AwsError> {
     let stack = topology.stack.value.as_str();
-    let own = aws
-        .ec2
-        .describe_vpcs()
-        .filters(stack_filter(stack))
-        .send()
-        .await
-        .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+    let own = vpc::describe(aws, Select::Filter(stack_filter(stack))).await?;
     let mut vpc_ids: Vec<String> = own
-        .vpcs()
         .iter()
         .filter_map(|v| v.vpc_id())
         .map(str::to_string)
@@ -65,29 +61,17 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     }
     // Peerings first: their other ends belong to the network too.
     let (as_requester, as_accepter) = tokio::try_join!(
-        async {
-            aws.ec2
-                .describe_vpc_peering_connections()
-                .filters(filter("requester-vpc-info.vpc-id", &vpc_ids))
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))
-        },
-        async {
-            aws.ec2
-                .describe_vpc_peering_connections()
-                .filters(filter("accepter-vpc-info.vpc-id", &vpc_ids))
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))
-        },
+        peering::describe(
+            aws,
+            Select::Filter(filter("requester-vpc-info.vpc-id", &vpc_ids))
+        ),
+        peering::describe(
+            aws,
+            Select::Filter(filter("accepter-vpc-info.vpc-id", &vpc_ids))
+        ),
     )?;
     let mut peerings = BTreeMap::new();
-    for p in as_requester
-        .vpc_peering_connections()
-        .iter()
-        .chain(as_accepter.vpc_peering_connections())
-    {
+    for p in as_requester.iter().chain(&as_accepter) {
         let status = p
             .status()
             .and_then(|s| s.code())
@@ -111,104 +95,41 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             }
         }
     }
-    let all_vpcs = aws
-        .ec2
-        .describe_vpcs()
-        .set_vpc_ids(Some(vpc_ids.clone()))
-        .send()
-        .await
-        .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
-    for v in all_vpcs.vpcs() {
+    let all_vpcs = vpc::describe(aws, Select::Ids(vpc_ids.clone())).await?;
+    for v in &all_vpcs {
         let id = v.vpc_id().unwrap_or_default();
         names.learn(id, v.tags(), stack);
     }
-    let by_vpc = || filter("vpc-id", &vpc_ids);
+    let by_vpc = || Select::Filter(filter("vpc-id", &vpc_ids));
     let (subnets, tables, acls, groups, instances, igws) = tokio::try_join!(
-        async {
-            aws.ec2
-                .describe_subnets()
-                .filters(by_vpc())
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeSubnets", e))
-        },
-        async {
-            aws.ec2
-                .describe_route_tables()
-                .filters(by_vpc())
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeRouteTables", e))
-        },
-        async {
-            aws.ec2
-                .describe_network_acls()
-                .filters(by_vpc())
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeNetworkAcls", e))
-        },
-        async {
-            aws.ec2
-                .describe_security_groups()
-                .filters(by_vpc())
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))
-        },
-        async {
-            aws.ec2
-                .describe_instances()
-                .filters(by_vpc())
-                .filters(filter(
-                    "instance-state-name",
-                    &[
-                        "pending".into(),
-                        "running".into(),
-                        "stopping".into(),
-                        "stopped".into(),
-                    ],
-                ))
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeInstances", e))
-        },
-        async {
-            aws.ec2
-                .describe_internet_gateways()
-                .filters(filter("attachment.vpc-id", &vpc_ids))
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeInternetGateways", e))
-        },
+        subnet::describe(aws, by_vpc()),
+        route_table::describe(aws, by_vpc()),
+        network_acl::describe(aws, by_vpc()),
+        security_group::describe(aws, by_vpc()),
+        instance::describe(aws, by_vpc()),
+        internet_gateway::describe(aws, Select::Filter(filter("attachment.vpc-id", &vpc_ids))),
     )?;
     // Learn every name before building, so references use them.
-    for s in subnets.subnets() {
+    for s in &subnets {
         names.learn(s.subnet_id().unwrap_or_default(), s.tags(), stack);
     }
-    for t in tables.route_tables() {
+    for t in &tables {
         names.learn(t.route_table_id().unwrap_or_default(), t.tags(), stack);
     }
-    for a in acls.network_acls() {
+    for a in &acls {
         names.learn(a.network_acl_id().unwrap_or_default(), a.tags(), stack);
     }
-    for g in groups.security_groups() {
+    for g in &groups {
         names.learn(g.group_id().unwrap_or_default(), g.tags(), stack);
     }
-    for g in igws.internet_gateways() {
+    for g in &igws {
         names.learn(g.internet_gateway_id().unwrap_or_default(), g.tags(), stack);
     }
-    let instances: Vec<_> = instances
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .cloned()
-        .collect();
     for i in &instances {
         names.learn(i.instance_id().unwrap_or_default(), i.tags(), stack);
     }
 
-    for v in all_vpcs.vpcs() {
+    for v in &all_vpcs {
         let id = v.vpc_id().unwrap_or_default();
         if let Some(cidr) = v.cidr_block().and_then(|c| c.parse::<Ipv4Net>().ok()) {
             net.vpcs.push(Vpc {
@@ -218,16 +139,10 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             });
         }
     }
-    add_subnets(
-        &mut net,
-        &names,
-        subnets.subnets(),
-        tables.route_tables(),
-        acls.network_acls(),
-    );
-    add_tables(&mut net, &names, tables.route_tables(), &peerings);
-    add_acls(&mut net, &names, acls.network_acls());
-    add_groups(&mut net, &names, groups.security_groups());
+    add_subnets(&mut net, &names, &subnets, &tables, &acls);
+    add_tables(&mut net, &names, &tables, &peerings);
+    add_acls(&mut net, &names, &acls);
+    add_groups(&mut net, &names, &groups);
     for i in &instances {
         let id = i.instance_id().unwrap_or_default();
         net.instances.push(Instance {
@@ -244,7 +159,7 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
                 .collect(),
         });
     }
-    for g in igws.internet_gateways() {
+    for g in &igws {
         let id = g.internet_gateway_id().unwrap_or_default();
         let vpc = g
             .attachments()

@@ -31,6 +31,26 @@ pub(crate) enum Select {
     Ids(Vec<String>),
 }
 
+/// An EC2 Describe* call by [`Select`], every page collected: `call` is the
+/// client method, `filter` and `ids` its builder setters, `items` the
+/// page's list, `name` the call as errors name it.
+macro_rules! describe_ec2 {
+    ($aws:expr, $select:expr, $call:ident, $filter:ident, $ids:ident, $items:ident, $name:literal) => {{
+        let call = match $select {
+            $crate::read::Select::Filter(f) => $aws.ec2.$call().$filter(f),
+            $crate::read::Select::Ids(ids) => $aws.ec2.$call().$ids(Some(ids)),
+        };
+        let mut pages = call.into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| $aws.error($name, e))?;
+            out.extend(page.$items.unwrap_or_default());
+        }
+        Ok(out)
+    }};
+}
+pub(crate) use describe_ec2;
+
 impl<'t> ReadCx<'t> {
     pub(crate) fn new(topology: &'t Topology) -> Self {
         ReadCx {

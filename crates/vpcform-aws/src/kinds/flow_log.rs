@@ -18,7 +18,7 @@ use crate::apply::{
     unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, Select, ec2_tags, opt_str, placed, tags_value};
+use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -67,18 +67,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::FlowLog>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_flow_logs().filter(f),
-        Select::Ids(ids) => aws.ec2.describe_flow_logs().set_flow_log_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeFlowLogs", e))?;
-        out.extend(page.flow_logs.unwrap_or_default());
-    }
-    Ok(out)
+pub(crate) async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::FlowLog>, AwsError> {
+    describe_ec2!(
+        aws,
+        select,
+        describe_flow_logs,
+        filter,
+        set_flow_log_ids,
+        flow_logs,
+        "ec2:DescribeFlowLogs"
+    )
 }
 
 /// A VPC flow log: nothing but tags changes in place.

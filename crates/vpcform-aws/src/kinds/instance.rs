@@ -23,15 +23,11 @@ use crate::{Aws, AwsError};
 const LIVE_STATES: [&str; 4] = ["pending", "running", "stopping", "stopped"];
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let state = Filter::builder()
-        .name("instance-state-name")
-        .set_values(Some(LIVE_STATES.map(String::from).to_vec()))
-        .build();
     let instances = cx
         .select(
             ResourceKind::Instance,
             |i: &aws_sdk_ec2::types::Instance| i.instance_id(),
-            |select| describe(aws, select, &state),
+            |select| describe(aws, select),
         )
         .await?;
     let mut found = Found::default();
@@ -73,12 +69,15 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
 }
 
 /// Instances in a live state (terminated ones linger in DescribeInstances).
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
-    state: &Filter,
 ) -> Result<Vec<aws_sdk_ec2::types::Instance>, AwsError> {
-    let call = aws.ec2.describe_instances().filters(state.clone());
+    let state = Filter::builder()
+        .name("instance-state-name")
+        .set_values(Some(LIVE_STATES.map(String::from).to_vec()))
+        .build();
+    let call = aws.ec2.describe_instances().filters(state);
     let call = match select {
         Select::Filter(f) => call.filters(f),
         Select::Ids(ids) => call.set_instance_ids(Some(ids)),

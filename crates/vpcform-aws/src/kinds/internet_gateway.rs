@@ -12,7 +12,7 @@ use crate::apply::{
     outcome, retry, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, Select, ec2_tags, object, placed, tags_value};
+use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, object, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -59,24 +59,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
 ) -> Result<Vec<aws_sdk_ec2::types::InternetGateway>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_internet_gateways().filters(f),
-        Select::Ids(ids) => aws
-            .ec2
-            .describe_internet_gateways()
-            .set_internet_gateway_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeInternetGateways", e))?;
-        out.extend(page.internet_gateways.unwrap_or_default());
-    }
-    Ok(out)
+    describe_ec2!(
+        aws,
+        select,
+        describe_internet_gateways,
+        filters,
+        set_internet_gateway_ids,
+        internet_gateways,
+        "ec2:DescribeInternetGateways"
+    )
 }
 
 /// An internet gateway.

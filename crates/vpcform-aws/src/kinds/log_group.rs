@@ -145,16 +145,8 @@ impl AwsKind for LogGroup {
                 let Some(arn) = arn_of(aws, &name).await? else {
                     return Ok(None);
                 };
-                let tags = aws
-                    .logs
-                    .list_tags_for_resource()
-                    .resource_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| aws.error("logs:ListTagsForResource", e))?;
-                let ours = owned_by(op, |k| {
-                    tags.tags().and_then(|t| t.get(k)).map(String::as_str)
-                });
+                let tags = tags_of(aws, &arn).await?;
+                let ours = owned_by(op, |k| tags.get(k).map(String::as_str));
                 Ok(ours.then(|| name.clone()))
             },
         )

@@ -17,7 +17,9 @@ use crate::apply::{
     outcome, unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ID_REF, ReadCx, Select, ec2_tags, object, placed, tags_value};
+use crate::read::{
+    Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, placed, tags_value,
+};
 use crate::{Aws, AwsError};
 
 /// AWS's final deny-all entry of every ACL.
@@ -70,24 +72,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
 ) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_network_acls().filters(f),
-        Select::Ids(ids) => aws
-            .ec2
-            .describe_network_acls()
-            .set_network_acl_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeNetworkAcls", e))?;
-        out.extend(page.network_acls.unwrap_or_default());
-    }
-    Ok(out)
+    describe_ec2!(
+        aws,
+        select,
+        describe_network_acls,
+        filters,
+        set_network_acl_ids,
+        network_acls,
+        "ec2:DescribeNetworkAcls"
+    )
 }
 
 /// The ACL's own entries, keyed `ingress/100` as the topology keys them.

@@ -12,7 +12,7 @@ use crate::apply::{
     attr, changed, ec2_tag_spec, id, outcome, unless_gone, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, Select, ec2_tags, placed, tags_value};
+use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -69,24 +69,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
 ) -> Result<Vec<aws_sdk_ec2::types::VpcPeeringConnection>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_vpc_peering_connections().filters(f),
-        Select::Ids(ids) => aws
-            .ec2
-            .describe_vpc_peering_connections()
-            .set_vpc_peering_connection_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))?;
-        out.extend(page.vpc_peering_connections.unwrap_or_default());
-    }
-    Ok(out)
+    describe_ec2!(
+        aws,
+        select,
+        describe_vpc_peering_connections,
+        filters,
+        set_vpc_peering_connection_ids,
+        vpc_peering_connections,
+        "ec2:DescribeVpcPeeringConnections"
+    )
 }
 
 async fn accept_and_wait(aws: &Aws, peering: &str) -> Result<(), AwsError> {

@@ -17,7 +17,9 @@ use crate::apply::{
     update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ID_REF, ReadCx, Select, ec2_tags, object, opt_str, placed, tags_value};
+use crate::read::{
+    Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, opt_str, placed, tags_value,
+};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -94,24 +96,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
 ) -> Result<Vec<aws_sdk_ec2::types::RouteTable>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_route_tables().filters(f),
-        Select::Ids(ids) => aws
-            .ec2
-            .describe_route_tables()
-            .set_route_table_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeRouteTables", e))?;
-        out.extend(page.route_tables.unwrap_or_default());
-    }
-    Ok(out)
+    describe_ec2!(
+        aws,
+        select,
+        describe_route_tables,
+        filters,
+        set_route_table_ids,
+        route_tables,
+        "ec2:DescribeRouteTables"
+    )
 }
 
 /// A route table.

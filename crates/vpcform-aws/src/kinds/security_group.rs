@@ -17,7 +17,9 @@ use crate::apply::{
     own_filters, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ID_REF, ReadCx, Select, ec2_tags, object, opt_str, placed, tags_value};
+use crate::read::{
+    Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, opt_str, placed, tags_value,
+};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -85,21 +87,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
 ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_security_groups().filters(f),
-        Select::Ids(ids) => aws.ec2.describe_security_groups().set_group_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
-        out.extend(page.security_groups.unwrap_or_default());
-    }
-    Ok(out)
+    describe_ec2!(
+        aws,
+        select,
+        describe_security_groups,
+        filters,
+        set_group_ids,
+        security_groups,
+        "ec2:DescribeSecurityGroups"
+    )
 }
 
 /// A group's permissions, ingress then egress, with their direction.

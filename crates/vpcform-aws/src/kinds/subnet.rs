@@ -12,7 +12,7 @@ use crate::apply::{
     update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, Select, ec2_tags, placed, tags_value};
+use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -51,18 +51,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::Subnet>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_subnets().filters(f),
-        Select::Ids(ids) => aws.ec2.describe_subnets().set_subnet_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
-        out.extend(page.subnets.unwrap_or_default());
-    }
-    Ok(out)
+pub(crate) async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::Subnet>, AwsError> {
+    describe_ec2!(
+        aws,
+        select,
+        describe_subnets,
+        filters,
+        set_subnet_ids,
+        subnets,
+        "ec2:DescribeSubnets"
+    )
 }
 
 /// A subnet.

@@ -16,7 +16,9 @@ use crate::apply::{
     wait_for,
 };
 use crate::kind::{AwsKind, Read};
-use crate::read::{Found, ReadCx, Select, concurrently, ec2_tags, placed, tags_value};
+use crate::read::{
+    Found, ReadCx, Select, concurrently, describe_ec2, ec2_tags, placed, tags_value,
+};
 use crate::{Aws, AwsError};
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
@@ -45,18 +47,19 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-async fn describe(aws: &Aws, select: Select) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
-    let call = match select {
-        Select::Filter(f) => aws.ec2.describe_vpcs().filters(f),
-        Select::Ids(ids) => aws.ec2.describe_vpcs().set_vpc_ids(Some(ids)),
-    };
-    let mut pages = call.into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
-        out.extend(page.vpcs.unwrap_or_default());
-    }
-    Ok(out)
+pub(crate) async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<aws_sdk_ec2::types::Vpc>, AwsError> {
+    describe_ec2!(
+        aws,
+        select,
+        describe_vpcs,
+        filters,
+        set_vpc_ids,
+        vpcs,
+        "ec2:DescribeVpcs"
+    )
 }
 
 /// AWS has no batched read of the DNS attributes: two calls per VPC.
