@@ -14,11 +14,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use vpcform_topology::{Address, ResourceKind};
 
-pub use normalize::{canonical_policy, decode_policy_document};
+pub use normalize::canonical_policy;
 pub use plan::{PlanInput, plan, plan_destroy, stale_objects};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
 pub use render_markdown::{MARKDOWN_LIMIT, to_markdown};
 pub use render_text::to_text;
+pub use vpcform_topology::decode_policy_document;
 pub use vpcform_topology::{
     AttrSpec, Compare, ReplaceOrder, TAG_ADDRESS, TAG_STACK, policy_path, policy_path_prefix,
 };
@@ -60,6 +61,39 @@ impl LiveObject {
     pub fn get(&self, attr: vpcform_topology::Attr) -> Option<&Value> {
         attr.get(&self.attrs)
     }
+}
+
+/// Live objects as `vpcform import`'s writer takes them: each container
+/// with its implicit objects, in kind and id order.
+pub fn to_observed(
+    objects: impl IntoIterator<Item = LiveObject>,
+) -> Vec<vpcform_topology::export::Observed> {
+    use vpcform_topology::export::Observed;
+    let (containers, children): (Vec<LiveObject>, Vec<LiveObject>) = objects
+        .into_iter()
+        .partition(|o| o.address.kind.container().is_none());
+    let mut by_address: BTreeMap<Address, Observed> = containers
+        .into_iter()
+        .map(|o| {
+            let observed = Observed {
+                kind: o.address.kind,
+                id: o.id,
+                attrs: o.attrs,
+                children: Vec::new(),
+            };
+            (o.address, observed)
+        })
+        .collect();
+    for child in children {
+        if let Some(container) = ResourceKind::container_of(&child.address)
+            && let Some(o) = by_address.get_mut(&container)
+        {
+            o.children.push((child.address.kind, child.attrs));
+        }
+    }
+    let mut out: Vec<Observed> = by_address.into_values().collect();
+    out.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    out
 }
 
 /// An object that occupies a name the topology declares but is not owned by

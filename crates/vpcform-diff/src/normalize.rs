@@ -1,16 +1,17 @@
 //! Normal forms that make equal things compare equal, so nothing diffs forever.
 
 use serde_json::{Map, Value};
+use vpcform_topology::decode_policy_document;
 
 use crate::Compare;
 use crate::is_metadata_tag;
 
 /// AWS's default flow-log record format (version 2 fields).
-pub(crate) const DEFAULT_FLOW_LOG_FORMAT: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}";
+pub(crate) use vpcform_topology::kinds::flow_log::DEFAULT_FLOW_LOG_FORMAT;
 
 pub(crate) fn normalize(compare: Compare, value: &Value) -> Value {
     match compare {
-        Compare::Exact | Compare::Unread => value.clone(),
+        Compare::Exact | Compare::Id | Compare::Unread => value.clone(),
         Compare::Cidr => match value
             .as_str()
             .and_then(|s| s.parse::<ipnet::Ipv4Net>().ok())
@@ -52,19 +53,6 @@ pub(crate) fn normalize(compare: Compare, value: &Value) -> Value {
             other => other.clone(),
         },
     }
-}
-
-/// A policy document as AWS may return it: JSON text, URL-encoded JSON text
-/// (GetRole, GetPolicyVersion on AWS), or already a JSON value.
-pub fn decode_policy_document(value: &Value) -> Value {
-    let Value::String(text) = value else {
-        return value.clone();
-    };
-    if let Ok(parsed) = serde_json::from_str::<Value>(text) {
-        return parsed;
-    }
-    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
-    serde_json::from_str::<Value>(&decoded).unwrap_or_else(|_| value.clone())
 }
 
 /// A canonical IAM policy: statements as a sorted list, string-or-list fields

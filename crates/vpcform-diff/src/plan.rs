@@ -1,6 +1,6 @@
 //! The planning algorithm: desired graph × live state → [`Plan`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use vpcform_topology::kinds::security_group;
 use vpcform_topology::{
@@ -300,8 +300,12 @@ impl Planner<'_> {
         cx: &DesiredCx<'_>,
     ) -> Vec<ResourceChange> {
         let mut deletes: Vec<ResourceChange> = Vec::new();
+        let known: HashSet<&str> = self.live.objects.values().map(|o| o.id.as_str()).collect();
         for (address, object) in &self.live.objects {
-            if desired.contains_key(address) || leaves_default_egress(address, object, cx) {
+            if desired.contains_key(address)
+                || leaves_default_egress(address, object, cx)
+                || points_outside(address, object, &known)
+            {
                 continue;
             }
             // An object not yet adopted is never destroyed; its children only
@@ -355,6 +359,20 @@ impl Planner<'_> {
 
 /// An egress rule of a group whose egress the topology leaves unmanaged:
 /// AWS's default rule is not ours to delete.
+/// An implicit object whose `Compare::Id` attributes name something the
+/// stack neither owns nor adopts (a peering another team owns, a default
+/// security group, an AWS-managed policy) is not vpcform's to delete.
+fn points_outside(address: &Address, object: &LiveObject, known: &HashSet<&str>) -> bool {
+    address.kind.container().is_some()
+        && address
+            .kind
+            .attr_specs()
+            .iter()
+            .filter(|s| s.compare == Compare::Id)
+            .filter_map(|s| object.get(s.attr).and_then(Value::as_str))
+            .any(|id| !known.contains(id))
+}
+
 fn leaves_default_egress(address: &Address, object: &LiveObject, cx: &DesiredCx<'_>) -> bool {
     address.kind == ResourceKind::SecurityGroupRule
         && object

@@ -245,6 +245,19 @@ pub fn trusts_service(document: &Value, service: &str) -> bool {
     })
 }
 
+/// A policy document as AWS may return it: JSON text, URL-encoded JSON text
+/// (GetRole, GetPolicyVersion on AWS), or already a JSON value.
+pub fn decode_policy_document(value: &Value) -> Value {
+    let Value::String(text) = value else {
+        return value.clone();
+    };
+    if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+        return parsed;
+    }
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    serde_json::from_str::<Value>(&decoded).unwrap_or_else(|_| value.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

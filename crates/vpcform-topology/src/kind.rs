@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::address::{Address, ResourceKind};
 use crate::decode::Cx;
 use crate::derived::RouteTarget;
+use crate::emit::Map;
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::model::{At, Named, Ref, Tags, Topology};
 use crate::registry::TopologyIndex;
@@ -83,6 +85,10 @@ impl From<Attr> for String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compare {
     Exact,
+    /// Another object's AWS id or ARN, compared exactly. An implicit object
+    /// (a route, a rule) that points outside the stack (a peering another
+    /// team owns, a default group, an AWS-managed policy) is not vpcform's.
+    Id,
     /// IPv4 CIDR in canonical form.
     Cidr,
     /// An IAM policy document: URL-decoded, statement and action order ignored.
@@ -238,6 +244,17 @@ pub(crate) trait Declared: Kind + Sized {
 
     /// The existing object this declaration adopts, if any.
     fn import_id(&self) -> Option<&At<String>>;
+
+    /// The attribute that holds an object's own name in AWS (a group's or
+    /// role's name), from which `vpcform import` derives a logical name
+    /// when there is no Name tag.
+    const AWS_NAME: Option<Attr>;
+
+    /// `vpcform import`: the declaration of an observed object (without
+    /// `import-id`, which the writer adds), leaving out AWS's defaults;
+    /// what it cannot express goes to [`ExportCx::leave_out`]. `None` when
+    /// the object cannot be declared at all (also reported there).
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map>;
 }
 
 /// The form of the AWS identifier a kind's `import-id` takes.

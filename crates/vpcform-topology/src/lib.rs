@@ -9,7 +9,9 @@ pub mod attr;
 mod decode;
 mod derived;
 mod diagnostic;
+pub mod emit;
 mod expect;
+pub mod export;
 pub mod generate;
 mod graph;
 mod kind;
@@ -45,14 +47,15 @@ pub use registry::{Import, Section, TopologyIndex, desired};
 pub const TAG_STACK: &str = "vpcform:stack";
 pub const TAG_ADDRESS: &str = "vpcform:address";
 pub use derived::{
-    Direction, EffectiveRoute, NormalRule, Peer, RouteTarget, allows_action, default_egress,
-    iam_matches, statements, string_or_list, trusts_service,
+    Direction, EffectiveRoute, NormalRule, Peer, RouteTarget, allows_action,
+    decode_policy_document, default_egress, iam_matches, statements, string_or_list,
+    trusts_service,
 };
 pub use diagnostic::{
     Diagnostic, DiagnosticRecord, Severity, SourceFile, Span, Style, did_you_mean,
 };
 pub use graph::{DependencyGraph, EdgeKind, GraphNode};
-pub use model::{At, Named, Protocol, Ref, Tags, Topology};
+pub use model::{At, Named, Protocol, Ref, Tags, Topology, is_valid_name};
 pub use petgraph::graph::NodeIndex;
 pub use yaml::MAX_FILE_BYTES;
 

@@ -146,7 +146,8 @@ impl FromNode for Protocol {
     }
 }
 
-pub(crate) fn is_valid_name(name: &str) -> bool {
+/// Whether `name` may be a logical or stack name.
+pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
         && name.len() <= 64

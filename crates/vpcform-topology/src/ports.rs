@@ -156,3 +156,28 @@ pub(crate) fn protocol_label(p: Protocol) -> String {
         other => other.aws_name(),
     }
 }
+
+/// `protocol:` and the port or ICMP fields of a rule or entry as AWS stores
+/// them (`vpcform import`), leaving out what means "all".
+pub(crate) fn export(m: &mut crate::emit::Map, protocol: Protocol, from: i64, to: i64) {
+    match protocol {
+        Protocol::Number(n) => m.set("protocol", i64::from(n)),
+        other => m.set("protocol", protocol_label(other)),
+    };
+    match protocol {
+        Protocol::Tcp | Protocol::Udp if (from, to) == (0, 65535) => {}
+        Protocol::Tcp | Protocol::Udp if from == to => {
+            m.set("port", from);
+        }
+        Protocol::Tcp | Protocol::Udp => {
+            m.set("from-port", from).set("to-port", to);
+        }
+        Protocol::Icmp if from >= 0 => {
+            m.set("icmp-type", from);
+            if to >= 0 {
+                m.set("icmp-code", to);
+            }
+        }
+        _ => {}
+    }
+}

@@ -69,6 +69,26 @@ macro_rules! optional_key {
     };
 }
 
+/// A declared kind's `vpcform import` writer; implicit kinds have none.
+macro_rules! export_of {
+    ($ty:ty, $field:ident) => {
+        Some(<$ty as Declared>::export as crate::export::ExportFn)
+    };
+    ($ty:ty) => {
+        None
+    };
+}
+
+/// A declared kind's AWS name attribute; implicit kinds have none.
+macro_rules! aws_name_of {
+    ($ty:ty, $field:ident) => {
+        <$ty as Declared>::AWS_NAME
+    };
+    ($ty:ty) => {
+        None
+    };
+}
+
 macro_rules! define_kinds {
     ($(
         $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
@@ -193,6 +213,24 @@ macro_rules! define_kinds {
                     }));
                 )? )*
                 out
+            }
+        }
+
+        /// `vpcform import`'s declaration of an observed object (declared kinds only).
+        pub(crate) fn export(
+            o: &crate::export::Observed,
+            cx: &mut crate::export::ExportCx,
+        ) -> Option<crate::emit::Map> {
+            let export: Option<crate::export::ExportFn> = match o.kind {
+                $( ResourceKind::$kind => export_of!(kinds::$module::$ty $(, $field)?), )*
+            };
+            export.and_then(|export| export(o, cx))
+        }
+
+        /// The attribute that holds an object's own name in AWS, if its kind has one.
+        pub(crate) fn aws_name_attr(kind: ResourceKind) -> Option<Attr> {
+            match kind {
+                $( ResourceKind::$kind => aws_name_of!(kinds::$module::$ty $(, $field)?), )*
             }
         }
 

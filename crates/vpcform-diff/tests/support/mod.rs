@@ -237,7 +237,7 @@ fn edit(live: &mut LiveState, edits: &Value) {
 
 /// The same objects built by hand: vpcform's tags gone, IAM policies at the
 /// root path, nothing owned by the stack.
-fn disown(live: &mut LiveState) {
+pub fn disown(live: &mut LiveState) {
     let mut arns = BTreeMap::new();
     for object in live.objects.values_mut() {
         object.unowned = true;

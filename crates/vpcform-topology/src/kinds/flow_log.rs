@@ -10,6 +10,8 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::{ARN, TAGS};
 use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::emit::{Map, Yaml};
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -314,6 +316,59 @@ impl Declared for FlowLog {
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
     }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        let resource = if o.str(RESOURCE_TYPE) == Some("Subnet") {
+            (ResourceKind::Subnet, "subnet")
+        } else {
+            (ResourceKind::Vpc, "vpc")
+        };
+        if !cx.reference(o, RESOURCE_ID, resource.0, resource.1, &mut m)
+            || !cx.reference(
+                o,
+                LOG_GROUP_NAME,
+                ResourceKind::LogGroup,
+                "log-group",
+                &mut m,
+            )
+        {
+            return None;
+        }
+        let role = o
+            .str(DELIVER_LOGS_PERMISSION_ARN)
+            .and_then(|arn| arn.rsplit('/').next())
+            .and_then(|name| cx.name_of(ResourceKind::IamRole, name));
+        let Some(role) = role else {
+            cx.leave_out(
+                &o.id,
+                "the flow log",
+                "its delivery role was not found in this account",
+            );
+            return None;
+        };
+        m.set("role", role);
+        if let Some(t) = o.str(TRAFFIC_TYPE).filter(|t| *t != "ALL") {
+            m.set("traffic-type", t);
+        }
+        if let Some(i) = o
+            .get(MAX_AGGREGATION_INTERVAL)
+            .and_then(Value::as_i64)
+            .filter(|i| *i != 600)
+        {
+            m.set("max-aggregation-interval", i);
+        }
+        if let Some(format) = o.str(LOG_FORMAT).filter(|f| !is_default_format(f)) {
+            let fields: Vec<Yaml> = format
+                .split_whitespace()
+                .map(|f| Yaml::from(f.trim_start_matches("${").trim_end_matches('}')))
+                .collect();
+            m.set("format", Yaml::List(fields));
+        }
+        Some(m)
+    }
 }
 
 fn check_format(fl: &Named<FlowLog>, format: &[At<String>], cx: &mut Cx) {
@@ -354,4 +409,11 @@ fn check_format(fl: &Named<FlowLog>, format: &[At<String>], cx: &mut Cx) {
             );
         }
     }
+}
+
+/// AWS's default record format (version 2 fields), as DescribeFlowLogs reports it.
+pub const DEFAULT_FLOW_LOG_FORMAT: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}";
+
+fn is_default_format(format: &str) -> bool {
+    format.trim().is_empty() || format == DEFAULT_FLOW_LOG_FORMAT
 }

@@ -11,6 +11,8 @@ use crate::attr::{ARN, DESCRIPTION, TAGS};
 use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::derived;
 use crate::diagnostic::{Diagnostic, Span};
+use crate::emit::{Map, Yaml};
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -190,6 +192,20 @@ impl Declared for IamPolicy {
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
     }
+
+    const AWS_NAME: Option<Attr> = Some(POLICY_NAME);
+
+    fn export(o: &Observed, _: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        m.set("name", o.str(POLICY_NAME)?);
+        m.maybe("description", o.str(DESCRIPTION).filter(|d| !d.is_empty()));
+        // Written even when it is `/`: without it, a policy no longer
+        // adopted would be planned at the stack's path, a replacement.
+        m.set("path", o.str(PATH).unwrap_or("/"));
+        let document = crate::decode_policy_document(o.get(POLICY_DOCUMENT)?);
+        m.set("document", Yaml::from(&document));
+        Some(m)
+    }
 }
 
 impl Kind for IamRole {
@@ -323,6 +339,41 @@ impl Declared for IamRole {
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
     }
+
+    const AWS_NAME: Option<Attr> = Some(ROLE_NAME);
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        m.set("name", o.str(ROLE_NAME)?);
+        m.maybe("description", o.str(DESCRIPTION).filter(|d| !d.is_empty()));
+        let trust = o
+            .get(ASSUME_ROLE_POLICY_DOCUMENT)
+            .map(crate::decode_policy_document)
+            .unwrap_or(Value::Null);
+        match trusted_services_only(&trust) {
+            Some(services) => m.list(
+                "trusted-services",
+                services.into_iter().map(Yaml::from).collect(),
+            ),
+            None => m.set("assume-role-policy", Yaml::from(&trust)),
+        };
+        let mut policies = Vec::new();
+        for a in o.children_of(ResourceKind::IamRolePolicyAttachment) {
+            let Some(arn) = POLICY_ARN.str(a) else {
+                continue;
+            };
+            match cx.name_of(ResourceKind::IamPolicy, arn) {
+                Some(name) => policies.push(Yaml::from(name)),
+                None => cx.leave_out(
+                    &o.id,
+                    format!("the attached policy {arn}"),
+                    "AWS-managed policies are not declared; it stays attached",
+                ),
+            }
+        }
+        m.list("policies", policies);
+        Some(m)
+    }
 }
 
 /// A policy attached to a role (address key: the policy's logical name).
@@ -333,7 +384,7 @@ impl Kind for PolicyAttachment {
     const KIND: ResourceKind = ResourceKind::IamRolePolicyAttachment;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ROLE_NAME, Compare::Exact),
-        AttrSpec::replace(POLICY_ARN, Compare::Exact),
+        AttrSpec::replace(POLICY_ARN, Compare::Id),
     ];
 
     fn replace_order(_: &[Attr]) -> ReplaceOrder {
@@ -428,6 +479,37 @@ fn check_document(doc: &At<Value>, trust: bool, cx: &mut Cx) {
             problem(cx, format!("a statement of the {what} has no `Principal`"));
         }
     }
+}
+
+/// The services of a trust policy that only lets services assume the role
+/// (what `trusted-services` writes), or `None` for anything richer.
+fn trusted_services_only(document: &Value) -> Option<Vec<String>> {
+    let statements = match document.get("Statement")? {
+        Value::Array(items) => items.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    let mut services = Vec::new();
+    for s in statements {
+        let fields = s.as_object()?;
+        let plain = fields
+            .keys()
+            .all(|k| ["Effect", "Principal", "Action", "Sid"].contains(&k.as_str()));
+        let assume = crate::string_or_list(fields.get("Action")) == ["sts:AssumeRole"];
+        let principal = fields.get("Principal")?.as_object()?;
+        if !plain
+            || fields.get("Effect")? != "Allow"
+            || !assume
+            || principal.keys().any(|k| k != "Service")
+        {
+            return None;
+        }
+        services.extend(
+            crate::string_or_list(principal.get("Service"))
+                .into_iter()
+                .map(str::to_string),
+        );
+    }
+    (!services.is_empty()).then_some(services)
 }
 
 #[cfg(test)]

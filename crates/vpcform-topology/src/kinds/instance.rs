@@ -7,6 +7,8 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS};
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
+use crate::emit::{Map, Yaml};
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -189,6 +191,37 @@ impl Declared for Instance {
 
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
+    }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        m.set("ami", o.str(AMI)?);
+        m.set("instance-type", o.str(INSTANCE_TYPE)?);
+        if !cx.reference(o, SUBNET_ID, ResourceKind::Subnet, "subnet", &mut m) {
+            return None;
+        }
+        let mut groups = Vec::new();
+        for id in o
+            .get(SECURITY_GROUP_IDS)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            match cx.name_of(ResourceKind::SecurityGroup, id) {
+                Some(name) => groups.push(Yaml::from(name)),
+                None => cx.leave_out(
+                    &o.id,
+                    format!("security group {id} of the instance"),
+                    "it is not declared (the VPC's default group?); the plan will propose removing it from the instance unless you declare it",
+                ),
+            }
+        }
+        m.list("security-groups", groups);
+        m.maybe("key-name", o.str(KEY_NAME));
+        Some(m)
     }
 }
 

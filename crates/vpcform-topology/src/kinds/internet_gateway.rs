@@ -8,6 +8,8 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::{TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
+use crate::emit::Map;
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -105,6 +107,18 @@ impl Declared for InternetGateway {
 
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
+    }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let vpc = o
+            .children_of(ResourceKind::InternetGatewayAttachment)
+            .find_map(|a| VPC_ID.str(a))
+            .and_then(|id| cx.name_of(ResourceKind::Vpc, id))?;
+        let mut m = Map::new();
+        m.set("vpc", vpc);
+        Some(m)
     }
 }
 

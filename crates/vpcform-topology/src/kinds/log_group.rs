@@ -9,6 +9,8 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::{Diagnostic, Span};
+use crate::emit::Map;
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -129,6 +131,18 @@ impl Declared for LogGroup {
 
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
+    }
+
+    const AWS_NAME: Option<Attr> = Some(LOG_GROUP_NAME);
+
+    fn export(o: &Observed, _: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        m.set("name", o.str(LOG_GROUP_NAME)?);
+        m.maybe(
+            "retention-days",
+            o.get(RETENTION_IN_DAYS).and_then(Value::as_i64),
+        );
+        Some(m)
     }
 }
 

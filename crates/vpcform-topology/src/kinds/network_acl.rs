@@ -7,12 +7,15 @@ use std::collections::HashMap;
 
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
+use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, FromNode, common_fields, list_of};
 use crate::derived::Direction;
 use crate::diagnostic::{Diagnostic, Span};
+use crate::emit::{Map, Yaml};
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -275,6 +278,39 @@ impl Declared for NetworkAcl {
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
     }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
+            return None;
+        }
+        let mut subnets: Vec<Yaml> = o
+            .children_of(ResourceKind::NetworkAclAssociation)
+            .filter_map(|a| cx.name_of(ResourceKind::Subnet, SUBNET_ID.str(a)?))
+            .map(Yaml::from)
+            .collect();
+        subnets.sort_by_key(|s| format!("{s:?}"));
+        m.list("subnets", subnets);
+        let mut ingress = Vec::new();
+        let mut egress = Vec::new();
+        for e in o.children_of(ResourceKind::NetworkAclEntry) {
+            let Some((number, written)) = export_entry(e) else {
+                continue;
+            };
+            if EGRESS.get(e) == Some(&Value::Bool(true)) {
+                egress.push((number, written));
+            } else {
+                ingress.push((number, written));
+            }
+        }
+        for (key, mut entries) in [("ingress", ingress), ("egress", egress)] {
+            entries.sort_by_key(|(n, _)| *n);
+            m.list(key, entries.into_iter().map(|(_, e)| e).collect());
+        }
+        Some(m)
+    }
 }
 
 /// One entry of an ACL (address key: `ingress/100`). Its content changes in
@@ -496,4 +532,17 @@ fn warn_shadowed(acl: &Named<NetworkAcl>, valid: &mut [(&AclEntry, NormalAclEntr
             .with_help("give it a lower number than the entry that covers it, or remove it"),
         );
     }
+}
+
+/// One observed entry as the topology writes it, with its rule number.
+fn export_entry(e: &std::collections::BTreeMap<String, Value>) -> Option<(i64, Yaml)> {
+    let number = RULE_NUMBER.get(e)?.as_i64()?;
+    let protocol = Protocol::from_aws(PROTOCOL.str(e)?)?;
+    let port = |a: Attr| a.get(e).and_then(Value::as_i64).unwrap_or(-1);
+    let mut m = Map::new();
+    m.set("rule", number);
+    crate::ports::export(&mut m, protocol, port(FROM_PORT), port(TO_PORT));
+    m.set("cidr", CIDR_BLOCK.str(e)?);
+    m.set("action", RULE_ACTION.str(e)?);
+    Some((number, m.into()))
 }

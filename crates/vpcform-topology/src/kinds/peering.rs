@@ -8,6 +8,8 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
+use crate::emit::Map;
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -146,6 +148,27 @@ impl Declared for Peering {
 
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
+    }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        for (attr, key) in [
+            (REQUESTER_VPC_ID, "requester"),
+            (ACCEPTER_VPC_ID, "accepter"),
+        ] {
+            if !cx.reference(o, attr, ResourceKind::Vpc, key, &mut m) {
+                let vpc = o.str(attr).unwrap_or_default();
+                cx.leave_out(
+                    &o.id,
+                    format!("the peering with {vpc}"),
+                    format!("{vpc} is not imported; add `--vpc {vpc}` to import the peering"),
+                );
+                return None;
+            }
+        }
+        Some(m)
     }
 }
 

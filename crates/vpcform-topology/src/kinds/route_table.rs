@@ -13,6 +13,8 @@ use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields, list_of};
 use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::diagnostic::{Diagnostic, Span};
+use crate::emit::{Map, Yaml};
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -160,6 +162,51 @@ impl Declared for RouteTable {
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
     }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
+            return None;
+        }
+        let mut subnets: Vec<Yaml> = o
+            .children_of(ResourceKind::RouteTableAssociation)
+            .filter_map(|a| cx.name_of(ResourceKind::Subnet, SUBNET_ID.str(a)?))
+            .map(Yaml::from)
+            .collect();
+        subnets.sort_by_key(|s| format!("{s:?}"));
+        m.list("subnets", subnets);
+        let mut routes = Vec::new();
+        for r in o.children_of(ResourceKind::Route) {
+            let destination = DESTINATION_CIDR_BLOCK.str(r).unwrap_or_default();
+            let target = GATEWAY_ID
+                .str(r)
+                .map(|id| (ResourceKind::InternetGateway, "internet-gateway", id))
+                .or_else(|| {
+                    VPC_PEERING_CONNECTION_ID
+                        .str(r)
+                        .map(|id| (ResourceKind::VpcPeering, "peering", id))
+                });
+            let Some((kind, key, id)) = target else {
+                continue;
+            };
+            let Some(name) = cx.name_of(kind, id) else {
+                cx.leave_out(
+                    &o.id,
+                    format!("the route to {destination} through {id}"),
+                    format!("{id} is not declared; the route stays as it is"),
+                );
+                continue;
+            };
+            let mut route = Map::new();
+            route.set("destination", destination).set(key, name);
+            routes.push((destination.to_string(), Yaml::from(route)));
+        }
+        routes.sort_by(|a, b| a.0.cmp(&b.0));
+        m.list("routes", routes.into_iter().map(|(_, r)| r).collect());
+        Some(m)
+    }
 }
 
 /// A subnet's association with a route table (address key: the subnet's name).
@@ -202,8 +249,8 @@ impl Kind for RouteKind {
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ROUTE_TABLE_ID, Compare::Exact),
         AttrSpec::replace(DESTINATION_CIDR_BLOCK, Compare::Cidr),
-        AttrSpec::update(GATEWAY_ID, Compare::Exact),
-        AttrSpec::update(VPC_PEERING_CONNECTION_ID, Compare::Exact),
+        AttrSpec::update(GATEWAY_ID, Compare::Id),
+        AttrSpec::update(VPC_PEERING_CONNECTION_ID, Compare::Id),
     ];
 
     fn replace_order(_: &[Attr]) -> ReplaceOrder {

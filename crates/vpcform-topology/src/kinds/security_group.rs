@@ -12,6 +12,8 @@ use crate::attr::{DESCRIPTION, TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields, list_of};
 use crate::derived::{Direction, Peer};
 use crate::diagnostic::{Diagnostic, Span};
+use crate::emit::{Map, Yaml};
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -213,6 +215,37 @@ impl Declared for SecurityGroup {
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
     }
+
+    const AWS_NAME: Option<Attr> = Some(GROUP_NAME);
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
+            return None;
+        }
+        m.set("name", o.str(GROUP_NAME)?);
+        m.set("description", o.str(DESCRIPTION).unwrap_or_default());
+        let mut ingress = Vec::new();
+        let mut egress = Vec::new();
+        for rule in o.children_of(ResourceKind::SecurityGroupRule) {
+            let Some(written) = export_rule(o, rule, cx) else {
+                continue;
+            };
+            if DIRECTION.str(rule) == Some(Direction::Egress.as_str()) {
+                egress.push(written);
+            } else {
+                ingress.push(written);
+            }
+        }
+        m.list("ingress", sorted(ingress));
+        // Only AWS's own allow-all egress: left unmanaged, as for new groups.
+        let default_egress = crate::default_egress().key();
+        let egress_is_default = egress.len() == 1 && egress[0].0 == default_egress;
+        if !egress_is_default {
+            m.set("egress", Yaml::List(sorted(egress)));
+        }
+        Some(m)
+    }
 }
 
 /// One rule of a group (address key: [`crate::NormalRule::key`]).
@@ -228,7 +261,7 @@ impl Kind for RuleKind {
         AttrSpec::replace(FROM_PORT, Compare::Exact),
         AttrSpec::replace(TO_PORT, Compare::Exact),
         AttrSpec::replace(CIDR_IPV4, Compare::Cidr),
-        AttrSpec::replace(REFERENCED_GROUP_ID, Compare::Exact),
+        AttrSpec::replace(REFERENCED_GROUP_ID, Compare::Id),
         AttrSpec::update(DESCRIPTION, Compare::Exact),
     ];
 
@@ -420,4 +453,64 @@ impl Rule {
             span: self.span,
         }
     }
+}
+
+/// Rules in a stable order: by their normal key.
+fn sorted(mut rules: Vec<(String, Yaml)>) -> Vec<Yaml> {
+    rules.sort_by(|a, b| a.0.cmp(&b.0));
+    rules.into_iter().map(|(_, r)| r).collect()
+}
+
+/// One observed rule as the topology writes it, with its normal key; `None`
+/// (and left out) when its peer group is not written.
+fn export_rule(
+    group: &Observed,
+    rule: &std::collections::BTreeMap<String, Value>,
+    cx: &mut ExportCx,
+) -> Option<(String, Yaml)> {
+    let protocol = Protocol::from_aws(IP_PROTOCOL.str(rule)?)?;
+    let number = |a: Attr| a.get(rule).and_then(Value::as_i64).unwrap_or(-1);
+    let (from, to) = (number(FROM_PORT), number(TO_PORT));
+    let description = DESCRIPTION.str(rule).filter(|d| !d.is_empty());
+    let peer = match (CIDR_IPV4.str(rule), REFERENCED_GROUP_ID.str(rule)) {
+        (Some(cidr), _) => Peer::Cidr(cidr.parse().ok()?),
+        (None, Some(id)) => match cx.name_of(ResourceKind::SecurityGroup, id) {
+            Some(name) => Peer::SecurityGroup(name.to_string()),
+            None => {
+                cx.leave_out(
+                    &group.id,
+                    format!(
+                        "the {} rule from {id}",
+                        DIRECTION.str(rule).unwrap_or("ingress")
+                    ),
+                    format!(
+                        "{id} is not declared (a default group, or one outside the imported VPCs); the rule stays as it is"
+                    ),
+                );
+                return None;
+            }
+        },
+        (None, None) => return None,
+    };
+    let direction = if DIRECTION.str(rule) == Some(Direction::Egress.as_str()) {
+        Direction::Egress
+    } else {
+        Direction::Ingress
+    };
+    let normal = crate::NormalRule {
+        direction,
+        protocol,
+        from_port: from,
+        to_port: to,
+        peer: peer.clone(),
+        description: description.map(str::to_string),
+    };
+    let mut m = Map::new();
+    crate::ports::export(&mut m, protocol, from, to);
+    match peer {
+        Peer::Cidr(c) => m.set("cidr", c.to_string()),
+        Peer::SecurityGroup(g) => m.set("security-group", g),
+    };
+    m.maybe("description", description);
+    Some((normal.key(), m.into()))
 }

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
+use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
+use crate::emit::Map;
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -155,6 +158,22 @@ impl Declared for Subnet {
 
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
+    }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
+            return None;
+        }
+        m.set("cidr", o.str(CIDR_BLOCK)?);
+        // Written even where AWS chose it: changing it replaces the subnet.
+        m.maybe("availability-zone", o.str(AVAILABILITY_ZONE));
+        if o.get(MAP_PUBLIC_IP_ON_LAUNCH) == Some(&Value::Bool(true)) {
+            m.set("map-public-ip-on-launch", true);
+        }
+        Some(m)
     }
 }
 

@@ -2,11 +2,14 @@
 
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
+use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
+use crate::emit::Map;
+use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
@@ -108,6 +111,20 @@ impl Declared for Vpc {
 
     fn import_id(&self) -> Option<&At<String>> {
         self.import_id.as_ref()
+    }
+
+    const AWS_NAME: Option<Attr> = None;
+
+    fn export(o: &Observed, _: &mut ExportCx) -> Option<Map> {
+        let mut m = Map::new();
+        m.set("cidr", o.str(CIDR_BLOCK)?);
+        if o.get(ENABLE_DNS_SUPPORT) == Some(&Value::Bool(false)) {
+            m.set("enable-dns-support", false);
+        }
+        if o.get(ENABLE_DNS_HOSTNAMES) == Some(&Value::Bool(true)) {
+            m.set("enable-dns-hostnames", true);
+        }
+        Some(m)
     }
 }
 
