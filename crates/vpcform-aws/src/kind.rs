@@ -4,7 +4,8 @@
 //! dispatches to these; a kind without them does not compile.
 
 use vpcform_exec::{BoxFuture, Operation, Outcome};
-use vpcform_topology::ResourceKind;
+use vpcform_topology::export::LeftOut;
+use vpcform_topology::{Attr, ResourceKind};
 
 use crate::read::{Found, ReadCx};
 use crate::{Aws, AwsError};
@@ -24,8 +25,49 @@ pub(crate) enum Read {
     With(#[cfg_attr(not(test), allow(dead_code))] ResourceKind),
 }
 
+/// What a kind's scan found in the VPCs `vpcform import` reads: the ids
+/// of what the topology can declare, and what it cannot.
+#[derive(Debug, Default)]
+pub(crate) struct Scanned {
+    pub(crate) ids: Vec<String>,
+    pub(crate) left_out: Vec<LeftOut>,
+}
+
+impl Scanned {
+    pub(crate) fn leave_out(&mut self, id: &str, what: impl Into<String>, why: impl Into<String>) {
+        self.left_out.push(LeftOut {
+            id: id.to_string(),
+            what: what.into(),
+            why: why.into(),
+        });
+    }
+}
+
+/// A scan of one kind in the given VPCs.
+pub(crate) type ScanFn =
+    for<'a> fn(&'a Aws, &'a [String]) -> BoxFuture<'a, Result<Scanned, AwsError>>;
+
+/// How `vpcform import` finds a kind's objects.
+#[derive(Clone, Copy)]
+pub(crate) enum Scan {
+    /// By a describe call filtered by the VPCs.
+    InVpcs(ScanFn),
+    /// Through the objects of another kind: the ids `id` makes of their
+    /// `attr` (a flow log's log group, a role's attached policies).
+    Through {
+        kind: ResourceKind,
+        attr: Attr,
+        id: fn(&str) -> Option<String>,
+    },
+    /// With its container (routes, rules, associations, attachments).
+    WithContainer,
+}
+
 pub(crate) trait AwsKind {
     const READ: Read;
+
+    /// How `vpcform import` finds this kind's objects.
+    const SCAN: Scan;
 
     /// Creates the object; every create call carries the ownership tags.
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;

@@ -6,6 +6,7 @@
 mod apply;
 mod client;
 mod error;
+mod import;
 mod kind;
 mod kinds;
 mod lock;
@@ -16,6 +17,7 @@ mod registry;
 
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;
+pub use import::{Imported, read_vpcs};
 pub use lock::{LOCK_GROUP, Lock, LockInfo};
 pub use logs::{QueryProgress, Window, run_insights_query, send_events};
 pub use network::read_network;

@@ -21,8 +21,12 @@ pub(crate) struct Found {
 pub(crate) struct ReadCx<'t> {
     pub(crate) stack: &'t str,
     pub(crate) topology: &'t Topology,
-    /// The declarations that adopt an existing object, by its id.
-    pub(crate) adopted: HashMap<String, Address>,
+    /// The declarations that adopt an existing object, by its kind and id
+    /// (a log group and a role may share a name).
+    pub(crate) adopted: HashMap<(ResourceKind, String), Address>,
+    /// Whether reads select the stack's objects by its tag (`vpcform import`
+    /// reads only what it adopts).
+    pub(crate) by_tag: bool,
 }
 
 /// How a describe call selects: by filter, or by ids.
@@ -59,8 +63,9 @@ impl<'t> ReadCx<'t> {
             adopted: topology
                 .imports()
                 .into_iter()
-                .map(|i| (i.id.value.clone(), i.address))
+                .map(|i| ((i.address.kind, i.id.value.clone()), i.address))
                 .collect(),
+            by_tag: true,
         }
     }
 
@@ -75,7 +80,7 @@ impl<'t> ReadCx<'t> {
         conflicts: &mut Vec<Conflict>,
     ) -> Option<(Address, bool)> {
         let owner = tags.get(TAG_STACK).map(String::as_str);
-        match self.adopted.get(id).filter(|a| a.kind == kind) {
+        match self.adopted.get(&(kind, id.to_string())) {
             Some(address) => match owner {
                 Some(stack) if stack == self.stack => Some((address.clone(), false)),
                 None => Some((address.clone(), true)),
@@ -99,9 +104,14 @@ impl<'t> ReadCx<'t> {
     /// The ids this topology adopts of one kind.
     pub(crate) fn adopted_ids(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
         self.adopted
-            .iter()
-            .filter(move |(_, a)| a.kind == kind)
-            .map(|(id, _)| id.as_str())
+            .keys()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, id)| id.as_str())
+    }
+
+    /// Whether the topology adopts the object of `kind` with id `id`.
+    pub(crate) fn adopts(&self, kind: ResourceKind, id: &str) -> bool {
+        self.adopted.contains_key(&(kind, id.to_string()))
     }
 
     /// One kind's objects: the stack's by tag, then the adopted ones the tag
@@ -118,7 +128,11 @@ impl<'t> ReadCx<'t> {
         F: Fn(Select) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
     {
-        let mut items = describe(Select::Filter(stack_filter(self.stack))).await?;
+        let mut items = if self.by_tag {
+            describe(Select::Filter(stack_filter(self.stack))).await?
+        } else {
+            Vec::new()
+        };
         let found: HashSet<&str> = items.iter().filter_map(&id_of).collect();
         let missing: Vec<String> = self
             .adopted_ids(kind)
@@ -155,6 +169,15 @@ pub(crate) fn placed(
         unowned,
         ..object(address, id, attrs)
     }
+}
+
+/// The EC2 filter that selects objects in `vpcs` by the filter `name`
+/// (`vpc-id`, `attachment.vpc-id`, …), for `vpcform import`.
+pub(crate) fn in_vpcs(name: &str, vpcs: &[String]) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .set_values(Some(vpcs.to_vec()))
+        .build()
 }
 
 /// The EC2 filter that selects the stack's objects.

@@ -5,7 +5,7 @@
 use vpcform_exec::{Operation, Outcome, Verb};
 use vpcform_topology::ResourceKind;
 
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan};
 use crate::{Aws, AwsError};
 
 macro_rules! aws_registry {
@@ -17,6 +17,13 @@ macro_rules! aws_registry {
         pub(crate) async fn apply(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
             match op.kind {
                 $( ResourceKind::$kind => apply_with::<crate::kinds::$module::$ty>(aws, op).await, )*
+            }
+        }
+
+        /// How `vpcform import` finds each kind's objects.
+        pub(crate) fn scan_of(kind: ResourceKind) -> Scan {
+            match kind {
+                $( ResourceKind::$kind => <crate::kinds::$module::$ty as AwsKind>::SCAN, )*
             }
         }
 

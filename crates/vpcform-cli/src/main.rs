@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
+mod import;
 mod plan;
 mod query;
 mod reach;
@@ -85,6 +86,11 @@ enum Command {
     /// Delete everything the stack owns.
     #[command(after_help = "Examples:\n  vpcform destroy\n  vpcform destroy --auto-approve")]
     Destroy(apply::DestroyArgs),
+    /// Write the topology that adopts existing VPCs (built by hand or another tool).
+    #[command(
+        after_help = "Everything in the VPCs that vpcform can declare is written with `import-id`, names from Name tags, references instead of ids; what it cannot declare (NAT gateways, endpoints, …) is listed on stderr and in the file.\n\nExamples:\n  vpcform import --vpc vpc-0abc --vpc vpc-0def -o topology.yaml\n  vpcform plan      # N to adopt, 0 to add, 0 to destroy\n  vpcform apply     # adds the ownership tags; nothing is recreated"
+    )]
+    Import(import::ImportArgs),
     /// Release a stack lock left by an aborted apply.
     #[command(
         name = "force-unlock",
@@ -200,6 +206,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run_plan(&args, output),
         Command::Apply(args) => apply::run_apply(&args, output),
         Command::Destroy(args) => apply::run_destroy(&args, output),
+        Command::Import(args) => import::run_import(&args, output),
         Command::ForceUnlock(args) => apply::run_force_unlock(&args, output),
         Command::Reach(args) => reach::run_reach(&args, output),
         Command::Query(args) => query::run_query(&args, output),

@@ -1,8 +1,9 @@
-//! Adoption end to end against a private moto: the seed's network built with
-//! the SDK the way the console builds it (Name tags, no vpcform tags), a
-//! topology that adopts every object by `import-id`, a plan of adoptions
-//! only, apply, every AWS id unchanged and now owned, a clean plan, then an
-//! edit that converges. Destroy never touches an object not yet adopted.
+//! Import and adoption end to end against a private moto: the seed built
+//! with the SDK the way the console builds it (Name tags, no vpcform tags),
+//! `vpcform import` writing the topology that adopts it, a plan of
+//! adoptions only, apply, every AWS id unchanged and now owned, a clean
+//! plan, then an edit that converges. Destroy never touches an object not
+//! yet adopted; what vpcform cannot declare is listed and left alone.
 
 mod common;
 
@@ -25,53 +26,136 @@ fn ok(run: &Run) {
 /// The ids of what the console built.
 #[derive(Debug, Clone, PartialEq)]
 struct Built {
-    vpc1: String,
-    vpc2: String,
+    networks: [Network; 2],
+    pcx: String,
+    flow_logs: [String; 2],
+    policy_arn: String,
+}
+
+/// One half of the seed.
+#[derive(Debug, Clone, PartialEq)]
+struct Network {
+    vpc: String,
     subnet: String,
     igw: String,
     rtb: String,
     sg: String,
     instance: String,
-    pcx: String,
-    flow_log: String,
-    policy_arn: String,
+}
+
+impl Built {
+    /// Every EC2 id, sorted.
+    fn ec2_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .networks
+            .iter()
+            .flat_map(|n| {
+                [&n.vpc, &n.subnet, &n.igw, &n.rtb, &n.sg, &n.instance].map(String::clone)
+            })
+            .chain([self.pcx.clone()])
+            .chain(self.flow_logs.iter().cloned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Each id with a stable stand-in, for snapshots.
+    fn redactions(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, n) in self.networks.iter().enumerate() {
+            let i = i + 1;
+            for (id, kind) in [
+                (&n.vpc, "vpc"),
+                (&n.subnet, "subnet"),
+                (&n.igw, "igw"),
+                (&n.rtb, "rtb"),
+                (&n.sg, "sg"),
+                (&n.instance, "i"),
+            ] {
+                out.push((id.clone(), format!("{kind}-<{i}>")));
+            }
+        }
+        out.push((self.pcx.clone(), "pcx-<1>".into()));
+        for (i, f) in self.flow_logs.iter().enumerate() {
+            out.push((f.clone(), format!("fl-<{}>", i + 1)));
+        }
+        out.push((self.policy_arn.clone(), "<policy-arn>".into()));
+        out
+    }
 }
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogGroups","logs:DescribeLogStreams"],"Resource":"*"}]}"#;
 
-/// Network-1 of the seed with its peer and flow log, clicked together.
+async fn create_vpc(ec2: &ec2::Client, cidr: &str, name: &str) -> String {
+    let id = ec2
+        .create_vpc()
+        .cidr_block(cidr)
+        .tag_specifications(named(ResourceType::Vpc, name))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&id)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// The seed clicked together: both networks, their peering and flow logs.
 async fn build_by_hand(sdk: &Sdk) -> Built {
+    let vpc1 = create_vpc(&sdk.ec2, "10.1.0.0/16", "Network-1-vpc").await;
+    let vpc2 = create_vpc(&sdk.ec2, "10.2.0.0/16", "Network-2-vpc").await;
+    let pcx = sdk
+        .ec2
+        .create_vpc_peering_connection()
+        .vpc_id(&vpc1)
+        .peer_vpc_id(&vpc2)
+        .tag_specifications(named(ResourceType::VpcPeeringConnection, "VPC1<>VPC2"))
+        .send()
+        .await
+        .unwrap()
+        .vpc_peering_connection()
+        .unwrap()
+        .vpc_peering_connection_id()
+        .unwrap()
+        .to_string();
+    sdk.ec2
+        .accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&pcx)
+        .send()
+        .await
+        .unwrap();
+    let network1 = network_by_hand(sdk, 1, &vpc1, &pcx).await;
+    let network2 = network_by_hand(sdk, 2, &vpc2, &pcx).await;
+    let (flow_logs, policy_arn) = flow_logs_by_hand(sdk, [&vpc1, &vpc2]).await;
+    Built {
+        networks: [network1, network2],
+        pcx,
+        flow_logs,
+        policy_arn,
+    }
+}
+
+/// Network-N of the seed inside its VPC: subnet, gateway, route table, group, instance.
+async fn network_by_hand(sdk: &Sdk, n: u8, vpc: &str, pcx: &str) -> Network {
     let ec2 = &sdk.ec2;
-    let vpc = |cidr: &'static str, name: &'static str| async move {
-        let id = ec2
-            .create_vpc()
-            .cidr_block(cidr)
-            .tag_specifications(named(ResourceType::Vpc, name))
-            .send()
-            .await
-            .unwrap()
-            .vpc()
-            .unwrap()
-            .vpc_id()
-            .unwrap()
-            .to_string();
-        ec2.modify_vpc_attribute()
-            .vpc_id(&id)
-            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .unwrap();
-        id
-    };
-    let vpc1 = vpc("10.1.0.0/16", "Network-1-vpc").await;
-    let vpc2 = vpc("10.2.0.0/16", "Network-2-vpc").await;
     let subnet = ec2
         .create_subnet()
-        .vpc_id(&vpc1)
-        .cidr_block("10.1.0.0/24")
+        .vpc_id(vpc)
+        .cidr_block(format!("10.{n}.0.0/24"))
         .availability_zone("us-east-1a")
-        .tag_specifications(named(ResourceType::Subnet, "Network-1-public-subnet"))
+        .tag_specifications(named(
+            ResourceType::Subnet,
+            &format!("Network-{n}-public-subnet"),
+        ))
         .send()
         .await
         .unwrap()
@@ -88,7 +172,10 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .unwrap();
     let igw = ec2
         .create_internet_gateway()
-        .tag_specifications(named(ResourceType::InternetGateway, "Network-1-igw"))
+        .tag_specifications(named(
+            ResourceType::InternetGateway,
+            &format!("Network-{n}-igw"),
+        ))
         .send()
         .await
         .unwrap()
@@ -99,32 +186,14 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .to_string();
     ec2.attach_internet_gateway()
         .internet_gateway_id(&igw)
-        .vpc_id(&vpc1)
-        .send()
-        .await
-        .unwrap();
-    let pcx = ec2
-        .create_vpc_peering_connection()
-        .vpc_id(&vpc1)
-        .peer_vpc_id(&vpc2)
-        .tag_specifications(named(ResourceType::VpcPeeringConnection, "VPC1<>VPC2"))
-        .send()
-        .await
-        .unwrap()
-        .vpc_peering_connection()
-        .unwrap()
-        .vpc_peering_connection_id()
-        .unwrap()
-        .to_string();
-    ec2.accept_vpc_peering_connection()
-        .vpc_peering_connection_id(&pcx)
+        .vpc_id(vpc)
         .send()
         .await
         .unwrap();
     let rtb = ec2
         .create_route_table()
-        .vpc_id(&vpc1)
-        .tag_specifications(named(ResourceType::RouteTable, "Network-1-rt"))
+        .vpc_id(vpc)
+        .tag_specifications(named(ResourceType::RouteTable, &format!("Network-{n}-rt")))
         .send()
         .await
         .unwrap()
@@ -140,10 +209,11 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .send()
         .await
         .unwrap();
+    let peer = if n == 1 { 2 } else { 1 };
     ec2.create_route()
         .route_table_id(&rtb)
-        .destination_cidr_block("10.2.0.0/16")
-        .vpc_peering_connection_id(&pcx)
+        .destination_cidr_block(format!("10.{peer}.0.0/16"))
+        .vpc_peering_connection_id(pcx)
         .send()
         .await
         .unwrap();
@@ -153,19 +223,25 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .send()
         .await
         .unwrap();
+    let sg_name = format!("instance-{n}-sg");
     let sg = ec2
         .create_security_group()
-        .vpc_id(&vpc1)
-        .group_name("instance-1-sg")
+        .vpc_id(vpc)
+        .group_name(&sg_name)
         .description("SSH and ICMP for connectivity tests")
-        .tag_specifications(named(ResourceType::SecurityGroup, "instance-1-sg"))
+        .tag_specifications(named(ResourceType::SecurityGroup, &sg_name))
         .send()
         .await
         .unwrap()
         .group_id()
         .unwrap()
         .to_string();
-    let anywhere = || IpRange::builder().cidr_ip("0.0.0.0/0").build();
+    let anywhere = |description: &str| {
+        IpRange::builder()
+            .cidr_ip("0.0.0.0/0")
+            .description(description)
+            .build()
+    };
     ec2.authorize_security_group_ingress()
         .group_id(&sg)
         .ip_permissions(
@@ -173,7 +249,7 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
                 .ip_protocol("tcp")
                 .from_port(22)
                 .to_port(22)
-                .ip_ranges(anywhere())
+                .ip_ranges(anywhere("SSH"))
                 .build(),
         )
         .ip_permissions(
@@ -181,7 +257,7 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
                 .ip_protocol("icmp")
                 .from_port(-1)
                 .to_port(-1)
-                .ip_ranges(anywhere())
+                .ip_ranges(anywhere("All ICMP"))
                 .build(),
         )
         .send()
@@ -195,7 +271,7 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .security_group_ids(&sg)
         .min_count(1)
         .max_count(1)
-        .tag_specifications(named(ResourceType::Instance, "instance-1-vpc"))
+        .tag_specifications(named(ResourceType::Instance, &format!("instance-{n}-vpc")))
         .send()
         .await
         .unwrap()
@@ -203,23 +279,18 @@ async fn build_by_hand(sdk: &Sdk) -> Built {
         .instance_id()
         .unwrap()
         .to_string();
-    let (flow_log, policy_arn) = flow_log_by_hand(sdk, &vpc1).await;
-    Built {
-        vpc1,
-        vpc2,
+    Network {
+        vpc: vpc.to_string(),
         subnet,
         igw,
         rtb,
         sg,
         instance,
-        pcx,
-        flow_log,
-        policy_arn,
     }
 }
 
-/// The flow log of a VPC into a log group through a role, clicked together.
-async fn flow_log_by_hand(sdk: &Sdk, vpc: &str) -> (String, String) {
+/// The flow logs of both VPCs into one log group through a role, clicked together.
+async fn flow_logs_by_hand(sdk: &Sdk, vpcs: [&str; 2]) -> ([String; 2], String) {
     sdk.logs
         .create_log_group()
         .log_group_name("ProjectVPCFlowLogGroups")
@@ -265,114 +336,42 @@ async fn flow_log_by_hand(sdk: &Sdk, vpc: &str) -> (String, String) {
         .send()
         .await
         .unwrap();
-    let flow_log = sdk
-        .ec2
-        .create_flow_logs()
-        .resource_ids(vpc)
-        .resource_type(ec2::types::FlowLogsResourceType::Vpc)
-        .traffic_type(ec2::types::TrafficType::All)
-        .log_destination_type(ec2::types::LogDestinationType::CloudWatchLogs)
-        .log_group_name("ProjectVPCFlowLogGroups")
-        .deliver_logs_permission_arn(role_arn)
-        .send()
-        .await
-        .unwrap()
-        .flow_log_ids()[0]
-        .clone();
-    (flow_log, policy_arn)
+    let mut ids = Vec::new();
+    for vpc in vpcs {
+        let created = sdk
+            .ec2
+            .create_flow_logs()
+            .resource_ids(vpc)
+            .resource_type(ec2::types::FlowLogsResourceType::Vpc)
+            .traffic_type(ec2::types::TrafficType::All)
+            .log_destination_type(ec2::types::LogDestinationType::CloudWatchLogs)
+            .log_group_name("ProjectVPCFlowLogGroups")
+            .deliver_logs_permission_arn(&role_arn)
+            .send()
+            .await
+            .unwrap();
+        ids.push(created.flow_log_ids()[0].clone());
+    }
+    ([ids[0].clone(), ids[1].clone()], policy_arn)
 }
 
-/// The topology `vpcform import` writes for what the console built.
-fn adopting(b: &Built, retention: u32) -> String {
-    format!(
-        r#"
-stack: handmade
-region: us-east-1
-vpcs:
-  network-1:
-    cidr: 10.1.0.0/16
-    enable-dns-hostnames: true
-    tags: {{ Name: Network-1-vpc }}
-    import-id: {vpc1}
-  network-2:
-    cidr: 10.2.0.0/16
-    tags: {{ Name: Network-2-vpc }}
-    import-id: {vpc2}
-subnets:
-  network-1-public-subnet:
-    vpc: network-1
-    cidr: 10.1.0.0/24
-    availability-zone: us-east-1a
-    map-public-ip-on-launch: true
-    tags: {{ Name: Network-1-public-subnet }}
-    import-id: {subnet}
-internet-gateways:
-  network-1-igw: {{ vpc: network-1, tags: {{ Name: Network-1-igw }}, import-id: {igw} }}
-route-tables:
-  network-1-rt:
-    vpc: network-1
-    subnets: [network-1-public-subnet]
-    routes:
-      - {{ destination: 0.0.0.0/0, internet-gateway: network-1-igw }}
-      - {{ destination: 10.2.0.0/16, peering: vpc1-vpc2 }}
-    tags: {{ Name: Network-1-rt }}
-    import-id: {rtb}
-security-groups:
-  instance-1-sg:
-    vpc: network-1
-    name: instance-1-sg
-    description: SSH and ICMP for connectivity tests
-    ingress:
-      - {{ protocol: tcp, port: 22, cidr: 0.0.0.0/0 }}
-      - {{ protocol: icmp, cidr: 0.0.0.0/0 }}
-    tags: {{ Name: instance-1-sg }}
-    import-id: {sg}
-instances:
-  instance-1-vpc:
-    ami: ami-0123456789abcdef0
-    instance-type: t3.micro
-    subnet: network-1-public-subnet
-    security-groups: [instance-1-sg]
-    tags: {{ Name: instance-1-vpc }}
-    import-id: {instance}
-log-groups:
-  project-vpc-flow-log-groups: {{ name: ProjectVPCFlowLogGroups, retention-days: {retention}, import-id: ProjectVPCFlowLogGroups }}
-iam-policies:
-  vpc-flow-log-policy:
-    name: VPCFlowLogPolicy
-    path: /
-    document: {POLICY}
-    import-id: {policy_arn}
-iam-roles:
-  project-vpc-flow-log-role:
-    name: ProjectVPCFlowLogRole
-    trusted-services: [vpc-flow-logs.amazonaws.com]
-    policies: [vpc-flow-log-policy]
-    import-id: ProjectVPCFlowLogRole
-flow-logs:
-  network-1-flow-log:
-    vpc: network-1
-    log-group: project-vpc-flow-log-groups
-    role: project-vpc-flow-log-role
-    traffic-type: ALL
-    import-id: {flow_log}
-peerings:
-  vpc1-vpc2:
-    requester: network-1
-    accepter: network-2
-    tags: {{ Name: "VPC1<>VPC2" }}
-    import-id: {pcx}
-"#,
-        vpc1 = b.vpc1,
-        vpc2 = b.vpc2,
-        subnet = b.subnet,
-        igw = b.igw,
-        rtb = b.rtb,
-        sg = b.sg,
-        instance = b.instance,
-        policy_arn = b.policy_arn,
-        flow_log = b.flow_log,
-        pcx = b.pcx,
+/// `vpcform import` of both VPCs into `topology.yaml` in `dir`.
+fn import(moto: &Moto, dir: &std::path::Path, built: &Built) -> Run {
+    let [n1, n2] = &built.networks;
+    vpcform(
+        moto,
+        dir,
+        &[
+            "import",
+            "--vpc",
+            &n1.vpc,
+            "--vpc",
+            &n2.vpc,
+            "--stack",
+            "handmade",
+            "-o",
+            "topology.yaml",
+        ],
     )
 }
 
@@ -408,13 +407,37 @@ fn plan_json(moto: &Moto, dir: &std::path::Path) -> serde_json::Value {
 }
 
 #[test]
-fn a_network_built_by_hand_is_adopted_without_recreating_anything() {
+fn a_network_built_by_hand_is_imported_and_adopted_without_recreating_anything() {
     let moto = Moto::start();
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());
     let built = rt.block_on(build_by_hand(&sdk));
     let census_before = rt.block_on(census(&sdk));
-    let dir = workdir(&adopting(&built, 7));
+    let dir = tempfile::tempdir().unwrap();
+
+    let imported = import(&moto, dir.path(), &built);
+    ok(&imported);
+    let mut written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
+    for (id, stand_in) in built.redactions() {
+        written = written.replace(&id, &stand_in);
+    }
+    insta::assert_snapshot!("imported_seed", written);
+    assert!(
+        imported
+            .stderr
+            .contains("Imported 18 object(s) from 2 VPC(s)"),
+        "{}",
+        imported.stderr
+    );
+    // Importing reads; it changes nothing, and never overwrites a file.
+    assert_eq!(rt.block_on(census(&sdk)), census_before);
+    let again = import(&moto, dir.path(), &built);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("never overwritten"),
+        "{}",
+        again.stderr
+    );
     ok(&vpcform(&moto, dir.path(), &["validate"]));
 
     // Destroy before adoption: nothing of the hand-built network is the stack's.
@@ -438,18 +461,18 @@ fn a_network_built_by_hand_is_adopted_without_recreating_anything() {
         (Some(0), Some(0), Some(0)),
         "{plan:#}"
     );
-    assert_eq!(summary["adopt"], 12, "{plan:#}");
+    assert_eq!(summary["adopt"], 18, "{plan:#}");
     assert_eq!(plan["errors"], serde_json::json!([]));
     let text = vpcform(&moto, dir.path(), &["plan"]);
     assert!(
         text.stdout
-            .contains("Plan: 12 to adopt, 0 to add, 0 to change, 0 to destroy."),
+            .contains("Plan: 18 to adopt, 0 to add, 0 to change, 0 to destroy."),
         "{}",
         text.stdout
     );
     let markdown = vpcform(&moto, dir.path(), &["plan", "--format", "markdown"]);
     assert!(
-        markdown.stdout.contains("adopts 12 existing object(s)"),
+        markdown.stdout.contains("adopts 18 existing object(s)"),
         "{}",
         markdown.stdout
     );
@@ -461,20 +484,11 @@ fn a_network_built_by_hand_is_adopted_without_recreating_anything() {
         census_before,
         "nothing created or destroyed"
     );
-    let owned = rt.block_on(owned_ec2_ids(&sdk));
-    let mut expected = vec![
-        built.vpc1.clone(),
-        built.vpc2.clone(),
-        built.subnet.clone(),
-        built.igw.clone(),
-        built.rtb.clone(),
-        built.sg.clone(),
-        built.instance.clone(),
-        built.pcx.clone(),
-        built.flow_log.clone(),
-    ];
-    expected.sort();
-    assert_eq!(owned, expected, "the same ids, now owned");
+    assert_eq!(
+        rt.block_on(owned_ec2_ids(&sdk)),
+        built.ec2_ids(),
+        "the same ids, now owned"
+    );
     let policy_tags = rt
         .block_on(
             sdk.iam
@@ -495,13 +509,14 @@ fn a_network_built_by_hand_is_adopted_without_recreating_anything() {
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
 
     // Once adopted, `import-id` can go, and edits converge like any other.
-    let without_ids: String = adopting(&built, 30)
+    let edited: String = std::fs::read_to_string(dir.path().join("topology.yaml"))
+        .unwrap()
         .lines()
         .filter(|l| !l.trim_start().starts_with("import-id:"))
-        .map(|l| l.replace(", import-id: ProjectVPCFlowLogGroups", ""))
+        .map(|l| l.replace("retention-days: 7", "retention-days: 30"))
         .collect::<Vec<_>>()
         .join("\n");
-    std::fs::write(dir.path().join("topology.yaml"), without_ids).unwrap();
+    std::fs::write(dir.path().join("topology.yaml"), edited).unwrap();
     let plan = plan_json(&moto, dir.path());
     let changes: Vec<(String, String)> = plan["resource_changes"]
         .as_array()
@@ -533,6 +548,111 @@ fn a_network_built_by_hand_is_adopted_without_recreating_anything() {
         )
         .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+}
+
+#[test]
+fn import_lists_what_it_cannot_declare_and_leaves_it_alone() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let built = rt.block_on(build_by_hand(&sdk));
+    let n1 = &built.networks[0];
+    let nat = rt.block_on(async {
+        let eip = sdk
+            .ec2
+            .allocate_address()
+            .domain(ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .unwrap();
+        let nat = sdk
+            .ec2
+            .create_nat_gateway()
+            .subnet_id(&n1.subnet)
+            .allocation_id(eip.allocation_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let nat = nat
+            .nat_gateway()
+            .unwrap()
+            .nat_gateway_id()
+            .unwrap()
+            .to_string();
+        sdk.ec2
+            .create_route()
+            .route_table_id(&n1.rtb)
+            .destination_cidr_block("192.168.0.0/16")
+            .nat_gateway_id(&nat)
+            .send()
+            .await
+            .unwrap();
+        nat
+    });
+    let census_before = rt.block_on(census(&sdk));
+    let dir = tempfile::tempdir().unwrap();
+    // Network-1 alone: its peering with network-2 cannot be declared either.
+    let run = vpcform(
+        &moto,
+        dir.path(),
+        &["import", "--vpc", &n1.vpc, "-o", "topology.yaml"],
+    );
+    ok(&run);
+    let written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
+    for (id, what) in [
+        (nat.as_str(), "a NAT gateway"),
+        (
+            n1.rtb.as_str(),
+            &format!("the route to 192.168.0.0/16 through {nat}"),
+        ),
+        (
+            built.pcx.as_str(),
+            &format!("the peering with {}", built.networks[1].vpc),
+        ),
+        (
+            n1.rtb.as_str(),
+            &format!("the route to 10.2.0.0/16 through {}", built.pcx),
+        ),
+    ] {
+        let line = format!("left out {id}: {what}");
+        assert!(run.stderr.contains(&line), "{line}\n{}", run.stderr);
+        assert!(written.contains(&format!("#   {id}: {what}")), "{written}");
+    }
+    assert!(
+        run.stderr
+            .contains(&format!("add `--vpc {}`", built.networks[1].vpc))
+    );
+    assert!(!written.contains("peerings:"), "{written}");
+    ok(&vpcform(&moto, dir.path(), &["validate"]));
+    let plan = plan_json(&moto, dir.path());
+    let summary = &plan["summary"];
+    assert_eq!(
+        (summary["add"].as_u64(), summary["destroy"].as_u64()),
+        (Some(0), Some(0)),
+        "{plan:#}"
+    );
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    assert_eq!(rt.block_on(census(&sdk)), census_before);
+    let routes = rt
+        .block_on(
+            sdk.ec2
+                .describe_route_tables()
+                .route_table_ids(&n1.rtb)
+                .send(),
+        )
+        .unwrap();
+    let targets: Vec<String> = routes.route_tables()[0]
+        .routes()
+        .iter()
+        .filter_map(|r| r.nat_gateway_id().or(r.vpc_peering_connection_id()))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        targets.contains(&nat) && targets.contains(&built.pcx),
+        "routes vpcform cannot declare stay: {targets:?}"
+    );
     let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
 }

@@ -17,7 +17,8 @@ use crate::apply::{
     attr, attr_i64, client_token, ec2_tag_spec, id, or_own, outcome, own_filters, retry,
     unless_gone, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
@@ -67,6 +68,24 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
+/// The VPCs' flow logs into CloudWatch Logs (others go to S3 or Firehose,
+/// which vpcform does not declare).
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for f in describe(aws, Select::Filter(in_vpcs("resource-id", vpcs))).await? {
+        let id = f.flow_log_id().unwrap_or_default();
+        match f.log_destination_type() {
+            None | Some(LogDestinationType::CloudWatchLogs) => out.ids.push(id.to_string()),
+            Some(other) => out.leave_out(
+                id,
+                format!("a flow log into {}", other.as_str()),
+                "vpcform declares flow logs into CloudWatch Logs only; it keeps running",
+            ),
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
@@ -87,6 +106,7 @@ pub(crate) struct FlowLog;
 
 impl AwsKind for FlowLog {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let resource = attr(op, RESOURCE_ID).unwrap_or_default();

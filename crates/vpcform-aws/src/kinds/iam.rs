@@ -11,6 +11,7 @@ use serde_json::Value;
 use vpcform_diff::{Conflict, TAG_ADDRESS, TAG_STACK, policy_path_prefix};
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::attr::{ARN, DESCRIPTION, TAGS};
+use vpcform_topology::kinds::flow_log::DELIVER_LOGS_PERMISSION_ARN;
 use vpcform_topology::kinds::iam::{
     ASSUME_ROLE_POLICY_DOCUMENT, PATH, POLICY_ARN, POLICY_DOCUMENT, POLICY_NAME, ROLE_NAME,
 };
@@ -20,7 +21,7 @@ use crate::apply::{
     attr, before_str, changed, create_tags, delete, desired_or_before, id, or_own, outcome,
     owned_by, retry, tag_changes, unless_gone,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan};
 use crate::read::{
     Found, ReadCx, concurrently, object, opt_str, placed, tags_value, unowned_conflict,
 };
@@ -66,7 +67,10 @@ async fn outside_policy_tags(
         .iter()
         .filter(|p| !p.path().unwrap_or("/").starts_with(&prefix))
         .filter_map(|p| p.arn())
-        .filter(|arn| declared.contains(&arn.rsplit('/').next().unwrap_or_default()))
+        .filter(|arn| {
+            declared.contains(&arn.rsplit('/').next().unwrap_or_default())
+                || cx.adopts(ResourceKind::IamPolicy, arn)
+        })
         .collect();
     // Collected first: a lazy map in the stream trips rustc's Send check (rust-lang/rust#64552).
     let reads: Vec<_> = arns
@@ -123,7 +127,7 @@ fn read_policies(
             cx.place(ResourceKind::IamPolicy, tags, arn, &mut found.conflicts)
         };
         let Some((address, unowned)) = by_path.or_else(by_tags) else {
-            let adopted = cx.adopted_ids(ResourceKind::IamPolicy).any(|id| id == arn);
+            let adopted = cx.adopts(ResourceKind::IamPolicy, arn);
             if let Some(declared) = cx
                 .topology
                 .iam_policies
@@ -179,7 +183,7 @@ fn read_roles(
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
-        let adopted = cx.adopted_ids(ResourceKind::IamRole).any(|id| id == name);
+        let adopted = cx.adopts(ResourceKind::IamRole, name);
         let place = cx.place(ResourceKind::IamRole, &tags, name, &mut found.conflicts);
         let Some(place) = place else {
             if adopted {
@@ -295,6 +299,13 @@ pub(crate) struct IamPolicy;
 impl AwsKind for IamPolicy {
     /// Policies, roles and attachments come from one GetAccountAuthorizationDetails.
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    /// The customer-managed policies attached to the imported roles
+    /// (AWS-managed ones cannot be declared).
+    const SCAN: Scan = Scan::Through {
+        kind: ResourceKind::IamRolePolicyAttachment,
+        attr: POLICY_ARN,
+        id: |arn| (!arn.contains(":aws:policy/")).then(|| arn.to_string()),
+    };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (name, path) = (
@@ -430,6 +441,20 @@ pub(crate) struct IamRole;
 
 impl AwsKind for IamRole {
     const READ: Read = Read::With(ResourceKind::IamPolicy);
+    /// The delivery roles of the imported flow logs.
+    const SCAN: Scan = Scan::Through {
+        kind: ResourceKind::FlowLog,
+        attr: DELIVER_LOGS_PERMISSION_ARN,
+        id: |arn| {
+            arn.rsplit_once(":role/").map(|(_, path_and_name)| {
+                path_and_name
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(path_and_name)
+                    .to_string()
+            })
+        },
+    };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let name = attr(op, ROLE_NAME).unwrap_or_default();
@@ -549,6 +574,7 @@ impl PolicyAttachment {
 
 impl AwsKind for PolicyAttachment {
     const READ: Read = Read::With(ResourceKind::IamPolicy);
+    const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (role, arn) = PolicyAttachment::target(op);

@@ -15,7 +15,8 @@ use vpcform_topology::kinds::instance::{
 use crate::apply::{
     attr, changed, client_token, ec2_tag_spec, gone, id, outcome, update_ec2_tags, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{Found, ReadCx, Select, ec2_tags, opt_str, placed, tags_value};
 use crate::{Aws, AwsError};
 
@@ -66,6 +67,30 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         ));
     }
     Ok(found)
+}
+
+/// The VPCs' instances, and what of them the topology cannot declare.
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for i in describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs))).await? {
+        let id = i.instance_id().unwrap_or_default();
+        if let Some(profile) = i.iam_instance_profile().and_then(|p| p.arn()) {
+            out.leave_out(
+                id,
+                format!("the instance profile {profile}"),
+                "vpcform does not declare instance profiles; the instance keeps it",
+            );
+        }
+        if i.network_interfaces().len() > 1 {
+            out.leave_out(
+                id,
+                format!("{} network interfaces", i.network_interfaces().len()),
+                "vpcform declares an instance's primary interface only; the others stay attached",
+            );
+        }
+        out.ids.push(id.to_string());
+    }
+    Ok(out)
 }
 
 /// Instances in a live state (terminated ones linger in DescribeInstances).
@@ -163,6 +188,7 @@ pub(crate) struct Instance;
 
 impl AwsKind for Instance {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let ami = match (attr(op, AMI), op.lookups.get(AMI.as_str())) {

@@ -11,7 +11,8 @@ use crate::apply::{
     DELETE_RETRY, attr, before_str, delete, dependency_violation, ec2_tag_spec, gone, id, is_code,
     outcome, retry, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, object, placed, tags_value};
 use crate::{Aws, AwsError};
 
@@ -59,6 +60,18 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let attached = describe(aws, Select::Filter(in_vpcs("attachment.vpc-id", vpcs))).await?;
+    Ok(Scanned {
+        ids: attached
+            .iter()
+            .filter_map(|g| g.internet_gateway_id())
+            .map(str::to_string)
+            .collect(),
+        left_out: Vec::new(),
+    })
+}
+
 pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
@@ -79,6 +92,7 @@ pub(crate) struct InternetGateway;
 
 impl AwsKind for InternetGateway {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws
@@ -124,6 +138,7 @@ pub(crate) struct Attachment;
 
 impl AwsKind for Attachment {
     const READ: Read = Read::With(ResourceKind::InternetGateway);
+    const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (igw, vpc) = (

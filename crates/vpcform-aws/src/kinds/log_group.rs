@@ -14,7 +14,7 @@ use vpcform_topology::kinds::log_group::{LOG_GROUP_NAME, RETENTION_IN_DAYS};
 use crate::apply::{
     attr, attr_i64, changed, create_tags, id, or_own, outcome, owned_by, tag_changes, unless_gone,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan};
 use crate::read::{Found, ReadCx, placed, tags_value, unowned_conflict};
 use crate::{Aws, AwsError};
 
@@ -29,7 +29,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     for group in groups {
         let name = group.log_group_name().unwrap_or_default();
         let arn = bare_arn(group.arn().unwrap_or_default());
-        let adopted = cx.adopted_ids(ResourceKind::LogGroup).any(|id| id == name);
+        let adopted = cx.adopts(ResourceKind::LogGroup, name);
         let tags = match owned.get(arn) {
             Some(tags) => tags.clone(),
             // One call per adopted group not yet owned: its tags are not in the stack's listing.
@@ -127,6 +127,12 @@ pub(crate) struct LogGroup;
 
 impl AwsKind for LogGroup {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    /// The log groups the imported flow logs write to.
+    const SCAN: Scan = Scan::Through {
+        kind: ResourceKind::FlowLog,
+        attr: LOG_GROUP_NAME,
+        id: |name| Some(name.to_string()),
+    };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let name = attr(op, LOG_GROUP_NAME).unwrap_or_default().to_string();

@@ -16,7 +16,8 @@ use crate::apply::{
     attr, attr_bool, attr_i64, before_str, delete, desired_or_before, ec2_tag_spec, id, is_code,
     outcome, unless_gone, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{
     Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, placed, tags_value,
 };
@@ -70,6 +71,47 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         ));
     }
     Ok(found)
+}
+
+/// The VPCs' network ACLs but the default ones (AWS's).
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for acl in describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs))).await? {
+        let id = acl.network_acl_id().unwrap_or_default();
+        if acl.is_default() == Some(true) {
+            if !has_default_entries(&acl) {
+                let vpc = acl.vpc_id().unwrap_or_default();
+                out.leave_out(id, format!("the default network ACL of {vpc}, with entries changed by hand"), "vpcform does not manage default ACLs; declare an ACL of your own for the subnets that need those entries");
+            }
+            continue;
+        }
+        for e in acl
+            .entries()
+            .iter()
+            .filter(|e| e.ipv6_cidr_block().is_some())
+        {
+            let number = e.rule_number().unwrap_or_default();
+            out.leave_out(
+                id,
+                format!("the IPv6 entry {number}"),
+                "vpcform declares IPv4 entries only; the entry stays as it is",
+            );
+        }
+        out.ids.push(id.to_string());
+    }
+    Ok(out)
+}
+
+/// AWS's entries of a default ACL: allow all at 100, in and out (and the
+/// final denies, which every ACL has).
+fn has_default_entries(acl: &aws_sdk_ec2::types::NetworkAcl) -> bool {
+    acl.entries().iter().all(|e| {
+        let number = e.rule_number().unwrap_or_default();
+        number >= DEFAULT_RULE
+            || (matches!(number, 100 | 101)
+                && e.protocol() == Some("-1")
+                && e.rule_action().map(|a| a.as_str()) == Some("allow"))
+    })
 }
 
 pub(crate) async fn describe(
@@ -141,6 +183,7 @@ pub(crate) struct NetworkAcl;
 
 impl AwsKind for NetworkAcl {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws
@@ -228,6 +271,7 @@ impl EntryKind {
 
 impl AwsKind for EntryKind {
     const READ: Read = Read::With(ResourceKind::NetworkAcl);
+    const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         match EntryKind::send(aws, op, false).await {
@@ -276,6 +320,7 @@ pub(crate) struct AssociationKind;
 
 impl AwsKind for AssociationKind {
     const READ: Read = Read::With(ResourceKind::NetworkAcl);
+    const SCAN: Scan = Scan::WithContainer;
 
     /// Every subnet always has an ACL: moving it is the only way to associate.
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

@@ -11,7 +11,8 @@ use vpcform_topology::kinds::peering::{ACCEPTER_VPC_ID, REQUESTER_VPC_ID, STATUS
 use crate::apply::{
     attr, changed, ec2_tag_spec, id, outcome, unless_gone, update_ec2_tags, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
@@ -24,14 +25,8 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         )
         .await?;
     let mut found = Found::default();
-    for p in &items {
+    for p in items.iter().filter(|p| !is_gone(p)) {
         let status = p.status().and_then(|s| s.code()).cloned();
-        if matches!(
-            status,
-            Some(Code::Deleted | Code::Deleting | Code::Rejected | Code::Failed | Code::Expired)
-        ) {
-            continue;
-        }
         let id = p.vpc_peering_connection_id().unwrap_or_default();
         let tags = ec2_tags(p.tags());
         let Some(place) = cx.place(ResourceKind::VpcPeering, &tags, id, &mut found.conflicts)
@@ -67,6 +62,41 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         ));
     }
     Ok(found)
+}
+
+/// Deleted, rejected, failed or expired: only a record of what was.
+fn is_gone(p: &aws_sdk_ec2::types::VpcPeeringConnection) -> bool {
+    matches!(
+        p.status().and_then(|s| s.code()),
+        Some(Code::Deleted | Code::Deleting | Code::Rejected | Code::Failed | Code::Expired)
+    )
+}
+
+/// Peerings requested or accepted by the VPCs (one call per side).
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let (requested, accepted) = tokio::try_join!(
+        describe(
+            aws,
+            Select::Filter(in_vpcs("requester-vpc-info.vpc-id", vpcs))
+        ),
+        describe(
+            aws,
+            Select::Filter(in_vpcs("accepter-vpc-info.vpc-id", vpcs))
+        ),
+    )?;
+    let mut ids: Vec<String> = requested
+        .iter()
+        .chain(&accepted)
+        .filter(|p| !is_gone(p))
+        .filter_map(|p| p.vpc_peering_connection_id())
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Scanned {
+        ids,
+        left_out: Vec::new(),
+    })
 }
 
 pub(crate) async fn describe(
@@ -137,6 +167,7 @@ pub(crate) struct Peering;
 
 impl AwsKind for Peering {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws

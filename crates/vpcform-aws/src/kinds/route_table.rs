@@ -16,7 +16,8 @@ use crate::apply::{
     attr, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, retry, unless_gone,
     update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{
     Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, opt_str, placed, tags_value,
 };
@@ -47,7 +48,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             let Some(destination) = route.destination_cidr_block() else {
                 continue;
             };
-            if route.gateway_id() == Some("local") {
+            if route.gateway_id() == Some("local") || expressible_target(route).is_none() {
                 continue;
             }
             found.objects.push(object(
@@ -96,6 +97,70 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
+/// The route's target, if the topology can declare it (an internet
+/// gateway or a peering). Routes through anything else (NAT gateways,
+/// instances, transit gateways…) are not vpcform's: never read, never changed.
+fn expressible_target(route: &aws_sdk_ec2::types::Route) -> Option<&str> {
+    route
+        .gateway_id()
+        .filter(|g| g.starts_with("igw-"))
+        .or_else(|| route.vpc_peering_connection_id())
+}
+
+/// What a route goes through, whatever it is.
+fn any_target(route: &aws_sdk_ec2::types::Route) -> &str {
+    [
+        route.gateway_id(),
+        route.vpc_peering_connection_id(),
+        route.nat_gateway_id(),
+        route.transit_gateway_id(),
+        route.network_interface_id(),
+        route.instance_id(),
+        route.egress_only_internet_gateway_id(),
+        route.local_gateway_id(),
+        route.carrier_gateway_id(),
+        route.core_network_arn(),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or("an unknown target")
+}
+
+/// The VPCs' route tables but the main ones (AWS's: vpcform leaves them
+/// alone), and the routes the topology cannot declare.
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for t in describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs))).await? {
+        let id = t.route_table_id().unwrap_or_default();
+        let main = t.associations().iter().any(|a| a.main() == Some(true));
+        let by_hand: Vec<&aws_sdk_ec2::types::Route> = t
+            .routes()
+            .iter()
+            .filter(|r| r.origin() != Some(&RouteOrigin::CreateRouteTable))
+            .collect();
+        if main {
+            if !by_hand.is_empty() {
+                let vpc = t.vpc_id().unwrap_or_default();
+                out.leave_out(id, format!("the main route table of {vpc}, with {} route(s) added to it", by_hand.len()), "vpcform does not manage main route tables; subnets without a table of their own keep using it as it is");
+            }
+            continue;
+        }
+        for r in by_hand {
+            let destination = r
+                .destination_cidr_block()
+                .or(r.destination_ipv6_cidr_block())
+                .or(r.destination_prefix_list_id())
+                .unwrap_or_default();
+            if r.destination_cidr_block().is_none() || expressible_target(r).is_none() {
+                out.leave_out(id, format!("the route to {destination} through {}", any_target(r)), "vpcform declares IPv4 routes to internet gateways and peerings only; the route stays as it is");
+            }
+        }
+        out.ids.push(id.to_string());
+    }
+    Ok(out)
+}
+
 pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
@@ -116,6 +181,7 @@ pub(crate) struct RouteTable;
 
 impl AwsKind for RouteTable {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws
@@ -161,6 +227,7 @@ pub(crate) struct Association;
 
 impl AwsKind for Association {
     const READ: Read = Read::With(ResourceKind::RouteTable);
+    const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws
@@ -201,6 +268,7 @@ pub(crate) struct RouteKind;
 
 impl AwsKind for RouteKind {
     const READ: Read = Read::With(ResourceKind::RouteTable);
+    const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let route = RouteCall::of(op);

@@ -16,7 +16,8 @@ use crate::apply::{
     attr, attr_bool, delete, desired_or_before, ec2_tag_spec, gone, id, is_code, or_own, outcome,
     own_filters, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{
     Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, opt_str, placed, tags_value,
 };
@@ -85,6 +86,59 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         ));
     }
     Ok(found)
+}
+
+/// The VPCs' security groups but the default ones (AWS's), and the rules
+/// the topology cannot declare.
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for g in describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs))).await? {
+        let id = g.group_id().unwrap_or_default();
+        if g.group_name() == Some("default") {
+            if !has_default_rules(&g) {
+                let vpc = g.vpc_id().unwrap_or_default();
+                out.leave_out(id, format!("the default security group of {vpc}, with rules changed by hand"), "vpcform does not manage default groups; move those rules into a group of their own");
+            }
+            continue;
+        }
+        for (direction, p) in permissions(&g) {
+            let peers = p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).chain(
+                p.prefix_list_ids()
+                    .iter()
+                    .filter_map(|l| l.prefix_list_id()),
+            );
+            for peer in peers {
+                out.leave_out(
+                    id,
+                    format!("the {} rule with {peer}", direction.as_str()),
+                    "vpcform declares IPv4 and security-group peers only; the rule stays as it is",
+                );
+            }
+        }
+        out.ids.push(id.to_string());
+    }
+    Ok(out)
+}
+
+/// Whether a default group holds only AWS's rules (all traffic from the
+/// group itself, all out), or fewer: nothing was added by hand.
+fn has_default_rules(g: &aws_sdk_ec2::types::SecurityGroup) -> bool {
+    let own = g.group_id().unwrap_or_default();
+    let from_itself = NormalRule {
+        direction: Direction::Ingress,
+        protocol: Protocol::All,
+        from_port: -1,
+        to_port: -1,
+        peer: Peer::SecurityGroup(own.to_string()),
+        description: None,
+    };
+    let ipv4_only = permissions(g).all(|(_, p)| p.prefix_list_ids().is_empty())
+        && permissions(g)
+            .all(|(direction, p)| direction == Direction::Egress || p.ipv6_ranges().is_empty());
+    ipv4_only
+        && permissions(g)
+            .flat_map(|(direction, p)| rules_of(direction, p))
+            .all(|(rule, _)| rule == from_itself || rule == vpcform_topology::default_egress())
 }
 
 pub(crate) async fn describe(
@@ -200,6 +254,7 @@ pub(crate) struct SecurityGroup;
 
 impl AwsKind for SecurityGroup {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws
@@ -285,6 +340,7 @@ impl RuleKind {
 
 impl AwsKind for RuleKind {
     const READ: Read = Read::With(ResourceKind::SecurityGroup);
+    const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (group, direction, rule_id) = RuleKind::target(op);

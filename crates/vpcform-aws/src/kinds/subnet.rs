@@ -11,7 +11,8 @@ use crate::apply::{
     attr, attr_bool, changed, delete, ec2_tag_spec, id, or_own, outcome, own_filters,
     update_ec2_tags, update_tags_only,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
+use crate::read::in_vpcs;
 use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, placed, tags_value};
 use crate::{Aws, AwsError};
 
@@ -51,6 +52,23 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for s in describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs))).await? {
+        let id = s.subnet_id().unwrap_or_default();
+        for block in s.ipv6_cidr_block_association_set() {
+            let cidr = block.ipv6_cidr_block().unwrap_or_default();
+            out.leave_out(
+                id,
+                format!("the IPv6 CIDR block {cidr}"),
+                "vpcform manages IPv4 only; it stays associated",
+            );
+        }
+        out.ids.push(id.to_string());
+    }
+    Ok(out)
+}
+
 pub(crate) async fn describe(
     aws: &Aws,
     select: Select,
@@ -71,6 +89,7 @@ pub(crate) struct Subnet;
 
 impl AwsKind for Subnet {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let mut call = aws

@@ -15,7 +15,7 @@ use crate::apply::{
     attr, attr_bool, changed, delete, ec2_tag_spec, id, outcome, update_ec2_tags, update_tags_only,
     wait_for,
 };
-use crate::kind::{AwsKind, Read};
+use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::{
     Found, ReadCx, Select, concurrently, describe_ec2, ec2_tags, placed, tags_value,
 };
@@ -45,6 +45,47 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
         .collect();
     found.objects = concurrently(reads).await?;
     Ok(found)
+}
+
+/// The VPCs themselves (an unknown id is an error), and what of them the topology cannot say.
+async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let mut out = Scanned::default();
+    for v in describe(aws, Select::Ids(vpcs.to_vec())).await? {
+        let id = v.vpc_id().unwrap_or_default();
+        for block in v.cidr_block_association_set() {
+            let cidr = block.cidr_block().unwrap_or_default();
+            let associated = block
+                .cidr_block_state()
+                .and_then(|s| s.state())
+                .is_some_and(|s| s.as_str() == "associated");
+            if associated && Some(cidr) != v.cidr_block() {
+                out.leave_out(
+                    id,
+                    format!("the secondary CIDR block {cidr}"),
+                    "vpcform declares one CIDR block per VPC; it stays associated",
+                );
+            }
+        }
+        for block in v.ipv6_cidr_block_association_set() {
+            let cidr = block.ipv6_cidr_block().unwrap_or_default();
+            out.leave_out(
+                id,
+                format!("the IPv6 CIDR block {cidr}"),
+                "vpcform manages IPv4 only; it stays associated",
+            );
+        }
+        if v.instance_tenancy()
+            .is_some_and(|t| t.as_str() != "default")
+        {
+            out.leave_out(
+                id,
+                "dedicated instance tenancy",
+                "vpcform does not declare tenancy; the VPC keeps it",
+            );
+        }
+        out.ids.push(id.to_string());
+    }
+    Ok(out)
 }
 
 pub(crate) async fn describe(
@@ -118,6 +159,7 @@ pub(crate) struct Vpc;
 
 impl AwsKind for Vpc {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let created = aws

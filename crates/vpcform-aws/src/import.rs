@@ -1,0 +1,217 @@
+//! `vpcform import`: everything in some VPCs that the topology can declare,
+//! read as the plan reads adopted objects, and what it cannot declare.
+//!
+//! Each kind says how it is found ([`Scan`]): by a describe call filtered
+//! by the VPCs, or through another kind's objects (a flow log's log group
+//! and role, a role's policies). The ids found are handed to the ordinary
+//! readers as adoptions, so the attributes written are exactly those the
+//! next plan compares.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use vpcform_diff::{Conflict, LiveObject};
+use vpcform_topology::export::{LeftOut, Observed};
+use vpcform_topology::{Address, ResourceKind, Topology};
+
+use crate::kind::{Read, Scan, Scanned};
+use crate::read::{ReadCx, in_vpcs};
+use crate::registry::{read_of, scan_of};
+use crate::{Aws, AwsError};
+
+/// What `vpcform import` read from the account.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Each object the topology can declare, with its implicit objects.
+    pub observed: Vec<Observed>,
+    pub left_out: Vec<LeftOut>,
+    /// Objects another stack already owns.
+    pub conflicts: Vec<Conflict>,
+    pub api_calls: u64,
+}
+
+/// Reads the VPCs `vpcs` and everything attached that vpcform can express.
+pub async fn read_vpcs(aws: &Aws, stack: &str, vpcs: &[String]) -> Result<Imported, AwsError> {
+    let before = aws.calls.get();
+    let empty = Topology::default();
+    let mut cx = ReadCx {
+        stack,
+        topology: &empty,
+        adopted: HashMap::new(),
+        by_tag: false,
+    };
+    let (scanned, others) = tokio::try_join!(scan_in_vpcs(aws, vpcs), unexpressible(aws, vpcs))?;
+    let mut left_out = others;
+    let mut pending = Vec::new();
+    for (kind, found) in scanned {
+        left_out.extend(found.left_out);
+        pending.extend(found.ids.into_iter().map(|id| (kind, id)));
+    }
+    let mut objects: BTreeMap<Address, LiveObject> = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    while !pending.is_empty() {
+        let kinds: HashSet<ResourceKind> = pending.iter().map(|(k, _)| *k).collect();
+        for (kind, id) in pending.drain(..) {
+            let placeholder = Address::new(kind, format!("x{}", cx.adopted.len()));
+            cx.adopted.entry((kind, id)).or_insert(placeholder);
+        }
+        let readers = readers_of(&kinds);
+        let (found, found_conflicts) = read_with(aws, &cx, &readers).await?;
+        conflicts.extend(found_conflicts);
+        // A reader run again (IAM, once policies are known) replaces what it read before.
+        objects.retain(|a, _| {
+            reader_of(a.kind).is_none_or(|(by, _)| !readers.iter().any(|(k, _)| *k == by))
+        });
+        for o in found {
+            objects.insert(o.address.clone(), o);
+        }
+        pending = reached_through(&objects, &cx.adopted);
+    }
+    Ok(Imported {
+        observed: vpcform_diff::to_observed(objects.into_values()),
+        left_out,
+        conflicts,
+        api_calls: aws.calls.get() - before,
+    })
+}
+
+/// Every kind found by VPC, scanned concurrently.
+async fn scan_in_vpcs(
+    aws: &Aws,
+    vpcs: &[String],
+) -> Result<Vec<(ResourceKind, Scanned)>, AwsError> {
+    let scans = ResourceKind::ALL
+        .iter()
+        .filter_map(|&kind| match scan_of(kind) {
+            Scan::InVpcs(scan) => Some(async move { Ok((kind, scan(aws, vpcs).await?)) }),
+            Scan::Through { .. } | Scan::WithContainer => None,
+        });
+    futures::future::try_join_all(scans).await
+}
+
+/// The kind whose reader reads `kind`, and that reader.
+fn reader_of(kind: ResourceKind) -> Option<(ResourceKind, crate::kind::ReadFn)> {
+    match read_of(kind) {
+        Read::Own(read) => Some((kind, read)),
+        Read::With(by) => match read_of(by) {
+            Read::Own(read) => Some((by, read)),
+            Read::With(_) => None,
+        },
+    }
+}
+
+/// The readers of `kinds`, each once.
+fn readers_of(kinds: &HashSet<ResourceKind>) -> Vec<(ResourceKind, crate::kind::ReadFn)> {
+    let mut readers: Vec<(ResourceKind, crate::kind::ReadFn)> = Vec::new();
+    for reader in kinds.iter().filter_map(|&k| reader_of(k)) {
+        if !readers.iter().any(|(k, _)| *k == reader.0) {
+            readers.push(reader);
+        }
+    }
+    readers
+}
+
+/// Runs `readers` with the adoptions so far.
+async fn read_with(
+    aws: &Aws,
+    cx: &ReadCx<'_>,
+    readers: &[(ResourceKind, crate::kind::ReadFn)],
+) -> Result<(Vec<LiveObject>, Vec<Conflict>), AwsError> {
+    let found =
+        futures::future::try_join_all(readers.iter().map(|(_, read)| read(aws, cx))).await?;
+    let mut objects = Vec::new();
+    let mut conflicts = Vec::new();
+    for f in found {
+        objects.extend(f.objects);
+        conflicts.extend(f.conflicts);
+    }
+    Ok((objects, conflicts))
+}
+
+/// The ids that kinds found through others' objects name and that are not read yet.
+fn reached_through(
+    objects: &BTreeMap<Address, LiveObject>,
+    adopted: &HashMap<(ResourceKind, String), Address>,
+) -> Vec<(ResourceKind, String)> {
+    let mut out = Vec::new();
+    for &kind in ResourceKind::ALL {
+        let Scan::Through {
+            kind: source,
+            attr,
+            id,
+        } = scan_of(kind)
+        else {
+            continue;
+        };
+        for o in objects.values().filter(|o| o.address.kind == source) {
+            let Some(found) = o.get(attr).and_then(|v| v.as_str()).and_then(id) else {
+                continue;
+            };
+            let key = (kind, found);
+            if !adopted.contains_key(&key) && !out.contains(&key) {
+                out.push(key);
+            }
+        }
+    }
+    out
+}
+
+/// What lives in the VPCs that no kind of vpcform's can declare: listed so
+/// that nothing is dropped silently.
+async fn unexpressible(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
+    let ec2 = &aws.ec2;
+    let vpc_filter = || in_vpcs("vpc-id", vpcs);
+    let (nat, endpoints, vpn) = tokio::try_join!(
+        async {
+            ec2.describe_nat_gateways()
+                .filter(vpc_filter())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeNatGateways", e))
+        },
+        async {
+            ec2.describe_vpc_endpoints()
+                .filters(vpc_filter())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpcEndpoints", e))
+        },
+        async {
+            ec2.describe_vpn_gateways()
+                .filters(in_vpcs("attachment.vpc-id", vpcs))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpnGateways", e))
+        },
+    )?;
+    let mut out = Vec::new();
+    let mut leave_out = |id: &str, what: String, why: &str| {
+        out.push(LeftOut {
+            id: id.to_string(),
+            what,
+            why: why.to_string(),
+        })
+    };
+    let why =
+        "vpcform has no kind for it; it stays as it is, and routes through it are left out too";
+    for n in nat.nat_gateways() {
+        let state = n.state().map(|s| s.as_str()).unwrap_or_default();
+        if !matches!(state, "deleted" | "deleting" | "failed") {
+            let id = n.nat_gateway_id().unwrap_or_default();
+            let vpc = n.vpc_id().unwrap_or_default();
+            leave_out(id, format!("a NAT gateway in {vpc}"), why);
+        }
+    }
+    for e in endpoints.vpc_endpoints() {
+        let state = e.state().map(|s| s.as_str()).unwrap_or_default();
+        if !matches!(state.to_ascii_lowercase().as_str(), "deleted" | "deleting") {
+            let id = e.vpc_endpoint_id().unwrap_or_default();
+            let service = e.service_name().unwrap_or_default();
+            leave_out(id, format!("a VPC endpoint for {service}"), why);
+        }
+    }
+    for g in vpn.vpn_gateways() {
+        let id = g.vpn_gateway_id().unwrap_or_default();
+        leave_out(id, "a virtual private gateway".to_string(), why);
+    }
+    Ok(out)
+}
