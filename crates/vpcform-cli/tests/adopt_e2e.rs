@@ -477,8 +477,23 @@ fn a_network_built_by_hand_is_imported_and_adopted_without_recreating_anything()
         markdown.stdout
     );
 
-    let apply = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    // The reviewed plan, saved and applied as it is.
+    ok(&vpcform(
+        &moto,
+        dir.path(),
+        &["plan", "--out", "adopt.plan"],
+    ));
+    let apply = vpcform(
+        &moto,
+        dir.path(),
+        &["apply", "adopt.plan", "--auto-approve"],
+    );
     ok(&apply);
+    let progress = format!("{}{}", apply.stdout, apply.stderr);
+    assert!(
+        progress.contains("vpc.network-1-vpc: Adoption complete"),
+        "{progress}"
+    );
     assert_eq!(
         rt.block_on(census(&sdk)),
         census_before,
