@@ -162,18 +162,30 @@ async fn unexpressible(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsEr
     let vpc_filter = || in_vpcs("vpc-id", vpcs);
     let (nat, endpoints, vpn) = tokio::try_join!(
         async {
-            ec2.describe_nat_gateways()
+            let mut pages = ec2
+                .describe_nat_gateways()
                 .filter(vpc_filter())
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeNatGateways", e))
+                .into_paginator()
+                .items()
+                .send();
+            let mut out = Vec::new();
+            while let Some(n) = pages.next().await {
+                out.push(n.map_err(|e| aws.error("ec2:DescribeNatGateways", e))?);
+            }
+            Ok::<_, AwsError>(out)
         },
         async {
-            ec2.describe_vpc_endpoints()
+            let mut pages = ec2
+                .describe_vpc_endpoints()
                 .filters(vpc_filter())
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeVpcEndpoints", e))
+                .into_paginator()
+                .items()
+                .send();
+            let mut out = Vec::new();
+            while let Some(e) = pages.next().await {
+                out.push(e.map_err(|e| aws.error("ec2:DescribeVpcEndpoints", e))?);
+            }
+            Ok(out)
         },
         async {
             ec2.describe_vpn_gateways()
@@ -193,7 +205,7 @@ async fn unexpressible(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsEr
     };
     let why =
         "vpcform has no kind for it; it stays as it is, and routes through it are left out too";
-    for n in nat.nat_gateways() {
+    for n in &nat {
         let state = n.state().map(|s| s.as_str()).unwrap_or_default();
         if !matches!(state, "deleted" | "deleting" | "failed") {
             let id = n.nat_gateway_id().unwrap_or_default();
@@ -201,7 +213,7 @@ async fn unexpressible(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsEr
             leave_out(id, format!("a NAT gateway in {vpc}"), why);
         }
     }
-    for e in endpoints.vpc_endpoints() {
+    for e in &endpoints {
         let state = e.state().map(|s| s.as_str()).unwrap_or_default();
         if !matches!(state.to_ascii_lowercase().as_str(), "deleted" | "deleting") {
             let id = e.vpc_endpoint_id().unwrap_or_default();

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::address::ResourceKind;
 use crate::attr::TAGS;
-use crate::emit::Map;
+use crate::emit::{Map, Yaml};
 use crate::kind::Attr;
 use crate::model::is_valid_name;
 
@@ -139,6 +139,25 @@ impl ExportCx {
             }
             None => false,
         }
+    }
+}
+
+impl ExportCx {
+    /// The logical names, sorted, of the objects of `kind` that `o`'s
+    /// implicit objects of kind `child` name in `attr` (a table's subnets).
+    pub fn names_in_children(
+        &self,
+        o: &Observed,
+        child: ResourceKind,
+        attr: Attr,
+        kind: ResourceKind,
+    ) -> Vec<Yaml> {
+        let mut names: Vec<&str> = o
+            .children_of(child)
+            .filter_map(|c| self.name_of(kind, attr.str(c)?))
+            .collect();
+        names.sort_unstable();
+        names.into_iter().map(Yaml::from).collect()
     }
 }
 

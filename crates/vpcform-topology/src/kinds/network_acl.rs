@@ -286,12 +286,12 @@ impl Declared for NetworkAcl {
         if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
             return None;
         }
-        let mut subnets: Vec<Yaml> = o
-            .children_of(ResourceKind::NetworkAclAssociation)
-            .filter_map(|a| cx.name_of(ResourceKind::Subnet, SUBNET_ID.str(a)?))
-            .map(Yaml::from)
-            .collect();
-        subnets.sort_by_key(|s| format!("{s:?}"));
+        let subnets = cx.names_in_children(
+            o,
+            ResourceKind::NetworkAclAssociation,
+            SUBNET_ID,
+            ResourceKind::Subnet,
+        );
         m.list("subnets", subnets);
         let mut ingress = Vec::new();
         let mut egress = Vec::new();

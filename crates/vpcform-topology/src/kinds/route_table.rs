@@ -170,12 +170,12 @@ impl Declared for RouteTable {
         if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
             return None;
         }
-        let mut subnets: Vec<Yaml> = o
-            .children_of(ResourceKind::RouteTableAssociation)
-            .filter_map(|a| cx.name_of(ResourceKind::Subnet, SUBNET_ID.str(a)?))
-            .map(Yaml::from)
-            .collect();
-        subnets.sort_by_key(|s| format!("{s:?}"));
+        let subnets = cx.names_in_children(
+            o,
+            ResourceKind::RouteTableAssociation,
+            SUBNET_ID,
+            ResourceKind::Subnet,
+        );
         m.list("subnets", subnets);
         let mut routes = Vec::new();
         for r in o.children_of(ResourceKind::Route) {
