@@ -68,11 +68,20 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-/// The VPCs' flow logs into CloudWatch Logs (others go to S3 or Firehose,
-/// which vpcform does not declare).
+/// The flow logs of the VPCs and their subnets into CloudWatch Logs
+/// (others go to S3 or Firehose, which vpcform does not declare).
 async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
+    let subnets = crate::kinds::subnet::describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs)));
+    let mut resources = vpcs.to_vec();
+    resources.extend(
+        subnets
+            .await?
+            .iter()
+            .filter_map(|s| s.subnet_id())
+            .map(str::to_string),
+    );
     let mut out = Scanned::default();
-    for f in describe(aws, Select::Filter(in_vpcs("resource-id", vpcs))).await? {
+    for f in describe(aws, Select::Filter(in_vpcs("resource-id", &resources))).await? {
         let id = f.flow_log_id().unwrap_or_default();
         match f.log_destination_type() {
             None | Some(LogDestinationType::CloudWatchLogs) => out.ids.push(id.to_string()),
