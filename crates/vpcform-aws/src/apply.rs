@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vpcform_diff::{TAG_CONFIG, TAG_MANAGED, is_metadata_tag};
+use vpcform_diff::{TAG_CONFIG, is_metadata_tag};
 use vpcform_exec::{BoxFuture, Operation, Outcome, Provider, StepError, Verb};
 use vpcform_topology::{Attr, attr};
 
@@ -81,9 +81,9 @@ pub(crate) fn create_tags(op: &Operation) -> BTreeMap<String, String> {
         .map(String::as_str)
         .filter(|k| !k.starts_with("vpcform:"))
         .collect();
-    let managed = declared.join(",");
-    if !managed.is_empty() || attr::TAGS.get(&op.attrs).is_some() {
-        tags.insert(TAG_MANAGED.into(), managed.chars().take(256).collect());
+    if !declared.is_empty() || attr::TAGS.get(&op.attrs).is_some() {
+        let lists = vpcform_diff::managed_list_tags(declared);
+        tags.extend(lists);
     }
     if let Some(hash) = &op.config_hash {
         tags.insert(TAG_CONFIG.into(), hash.clone());
@@ -117,9 +117,11 @@ pub(crate) fn tag_changes(op: &Operation) -> (BTreeMap<String, String>, Vec<Stri
         .filter(|(k, v)| live.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // A continuation of `vpcform:tags` no longer needed goes too.
     let remove = live
         .keys()
-        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:") && !is_metadata_tag(k))
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
+        .filter(|k| !is_metadata_tag(k) || vpcform_diff::is_managed_list_tag(k))
         .cloned()
         .collect();
     (set, remove)

@@ -40,6 +40,8 @@ pub enum AwsError {
     },
     #[error("{operation}: the plan has no id for this object (a bug: please report it)")]
     MissingId { operation: String },
+    #[error("{operation}: this kind has no stand-in (a bug: please report it)")]
+    Unsupported { operation: String },
     #[error("the Logs Insights query {query_id} ended as {status}")]
     QueryEnded { query_id: String, status: String },
     #[error("gave up waiting for {what} after {seconds}s")]

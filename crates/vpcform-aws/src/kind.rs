@@ -89,4 +89,21 @@ pub(crate) trait AwsKind {
 
     /// Deletes the object; an object already gone counts as deleted.
     async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError>;
+
+    /// Before a replacement delete-first: a temporary copy of the object
+    /// takes its place wherever it is used. Only kinds whose topology side
+    /// sets `Kind::STAND_IN` are asked.
+    async fn stand_in(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Err(AwsError::Unsupported {
+            operation: format!("{} {}", op.verb, op.address),
+        })
+    }
+
+    /// After the replacement: what still uses the stand-in moves to the new
+    /// object (`op.id`), and the stand-in is deleted.
+    async fn stand_out(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        Err(AwsError::Unsupported {
+            operation: format!("{} {}", op.verb, op.address),
+        })
+    }
 }

@@ -45,6 +45,8 @@ async fn apply_with<K: AwsKind>(aws: &Aws, op: &Operation) -> Result<Outcome, Aw
         Verb::Adopt => K::adopt(aws, op).await,
         Verb::Retag => K::retag(aws, op).await,
         Verb::Delete => K::delete(aws, op).await,
+        Verb::StandIn => K::stand_in(aws, op).await,
+        Verb::StandOut => K::stand_out(aws, op).await,
     }
 }
 

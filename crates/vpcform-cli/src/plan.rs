@@ -113,6 +113,9 @@ pub(crate) async fn make_plan(
         topology_hash: &topology_hash,
     });
     plan.api_calls = aws.calls().get() - before;
+    // A plan is a promise: what apply would refuse is an error now, in review.
+    plan.errors
+        .extend(vpcform_exec::build_apply_graph(&plan).refusal());
     plan.connectivity = Some(connectivity(topology, &network));
     Ok(Some((plan, aws)))
 }

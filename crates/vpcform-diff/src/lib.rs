@@ -28,6 +28,11 @@ pub type Value = serde_json::Value;
 
 /// A hash of the declaration last applied, to tell drift from topology edits.
 pub const TAG_CONFIG: &str = "vpcform:config";
+/// Appended to the `vpcform:config` hash a container is created with while
+/// its implicit objects are still to be created; the hash alone is recorded
+/// once they all are. An apply that stopped in between leaves it, so the
+/// next plan knows the missing ones were never created (not deleted by hand).
+pub const CONFIG_UNFINISHED: &str = "+unfinished";
 /// The keys of the tags vpcform set from the declaration (comma-separated):
 /// only these and the declared ones are compared, so tags that others add
 /// (tag policies, cost tools) are left alone, and a tag removed from the
@@ -36,7 +41,67 @@ pub const TAG_MANAGED: &str = "vpcform:tags";
 
 /// Whether a tag key is vpcform's bookkeeping rather than something compared.
 pub fn is_metadata_tag(key: &str) -> bool {
-    key == TAG_CONFIG || key == TAG_MANAGED
+    key == TAG_CONFIG || is_managed_list_tag(key)
+}
+
+/// `vpcform:tags` and its continuations `vpcform:tags:2`, `vpcform:tags:3`…
+pub fn is_managed_list_tag(key: &str) -> bool {
+    key == TAG_MANAGED
+        || key
+            .strip_prefix(TAG_MANAGED)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
+/// AWS's limit on a tag value, in characters.
+pub const TAG_VALUE_LIMIT: usize = 256;
+
+/// The tags that list the declared keys vpcform set: comma-separated, in
+/// `vpcform:tags`, continued in `vpcform:tags:2`… so that no key is lost to
+/// AWS's 256-character limit on a value (a key has at most 128).
+pub fn managed_list_tags<'k>(keys: impl IntoIterator<Item = &'k str>) -> Vec<(String, String)> {
+    let mut values = vec![String::new()];
+    for key in keys {
+        let last = values.last_mut().expect("never empty");
+        if !last.is_empty() && last.len() + 1 + key.len() > TAG_VALUE_LIMIT {
+            values.push(key.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(',');
+            }
+            last.push_str(key);
+        }
+    }
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match i {
+            0 => (TAG_MANAGED.to_string(), v),
+            n => (format!("{TAG_MANAGED}:{}", n + 1), v),
+        })
+        .collect()
+}
+
+/// The declared keys listed by the `vpcform:tags` tags among `tags`.
+pub fn managed_keys<'t>(tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Vec<&'t str> {
+    let mut lists: Vec<(u32, &str)> = tags
+        .into_iter()
+        .filter(|(k, _)| is_managed_list_tag(k))
+        .map(|(k, v)| {
+            let n = k
+                .strip_prefix(TAG_MANAGED)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            (n, v)
+        })
+        .collect();
+    lists.sort();
+    lists
+        .into_iter()
+        .flat_map(|(_, v)| v.split(','))
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 /// One object found in the account and owned by the stack. Implicit objects
@@ -284,6 +349,15 @@ pub struct ResourceChange {
     pub delete_after: Vec<Address>,
     /// The declaration hash to record in the `vpcform:config` tag.
     pub config_hash: Option<String>,
+    /// Replaced delete-first while a stand-in (a temporary copy of the old
+    /// object) holds whatever uses it, so no user waits or goes without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stand_in: bool,
+    /// Left unfinished by an earlier apply that stopped: an implicit object
+    /// it never created, or a container it created without finishing
+    /// (its `vpcform:config` says so). Not drift.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unfinished: bool,
 }
 
 /// A problem that makes the plan impossible to apply as is.
@@ -414,4 +488,29 @@ pub fn short_hash(value: &impl Serialize) -> String {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     let digest = sha2::Sha256::digest(&bytes);
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_managed_key_list_survives_the_tag_value_limit() {
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("team-{i:02}-{}", "k".repeat(40)))
+            .collect();
+        let tags = managed_list_tags(keys.iter().map(String::as_str));
+        assert!(tags.len() > 1, "split across tags");
+        assert!(tags.iter().all(|(_, v)| v.len() <= TAG_VALUE_LIMIT));
+        assert_eq!(tags[0].0, "vpcform:tags");
+        assert_eq!(tags[1].0, "vpcform:tags:2");
+        assert!(tags.iter().all(|(k, _)| is_metadata_tag(k)));
+        let read = managed_keys(tags.iter().rev().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(read, keys.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            managed_list_tags([]),
+            vec![("vpcform:tags".to_string(), String::new())]
+        );
+        assert!(!is_managed_list_tag("vpcform:tags:x") && !is_managed_list_tag("vpcform:tagsx"));
+    }
 }

@@ -182,6 +182,8 @@ impl Planner<'_> {
                 None => self.config_hashes.get(address).cloned(),
                 Some(_) => None,
             },
+            stand_in: false,
+            unfinished: false,
         };
         match live_object {
             None => self.plan_create(&mut change),
@@ -207,13 +209,17 @@ impl Planner<'_> {
                 forces_replacement: false,
             });
         }
-        // A child created while its container is unchanged since its last apply was deleted outside vpcform.
-        if let Some(container) = ResourceKind::container_of(&change.address)
-            && self.unchanged_since_apply(&container)
-        {
-            change.drift = Some(Drift {
-                summary: "deleted outside vpcform".into(),
-            });
+        // A child missing while its container is unchanged since its last
+        // apply was deleted outside vpcform; one whose container's apply never
+        // finished was not created yet.
+        if let Some(container) = ResourceKind::container_of(&change.address) {
+            if self.unchanged_since_apply(&container) {
+                change.drift = Some(Drift {
+                    summary: "deleted outside vpcform".into(),
+                });
+            } else if self.unfinished(&container) {
+                change.unfinished = true;
+            }
         }
     }
 
@@ -270,15 +276,18 @@ impl Planner<'_> {
         change.action = if object.unowned && change.kind.container().is_none() {
             Action::Adopt
         } else if !reasons.is_empty() {
+            let create_before_destroy = !after_a_delete_first
+                && change.kind.replace_order(&reasons) == ReplaceOrder::CreateFirst;
+            change.stand_in = !create_before_destroy && change.kind.stand_in();
             Action::Replace {
-                create_before_destroy: !after_a_delete_first
-                    && change.kind.replace_order(&reasons) == ReplaceOrder::CreateFirst,
+                create_before_destroy,
             }
         } else if !change.changes.is_empty() {
             Action::Update
         } else {
             Action::NoOp
         };
+        change.unfinished = change.action.is_change() && self.unfinished(&change.address);
         // Drift is a known value that differs while the declaration did not change;
         // a value waiting on a replaced dependency is a consequence, not drift.
         let container =
@@ -335,6 +344,8 @@ impl Planner<'_> {
                 depends_on: Vec::new(),
                 delete_after: Vec::new(),
                 config_hash: None,
+                stand_in: false,
+                unfinished: false,
             });
         }
         deletes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -343,6 +354,18 @@ impl Planner<'_> {
 
     /// Whether the container's `vpcform:config` tag says its declaration is
     /// unchanged since the last apply.
+    /// Whether the container was created by an apply that stopped before
+    /// its implicit objects were all made.
+    fn unfinished(&self, container: &Address) -> bool {
+        self.live
+            .objects
+            .get(container)
+            .and_then(|o| o.get(attr::TAGS))
+            .and_then(|t| t.get(TAG_CONFIG))
+            .and_then(Value::as_str)
+            .is_some_and(|hash| hash.ends_with(crate::CONFIG_UNFINISHED))
+    }
+
     fn unchanged_since_apply(&self, container: &Address) -> bool {
         let Some(hash) = self.config_hashes.get(container) else {
             return false;
@@ -357,8 +380,6 @@ impl Planner<'_> {
     }
 }
 
-/// An egress rule of a group whose egress the topology leaves unmanaged:
-/// AWS's default rule is not ours to delete.
 /// An implicit object whose `Compare::Id` attributes name something the
 /// stack neither owns nor adopts (a peering another team owns, a default
 /// security group, an AWS-managed policy) is not vpcform's to delete.
@@ -373,6 +394,8 @@ fn points_outside(address: &Address, object: &LiveObject, known: &HashSet<&str>)
             .any(|id| !known.contains(id))
 }
 
+/// An egress rule of a group whose egress the topology leaves unmanaged:
+/// AWS's default rule is not ours to delete.
 fn leaves_default_egress(address: &Address, object: &LiveObject, cx: &DesiredCx<'_>) -> bool {
     address.kind == ResourceKind::SecurityGroupRule
         && object
@@ -524,11 +547,10 @@ fn managed_tags(live: &Value, desired: Option<&Value>) -> Value {
     let Value::Object(live) = live else {
         return live.clone();
     };
-    let previously: Vec<&str> = live
-        .get(crate::TAG_MANAGED)
-        .and_then(Value::as_str)
-        .map(|list| list.split(',').filter(|k| !k.is_empty()).collect())
-        .unwrap_or_default();
+    let previously: Vec<&str> = crate::managed_keys(
+        live.iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+    );
     let declared = desired.and_then(Value::as_object);
     Value::Object(
         live.iter()

@@ -26,6 +26,8 @@ pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
                 "changed_attributes": c.changes.iter().map(|a| &a.name).collect::<Vec<_>>(),
                 "replace_paths": c.replace_reasons,
                 "drift": c.drift,
+                "stand_in": c.stand_in,
+                "unfinished": c.unfinished,
                 "depends_on": c.depends_on,
                 "importing": (c.action == crate::Action::Adopt).then(|| json!({ "id": c.id })),
             })

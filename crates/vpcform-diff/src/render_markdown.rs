@@ -170,11 +170,17 @@ fn section(c: &ResourceChange) -> String {
             }
         }
     }
-    let drift = c
+    let mut drift = c
         .drift
         .as_ref()
         .map(|d| format!(" (drift: {})", d.summary))
         .unwrap_or_default();
+    if c.stand_in {
+        drift.push_str(&format!(" ({})", crate::render_text::STAND_IN_NOTE));
+    }
+    if c.unfinished {
+        drift.push_str(&format!(" ({})", crate::render_text::unfinished_note(c)));
+    }
     format!(
         "<details><summary><code>{}</code> {}{drift}</summary>\n\n```diff\n{}```\n\n</details>\n",
         c.address,

@@ -84,6 +84,17 @@ fn paint_symbol(symbol: &str, action: Action, style: &Style) -> String {
     }
 }
 
+/// What an apply that stopped left of this object.
+pub(crate) fn unfinished_note(change: &ResourceChange) -> &'static str {
+    match change.action {
+        Action::Create => "not created yet: an earlier apply stopped before it",
+        _ => "not finished yet: an earlier apply stopped while creating it",
+    }
+}
+
+/// What a replacement with a stand-in means for what uses the object.
+pub(crate) const STAND_IN_NOTE: &str = "whatever uses it is held meanwhile by a temporary copy of it, a stand-in, removed once the new one is in place";
+
 fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
     let _ = writeln!(
         out,
@@ -93,6 +104,12 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
     );
     if let Some(drift) = &change.drift {
         let _ = writeln!(out, "  # ({})", drift.summary);
+    }
+    if change.stand_in {
+        let _ = writeln!(out, "  # ({STAND_IN_NOTE})");
+    }
+    if change.unfinished {
+        let _ = writeln!(out, "  # ({})", unfinished_note(change));
     }
     let symbol = change.action.symbol();
     let _ = writeln!(

@@ -29,6 +29,12 @@ pub enum Verb {
     Delete,
     /// Record the declaration hash (`vpcform:config`) on an object whose subtree changed.
     Retag,
+    /// Before an object is replaced delete-first: a temporary copy of it
+    /// takes over from it wherever it is used.
+    StandIn,
+    /// After the replacement and its users' updates: whatever still uses
+    /// the stand-in moves to the new object, and the stand-in goes.
+    StandOut,
 }
 
 impl Verb {
@@ -39,6 +45,8 @@ impl Verb {
             Verb::Adopt => "Adopting",
             Verb::Delete => "Destroying",
             Verb::Retag => "Tagging",
+            Verb::StandIn => "Moving its users to a stand-in",
+            Verb::StandOut => "Removing the stand-in",
         }
     }
 
@@ -49,6 +57,8 @@ impl Verb {
             Verb::Adopt => "Adoption complete",
             Verb::Delete => "Destruction complete",
             Verb::Retag => "Tagging complete",
+            Verb::StandIn => "Stand-in holds its users",
+            Verb::StandOut => "Stand-in removed",
         }
     }
 }
@@ -61,6 +71,8 @@ impl fmt::Display for Verb {
             Verb::Adopt => "adopt",
             Verb::Delete => "delete",
             Verb::Retag => "retag",
+            Verb::StandIn => "stand-in",
+            Verb::StandOut => "stand-out",
         })
     }
 }

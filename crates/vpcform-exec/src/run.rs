@@ -119,16 +119,9 @@ pub async fn execute(
     stop: StopSignal,
 ) -> Report {
     let graph = build_apply_graph(plan);
-    if let Some(cycle) = graph.find_cycle() {
-        let names: Vec<String> = cycle
-            .iter()
-            .map(|&i| format!("{} {}", graph.steps[i].verb, graph.steps[i].address))
-            .collect();
+    if let Some(error) = graph.refusal() {
         return Report {
-            refused: Some(format!(
-                "these steps wait on each other: {}. This happens when an object must be replaced while others still use it under the same name; give it a new name (vpcform then creates the new one first) or apply in two steps",
-                names.join(", ")
-            )),
+            refused: Some(error.message),
             ..Report::default()
         };
     }
@@ -232,7 +225,7 @@ async fn walk(
                         id: outcome.id.clone(),
                     },
                 ));
-                if step.verb != Verb::Delete {
+                if matches!(step.verb, Verb::Create | Verb::Update | Verb::Adopt) {
                     outcomes.insert(step.address.clone(), outcome);
                 }
                 for &d in &dependents[i] {
@@ -340,11 +333,29 @@ fn operation(
         lookups: BTreeMap::new(),
         config_hash: change.config_hash.clone(),
     };
-    if verb == Verb::Delete {
-        return Ok(op);
+    match verb {
+        // The old object, as read.
+        Verb::Delete | Verb::StandIn => return Ok(op),
+        // The new object takes over from the stand-in.
+        Verb::StandOut => {
+            let new = outcomes
+                .get(&change.address)
+                .ok_or_else(|| StepError::new(format!("{} was not created", change.address)))?;
+            op.id = Some(new.id.clone());
+            op.attrs = change.after.clone();
+            return Ok(op);
+        }
+        Verb::Create | Verb::Update | Verb::Adopt | Verb::Retag => {}
     }
     if matches!(change.action, Action::Replace { .. }) {
         op.id = None; // the create half makes a new object
+    }
+    // Created with its hash marked unfinished: some kinds take more than one
+    // call (attributes, implicit objects); the hash alone is recorded last.
+    if verb == Verb::Create && change.kind.container().is_none() {
+        op.config_hash = op
+            .config_hash
+            .map(|h| format!("{h}{}", vpcform_diff::CONFIG_UNFINISHED));
     }
     op.attrs = change.after.clone();
     let value_of = |from: &Address, attribute: &str| -> Result<Value, StepError> {
@@ -408,10 +419,20 @@ async fn retag(
         let Some(change) = plan.changes.iter().find(|c| c.address == container) else {
             continue;
         };
-        let (Some(hash), Some(id)) = (&change.config_hash, &change.id) else {
+        // A container created in this run (its hash recorded unfinished): its new id.
+        let created = report.steps.iter().find_map(|(a, v, r)| match r {
+            StepResult::Applied { id } if *a == container && *v == Verb::Create => Some(id),
+            _ => None,
+        });
+        let id = match (&change.action, created) {
+            (Action::NoOp | Action::Update | Action::Adopt, _) => change.id.as_ref(),
+            (Action::Create | Action::Replace { .. }, created) => created,
+            (Action::Delete, _) => None,
+        };
+        let (Some(hash), Some(id)) = (&change.config_hash, id) else {
             continue;
         };
-        if !all_ok || !matches!(change.action, Action::NoOp | Action::Update | Action::Adopt) {
+        if !all_ok {
             continue;
         }
         let op = Operation {

@@ -60,3 +60,29 @@ fn every_case_has_the_apply_graph_its_snapshot_says() {
         });
     }
 }
+
+#[test]
+fn a_plan_whose_steps_wait_on_each_other_is_a_plan_error() {
+    let dir = support::cases()
+        .into_iter()
+        .find(|d| d.ends_with("06-sg-same-name-replace"))
+        .unwrap();
+    let mut plan = support::run(&dir).plan;
+    assert!(
+        build_apply_graph(&plan).refusal().is_none(),
+        "held by a stand-in"
+    );
+    // Without the stand-in, the group's users and its replacement wait on each other.
+    for change in &mut plan.changes {
+        change.stand_in = false;
+    }
+    let error = build_apply_graph(&plan).refusal().expect("refused");
+    assert!(
+        error
+            .message
+            .starts_with("apply would refuse this plan: these steps wait on each other: ")
+            && error.message.contains("update instance.instance-1"),
+        "{}",
+        error.message
+    );
+}

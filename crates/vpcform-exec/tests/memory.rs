@@ -14,7 +14,7 @@ use vpcform_exec::{
     BoxFuture, Event, Lookup, Operation, Options, Outcome, Provider, StepError, StopSignal, Verb,
     execute,
 };
-use vpcform_topology::{Address, generate};
+use vpcform_topology::{Address, ResourceKind, generate};
 
 const SSM: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 const AMI: &str = "ami-from-ssm";
@@ -63,6 +63,26 @@ fn aws_like_id(op: &Operation, n: u64) -> String {
             attr("policy_name")
         ),
         _ => format!("mem-{n}"),
+    }
+}
+
+fn stand_in_address(of: &Address) -> Address {
+    Address::new(of.kind, format!("{}-vpcform-stand-in", of.name))
+}
+
+/// References to `from` in an object's attributes, as AWS keeps them, now name `to`.
+fn swap_refs(object: &mut LiveObject, from: &str, to: &str) {
+    fn swap(value: &mut Value, from: &str, to: &str) {
+        match value {
+            Value::String(s) if s == from => *s = to.to_string(),
+            Value::Array(items) => items.iter_mut().for_each(|v| swap(v, from, to)),
+            _ => {}
+        }
+    }
+    for (k, v) in object.attrs.iter_mut() {
+        if k != "arn" && k != "tags" {
+            swap(v, from, to);
+        }
     }
 }
 
@@ -146,12 +166,70 @@ impl Memory {
                 let object = objects
                     .get_mut(&id)
                     .ok_or_else(|| StepError::new(format!("{id} not found")))?;
-                for (k, v) in &op.attrs {
-                    object.attrs.insert(k.clone(), v.clone());
+                if op.verb != Verb::Retag {
+                    for (k, v) in &op.attrs {
+                        object.attrs.insert(k.clone(), v.clone());
+                    }
+                }
+                if let (Some(hash), Some(Value::Object(tags))) =
+                    (&op.config_hash, object.attrs.get_mut("tags"))
+                {
+                    tags.insert(TAG_CONFIG.into(), Value::String(hash.clone()));
                 }
                 Ok(Outcome {
                     id,
                     attrs: object.attrs.clone(),
+                })
+            }
+            Verb::StandIn => {
+                let old = op
+                    .id
+                    .clone()
+                    .ok_or_else(|| StepError::new("stand-in without id"))?;
+                let mut copy = objects
+                    .get(&old)
+                    .cloned()
+                    .ok_or_else(|| StepError::new(format!("{old} not found")))?;
+                let mut next = self.next.lock().unwrap();
+                *next += 1;
+                copy.id = format!("mem-{}", *next);
+                copy.address = stand_in_address(&op.address);
+                let stand_in = copy.id.clone();
+                objects.insert(stand_in.clone(), copy);
+                // Its users, not its own implicit objects, move to the stand-in.
+                for other in objects.values_mut() {
+                    if ResourceKind::container_of(&other.address).as_ref() != Some(&op.address) {
+                        swap_refs(other, &old, &stand_in);
+                    }
+                }
+                Ok(Outcome {
+                    id: stand_in,
+                    attrs: BTreeMap::new(),
+                })
+            }
+            Verb::StandOut => {
+                let new = op
+                    .id
+                    .clone()
+                    .ok_or_else(|| StepError::new("stand-out without id"))?;
+                let stand_in = stand_in_address(&op.address);
+                let Some(held) = objects
+                    .values()
+                    .find(|o| o.address == stand_in)
+                    .map(|o| o.id.clone())
+                else {
+                    return Ok(Outcome {
+                        id: new,
+                        attrs: BTreeMap::new(),
+                    });
+                };
+                for other in objects.values_mut() {
+                    swap_refs(other, &held, &new);
+                }
+                objects.remove(&held);
+                Ok(Outcome {
+                    id: new,
+                    attrs: BTreeMap::new(),
                 })
             }
             Verb::Delete => {
@@ -455,4 +533,125 @@ async fn stopping_lets_running_steps_finish_and_starts_nothing_new() {
     assert_eq!(started, ended, "every started step finished");
     assert!(started <= 2, "no step started after the stop ({started})");
     assert!(report.skipped().count() >= 29);
+}
+
+#[tokio::test]
+async fn a_group_replaced_under_its_own_name_is_held_by_a_stand_in() {
+    let memory = Arc::new(Memory {
+        delay: Duration::from_millis(1),
+        ..Memory::default()
+    });
+    let (report, _) = run(
+        &plan_for(&seed(), &LiveState::default()),
+        memory.clone(),
+        10,
+    )
+    .await;
+    assert!(report.succeeded(), "{report:?}");
+    let edited = seed().replacen(
+        "description: SSH and ICMP for connectivity tests",
+        "description: SSH and ICMP only",
+        1,
+    );
+    let plan = plan_for(&edited, &memory.live());
+    let group = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "security-group.instance-1-sg")
+        .unwrap();
+    assert!(group.stand_in, "{:?}", group.action);
+    let (report, _) = run(&plan, memory.clone(), 10).await;
+    assert!(report.succeeded(), "{report:?}");
+
+    // The stand-in held the instance before the old group went, and went last.
+    let held = at(
+        &memory,
+        "security-group.instance-1-sg",
+        Verb::StandIn,
+        false,
+    );
+    let deleted = at(&memory, "security-group.instance-1-sg", Verb::Delete, true);
+    let moved = at(&memory, "instance.instance-1", Verb::Update, true);
+    let rules = at(
+        &memory,
+        "security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0]",
+        Verb::Create,
+        false,
+    );
+    let released = at(
+        &memory,
+        "security-group.instance-1-sg",
+        Verb::StandOut,
+        true,
+    );
+    assert!(held < deleted && rules < moved && moved < released);
+
+    // Every instance holds a group with its declared rules; no stand-in is left.
+    let live = memory.live();
+    let new_group = &live.objects[&Address::parse("security-group.instance-1-sg").unwrap()];
+    let instance = &live.objects[&Address::parse("instance.instance-1").unwrap()];
+    assert_eq!(
+        instance.attrs["security_group_ids"],
+        serde_json::json!([new_group.id])
+    );
+    let rules_of_group = live
+        .objects
+        .values()
+        .filter(|o| o.attrs.get("group_id") == Some(&Value::String(new_group.id.clone())))
+        .count();
+    assert_eq!(rules_of_group, 2);
+    assert!(
+        live.objects.keys().all(|a| !a.name.contains("stand-in")),
+        "{:?}",
+        live.objects.keys()
+    );
+    let again = plan_for(&edited, &live);
+    assert!(
+        again
+            .changes
+            .iter()
+            .all(|c| c.action == vpcform_diff::Action::NoOp),
+        "clean after"
+    );
+}
+
+#[tokio::test]
+async fn what_a_stopped_apply_never_created_is_unfinished_not_deleted() {
+    let rule = "security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0]";
+    let memory = Arc::new(Memory {
+        fail: HashSet::from([Address::parse(rule).unwrap()]),
+        ..Memory::default()
+    });
+    let (report, _) = run(&plan_for(&seed(), &LiveState::default()), memory.clone(), 4).await;
+    assert!(!report.succeeded());
+    let next = plan_for(&seed(), &memory.live());
+    let missing = next
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == rule)
+        .unwrap();
+    assert!(missing.unfinished && missing.drift.is_none(), "{missing:?}");
+
+    // Once an apply finished, a rule that goes missing was deleted outside vpcform.
+    let healthy = Arc::new(Memory::default());
+    let (report, _) = run(
+        &plan_for(&seed(), &LiveState::default()),
+        healthy.clone(),
+        4,
+    )
+    .await;
+    assert!(report.succeeded());
+    let mut live = healthy.live();
+    live.objects.remove(&Address::parse(rule).unwrap());
+    let next = plan_for(&seed(), &live);
+    let missing = next
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == rule)
+        .unwrap();
+    assert!(!missing.unfinished, "{missing:?}");
+    assert_eq!(
+        missing.drift.as_ref().map(|d| d.summary.as_str()),
+        Some("deleted outside vpcform")
+    );
 }

@@ -221,6 +221,11 @@ pub trait Kind {
     /// Which comes first when a change to `reasons` replaces the object.
     fn replace_order(reasons: &[Attr]) -> ReplaceOrder;
 
+    /// Whether what uses an object of this kind can be held by a temporary
+    /// copy (a stand-in) while the object is replaced under the same name,
+    /// so nothing waits on its own replacement and nothing goes without it.
+    const STAND_IN: bool = false;
+
     /// The desired attributes of `address`; `None` when the topology does not declare it.
     fn desired(address: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs>;
 }

@@ -140,6 +140,13 @@ macro_rules! define_kinds {
                 }
             }
 
+            /// Whether a temporary copy holds this kind's users while it is replaced delete-first.
+            pub fn stand_in(self) -> bool {
+                match self {
+                    $( ResourceKind::$kind => <kinds::$module::$ty as Kind>::STAND_IN, )*
+                }
+            }
+
             /// Which comes first when a change to `reasons` replaces an object of this kind.
             pub fn replace_order(self, reasons: &[Attr]) -> ReplaceOrder {
                 match self {

@@ -13,8 +13,8 @@ use vpcform_topology::kinds::network_acl::{
 use vpcform_topology::{Address, Direction, ResourceKind};
 
 use crate::apply::{
-    attr, attr_bool, attr_i64, before_str, delete, desired_or_before, ec2_tag_spec, id, is_code,
-    outcome, unless_gone, update_tags_only,
+    attr, attr_bool, attr_i64, before_str, client_token, delete, desired_or_before, ec2_tag_spec,
+    id, is_code, outcome, unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -191,6 +191,8 @@ impl AwsKind for NetworkAcl {
             .create_network_acl()
             .vpc_id(attr(op, VPC_ID).unwrap_or_default())
             .tag_specifications(ec2_tag_spec(ResourceType::NetworkAcl, op))
+            // A retried call (an answer lost) makes no second object.
+            .client_token(client_token(op))
             .send()
             .await
             .map_err(|e| aws.error("ec2:CreateNetworkAcl", e))?;

@@ -13,8 +13,8 @@ use vpcform_topology::kinds::route_table::{
 use vpcform_topology::{Address, ResourceKind};
 
 use crate::apply::{
-    attr, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, retry, unless_gone,
-    update_tags_only,
+    attr, client_token, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, retry,
+    unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -189,6 +189,8 @@ impl AwsKind for RouteTable {
             .create_route_table()
             .vpc_id(attr(op, VPC_ID).unwrap_or_default())
             .tag_specifications(ec2_tag_spec(ResourceType::RouteTable, op))
+            // A retried call (an answer lost) makes no second object.
+            .client_token(client_token(op))
             .send()
             .await
             .map_err(|e| aws.error("ec2:CreateRouteTable", e))?;

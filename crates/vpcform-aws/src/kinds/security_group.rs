@@ -307,6 +307,47 @@ impl AwsKind for SecurityGroup {
         update_tags_only(aws, op).await
     }
 
+    /// A copy of the old group (its rules, itself replaced by the copy in
+    /// self-references) takes its place on every network interface that
+    /// uses it, so AWS lets it go and no interface goes without its rules.
+    async fn stand_in(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let old = id(op)?;
+        let users = interfaces_using(aws, old).await?;
+        if users.is_empty() {
+            return Ok(outcome(old));
+        }
+        let copy = match find_stand_in(aws, op).await? {
+            Some(copy) => copy,
+            None => create_stand_in(aws, op, old).await?,
+        };
+        for interface in &users {
+            swap_group(aws, interface, old, &copy).await?;
+        }
+        Ok(outcome(copy))
+    }
+
+    /// Interfaces still on the stand-in (those vpcform does not manage) move
+    /// to the new group; then the stand-in goes.
+    async fn stand_out(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let new = id(op)?;
+        let Some(copy) = find_stand_in(aws, op).await? else {
+            return Ok(outcome(new));
+        };
+        for interface in interfaces_using(aws, &copy).await? {
+            swap_group(aws, &interface, &copy, new).await?;
+        }
+        delete("security group", &copy, || async {
+            aws.ec2
+                .delete_security_group()
+                .group_id(&copy)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteSecurityGroup", e))
+        })
+        .await?;
+        Ok(outcome(new))
+    }
+
     async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let group = id(op)?;
         delete("security group", group, || async {
@@ -431,4 +472,181 @@ async fn rule_call(
             "ec2:UpdateSecurityGroupRuleDescriptionsEgress"
         ),
     }
+}
+
+/// The address a group's stand-in records in its tags: no declaration has
+/// it, so a stand-in left by an interrupted apply is planned for deletion.
+fn stand_in_address(op: &Operation) -> Address {
+    Address::new(
+        ResourceKind::SecurityGroup,
+        format!("{}-vpcform-stand-in", op.address.name),
+    )
+}
+
+/// The stand-in of `op`'s group, if one exists (an earlier attempt's).
+async fn find_stand_in(aws: &Aws, op: &Operation) -> Result<Option<String>, AwsError> {
+    let tag = |k: &str, v: String| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{k}"))
+            .values(v)
+            .build()
+    };
+    let found = describe(
+        aws,
+        Select::Filter(tag(
+            vpcform_diff::TAG_ADDRESS,
+            stand_in_address(op).to_string(),
+        )),
+    )
+    .await?;
+    Ok(found
+        .iter()
+        .find(|g| ec2_tags(g.tags()).get(vpcform_diff::TAG_STACK) == Some(&op.stack))
+        .and_then(|g| g.group_id())
+        .map(str::to_string))
+}
+
+/// A new group in the old one's VPC with its rules, owned by the stack.
+async fn create_stand_in(aws: &Aws, op: &Operation, old: &str) -> Result<String, AwsError> {
+    let before = |a: Attr| a.str(&op.before).unwrap_or_default().to_string();
+    let original = describe(aws, Select::Ids(vec![old.to_string()])).await?;
+    let original = original.first().ok_or_else(|| AwsError::Api {
+        operation: "ec2:DescribeSecurityGroups".into(),
+        code: "InvalidGroup.NotFound".into(),
+        message: format!("security group {old} is gone"),
+    })?;
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(ResourceType::SecurityGroup)
+        .tags(tag(vpcform_diff::TAG_STACK, &op.stack))
+        .tags(tag(
+            vpcform_diff::TAG_ADDRESS,
+            &stand_in_address(op).to_string(),
+        ))
+        .build();
+    let name = format!(
+        "{}-stand-in-{}",
+        before(GROUP_NAME),
+        &old[old.len().saturating_sub(8)..]
+    );
+    let copy = aws
+        .ec2
+        .create_security_group()
+        .group_name(name)
+        .description(format!(
+            "vpcform: holds the users of {old} while it is replaced"
+        ))
+        .vpc_id(before(VPC_ID))
+        .tag_specifications(tags)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:CreateSecurityGroup", e))?
+        .group_id()
+        .unwrap_or_default()
+        .to_string();
+    let own = |p: &IpPermission| retarget(p, old, &copy);
+    let ingress: Vec<IpPermission> = original.ip_permissions().iter().map(own).collect();
+    let egress: Vec<IpPermission> = original.ip_permissions_egress().iter().map(own).collect();
+    if !ingress.is_empty() {
+        copy_rules(aws, RuleCall::Authorize, Direction::Ingress, &copy, ingress).await?;
+    }
+    let all = IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    match rule_call(aws, RuleCall::Revoke, Direction::Egress, &copy, all).await {
+        Err(e) if !is_code(&e, &["InvalidPermission.NotFound"]) => return Err(e),
+        _ => {}
+    }
+    if !egress.is_empty() {
+        copy_rules(aws, RuleCall::Authorize, Direction::Egress, &copy, egress).await?;
+    }
+    Ok(copy)
+}
+
+fn tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
+    aws_sdk_ec2::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+}
+
+/// A permission with references to group `from` pointing at `to`.
+fn retarget(p: &IpPermission, from: &str, to: &str) -> IpPermission {
+    let mut p = p.clone();
+    p.user_id_group_pairs = p.user_id_group_pairs.map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|mut pair| {
+                if pair.group_id.as_deref() == Some(from) {
+                    pair.group_id = Some(to.to_string());
+                }
+                pair
+            })
+            .collect()
+    });
+    p
+}
+
+async fn copy_rules(
+    aws: &Aws,
+    call: RuleCall,
+    direction: Direction,
+    group: &str,
+    permissions: Vec<IpPermission>,
+) -> Result<(), AwsError> {
+    for p in permissions {
+        match rule_call(aws, call, direction, group, p).await {
+            Err(e) if !is_code(&e, &["InvalidPermission.Duplicate"]) => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The network interfaces (of instances and anything else) in group `group`.
+async fn interfaces_using(
+    aws: &Aws,
+    group: &str,
+) -> Result<Vec<aws_sdk_ec2::types::NetworkInterface>, AwsError> {
+    let mut pages = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .values(group)
+                .build(),
+        )
+        .into_paginator()
+        .items()
+        .send();
+    let mut out = Vec::new();
+    while let Some(interface) = pages.next().await {
+        out.push(interface.map_err(|e| aws.error("ec2:DescribeNetworkInterfaces", e))?);
+    }
+    Ok(out)
+}
+
+/// Replaces group `from` by `to` among an interface's groups.
+async fn swap_group(
+    aws: &Aws,
+    interface: &aws_sdk_ec2::types::NetworkInterface,
+    from: &str,
+    to: &str,
+) -> Result<(), AwsError> {
+    let groups: Vec<String> = interface
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_id())
+        .map(|g| if g == from { to } else { g })
+        .map(str::to_string)
+        .collect();
+    aws.ec2
+        .modify_network_interface_attribute()
+        .network_interface_id(interface.network_interface_id().unwrap_or_default())
+        .set_groups(Some(groups))
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:ModifyNetworkInterfaceAttribute", e))?;
+    Ok(())
 }

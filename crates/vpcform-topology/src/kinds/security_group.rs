@@ -104,6 +104,10 @@ impl Kind for SecurityGroup {
         crate::attr::TAGS_SPEC,
     ];
 
+    /// Network interfaces hold a copy of the old rules while a group is
+    /// replaced under its own name (AWS refuses to delete a group in use).
+    const STAND_IN: bool = true;
+
     /// A new name can exist beside the old one; the same name cannot.
     fn replace_order(reasons: &[Attr]) -> ReplaceOrder {
         if reasons.contains(&GROUP_NAME)

@@ -1,0 +1,351 @@
+//! What a reviewer relies on, end to end against a private moto: a plan
+//! that passed review is applied as shown. A security group replaced under
+//! its own name while instances (and interfaces vpcform does not manage)
+//! use it is held by a stand-in, and every interface ends on the new group.
+
+mod common;
+
+use common::*;
+use ec2::types::Filter;
+
+fn ok(run: &Run) {
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+/// The seed, in a directory of its own.
+fn seed_dir() -> tempfile::TempDir {
+    workdir(&std::fs::read_to_string(root().join("topology.yaml")).unwrap())
+}
+
+fn edit(dir: &std::path::Path, from: &str, to: &str) {
+    let path = dir.join("topology.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The groups of the VPC named `Network-1-vpc`, by name.
+async fn groups_of_network_1(sdk: &Sdk) -> Vec<ec2::types::SecurityGroup> {
+    let vpcs = sdk
+        .ec2
+        .describe_vpcs()
+        .filters(
+            Filter::builder()
+                .name("tag:Name")
+                .values("Network-1-vpc")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+    sdk.ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .to_vec()
+}
+
+#[test]
+fn a_group_replaced_under_its_own_name_applies_through_a_stand_in() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let dir = seed_dir();
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let old = rt
+        .block_on(groups_of_network_1(&sdk))
+        .into_iter()
+        .find(|g| g.group_name() == Some("instance-1-sg"))
+        .unwrap();
+    let old_id = old.group_id().unwrap().to_string();
+    // An interface vpcform does not manage uses the group too.
+    let subnet = rt
+        .block_on(
+            sdk.ec2
+                .describe_subnets()
+                .filters(
+                    Filter::builder()
+                        .name("tag:Name")
+                        .values("Network-1-public-subnet")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap()
+        .subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let foreign = rt
+        .block_on(
+            sdk.ec2
+                .create_network_interface()
+                .subnet_id(&subnet)
+                .groups(&old_id)
+                .send(),
+        )
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+
+    edit(
+        dir.path(),
+        "description: SSH and ICMP for connectivity tests",
+        "description: SSH and ICMP only",
+    );
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&plan);
+    assert!(
+        plan.stdout
+            .contains("# security-group.instance-1-sg must be replaced")
+            && plan
+                .stdout
+                .contains("held meanwhile by a temporary copy of it, a stand-in"),
+        "{}",
+        plan.stdout
+    );
+    let apply = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    ok(&apply);
+    let progress = apply.stderr.clone();
+    let at = |line: &str| {
+        progress
+            .find(line)
+            .unwrap_or_else(|| panic!("`{line}` missing:\n{progress}"))
+    };
+    let held = at("security-group.instance-1-sg: Stand-in holds its users");
+    let old_gone = at("security-group.instance-1-sg: Destruction complete");
+    let rules =
+        at("security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0]: Creation complete");
+    let moved = at("instance.instance-1: Modifying");
+    let released = at("security-group.instance-1-sg: Stand-in removed");
+    assert!(
+        held < old_gone && rules < moved && moved < released,
+        "{progress}"
+    );
+
+    let groups = rt.block_on(groups_of_network_1(&sdk));
+    let new = groups
+        .iter()
+        .find(|g| g.group_name() == Some("instance-1-sg"))
+        .unwrap();
+    let new_id = new.group_id().unwrap();
+    assert_ne!(new_id, old_id);
+    assert_eq!(new.description(), Some("SSH and ICMP only"));
+    assert_eq!(new.ip_permissions().len(), 2, "{new:?}");
+    assert!(
+        groups
+            .iter()
+            .all(|g| !g.group_name().unwrap_or_default().contains("stand-in")),
+        "the stand-in is gone: {groups:?}"
+    );
+    let interfaces = rt
+        .block_on(
+            sdk.ec2
+                .describe_network_interfaces()
+                .filters(Filter::builder().name("subnet-id").values(&subnet).build())
+                .send(),
+        )
+        .unwrap();
+    assert!(!interfaces.network_interfaces().is_empty());
+    for interface in interfaces.network_interfaces() {
+        let ids: Vec<&str> = interface
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .collect();
+        assert_eq!(
+            ids,
+            [new_id],
+            "{} ({}) holds the new group",
+            interface.network_interface_id().unwrap(),
+            if interface.network_interface_id() == Some(foreign.as_str()) {
+                "not vpcform's"
+            } else {
+                "an instance's"
+            }
+        );
+    }
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+}
+
+#[test]
+fn after_a_killed_apply_the_plan_says_not_created_yet_not_deleted() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let moto = Moto::start();
+    // Rules cannot be created through the proxy: the kill lands before any is.
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Faults::deny("AuthorizeSecurityGroupIngress"),
+    );
+    let dir = seed_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .args(["apply", "--auto-approve"])
+        .current_dir(dir.path())
+        .envs(moto.env())
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let group_made = line.contains("security-group.instance-1-sg: Creation complete");
+        lines.push(line);
+        if group_made {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("security-group.instance-1-sg: Creation complete")),
+        "{}",
+        lines.join("\n")
+    );
+
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&plan);
+    assert!(
+        plan.stdout.contains(
+            "# security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0] will be created\n  # (not created yet: an earlier apply stopped before it)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("outside vpcform"), "{}", plan.stdout);
+    let json = vpcform(&moto, dir.path(), &["plan", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        json["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["unfinished"] == true),
+        "{json:#}"
+    );
+
+    // The killed run still holds the stack's lock; release it, then finish.
+    let locked = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(locked.code, 1, "{}", locked.stderr);
+    let lock_id = locked
+        .stderr
+        .split("vpcform force-unlock ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no lock id in {}", locked.stderr));
+    ok(&vpcform(&moto, dir.path(), &["force-unlock", lock_id]));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    // Finished, a rule deleted by hand is what the plan says it is.
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let group = rt
+        .block_on(groups_of_network_1(&sdk))
+        .into_iter()
+        .find(|g| g.group_name() == Some("instance-1-sg"))
+        .unwrap();
+    rt.block_on(
+        sdk.ec2
+            .revoke_security_group_ingress()
+            .group_id(group.group_id().unwrap())
+            .ip_permissions(
+                ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    assert!(
+        plan.stdout.contains("# (deleted outside vpcform)")
+            && !plan.stdout.contains("not created yet"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn many_declared_tags_are_all_remembered_and_a_removed_one_is_removed() {
+    let moto = Moto::start();
+    let keys: Vec<String> = (0..16)
+        .map(|i| format!("cost-allocation-{i:02}-{}", "x".repeat(24)))
+        .collect();
+    let tags = |keys: &[String]| {
+        keys.iter()
+            .map(|k| format!("{k}: v"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let topology = |keys: &[String]| {
+        format!(
+            "stack: tagged\nregion: us-east-1\nvpcs:\n  main:\n    cidr: 10.9.0.0/16\n    tags: {{ {} }}\n",
+            tags(keys)
+        )
+    };
+    let dir = workdir(&topology(&keys));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let live_tags = || {
+        let vpcs = rt
+            .block_on(
+                sdk.ec2
+                    .describe_vpcs()
+                    .filters(
+                        Filter::builder()
+                            .name("tag:vpcform:stack")
+                            .values("tagged")
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        vpcs.vpcs()[0]
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect::<std::collections::BTreeMap<String, String>>()
+    };
+    let live = live_tags();
+    let listed: Vec<&str> = live
+        .iter()
+        .filter(|(k, _)| k.starts_with("vpcform:tags"))
+        .flat_map(|(_, v)| {
+            assert!(v.len() <= 256, "{v}");
+            v.split(',')
+        })
+        .collect();
+    assert!(live.contains_key("vpcform:tags:2"), "{live:?}");
+    assert_eq!(
+        listed.len(),
+        keys.len(),
+        "every declared key is remembered: {live:?}"
+    );
+
+    // The last key, listed only in a continuation tag, is removed from AWS too.
+    std::fs::write(dir.path().join("topology.yaml"), topology(&keys[..15])).unwrap();
+    let apply = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    ok(&apply);
+    let live = live_tags();
+    assert!(!live.contains_key(&keys[15]), "{live:?}");
+    assert!(live.contains_key(&keys[14]));
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+}
