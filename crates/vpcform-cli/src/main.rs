@@ -75,7 +75,7 @@ enum Command {
     Graph(validate::GraphArgs),
     /// Compare the topology with the live account and show what apply would change.
     #[command(
-        after_help = "Examples:\n  vpcform plan\n  vpcform plan --detailed-exitcode --format markdown > plan.md   # PR comment; exit 2 = changes\n  vpcform plan --out plan.json && vpcform apply plan.json\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 vpcform plan --stats   # against local moto"
+        after_help = "Examples:\n  vpcform plan\n  vpcform plan --detailed-exitcode --format markdown > plan.md   # PR comment; exit 2 = changes\n  vpcform plan --out plan.json && vpcform apply plan.json\n  vpcform plan --deny-broadening      # exit 1 when the plan widens access (needs a security review)\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 vpcform plan --stats   # against local moto"
     )]
     Plan(plan::PlanArgs),
     /// Converge the account: plan, confirm, and execute in dependency order.

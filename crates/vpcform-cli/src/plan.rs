@@ -42,6 +42,10 @@ pub(crate) struct PlanArgs {
     /// Print how many AWS API calls the plan made.
     #[arg(long)]
     stats: bool,
+    /// Exit 1 when the plan broadens access (an allow added or widened, a
+    /// deny removed), for pipelines that require a security review.
+    #[arg(long)]
+    deny_broadening: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -171,7 +175,8 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
             path.display()
         ));
     }
-    if !plan.errors.is_empty() || breaks_expectations(&plan) {
+    let broadening = args.deny_broadening && broadens_access(&plan, output);
+    if !plan.errors.is_empty() || breaks_expectations(&plan) || broadening {
         return Ok(ExitCode::from(1));
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
@@ -179,6 +184,21 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the plan broadens access (reported; exit 1 with `--deny-broadening`).
+fn broadens_access(plan: &Plan, output: Output) -> bool {
+    let broadening = vpcform_diff::security_changes(plan)
+        .iter()
+        .filter(|c| c.broadening())
+        .count();
+    if broadening > 0 {
+        err(&format!(
+            "{} the plan broadens access ({broadening} change(s) marked broadening under Security changes); --deny-broadening requires a security review\n",
+            output.style().error("error:")
+        ));
+    }
+    broadening > 0
 }
 
 /// Whether the plan breaks a connectivity expectation (reported; exit 1).

@@ -349,3 +349,77 @@ fn many_declared_tags_are_all_remembered_and_a_removed_one_is_removed() {
     let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
 }
+
+#[test]
+fn opening_rdp_to_the_world_is_broadening_and_fails_deny_broadening() {
+    let moto = Moto::start();
+    let dir = seed_dir();
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    edit(
+        dir.path(),
+        "      - { protocol: icmp, cidr: 0.0.0.0/0, description: All ICMP }\n    tags: { Name: instance-1-sg }",
+        "      - { protocol: icmp, cidr: 0.0.0.0/0, description: All ICMP }\n      - { protocol: tcp, port: 3389, cidr: 0.0.0.0/0, description: RDP }\n    tags: { Name: instance-1-sg }",
+    );
+    let markdown = vpcform(&moto, dir.path(), &["plan", "--format", "markdown"]);
+    ok(&markdown);
+    let fold = markdown
+        .stdout
+        .find("<details>")
+        .unwrap_or(markdown.stdout.len());
+    let above = &markdown.stdout[..fold];
+    assert!(
+        above.contains("| `+` | `security-group.instance-1-sg` | `ingress` | `tcp` | `3389` | `0.0.0.0/0` | `allow` | **broadening** |")
+            && above.contains("> [!IMPORTANT]\n> This plan broadens access (1 change(s))"),
+        "{}",
+        markdown.stdout
+    );
+    let denied = vpcform(
+        &moto,
+        dir.path(),
+        &["plan", "--deny-broadening", "--detailed-exitcode"],
+    );
+    assert_eq!(denied.code, 1, "{}\n{}", denied.stdout, denied.stderr);
+    assert!(
+        denied
+            .stderr
+            .contains("the plan broadens access (1 change(s)"),
+        "{}",
+        denied.stderr
+    );
+    let json = vpcform(&moto, dir.path(), &["plan", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        json["security_changes"],
+        serde_json::json!([{
+            "type": "rule", "sign": "+", "address": "security-group.instance-1-sg",
+            "kind": "security-group", "direction": "ingress", "protocol": "tcp", "ports": "3389",
+            "peer": "0.0.0.0/0", "action": "allow", "broadening": true
+        }])
+    );
+
+    // Narrowing ICMP instead is a security change, but not a broadening one
+    // (and the instances still reach each other, as the topology expects).
+    edit(
+        dir.path(),
+        "      - { protocol: tcp, port: 3389, cidr: 0.0.0.0/0, description: RDP }\n",
+        "",
+    );
+    edit(
+        dir.path(),
+        "{ protocol: icmp, cidr: 0.0.0.0/0, description: All ICMP }",
+        "{ protocol: icmp, cidr: 10.0.0.0/8, description: All ICMP }",
+    );
+    let narrowed = vpcform(
+        &moto,
+        dir.path(),
+        &["plan", "--deny-broadening", "--detailed-exitcode"],
+    );
+    assert_eq!(narrowed.code, 2, "{}\n{}", narrowed.stdout, narrowed.stderr);
+    assert!(
+        narrowed
+            .stdout
+            .contains("Security changes (2, 0 broadening)"),
+        "{}",
+        narrowed.stdout
+    );
+}

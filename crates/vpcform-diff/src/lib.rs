@@ -8,6 +8,7 @@ mod render_connectivity;
 mod render_json;
 mod render_markdown;
 mod render_text;
+mod security;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ pub use plan::{PlanInput, plan, plan_destroy, stale_objects};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
 pub use render_markdown::{MARKDOWN_LIMIT, to_markdown};
 pub use render_text::to_text;
+pub use security::{SecurityChange, Sign, broadens, security_changes};
 pub use vpcform_topology::decode_policy_document;
 pub use vpcform_topology::{
     AttrSpec, Compare, ReplaceOrder, TAG_ADDRESS, TAG_STACK, policy_path, policy_path_prefix,

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::{Plan, Value};
 
 /// Bumped on any incompatible change of the JSON plan's shape.
-pub const PLAN_FORMAT_VERSION: &str = "1.2";
+pub const PLAN_FORMAT_VERSION: &str = "1.3";
 
 pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
     let summary = plan.summary();
@@ -58,6 +58,7 @@ pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
         },
         "api_calls": plan.api_calls,
         "errors": plan.errors,
+        "security_changes": crate::security::security_changes(plan),
         "connectivity": plan.connectivity,
         "resource_changes": changes,
         "resource_drift": drift,

@@ -58,6 +58,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             adopted.len()
         );
     }
+    head.push_str(&crate::security::markdown(plan));
     head.push_str(&connectivity);
     let drifted: Vec<&ResourceChange> = plan.actions().filter(|c| c.drift.is_some()).collect();
     if !drifted.is_empty() {

@@ -55,6 +55,7 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
             s.drifted
         );
     }
+    out.push_str(&crate::security::text(plan, style));
     out.push_str(&connectivity);
     out
 }
