@@ -86,6 +86,7 @@ pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Resul
                 "errors": records.iter().filter(|r| r.severity == Severity::Error).count(),
                 "warnings": records.iter().filter(|r| r.severity == Severity::Warning).count(),
                 "diagnostics": records,
+                "policy_findings": loaded.findings.iter().map(|f| finding_record(&loaded, f)).collect::<Vec<_>>(),
             });
             out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
         }
@@ -114,6 +115,7 @@ pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Resul
                     graph.len(),
                     graph.edge_count()
                 ));
+                out(&policy_summary(&loaded));
             }
         }
     }
@@ -121,6 +123,55 @@ pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Resul
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The policy checks' count, and each waived finding with its reason
+/// (the others were reported as warnings).
+fn policy_summary(loaded: &Loaded) -> String {
+    let waived: Vec<&vpcform_topology::waivers::Finding> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.waiver.is_some())
+        .collect();
+    let rules = vpcform_topology::policy::POLICY_RULES.len();
+    let mut text = format!(
+        "Policy checks ({rules} rules): {} finding(s), {} waived\n",
+        loaded.findings.len(),
+        waived.len()
+    );
+    for f in waived {
+        let Some(w) = &f.waiver else { continue };
+        let until = w
+            .expires
+            .as_ref()
+            .map_or(String::new(), |e| format!(", until {}", e.value));
+        text.push_str(&format!(
+            "  waived {} {}:{}:{} {}: {} ({}{until})\n",
+            f.finding.rule,
+            loaded.source.name,
+            f.span.line,
+            f.span.column,
+            f.finding.address,
+            f.finding.message,
+            w.reason.value.trim()
+        ));
+    }
+    text
+}
+
+/// A finding as `validate --format json` lists it.
+fn finding_record(loaded: &Loaded, f: &vpcform_topology::waivers::Finding) -> serde_json::Value {
+    serde_json::json!({
+        "rule": f.finding.rule,
+        "address": f.finding.address.to_string(),
+        "file": loaded.source.name,
+        "line": f.span.line,
+        "column": f.span.column,
+        "message": f.finding.message,
+        "waived": f.waiver.is_some(),
+        "reason": f.waiver.as_ref().map(|w| w.reason.value.trim().to_string()),
+        "expires": f.waiver.as_ref().and_then(|w| w.expires.as_ref()).map(|e| e.value.clone()),
     })
 }
 

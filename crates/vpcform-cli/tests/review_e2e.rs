@@ -354,7 +354,40 @@ fn many_declared_tags_are_all_remembered_and_a_removed_one_is_removed() {
 fn opening_rdp_to_the_world_is_broadening_and_fails_deny_broadening() {
     let moto = Moto::start();
     let dir = seed_dir();
+    let findings = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        let run = vpcform(&moto, dir, &["plan", "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        json["policy_findings"].as_array().unwrap().clone()
+    };
+    let ssh = |findings: &[serde_json::Value]| -> Vec<(String, String)> {
+        findings
+            .iter()
+            .filter(|f| f["rule"] == "CKV_AWS_24")
+            .map(|f| {
+                (
+                    f["status"].as_str().unwrap().to_string(),
+                    f["waived"].as_str().unwrap_or("NOT WAIVED").to_string(),
+                )
+            })
+            .collect()
+    };
+    // The seed's open SSH is a waived finding: introduced by the first plan, then unchanged.
+    let introduced = ssh(&findings(dir.path()));
+    assert_eq!(introduced.len(), 2, "{introduced:?}");
+    assert!(
+        introduced.iter().all(|(s, w)| s == "introduced"
+            && w.starts_with("A learning environment: SSH from 0.0.0.0/0")),
+        "{introduced:?}"
+    );
     ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let kept = ssh(&findings(dir.path()));
+    assert!(kept.iter().all(|(s, _)| s == "unchanged"), "{kept:?}");
+    let text = vpcform(&moto, dir.path(), &["plan"]);
+    assert!(
+        text.stdout.contains("= unchanged CKV_AWS_24 security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0]: SSH (port 22) is open to the whole internet (0.0.0.0/0) (waived: A learning environment"),
+        "{}",
+        text.stdout
+    );
     edit(
         dir.path(),
         "      - { protocol: icmp, cidr: 0.0.0.0/0, description: All ICMP }\n    tags: { Name: instance-1-sg }",
@@ -372,6 +405,10 @@ fn opening_rdp_to_the_world_is_broadening_and_fails_deny_broadening() {
             && above.contains("> [!IMPORTANT]\n> This plan broadens access (1 change(s))"),
         "{}",
         markdown.stdout
+    );
+    assert!(
+        above.contains("| introduced | `CKV_AWS_25` | `security-group-rule.instance-1-sg[ingress/tcp/3389..3389/0.0.0.0/0]` | RDP (port 3389) is open to the whole internet (0.0.0.0/0) |  |"),
+        "{above}"
     );
     let denied = vpcform(
         &moto,

@@ -4,6 +4,7 @@
 
 mod normalize;
 mod plan;
+mod policy;
 mod render_connectivity;
 mod render_json;
 mod render_markdown;
@@ -17,6 +18,7 @@ use vpcform_topology::{Address, ResourceKind};
 
 pub use normalize::canonical_policy;
 pub use plan::{PlanInput, plan, plan_destroy, stale_objects};
+pub use policy::{FindingStatus, PolicyFinding};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
 pub use render_markdown::{MARKDOWN_LIMIT, to_markdown};
 pub use render_text::to_text;
@@ -427,6 +429,9 @@ pub struct Plan {
     pub fingerprints: Vec<Fingerprint>,
     pub topology_hash: String,
     pub api_calls: u64,
+    /// Policy-check findings the plan introduces, resolves or leaves.
+    #[serde(default)]
+    pub policy_findings: Vec<PolicyFinding>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,6 +86,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         fingerprints: fingerprints(live, &desired),
         topology_hash: topology_hash.to_string(),
         api_calls: live.api_calls,
+        policy_findings: crate::policy::policy_findings(topology, graph, live),
     }
 }
 

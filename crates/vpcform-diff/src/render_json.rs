@@ -59,6 +59,7 @@ pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
         "api_calls": plan.api_calls,
         "errors": plan.errors,
         "security_changes": crate::security::security_changes(plan),
+        "policy_findings": plan.policy_findings,
         "connectivity": plan.connectivity,
         "resource_changes": changes,
         "resource_drift": drift,

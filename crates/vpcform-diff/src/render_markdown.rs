@@ -23,6 +23,7 @@ pub fn to_markdown(plan: &Plan) -> String {
         .unwrap_or_default();
     if !plan.has_changes() {
         let _ = writeln!(head, "**No changes.** The account matches the topology.\n");
+        head.push_str(&crate::policy::markdown(plan));
         head.push_str(&connectivity);
         return head;
     }
@@ -59,6 +60,7 @@ pub fn to_markdown(plan: &Plan) -> String {
         );
     }
     head.push_str(&crate::security::markdown(plan));
+    head.push_str(&crate::policy::markdown(plan));
     head.push_str(&connectivity);
     let drifted: Vec<&ResourceChange> = plan.actions().filter(|c| c.drift.is_some()).collect();
     if !drifted.is_empty() {

@@ -32,6 +32,7 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
             style.green("No changes."),
             plan.stack
         );
+        out.push_str(&crate::policy::text(plan, style));
         out.push_str(&connectivity);
         return out;
     }
@@ -56,6 +57,7 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
         );
     }
     out.push_str(&crate::security::text(plan, style));
+    out.push_str(&crate::policy::text(plan, style));
     out.push_str(&connectivity);
     out
 }

@@ -17,11 +17,13 @@ mod graph;
 mod kind;
 pub mod kinds;
 mod model;
+pub mod policy;
 mod ports;
 pub mod queries;
 mod registry;
 mod rules;
 mod validate;
+pub mod waivers;
 mod yaml;
 
 pub use address::{Address, ResourceKind};
@@ -69,6 +71,10 @@ pub struct Loaded {
     pub graph: Option<DependencyGraph>,
     /// Sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Policy-check findings on what the topology builds, waived or not
+    /// (computed when the topology has no errors; the unwaived ones are
+    /// also warnings in `diagnostics`).
+    pub findings: Vec<waivers::Finding>,
 }
 
 impl Loaded {
@@ -102,6 +108,7 @@ pub fn load_file(path: &std::path::Path) -> std::io::Result<Loaded> {
             topology: None,
             graph: None,
             diagnostics: vec![yaml::too_large(meta.len())],
+            findings: Vec::new(),
         });
     }
     let bytes = std::fs::read(path)?;
@@ -120,12 +127,14 @@ pub fn load(name: &str, bytes: &[u8]) -> Loaded {
                 topology: None,
                 graph: None,
                 diagnostics: vec![*d],
+                findings: Vec::new(),
             };
         }
     };
     let mut cx = decode::Cx::default();
     let topology = model::decode_topology(&root, &mut cx);
     let mut graph = None;
+    let mut findings = Vec::new();
     if let Some(t) = &topology {
         let index = validate::NameIndex::build(t, &mut cx);
         validate::validate(t, &index, &mut cx);
@@ -134,6 +143,7 @@ pub fn load(name: &str, bytes: &[u8]) -> Loaded {
             cx.push(g.cycle_diagnostic(&cycle));
         }
         if !cx.diags.iter().any(Diagnostic::is_error) {
+            findings = check_policy(t, &g, &mut cx);
             graph = Some(g);
         }
     }
@@ -144,7 +154,32 @@ pub fn load(name: &str, bytes: &[u8]) -> Loaded {
         topology,
         graph,
         diagnostics,
+        findings,
     }
+}
+
+/// The policy checks on what the topology builds; unwaived findings are warnings.
+fn check_policy(t: &Topology, g: &DependencyGraph, cx: &mut decode::Cx) -> Vec<waivers::Finding> {
+    let raw = policy::findings(&policy::desired_facts(t, g));
+    let findings = waivers::assess(t, g, raw, cx);
+    for f in findings.iter().filter(|f| f.waiver.is_none()) {
+        let Some(rule) = policy::rule(f.finding.rule) else {
+            continue;
+        };
+        cx.push(
+            Diagnostic::warning(
+                rule.id,
+                f.span,
+                format!("{}: {}", f.finding.address, f.finding.message),
+            )
+            .with_label(rule.title)
+            .with_help(format!(
+                "{}; or accept it under `waivers:` with `rule: {}`, `resource:` and a `reason:`",
+                rule.fix, rule.id
+            )),
+        );
+    }
+    findings
 }
 
 /// The JSON Schema of the topology language, for editors (`vpcform schema`).

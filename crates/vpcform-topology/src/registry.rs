@@ -174,6 +174,9 @@ macro_rules! define_kinds {
             /// Named Logs Insights queries (`vpcform query NAME`).
             #[schemars(default)]
             pub queries: Section<crate::queries::SavedQuery>,
+            /// Policy-check findings accepted knowingly (`validate` and `plan` report the rest).
+            #[schemars(default)]
+            pub waivers: Vec<crate::waivers::Waiver>,
             /// Every logical name declared, with its kind, including resources that
             /// failed to decode (so references to them are not reported as undefined).
             #[schemars(skip)]
@@ -268,6 +271,10 @@ macro_rules! define_kinds {
                         .map(|n| crate::queries::decode(n, cx))
                         .unwrap_or_default(),
                 ),
+                waivers: f
+                    .take("waivers")
+                    .and_then(|n| crate::waivers::decode(n, cx))
+                    .unwrap_or_default(),
                 declared,
             }
         }

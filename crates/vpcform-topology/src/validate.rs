@@ -144,5 +144,6 @@ pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
     crate::registry::validate_sections(t, index, cx);
     crate::rules::validate(t, index, cx);
     crate::expect::validate(t, index, cx);
+    crate::waivers::validate(t, crate::waivers::Date::today(), cx);
     crate::queries::validate(t, index, cx);
 }

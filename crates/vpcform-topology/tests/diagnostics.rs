@@ -40,7 +40,8 @@ fn invalid_topologies_are_refused_with_located_messages() {
         );
         let is_warning_case = expected.starts_with("flow-log-role")
             || expected == "peering-without-routes"
-            || expected == "shadowed-acl-entry";
+            || expected == "shadowed-acl-entry"
+            || expected == "unused-waiver";
         if !is_warning_case {
             assert!(
                 !has_graph,

@@ -9,13 +9,13 @@ use vpcform_diff::TAG_STACK;
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
-use vpcform_topology::kinds::log_group::{LOG_GROUP_NAME, RETENTION_IN_DAYS};
+use vpcform_topology::kinds::log_group::{KMS_KEY_ID, LOG_GROUP_NAME, RETENTION_IN_DAYS};
 
 use crate::apply::{
     attr, attr_i64, changed, create_tags, id, or_own, outcome, owned_by, tag_changes, unless_gone,
 };
 use crate::kind::{AwsKind, Read, Scan};
-use crate::read::{Found, ReadCx, placed, tags_value, unowned_conflict};
+use crate::read::{Found, ReadCx, opt_str, placed, tags_value, unowned_conflict};
 use crate::{Aws, AwsError};
 
 /// A log group's ARN without the `:*` that DescribeLogGroups appends.
@@ -46,6 +46,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                         RETENTION_IN_DAYS,
                         group.retention_in_days().map_or(Value::Null, Value::from),
                     ),
+                    (KMS_KEY_ID, opt_str(group.kms_key_id())),
                     (TAGS, tags_value(&tags)),
                 ],
             )),
@@ -140,6 +141,7 @@ impl AwsKind for LogGroup {
             .logs
             .create_log_group()
             .log_group_name(&name)
+            .set_kms_key_id(attr(op, KMS_KEY_ID).map(str::to_string))
             .set_tags(Some(create_tags(op).into_iter().collect()))
             .send()
             .await
@@ -168,6 +170,9 @@ impl AwsKind for LogGroup {
         if changed(op, RETENTION_IN_DAYS) {
             set_retention(aws, name, attr_i64(op, RETENTION_IN_DAYS)).await?;
         }
+        if changed(op, KMS_KEY_ID) {
+            set_kms_key(aws, name, attr(op, KMS_KEY_ID)).await?;
+        }
         update_tags(aws, name, op).await?;
         Ok(outcome(name))
     }
@@ -189,6 +194,29 @@ impl AwsKind for LogGroup {
                 .map_err(|e| aws.error("logs:DeleteLogGroup", e)),
             name,
         )
+    }
+}
+
+/// Encrypts new log events with `key`, or (none) with CloudWatch's own key again.
+async fn set_kms_key(aws: &Aws, name: &str, key: Option<&str>) -> Result<(), AwsError> {
+    match key {
+        Some(key) => aws
+            .logs
+            .associate_kms_key()
+            .log_group_name(name)
+            .kms_key_id(key)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws.error("logs:AssociateKmsKey", e)),
+        None => aws
+            .logs
+            .disassociate_kms_key()
+            .log_group_name(name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws.error("logs:DisassociateKmsKey", e)),
     }
 }
 

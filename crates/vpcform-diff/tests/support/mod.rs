@@ -117,6 +117,11 @@ pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
         if matches!(change.kind, ResourceKind::IamRole | ResourceKind::IamPolicy) {
             attrs.insert(attr::ARN.as_str().into(), Value::String(id.clone()));
         }
+        let default_egress = change.kind == ResourceKind::SecurityGroup
+            && !attrs.contains_key("revoke_default_egress");
+        if default_egress {
+            live.insert(aws_egress_rule(&change.address, &id));
+        }
         live.insert(LiveObject {
             address: change.address.clone(),
             id,
@@ -125,6 +130,30 @@ pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
         });
     }
     live
+}
+
+/// The allow-all egress rule AWS gives a new group, as the reader reports it.
+fn aws_egress_rule(group: &Address, group_id: &str) -> LiveObject {
+    let key = vpcform_topology::default_egress().key();
+    LiveObject {
+        address: Address::keyed(
+            ResourceKind::SecurityGroupRule,
+            group.name.clone(),
+            key.clone(),
+        ),
+        id: format!("{group_id}|{key}"),
+        attrs: serde_json::json!({
+            "group_id": group_id, "direction": "egress", "ip_protocol": "-1",
+            "from_port": -1, "to_port": -1, "cidr_ipv4": "0.0.0.0/0", "referenced_group_id": null,
+            "description": null
+        })
+        .as_object()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .collect(),
+        unowned: false,
+    }
 }
 
 /// The AMI every SSM parameter the topology names resolves to.

@@ -22,6 +22,7 @@ use crate::yaml::Node;
 
 pub const LOG_GROUP_NAME: Attr = Attr::new("log_group_name");
 pub const RETENTION_IN_DAYS: Attr = Attr::new("retention_in_days");
+pub const KMS_KEY_ID: Attr = Attr::new("kms_key_id");
 
 /// CloudWatch Logs retention values AWS accepts.
 pub const RETENTION_DAYS: &[i64] = &[
@@ -37,6 +38,9 @@ pub struct LogGroup {
     /// One of AWS's values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     /// 1096, 1827, 2192, 2557, 2922, 3288, 3653. Omit to keep logs forever.
     pub retention_days: Option<At<i64>>,
+    /// The ARN of a KMS key that encrypts the logs (its policy must let
+    /// `logs.REGION.amazonaws.com` use it); omit for CloudWatch's own key.
+    pub kms_key_id: Option<At<String>>,
     #[schemars(default)]
     pub tags: Tags,
     #[schemars(default)]
@@ -51,6 +55,7 @@ impl Kind for LogGroup {
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(LOG_GROUP_NAME, Compare::Exact),
         AttrSpec::update(RETENTION_IN_DAYS, Compare::Exact),
+        AttrSpec::update(KMS_KEY_ID, Compare::Exact),
         crate::attr::TAGS_SPEC,
     ];
 
@@ -70,6 +75,7 @@ impl Kind for LogGroup {
                         .map_or(Value::Null, |r| json!(r.value)),
                 ),
             ),
+            (KMS_KEY_ID, Desired::optional(l.kms_key_id.as_ref())),
             (TAGS, cx.tags(a, &l.tags)),
         ]))
     }
@@ -80,11 +86,13 @@ impl Declared for LogGroup {
         let mut f = Fields::new(node, what, cx)?;
         let name = f.required("name", cx);
         let retention = f.maybe("retention-days", cx);
+        let kms_key_id = f.maybe("kms-key-id", cx);
         let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(LogGroup {
             name: name?,
             retention_days: retention.ok()?,
+            kms_key_id: kms_key_id.ok()?,
             tags: tags?,
             depends_on: deps?,
             import_id: import_id?,
@@ -142,6 +150,7 @@ impl Declared for LogGroup {
             "retention-days",
             o.get(RETENTION_IN_DAYS).and_then(Value::as_i64),
         );
+        m.maybe("kms-key-id", o.str(KMS_KEY_ID));
         Some(m)
     }
 }
