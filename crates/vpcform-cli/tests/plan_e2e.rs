@@ -144,7 +144,13 @@ fn seed_plan_on_an_empty_account_lists_every_create_and_changes_nothing() {
     assert_eq!(text.code, 2, "{}", text.stderr);
     assert!(
         text.stdout
-            .contains("Plan: 31 to add, 0 to change, 0 to destroy.\n\nConnectivity:\n  expectations: 4 held, 0 broken\n"),
+            .contains("Plan: 31 to add, 0 to change, 0 to destroy.\n")
+            && text
+                .stdout
+                .contains("\nConnectivity:\n  expectations: 4 held, 0 broken\n")
+            && text
+                .stdout
+                .contains("Policy checks: 6 introduced, 0 resolved, 0 unchanged (6 waived):\n"),
         "{}",
         text.stdout
     );
@@ -198,7 +204,7 @@ fn seed_plan_on_an_empty_account_lists_every_create_and_changes_nothing() {
     );
     assert_eq!(json.code, 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(doc["format_version"], "1.2");
+    assert_eq!(doc["format_version"], "1.3");
     assert_eq!(doc["summary"]["add"], 31);
     let changes = doc["resource_changes"].as_array().unwrap();
     assert_eq!(changes.len(), 31);
@@ -216,7 +222,7 @@ fn seed_plan_on_an_empty_account_lists_every_create_and_changes_nothing() {
 
     let md = vpcform(&moto, &dir, &["plan", "--format", "markdown"]);
     assert_eq!(md.code, 0);
-    assert!(md.stdout.starts_with("### vpcform plan: stack `vpc-monitoring`\n\n**Plan: 31 to add, 0 to change, 0 to destroy.**"));
+    assert!(md.stdout.starts_with("<!-- vpcform-plan stack=vpc-monitoring changes=31 destroys=0 broadening=7 errors=0 -->\n### vpcform plan: stack `vpc-monitoring`\n\n**Plan: 31 to add, 0 to change, 0 to destroy.**"), "{}", md.stdout);
     assert_eq!(md.stdout.matches("<details>").count(), 31);
     assert!(!md.stdout.contains("[!WARNING]"), "nothing is destroyed");
 
@@ -236,9 +242,11 @@ fn out_of_band_objects_in_aws_shapes_plan_as_no_op() {
     let dir = workdir(SMALL);
     let run = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(
-        run.stdout,
-        "No changes. The account matches the topology of stack `e2e`.\n"
+    assert!(
+        run.stdout
+            .starts_with("No changes. The account matches the topology of stack `e2e`.\n\nPolicy checks: 0 introduced, 0 resolved, "),
+        "{}",
+        run.stdout
     );
 }
 
@@ -307,7 +315,15 @@ fn out_of_band_changes_show_as_updates_and_extra_rules_as_deletes() {
     );
     assert!(
         run.stdout
-            .ends_with("Plan: 0 to add, 1 to change, 1 to destroy.\n"),
+            .contains("Plan: 0 to add, 1 to change, 1 to destroy.\n"),
+        "{}",
+        run.stdout
+    );
+    // The RDP rule added by hand was a finding; the plan resolves it.
+    assert!(
+        run.stdout.contains(
+            "- resolved CKV_AWS_25 security-group-rule.ping[ingress/tcp/3389..3389/0.0.0.0/0]"
+        ),
         "{}",
         run.stdout
     );

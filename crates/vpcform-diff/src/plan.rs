@@ -353,31 +353,30 @@ impl Planner<'_> {
         deletes
     }
 
-    /// Whether the container's `vpcform:config` tag says its declaration is
-    /// unchanged since the last apply.
-    /// Whether the container was created by an apply that stopped before
-    /// its implicit objects were all made.
-    fn unfinished(&self, container: &Address) -> bool {
+    /// The container's `vpcform:config` tag, as read.
+    fn live_config(&self, container: &Address) -> Option<&str> {
         self.live
             .objects
             .get(container)
             .and_then(|o| o.get(attr::TAGS))
             .and_then(|t| t.get(TAG_CONFIG))
             .and_then(Value::as_str)
+    }
+
+    /// Whether the container was created by an apply that stopped before
+    /// it and its implicit objects were all made.
+    fn unfinished(&self, container: &Address) -> bool {
+        self.live_config(container)
             .is_some_and(|hash| hash.ends_with(crate::CONFIG_UNFINISHED))
     }
 
+    /// Whether the container's `vpcform:config` tag says its declaration is
+    /// unchanged since the last apply.
     fn unchanged_since_apply(&self, container: &Address) -> bool {
         let Some(hash) = self.config_hashes.get(container) else {
             return false;
         };
-        self.live
-            .objects
-            .get(container)
-            .and_then(|o| o.get(attr::TAGS))
-            .and_then(|t| t.get(TAG_CONFIG))
-            .and_then(Value::as_str)
-            == Some(hash.as_str())
+        self.live_config(container) == Some(hash.as_str())
     }
 }
 

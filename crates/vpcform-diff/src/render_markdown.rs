@@ -6,12 +6,29 @@ use std::fmt::Write as _;
 use crate::render_text::{line_diff, show};
 use crate::{Action, Plan, ResourceChange};
 
+/// The first line: an HTML comment (invisible on GitHub) by which a
+/// pipeline finds its own comment to update, and reads labels from.
+fn marker(plan: &Plan) -> String {
+    let s = plan.summary();
+    let broadening = crate::security_changes(plan)
+        .iter()
+        .filter(|c| c.broadening())
+        .count();
+    format!(
+        "<!-- vpcform-plan stack={} changes={} destroys={} broadening={broadening} errors={} -->\n",
+        plan.stack,
+        s.adopt + s.add + s.change + s.destroy,
+        s.destroy,
+        plan.errors.len()
+    )
+}
+
 /// GitHub refuses comments over 65,536 characters; stay below with room for the notice.
 pub const MARKDOWN_LIMIT: usize = 65_000;
 
 pub fn to_markdown(plan: &Plan) -> String {
     let s = plan.summary();
-    let mut head = String::new();
+    let mut head = marker(plan);
     let _ = writeln!(head, "### vpcform plan: stack `{}`\n", plan.stack);
     for e in &plan.errors {
         let _ = writeln!(head, "> [!CAUTION]\n> `{}`: {}\n", e.address, e.message);
