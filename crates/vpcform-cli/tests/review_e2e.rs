@@ -460,3 +460,79 @@ fn opening_rdp_to_the_world_is_broadening_and_fails_deny_broadening() {
         narrowed.stdout
     );
 }
+
+#[test]
+fn a_vpc_can_restrict_its_default_security_group_and_undo_it() {
+    let moto = Moto::start();
+    let topology = |restrict: bool| {
+        format!(
+            "stack: strict\nregion: us-east-1\nvpcs:\n  main: {{ cidr: 10.7.0.0/16, restrict-default-security-group: {restrict} }}\n"
+        )
+    };
+    let dir = workdir(&topology(true));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let default_group = || {
+        let vpc = rt
+            .block_on(
+                sdk.ec2
+                    .describe_vpcs()
+                    .filters(
+                        Filter::builder()
+                            .name("tag:vpcform:stack")
+                            .values("strict")
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap()
+            .vpcs()[0]
+            .vpc_id()
+            .unwrap()
+            .to_string();
+        rt.block_on(
+            sdk.ec2
+                .describe_security_groups()
+                .filters(Filter::builder().name("vpc-id").values(vpc).build())
+                .filters(
+                    Filter::builder()
+                        .name("group-name")
+                        .values("default")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap()
+        .security_groups()[0]
+            .clone()
+    };
+    let g = default_group();
+    assert!(
+        g.ip_permissions().is_empty() && g.ip_permissions_egress().is_empty(),
+        "{g:?}"
+    );
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+    assert!(!clean.stdout.contains("CKV2_AWS_12"), "{}", clean.stdout);
+
+    // Undone: AWS's rules are back, and the policy check says so.
+    std::fs::write(dir.path().join("topology.yaml"), topology(false)).unwrap();
+    let validate = vpcform(&moto, dir.path(), &["validate"]);
+    assert!(
+        validate.stderr.contains("warning[CKV2_AWS_12]: vpc.main"),
+        "{}",
+        validate.stderr
+    );
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let g = default_group();
+    assert_eq!(g.ip_permissions().len(), 1, "{g:?}");
+    assert_eq!(g.ip_permissions_egress().len(), 1, "{g:?}");
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+    assert!(
+        clean.stdout.contains("! unchanged CKV2_AWS_12 vpc.main"),
+        "{}",
+        clean.stdout
+    );
+}

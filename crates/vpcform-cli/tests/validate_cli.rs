@@ -31,13 +31,13 @@ fn validate_accepts_the_seed_topology_by_default() {
     let out = stdout(&o);
     assert!(
         out.starts_with(
-            "topology.yaml: valid (stack `vpc-monitoring`, 31 resources, 42 dependencies)\nPolicy checks (9 rules): 6 finding(s), 6 waived\n"
+            "topology.yaml: valid (stack `vpc-monitoring`, 31 resources, 42 dependencies)\nPolicy checks (10 rules): 6 finding(s), 6 waived\n"
         ),
         "{out}"
     );
     // The seed's open SSH is a waived finding, located, with the seed's reason.
     assert!(
-        out.contains("  waived CKV_AWS_24 topology.yaml:69:9 security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0]: SSH (port 22) is open to the whole internet (0.0.0.0/0) (A learning environment"),
+        out.contains("  waived CKV_AWS_24 topology.yaml:71:9 security-group-rule.instance-1-sg[ingress/tcp/22..22/0.0.0.0/0]: SSH (port 22) is open to the whole internet (0.0.0.0/0) (A learning environment"),
         "{out}"
     );
 }

@@ -53,6 +53,7 @@ fn matching() -> LiveState {
         "vpc-1",
         json!({
             "cidr_block": "10.9.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": false,
+            "restrict_default_security_group": false,
             "tags": {"Name": "main", "vpcform:stack": "demo", "vpcform:address": "vpc.main"}
         }),
     ));
@@ -83,7 +84,7 @@ fn matching_live_state_plans_no_changes() {
     );
     let text = vpcform_diff::to_text(&p, &Style::plain());
     assert!(
-        text.starts_with("No changes. The account matches the topology of stack `demo`.\n\nPolicy checks: 0 introduced, 0 resolved, 3 unchanged (0 waived):\n"),
+        text.starts_with("No changes. The account matches the topology of stack `demo`.\n\nPolicy checks: 0 introduced, 0 resolved, 4 unchanged (0 waived):\n"),
         "{text}"
     );
 }

@@ -112,6 +112,13 @@ pub static POLICY_RULES: &[PolicyRule] = &[
         check: unrestricted_egress,
     },
     PolicyRule {
+        id: "CKV2_AWS_12",
+        aliases: &[],
+        title: "a VPC's default security group restricts all traffic",
+        fix: "set `restrict-default-security-group: true` on the VPC",
+        check: open_default_group,
+    },
+    PolicyRule {
         id: "CKV_AWS_66",
         aliases: &[],
         title: "a log group specifies its retention",
@@ -333,6 +340,19 @@ fn unencrypted_logs(facts: &Facts, out: &mut Vec<(Address, String)>) {
             out.push((
                 address.clone(),
                 "logs are encrypted with CloudWatch's own key, not a KMS key".into(),
+            ));
+        }
+    }
+}
+
+fn open_default_group(facts: &Facts, out: &mut Vec<(Address, String)>) {
+    use crate::kinds::vpc::RESTRICT_DEFAULT_SECURITY_GROUP;
+    for (address, v) in facts.of(ResourceKind::Vpc) {
+        if v.get(RESTRICT_DEFAULT_SECURITY_GROUP) != Some(&Value::Bool(true)) {
+            out.push((
+                address.clone(),
+                "its default security group keeps AWS's rules (all traffic from itself, all out)"
+                    .into(),
             ));
         }
     }

@@ -650,3 +650,74 @@ async fn swap_group(
         .map_err(|e| aws.error("ec2:ModifyNetworkInterfaceAttribute", e))?;
     Ok(())
 }
+
+/// The default security group of each of `vpcs`, by VPC id (one call).
+pub(crate) async fn default_groups(
+    aws: &Aws,
+    vpcs: &[String],
+) -> Result<std::collections::HashMap<String, aws_sdk_ec2::types::SecurityGroup>, AwsError> {
+    if vpcs.is_empty() {
+        return Ok(Default::default());
+    }
+    let name = aws_sdk_ec2::types::Filter::builder()
+        .name("group-name")
+        .values("default")
+        .build();
+    let call = aws
+        .ec2
+        .describe_security_groups()
+        .filters(name)
+        .filters(crate::read::in_vpcs("vpc-id", vpcs));
+    let mut pages = call.into_paginator().items().send();
+    let mut out = std::collections::HashMap::new();
+    while let Some(g) = pages.next().await {
+        let g = g.map_err(|e| aws.error("ec2:DescribeSecurityGroups", e))?;
+        out.insert(g.vpc_id().unwrap_or_default().to_string(), g);
+    }
+    Ok(out)
+}
+
+/// Whether a default group holds no rule at all.
+pub(crate) fn is_restricted(g: &aws_sdk_ec2::types::SecurityGroup) -> bool {
+    g.ip_permissions().is_empty() && g.ip_permissions_egress().is_empty()
+}
+
+/// Removes every rule of `vpc`'s default group, or (`restrict` false) puts
+/// AWS's back: all traffic from the group itself, all traffic out.
+pub(crate) async fn restrict_default_group(
+    aws: &Aws,
+    vpc: &str,
+    restrict: bool,
+) -> Result<(), AwsError> {
+    let groups = default_groups(aws, &[vpc.to_string()]).await?;
+    let Some(group) = groups.get(vpc) else {
+        return Ok(());
+    };
+    let id = group.group_id().unwrap_or_default();
+    if restrict {
+        for (direction, p) in permissions(group) {
+            match rule_call(aws, RuleCall::Revoke, direction, id, p.clone()).await {
+                Err(e) if !is_code(&e, &["InvalidPermission.NotFound"]) => return Err(e),
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
+    let from_itself = IpPermission::builder()
+        .ip_protocol("-1")
+        .user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build())
+        .build();
+    let out = IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    copy_rules(
+        aws,
+        RuleCall::Authorize,
+        Direction::Ingress,
+        id,
+        vec![from_itself],
+    )
+    .await?;
+    copy_rules(aws, RuleCall::Authorize, Direction::Egress, id, vec![out]).await
+}

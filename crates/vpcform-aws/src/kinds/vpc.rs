@@ -9,7 +9,11 @@ use vpcform_diff::LiveObject;
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
-use vpcform_topology::kinds::vpc::{CIDR_BLOCK, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT};
+use vpcform_topology::kinds::vpc::{
+    CIDR_BLOCK, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT, RESTRICT_DEFAULT_SECURITY_GROUP,
+};
+
+use crate::kinds::security_group::restrict_default_group;
 
 use crate::apply::{
     attr, attr_bool, changed, delete, ec2_tag_spec, id, outcome, update_ec2_tags, update_tags_only,
@@ -38,10 +42,20 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             places.push((vpc, place));
         }
     }
+    let ids: Vec<String> = places
+        .iter()
+        .filter_map(|(vpc, _)| vpc.vpc_id().map(str::to_string))
+        .collect();
+    let defaults = crate::kinds::security_group::default_groups(aws, &ids).await?;
     // Collected first: a lazy map in the stream trips rustc's Send check (rust-lang/rust#64552).
     let reads: Vec<_> = places
         .into_iter()
-        .map(|(vpc, place)| read_one(aws, vpc, place))
+        .map(|(vpc, place)| {
+            let restricted = defaults
+                .get(vpc.vpc_id().unwrap_or_default())
+                .is_some_and(crate::kinds::security_group::is_restricted);
+            read_one(aws, vpc, place, restricted)
+        })
         .collect();
     found.objects = concurrently(reads).await?;
     Ok(found)
@@ -108,6 +122,7 @@ async fn read_one(
     aws: &Aws,
     vpc: &aws_sdk_ec2::types::Vpc,
     place: (vpcform_topology::Address, bool),
+    restricted: bool,
 ) -> Result<LiveObject, AwsError> {
     let id = vpc.vpc_id().unwrap_or_default();
     let attribute = |name: VpcAttributeName| {
@@ -149,6 +164,7 @@ async fn read_one(
                         .unwrap_or(false),
                 ),
             ),
+            (RESTRICT_DEFAULT_SECURITY_GROUP, Value::from(restricted)),
             (TAGS, tags_value(&tags)),
         ],
     ))
@@ -197,6 +213,9 @@ impl AwsKind for Vpc {
         let support = attr_bool(op, ENABLE_DNS_SUPPORT).filter(|s| !s);
         let hostnames = attr_bool(op, ENABLE_DNS_HOSTNAMES).filter(|h| *h);
         set_dns(aws, &vpc, support, hostnames).await?;
+        if attr_bool(op, RESTRICT_DEFAULT_SECURITY_GROUP) == Some(true) {
+            restrict_default_group(aws, &vpc, true).await?;
+        }
         Ok(outcome(vpc))
     }
 
@@ -210,6 +229,9 @@ impl AwsKind for Vpc {
             wanted(ENABLE_DNS_HOSTNAMES),
         )
         .await?;
+        if let Some(restrict) = wanted(RESTRICT_DEFAULT_SECURITY_GROUP) {
+            restrict_default_group(aws, vpc, restrict).await?;
+        }
         update_ec2_tags(aws, vpc, op).await?;
         Ok(outcome(vpc))
     }

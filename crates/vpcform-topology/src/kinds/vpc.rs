@@ -22,6 +22,8 @@ use crate::yaml::Node;
 pub const CIDR_BLOCK: Attr = Attr::new("cidr_block");
 pub const ENABLE_DNS_SUPPORT: Attr = Attr::new("enable_dns_support");
 pub const ENABLE_DNS_HOSTNAMES: Attr = Attr::new("enable_dns_hostnames");
+/// Whether the VPC's default security group holds no rule at all.
+pub const RESTRICT_DEFAULT_SECURITY_GROUP: Attr = Attr::new("restrict_default_security_group");
 
 /// A VPC with one IPv4 CIDR block.
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
@@ -34,6 +36,10 @@ pub struct Vpc {
     pub enable_dns_support: Option<At<bool>>,
     /// Default false.
     pub enable_dns_hostnames: Option<At<bool>>,
+    /// Remove every rule of the VPC's default security group (AWS's allow
+    /// from itself and to anywhere), so nothing placed in it by mistake can
+    /// talk; `false` puts AWS's rules back. Default false.
+    pub restrict_default_security_group: Option<At<bool>>,
     #[schemars(default)]
     pub tags: Tags,
     #[schemars(default)]
@@ -49,6 +55,7 @@ impl Kind for Vpc {
         AttrSpec::replace(CIDR_BLOCK, Compare::Cidr),
         AttrSpec::update(ENABLE_DNS_SUPPORT, Compare::Exact),
         AttrSpec::update(ENABLE_DNS_HOSTNAMES, Compare::Exact),
+        AttrSpec::update(RESTRICT_DEFAULT_SECURITY_GROUP, Compare::Exact),
         crate::attr::TAGS_SPEC,
     ];
 
@@ -68,6 +75,14 @@ impl Kind for Vpc {
                 ENABLE_DNS_HOSTNAMES,
                 Desired::known(v.enable_dns_hostnames.as_ref().is_some_and(|x| x.value)),
             ),
+            (
+                RESTRICT_DEFAULT_SECURITY_GROUP,
+                Desired::known(
+                    v.restrict_default_security_group
+                        .as_ref()
+                        .is_some_and(|x| x.value),
+                ),
+            ),
             (TAGS, cx.tags(a, &v.tags)),
         ]))
     }
@@ -79,12 +94,14 @@ impl Declared for Vpc {
         let cidr = f.required("cidr", cx);
         let dns_support = f.maybe("enable-dns-support", cx);
         let dns_hostnames = f.maybe("enable-dns-hostnames", cx);
+        let restrict = f.maybe("restrict-default-security-group", cx);
         let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(Vpc {
             cidr: cidr?,
             enable_dns_support: dns_support.ok()?,
             enable_dns_hostnames: dns_hostnames.ok()?,
+            restrict_default_security_group: restrict.ok()?,
             tags: tags?,
             depends_on: deps?,
             import_id: import_id?,
@@ -120,6 +137,9 @@ impl Declared for Vpc {
         m.set("cidr", o.str(CIDR_BLOCK)?);
         if o.get(ENABLE_DNS_SUPPORT) == Some(&Value::Bool(false)) {
             m.set("enable-dns-support", false);
+        }
+        if o.get(RESTRICT_DEFAULT_SECURITY_GROUP) == Some(&Value::Bool(true)) {
+            m.set("restrict-default-security-group", true);
         }
         if o.get(ENABLE_DNS_HOSTNAMES) == Some(&Value::Bool(true)) {
             m.set("enable-dns-hostnames", true);
