@@ -14,13 +14,14 @@ log "building vpcform"
 cargo build --quiet --bin vpcform
 moto_start
 
-# Prints each command as it could be pasted into a shell (arguments quoted).
+# Prints each command (on stderr, so a filtered step still shows it) as it
+# could be pasted into a shell (arguments quoted).
 step() {
   local shown=()
   for a in "$@"; do
     if [[ "$a" =~ ^[A-Za-z0-9_./:=@-]+$ ]]; then shown+=("$a"); else shown+=("'${a//\'/\'\\\'\'}'"); fi
   done
-  printf '\n\033[1;36m$ vpcform %s\033[0m\n' "${shown[*]}"
+  printf '\n\033[1;36m$ vpcform %s\033[0m\n' "${shown[*]}" >&2
   "$VPCFORM_BIN" "$@"
 }
 
