@@ -24,6 +24,23 @@ fn edit(dir: &std::path::Path, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// The one VPC of `stack`.
+async fn stack_vpc(sdk: &Sdk, stack: &str) -> ec2::types::Vpc {
+    let vpcs = sdk
+        .ec2
+        .describe_vpcs()
+        .filters(
+            Filter::builder()
+                .name("tag:vpcform:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    vpcs.vpcs()[0].clone()
+}
+
 /// The groups of the VPC named `Network-1-vpc`, by name.
 async fn groups_of_network_1(sdk: &Sdk) -> Vec<ec2::types::SecurityGroup> {
     let vpcs = sdk
@@ -304,21 +321,8 @@ fn many_declared_tags_are_all_remembered_and_a_removed_one_is_removed() {
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());
     let live_tags = || {
-        let vpcs = rt
-            .block_on(
-                sdk.ec2
-                    .describe_vpcs()
-                    .filters(
-                        Filter::builder()
-                            .name("tag:vpcform:stack")
-                            .values("tagged")
-                            .build(),
-                    )
-                    .send(),
-            )
-            .unwrap();
-        vpcs.vpcs()[0]
-            .tags()
+        let vpc = rt.block_on(stack_vpc(&sdk, "tagged"));
+        vpc.tags()
             .iter()
             .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
             .collect::<std::collections::BTreeMap<String, String>>()
@@ -475,19 +479,7 @@ fn a_vpc_can_restrict_its_default_security_group_and_undo_it() {
     let sdk = rt.block_on(moto.sdk());
     let default_group = || {
         let vpc = rt
-            .block_on(
-                sdk.ec2
-                    .describe_vpcs()
-                    .filters(
-                        Filter::builder()
-                            .name("tag:vpcform:stack")
-                            .values("strict")
-                            .build(),
-                    )
-                    .send(),
-            )
-            .unwrap()
-            .vpcs()[0]
+            .block_on(stack_vpc(&sdk, "strict"))
             .vpc_id()
             .unwrap()
             .to_string();

@@ -143,6 +143,18 @@ impl ExportCx {
 }
 
 impl ExportCx {
+    /// `vpc:` and `subnets:` of a table or ACL: its VPC by name, and the
+    /// subnets its `association` objects name; false when the VPC is not written.
+    pub fn vpc_and_subnets(&self, o: &Observed, association: ResourceKind, m: &mut Map) -> bool {
+        if !self.reference(o, crate::attr::VPC_ID, ResourceKind::Vpc, "vpc", m) {
+            return false;
+        }
+        let subnets =
+            self.names_in_children(o, association, crate::attr::SUBNET_ID, ResourceKind::Subnet);
+        m.list("subnets", subnets);
+        true
+    }
+
     /// The logical names, sorted, of the objects of `kind` that `o`'s
     /// implicit objects of kind `child` name in `attr` (a table's subnets).
     pub fn names_in_children(

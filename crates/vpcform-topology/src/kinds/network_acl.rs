@@ -283,16 +283,9 @@ impl Declared for NetworkAcl {
 
     fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
         let mut m = Map::new();
-        if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
+        if !cx.vpc_and_subnets(o, ResourceKind::NetworkAclAssociation, &mut m) {
             return None;
         }
-        let subnets = cx.names_in_children(
-            o,
-            ResourceKind::NetworkAclAssociation,
-            SUBNET_ID,
-            ResourceKind::Subnet,
-        );
-        m.list("subnets", subnets);
         let mut ingress = Vec::new();
         let mut egress = Vec::new();
         for e in o.children_of(ResourceKind::NetworkAclEntry) {

@@ -167,16 +167,9 @@ impl Declared for RouteTable {
 
     fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
         let mut m = Map::new();
-        if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
+        if !cx.vpc_and_subnets(o, ResourceKind::RouteTableAssociation, &mut m) {
             return None;
         }
-        let subnets = cx.names_in_children(
-            o,
-            ResourceKind::RouteTableAssociation,
-            SUBNET_ID,
-            ResourceKind::Subnet,
-        );
-        m.list("subnets", subnets);
         let mut routes = Vec::new();
         for r in o.children_of(ResourceKind::Route) {
             let destination = DESTINATION_CIDR_BLOCK.str(r).unwrap_or_default();
