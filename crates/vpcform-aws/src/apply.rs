@@ -310,15 +310,10 @@ pub(crate) fn owned_by<'t>(op: &Operation, tag: impl Fn(&str) -> Option<&'t str>
 
 /// EC2 filters that find this operation's own object by its ownership tags.
 pub(crate) fn own_filters(op: &Operation) -> Vec<aws_sdk_ec2::types::Filter> {
-    let tag = |k: &str, v: String| {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(format!("tag:{k}"))
-            .values(v)
-            .build()
-    };
+    use crate::read::tag_filter;
     vec![
-        tag(vpcform_diff::TAG_STACK, op.stack.clone()),
-        tag(vpcform_diff::TAG_ADDRESS, op.address.to_string()),
+        tag_filter(vpcform_diff::TAG_STACK, op.stack.clone()),
+        tag_filter(vpcform_diff::TAG_ADDRESS, op.address.to_string()),
     ]
 }
 

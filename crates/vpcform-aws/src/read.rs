@@ -182,9 +182,14 @@ pub(crate) fn in_vpcs(name: &str, vpcs: &[String]) -> aws_sdk_ec2::types::Filter
 
 /// The EC2 filter that selects the stack's objects.
 pub(crate) fn stack_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
+    tag_filter(TAG_STACK, stack)
+}
+
+/// The EC2 filter that selects objects tagged `key=value`.
+pub(crate) fn tag_filter(key: &str, value: impl Into<String>) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()
-        .name(format!("tag:{TAG_STACK}"))
-        .values(stack)
+        .name(format!("tag:{key}"))
+        .values(value)
         .build()
 }
 

@@ -19,10 +19,6 @@ fn named(resource: ResourceType, name: &str) -> TagSpecification {
         .build()
 }
 
-fn ok(run: &Run) {
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-}
-
 /// The ids of what the console built.
 #[derive(Debug, Clone, PartialEq)]
 struct Built {

@@ -34,10 +34,6 @@ fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-fn ok(run: &Run) {
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-}
-
 /// The stack's ACL, read with the SDK.
 async fn guard(sdk: &Sdk) -> ec2::types::NetworkAcl {
     let acls = sdk

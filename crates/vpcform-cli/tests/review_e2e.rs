@@ -8,10 +8,6 @@ mod common;
 use common::*;
 use ec2::types::Filter;
 
-fn ok(run: &Run) {
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-}
-
 /// The seed, in a directory of its own.
 fn seed_dir() -> tempfile::TempDir {
     workdir(&std::fs::read_to_string(root().join("topology.yaml")).unwrap())

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use vpcform_topology::policy::{Fact, Facts, RawFinding, desired_facts, findings};
-use vpcform_topology::{Address, DependencyGraph, ResourceKind, Span, Topology, attr};
+use vpcform_topology::{Address, DependencyGraph, Topology, attr};
 
 use crate::{LiveState, Value};
 
@@ -64,12 +64,6 @@ pub(crate) fn policy_findings(
         .into_iter()
         .map(|f| (key(&f), f))
         .collect();
-    let span_of = |a: &Address| {
-        graph
-            .index_of(a)
-            .or_else(|| graph.index_of(&ResourceKind::container_of(a)?))
-            .map_or(Span::UNKNOWN, |i| graph.node(i).span)
-    };
     let mut out = Vec::new();
     for (k, f) in &planned {
         let status = match found.contains_key(k) {
@@ -77,7 +71,7 @@ pub(crate) fn policy_findings(
             false => FindingStatus::Introduced,
         };
         let waiver = topology.waivers.iter().find(|w| w.covers(f));
-        let span = span_of(&f.address);
+        let span = graph.span_of(&f.address);
         out.push(PolicyFinding {
             rule: f.rule.to_string(),
             address: f.address.clone(),
@@ -91,8 +85,7 @@ pub(crate) fn policy_findings(
                 .map(|e| e.value.clone()),
         });
     }
-    for (k, f) in found.iter().filter(|(k, _)| !planned.contains_key(k)) {
-        let _ = k;
+    for (_, f) in found.iter().filter(|(k, _)| !planned.contains_key(k)) {
         out.push(PolicyFinding {
             rule: f.rule.to_string(),
             address: f.address.clone(),
@@ -118,25 +111,17 @@ fn live_facts(live: &LiveState) -> Facts {
             addresses.insert(arn, o.address.to_string());
         }
     }
-    let resolve = |v: &Value| -> Value {
+    fn resolve(v: &Value, addresses: &HashMap<&str, String>) -> Value {
         match v {
             Value::String(s) => addresses
                 .get(s.as_str())
                 .map_or_else(|| v.clone(), |a| Value::String(a.clone())),
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|i| match i {
-                        Value::String(s) => addresses
-                            .get(s.as_str())
-                            .map_or_else(|| i.clone(), |a| Value::String(a.clone())),
-                        other => other.clone(),
-                    })
-                    .collect(),
-            ),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| resolve(i, addresses)).collect())
+            }
             other => other.clone(),
         }
-    };
+    }
     Facts(
         live.objects
             .values()
@@ -144,7 +129,7 @@ fn live_facts(live: &LiveState) -> Facts {
                 let attrs = o
                     .attrs
                     .iter()
-                    .map(|(k, v)| (k.clone(), resolve(v)))
+                    .map(|(k, v)| (k.clone(), resolve(v, &addresses)))
                     .collect();
                 (
                     o.address.clone(),

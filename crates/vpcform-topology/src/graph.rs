@@ -86,6 +86,15 @@ impl DependencyGraph {
         self.by_address.get(address).copied()
     }
 
+    /// Where `address` is declared: its node's span, else its container's
+    /// (an object the topology implies without a node, such as AWS's own
+    /// egress rule of a group); unknown when neither is in the graph.
+    pub fn span_of(&self, address: &Address) -> Span {
+        self.index_of(address)
+            .or_else(|| self.index_of(&ResourceKind::container_of(address)?))
+            .map_or(Span::UNKNOWN, |i| self.node(i).span)
+    }
+
     pub fn nodes(&self) -> impl Iterator<Item = (NodeIndex, &GraphNode)> {
         self.graph.node_indices().map(|i| (i, &self.graph[i]))
     }

@@ -180,16 +180,10 @@ pub(crate) fn assess(
     raw: Vec<RawFinding>,
     cx: &mut Cx,
 ) -> Vec<Finding> {
-    let span_of = |a: &Address| {
-        graph
-            .index_of(a)
-            .or_else(|| graph.index_of(&ResourceKind::container_of(a)?))
-            .map_or(Span::UNKNOWN, |i| graph.node(i).span)
-    };
     let findings: Vec<Finding> = raw
         .into_iter()
         .map(|finding| Finding {
-            span: span_of(&finding.address),
+            span: graph.span_of(&finding.address),
             waiver: t.waivers.iter().find(|w| w.covers(&finding)).cloned(),
             finding,
         })

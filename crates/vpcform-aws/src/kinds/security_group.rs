@@ -485,18 +485,10 @@ fn stand_in_address(op: &Operation) -> Address {
 
 /// The stand-in of `op`'s group, if one exists (an earlier attempt's).
 async fn find_stand_in(aws: &Aws, op: &Operation) -> Result<Option<String>, AwsError> {
-    let tag = |k: &str, v: String| {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(format!("tag:{k}"))
-            .values(v)
-            .build()
-    };
+    let address = stand_in_address(op).to_string();
     let found = describe(
         aws,
-        Select::Filter(tag(
-            vpcform_diff::TAG_ADDRESS,
-            stand_in_address(op).to_string(),
-        )),
+        Select::Filter(crate::read::tag_filter(vpcform_diff::TAG_ADDRESS, address)),
     )
     .await?;
     Ok(found

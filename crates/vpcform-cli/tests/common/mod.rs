@@ -19,6 +19,11 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Asserts that a run succeeded, showing its output otherwise.
+pub fn ok(run: &Run) {
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
 /// Runs `vpcform ARGS` in `dir` against `moto`.
 pub fn vpcform(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
     vpcform_via(moto, &moto.endpoint, dir, args)
