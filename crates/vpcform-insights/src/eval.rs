@@ -11,7 +11,10 @@ use serde::Serialize;
 
 use crate::ast::{AggFunc, Aggregate, Command, Expr, Named, ParsePattern, Query, Stats};
 use crate::error::{QueryError, did_you_mean};
-use crate::event::{Event, FLOW_LOG_FIELDS, SYSTEM_FIELDS, Source, flow_tokens, source_of};
+use crate::event::{
+    Event, FLOW_LOG_FIELDS, FlowSpans, Record, SYSTEM_FIELDS, Source, flow_spans, source_of,
+    span_text,
+};
 use crate::parser::MAX_LIMIT;
 use crate::value::{Value, natural_cmp};
 
@@ -211,18 +214,19 @@ fn result_columns(q: &Query, names: &[String]) -> Vec<usize> {
 #[derive(Debug)]
 struct Row {
     event: Option<Event>,
-    flow: OnceCell<Option<[(u32, u32); 14]>>,
+    /// Where the record's flow-log fields are, scanned once.
+    flow: OnceCell<Option<FlowSpans>>,
     slots: Vec<Value>,
     seq: u64,
 }
 
 impl Row {
-    fn of(event: Event, seq: u64) -> Self {
+    fn of(record: Record) -> Self {
         Row {
-            event: Some(event),
-            flow: OnceCell::new(),
+            flow: record.spans.map_or_else(OnceCell::new, OnceCell::from),
+            event: Some(record.event),
             slots: Vec::new(),
-            seq,
+            seq: record.seq,
         }
     }
 
@@ -234,7 +238,7 @@ impl Row {
             return text.map_or(Value::Missing, |t| Value::Str(t.to_string()));
         }
         match &self.event {
-            Some(event) => event.field(sources[id], None),
+            Some(event) => event.field(sources[id]),
             None => Value::Missing,
         }
     }
@@ -249,19 +253,13 @@ impl Row {
             return None;
         }
         let event = self.event.as_ref()?;
-        let spans = self.flow.get_or_init(|| {
-            flow_tokens(&event.message).map(|t| {
-                let base = event.message.as_ptr() as usize;
-                t.map(|s| ((s.as_ptr() as usize - base) as u32, s.len() as u32))
-            })
-        });
-        Some(spans.and_then(|spans| {
-            let (at, len) = spans[i];
-            match &event.message[at as usize..(at + len) as usize] {
+        let spans = self.flow.get_or_init(|| flow_spans(&event.message));
+        Some(
+            spans.and_then(|spans| match span_text(&event.message, spans[i]) {
                 "-" => None,
                 v => Some(v),
-            }
-        }))
+            }),
+        )
     }
 
     fn set(&mut self, id: usize, v: Value) {
@@ -328,7 +326,11 @@ impl Compiled {
 
     /// Runs the query over events (any order).
     pub fn run(&self, events: impl Iterator<Item = Event>) -> QueryResult {
-        let numbered = events.enumerate().map(|(i, e)| (i as u64, e));
+        let numbered = events.enumerate().map(|(i, event)| Record {
+            seq: i as u64,
+            event,
+            spans: None,
+        });
         let commands = self.with_default_order();
         let counters = Cell::new(Counters::default());
         let rows = self.streamed(&commands, numbered, &counters);
@@ -342,9 +344,9 @@ impl Compiled {
     /// the whole input (e.g. a byte offset). The commands up to the first
     /// `stats` or `sort` run in every partition, whose partial groups or
     /// best rows are then merged; other queries read the partitions in turn.
-    pub fn run_partitioned<I>(&self, partitions: Vec<I>) -> QueryResult
+    pub(crate) fn run_partitioned<I>(&self, partitions: Vec<I>) -> QueryResult
     where
-        I: Iterator<Item = (u64, Event)> + Send,
+        I: Iterator<Item = Record> + Send,
     {
         let commands = self.with_default_order();
         let split = first_blocking(&commands);
@@ -451,7 +453,7 @@ impl Compiled {
         &self,
         commands: &[Command],
         split: usize,
-        events: impl Iterator<Item = (u64, Event)>,
+        events: impl Iterator<Item = Record>,
         groups: &SharedGroups,
     ) -> (Partial, Counters) {
         let counters = Cell::new(Counters::default());
@@ -474,12 +476,12 @@ impl Compiled {
     fn streamed<'a>(
         &'a self,
         commands: &'a [Command],
-        events: impl Iterator<Item = (u64, Event)> + 'a,
+        events: impl Iterator<Item = Record> + 'a,
         counters: &'a Cell<Counters>,
     ) -> Rows<'a> {
-        let mut rows: Rows<'a> = Box::new(events.map(move |(seq, e)| {
-            counters.set(counters.get().scanned(e.message.len()));
-            Row::of(e, seq)
+        let mut rows: Rows<'a> = Box::new(events.map(move |record| {
+            counters.set(counters.get().scanned(record.event.message.len()));
+            Row::of(record)
         }));
         let first_block = first_blocking(commands);
         for (i, c) in commands[..first_block].iter().enumerate() {
@@ -640,7 +642,13 @@ impl Compiled {
             let (ts, seq) = (row.timestamp(), row.seq);
             let add = |accs: &mut [Acc]| {
                 for (acc, a) in accs.iter_mut().zip(&s.aggregates) {
-                    acc.add(a.arg.as_ref().map(|e| self.value(e, &row)), ts, seq);
+                    let text = match &a.arg {
+                        Some(Expr::Field(f)) => row.flow_text(f.id, &self.sources),
+                        _ => None,
+                    };
+                    if !text.is_some_and(|t| acc.add_text(t)) {
+                        acc.add(a.arg.as_ref().map(|e| self.value(e, &row)), ts, seq);
+                    }
                 }
             };
             if direct {
@@ -834,6 +842,22 @@ impl Acc {
                 }
             }
         }
+    }
+
+    /// Adds a field's text (`None`: missing) without making a value of it,
+    /// when this aggregate needs no more than its number; `false` if it does.
+    fn add_text(&mut self, text: Option<&str>) -> bool {
+        let number = || text.and_then(crate::value::number);
+        match self {
+            Acc::Count(n) => *n += u64::from(text.is_some()),
+            Acc::Sum(..) | Acc::Values(_) | Acc::Moments { .. } => {
+                if let Some(x) = number() {
+                    self.add(Some(Value::Num(x)), 0, 0);
+                }
+            }
+            Acc::Distinct(_) | Acc::Extreme(..) | Acc::AtTime(..) => return false,
+        }
+        true
     }
 
     /// Adds another part of the same group's rows.

@@ -73,40 +73,140 @@ pub(crate) fn source_of(name: &str) -> Source {
     }
 }
 
-/// The 14 tokens of a default-format flow-log record, if the message is one.
-pub(crate) fn flow_tokens(message: &str) -> Option<[&str; 14]> {
-    let mut out = [""; 14];
-    let mut start = 0;
-    let mut spaces = memchr::memchr_iter(b' ', message.as_bytes());
-    for slot in &mut out[..13] {
-        let end = spaces.next()?;
-        *slot = &message[start..end];
-        start = end + 1;
-    }
-    if spaces.next().is_some() {
+/// An event as a query reads it: numbered in input order and, when its
+/// reader already scanned it, with its flow-log fields found.
+pub(crate) struct Record {
+    pub seq: u64,
+    pub event: Event,
+    /// `None`: not scanned yet; `Some(None)`: not a default-format record.
+    pub spans: Option<Option<FlowSpans>>,
+}
+
+/// Where the 14 fields of a default-format flow-log record are in its
+/// message: (offset, length) of each.
+pub(crate) type FlowSpans = [(u32, u32); 14];
+
+/// The fields of a default-format flow-log record, if the message is one:
+/// exactly 14 space-separated tokens, the first a version number. Spaces
+/// are found eight bytes at a time: this runs once for every record read.
+pub(crate) fn flow_spans(message: &str) -> Option<FlowSpans> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let bytes = message.as_bytes();
+    if bytes.len() > u32::MAX as usize {
         return None;
     }
-    out[13] = &message[start..];
-    if out[0].is_empty() || !out[0].bytes().all(|b| b.is_ascii_digit()) {
+    let mut out = [(0u32, 0u32); 14];
+    let (mut field, mut start) = (0usize, 0usize);
+    let mut space_at = |at: usize| {
+        if field == 13 {
+            return false;
+        }
+        out[field] = (start as u32, (at - start) as u32);
+        field += 1;
+        start = at + 1;
+        true
+    };
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ (ONES * u64::from(b' '));
+        // The high bit of each byte that was a space (exact: no carries).
+        let mut spaces = !(((x & LOW7) + LOW7) | x | LOW7);
+        while spaces != 0 {
+            if !space_at(at + spaces.trailing_zeros() as usize / 8) {
+                return None;
+            }
+            spaces &= spaces - 1;
+        }
+        at += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == b' ' && !space_at(at + i) {
+            return None;
+        }
+    }
+    if field != 13 {
         return None;
     }
-    Some(out)
+    out[13] = (start as u32, (bytes.len() - start) as u32);
+    let version = &bytes[..out[0].1 as usize];
+    (!version.is_empty() && version.iter().all(u8::is_ascii_digit)).then_some(out)
+}
+
+/// The text of one field of a scanned record.
+pub(crate) fn span_text(message: &str, (at, len): (u32, u32)) -> &str {
+    &message[at as usize..(at + len) as usize]
 }
 
 impl Event {
     /// The value of a discovered or system field.
-    pub(crate) fn field(&self, source: Source, flow: Option<&[&str; 14]>) -> Value {
+    pub(crate) fn field(&self, source: Source) -> Value {
         match source {
             Source::Timestamp => Value::Time(self.timestamp),
             Source::Message => Value::Str(self.message.clone()),
             Source::LogStream => Value::Str(self.log_stream.to_string()),
             Source::Log => Value::Str(self.log.to_string()),
             Source::IngestionTime => self.ingestion_time.map_or(Value::Missing, Value::Time),
-            Source::Flow(i) => match flow.map(|t| t[i]) {
-                Some("-") | None => Value::Missing,
-                Some(v) => Value::Str(v.to_string()),
-            },
+            Source::Flow(i) => {
+                match flow_spans(&self.message).map(|s| span_text(&self.message, s[i])) {
+                    Some("-") | None => Value::Missing,
+                    Some(v) => Value::Str(v.to_string()),
+                }
+            }
             Source::Computed => Value::Missing,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same answer as splitting on spaces, for lines of every length
+    /// and spaces at every position (word boundaries included).
+    #[test]
+    fn spans_are_the_tokens_a_split_finds() {
+        fn expected(line: &str) -> Option<Vec<String>> {
+            let tokens: Vec<String> = line.split(' ').map(String::from).collect();
+            let version_ok = !tokens[0].is_empty() && tokens[0].bytes().all(|b| b.is_ascii_digit());
+            (tokens.len() == 14 && version_ok).then_some(tokens)
+        }
+        fn scanned(line: &str) -> Option<Vec<String>> {
+            flow_spans(line).map(|s| s.iter().map(|&s| span_text(line, s).to_string()).collect())
+        }
+        let record = "2 123456789012 eni-0a1b2c3d 10.1.0.4 10.2.0.4 0 0 1 4 336 1790000000 1790000060 ACCEPT OK";
+        assert_eq!(scanned(record), expected(record));
+        assert!(scanned(record).is_some());
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 48) as usize;
+            let line: String = (0..len)
+                .map(|i| match (x >> (i % 60)) % 5 {
+                    0 => ' ',
+                    1 => 'a',
+                    2 => '-',
+                    _ => char::from(b'0' + (i % 10) as u8),
+                })
+                .collect();
+            assert_eq!(scanned(&line), expected(&line), "{line:?}");
+        }
+        for line in [
+            "",
+            " ",
+            "2",
+            "x 1 2 3 4 5 6 7 8 9 10 11 12 13",
+            "2 1 2 3 4 5 6 7 8 9 10 11 12 13 14",
+        ] {
+            assert_eq!(scanned(line), expected(line), "{line:?}");
+        }
+        assert!(scanned("2 1 2 3 4 5 6 7 8 9 10 11 12 13").is_some());
+        assert!(
+            scanned("2 1 2 3 4 5 6 7 8 9 10 11 12 ").is_some(),
+            "an empty last field is a field"
+        );
     }
 }

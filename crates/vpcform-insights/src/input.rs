@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::eval::{Compiled, QueryResult};
-use crate::event::Event;
+use crate::event::{Event, Record, flow_spans, span_text};
 
 /// Events for flow-log record lines, as CloudWatch Logs would store them:
 /// `@timestamp` from `start` (else `now`), the stream named after the
@@ -16,44 +16,63 @@ use crate::event::Event;
 struct Streams(std::collections::HashMap<String, Arc<str>, foldhash::fast::RandomState>);
 
 impl Streams {
-    fn event(&mut self, line: String, log: &Arc<str>, now_ms: i64) -> Event {
-        // Fields 3 (interface) and 11 (start), found with memchr.
-        let mut spaces = memchr::memchr_iter(b' ', line.as_bytes());
-        let mut field = |skip: usize, from: usize| {
-            let end = spaces.nth(skip)?;
-            Some((&line[from..end], end + 1))
+    /// A record line as an event, its flow-log fields found once.
+    fn record(&mut self, line: String, seq: u64, log: &Arc<str>, now_ms: i64) -> Record {
+        let spans = flow_spans(&line);
+        let (eni, start) = match &spans {
+            Some(s) => (
+                Some(span_text(&line, s[2])),
+                span_text(&line, s[10]).parse::<i64>().ok(),
+            ),
+            None => interface_and_start(&line),
         };
-        let eni_at = field(1, 0).map(|(_, next)| next);
-        let eni = eni_at.and_then(|at| field(0, at));
-        let start = eni
-            .and_then(|(_, next)| field(6, next).map(|(_, at)| at))
-            .and_then(|at| {
-                let end = line[at..].find(' ').map_or(line.len(), |e| at + e);
-                line[at..end].parse::<i64>().ok()
-            });
-        let eni = eni.map_or("unknown", |(e, _)| e);
         let flow = start.is_some() && line.starts_with(|c: char| c.is_ascii_digit());
-        let key = if flow { eni } else { "" };
-        let stream = match self.0.get(key) {
-            Some(s) => s.clone(),
-            None => {
-                let s: Arc<str> = Arc::from(if flow {
-                    format!("{eni}-all")
-                } else {
-                    "unknown".into()
-                });
-                self.0.insert(key.to_string(), s.clone());
-                s
-            }
-        };
-        Event {
-            timestamp: start.filter(|_| flow).map_or(now_ms, |s| s * 1000),
-            message: line,
-            log_stream: stream,
-            log: log.clone(),
-            ingestion_time: None,
+        let stream = self.stream(if flow { eni.unwrap_or("unknown") } else { "" });
+        Record {
+            seq,
+            event: Event {
+                timestamp: start.filter(|_| flow).map_or(now_ms, |s| s * 1000),
+                message: line,
+                log_stream: stream,
+                log: log.clone(),
+                ingestion_time: None,
+            },
+            spans: Some(spans),
         }
     }
+
+    /// The stream of an interface's records (`""`: not a flow-log record).
+    fn stream(&mut self, eni: &str) -> Arc<str> {
+        if let Some(s) = self.0.get(eni) {
+            return s.clone();
+        }
+        let s: Arc<str> = Arc::from(if eni.is_empty() {
+            "unknown".to_string()
+        } else {
+            format!("{eni}-all")
+        });
+        self.0.insert(eni.to_string(), s.clone());
+        s
+    }
+}
+
+/// Fields 3 (interface) and 11 (start) of a line that is not a
+/// default-format record (a custom format's, say).
+fn interface_and_start(line: &str) -> (Option<&str>, Option<i64>) {
+    let mut spaces = memchr::memchr_iter(b' ', line.as_bytes());
+    let mut field = |skip: usize, from: usize| {
+        let end = spaces.nth(skip)?;
+        Some((&line[from..end], end + 1))
+    };
+    let eni_at = field(1, 0).map(|(_, next)| next);
+    let eni = eni_at.and_then(|at| field(0, at));
+    let start = eni
+        .and_then(|(_, next)| field(6, next).map(|(_, at)| at))
+        .and_then(|at| {
+            let end = line[at..].find(' ').map_or(line.len(), |e| at + e);
+            line[at..end].parse::<i64>().ok()
+        });
+    (Some(eni.map_or("unknown", |(e, _)| e)), start)
 }
 
 /// Reads events from a file's text: JSON of `filter-log-events` when it
@@ -87,13 +106,15 @@ pub fn read_input<R: BufRead + 'static>(
         return Ok(Box::new(events.into_iter()));
     }
     let mut streams = Streams::default();
-    Ok(Box::new(reader.lines().filter_map(
-        move |line| match line {
+    Ok(Box::new(reader.lines().filter_map(move |line| {
+        match line {
             Ok(l) if l.trim().is_empty() => None,
-            Ok(l) => Some(Ok(streams.event(l.trim_end().to_string(), &log, now_ms))),
+            Ok(l) => Some(Ok(streams
+                .record(l.trim_end().to_string(), 0, &log, now_ms)
+                .event)),
             Err(e) => Some(Err(e.to_string())),
-        },
-    )))
+        }
+    })))
 }
 
 /// Runs a query over a file: the JSON of `filter-log-events` in one pass;
@@ -183,50 +204,38 @@ struct RangeRecords<'a> {
 }
 
 impl RangeRecords<'_> {
-    /// The next record at or after `at`, as an event: lines found with
-    /// memchr in the reader's buffer and copied once, into the event.
-    fn next_record(&mut self) -> std::io::Result<Option<(u64, Event)>> {
+    /// The next record at or after `at`: lines found with memchr in the
+    /// reader's buffer and copied once, into the event.
+    fn next_record(&mut self) -> std::io::Result<Option<Record>> {
         while self.at < self.end {
             let seq = self.at;
             let available = self.reader.fill_buf()?;
-            let (line, consumed) = match memchr::memchr(b'\n', available) {
-                Some(i) => (&available[..i], i + 1),
-                None => {
-                    // A line across the buffer's end, or the file's last.
-                    self.line.clear();
-                    let read = self.reader.read_until(b'\n', &mut self.line)?;
-                    if read == 0 {
-                        return Ok(None);
-                    }
-                    self.at += read as u64;
-                    let line = std::mem::take(&mut self.line);
-                    let event = self.event(&line);
-                    self.line = line;
-                    match event {
-                        Some(e) => return Ok(Some((seq, e))),
-                        None => continue,
-                    }
+            let Some(i) = memchr::memchr(b'\n', available) else {
+                // A line across the buffer's end, or the file's last.
+                self.line.clear();
+                let read = self.reader.read_until(b'\n', &mut self.line)?;
+                if read == 0 {
+                    return Ok(None);
+                }
+                self.at += read as u64;
+                let text = record_text(&self.line).map(std::borrow::Cow::into_owned);
+                match text {
+                    Some(text) => return Ok(Some(self.record(text, seq))),
+                    None => continue,
                 }
             };
-            let event = record_text(line).map(|text| {
-                self.streams
-                    .event(text.into_owned(), &self.log, self.now_ms)
-            });
-            self.reader.consume(consumed);
-            self.at += consumed as u64;
-            if let Some(e) = event {
-                return Ok(Some((seq, e)));
+            let text = record_text(&available[..i]).map(std::borrow::Cow::into_owned);
+            self.reader.consume(i + 1);
+            self.at += i as u64 + 1;
+            if let Some(text) = text {
+                return Ok(Some(self.record(text, seq)));
             }
         }
         Ok(None)
     }
 
-    fn event(&mut self, line: &[u8]) -> Option<Event> {
-        let text = record_text(line)?;
-        Some(
-            self.streams
-                .event(text.into_owned(), &self.log, self.now_ms),
-        )
+    fn record(&mut self, text: String, seq: u64) -> Record {
+        self.streams.record(text, seq, &self.log, self.now_ms)
     }
 }
 
@@ -240,9 +249,9 @@ fn record_text(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
 }
 
 impl Iterator for RangeRecords<'_> {
-    type Item = (u64, Event);
+    type Item = Record;
 
-    fn next(&mut self) -> Option<(u64, Event)> {
+    fn next(&mut self) -> Option<Record> {
         self.next_record().unwrap_or_else(|e| {
             stash(self.failure, e.to_string());
             None
