@@ -13,7 +13,6 @@ use crate::ast::{AggFunc, Aggregate, Command, Expr, Named, ParsePattern, Query, 
 use crate::error::{QueryError, did_you_mean};
 use crate::event::{
     Event, FLOW_LOG_FIELDS, FlowSpans, Record, SYSTEM_FIELDS, Source, flow_spans, source_of,
-    span_text,
 };
 use crate::parser::MAX_LIMIT;
 use crate::value::{Value, natural_cmp};
@@ -255,7 +254,7 @@ impl Row {
         let event = self.event.as_ref()?;
         let spans = self.flow.get_or_init(|| flow_spans(&event.message));
         Some(
-            spans.and_then(|spans| match span_text(&event.message, spans[i]) {
+            spans.and_then(|spans| match spans.field(&event.message, i) {
                 "-" => None,
                 v => Some(v),
             }),
@@ -292,6 +291,11 @@ impl crate::func::Fields for RowFields<'_> {
 }
 
 impl Compiled {
+    /// Whether the query reads a field of this source anywhere.
+    pub(crate) fn reads(&self, source: Source) -> bool {
+        self.sources.contains(&source)
+    }
+
     /// The slot `compile` gave a name.
     fn slot_of(&self, name: &str) -> usize {
         self.names
@@ -1171,8 +1175,8 @@ fn decode_key(mut key: &[u8]) -> Vec<Option<String>> {
 /// each group's first row and its accumulators (`width` per group).
 struct Groups {
     width: usize,
-    hasher: foldhash::fast::FixedState,
-    table: hashbrown::HashTable<u32>,
+    /// Each group's number and the low half of its key's hash.
+    table: hashbrown::HashTable<(u32, u32)>,
     keys: Vec<u8>,
     /// Each group's key: its end in `keys` (it starts where the previous ends).
     key_ends: Vec<usize>,
@@ -1184,7 +1188,6 @@ impl Groups {
     fn new(width: usize) -> Self {
         Groups {
             width,
-            hasher: foldhash::fast::FixedState::default(),
             table: hashbrown::HashTable::new(),
             keys: Vec::new(),
             key_ends: Vec::new(),
@@ -1205,13 +1208,13 @@ impl Groups {
     /// The accumulators of `key`'s group, created when new; the group's
     /// first row is the lowest `seq` seen (partitions add concurrently).
     fn entry(&mut self, hash: u64, key: &[u8], seq: u64, aggregates: &[Aggregate]) -> &mut [Acc] {
-        use std::hash::BuildHasher as _;
+        let short = hash as u32;
         let (keys, ends) = (&self.keys, &self.key_ends);
-        let g = match self
-            .table
-            .find(hash, |&g| Self::key(keys, ends, g as usize) == key)
-        {
-            Some(&g) => {
+        let found = self.table.find(table_hash(short), |&(g, h)| {
+            h == short && Self::key(keys, ends, g as usize) == key
+        });
+        let g = match found {
+            Some(&(g, _)) => {
                 let g = g as usize;
                 self.first_seq[g] = self.first_seq[g].min(seq);
                 g
@@ -1223,15 +1226,23 @@ impl Groups {
                 self.first_seq.push(seq);
                 self.accs
                     .extend(aggregates.iter().map(|a| Acc::new(a.func)));
-                let (keys, ends, hasher) = (&self.keys, &self.key_ends, &self.hasher);
-                self.table.insert_unique(hash, g as u32, |&g| {
-                    hasher.hash_one(Self::key(keys, ends, g as usize))
-                });
+                // The table grows from the hashes it holds, never the keys.
+                self.table
+                    .insert_unique(table_hash(short), (g as u32, short), |&(_, h)| {
+                        table_hash(h)
+                    });
                 g
             }
         };
         &mut self.accs[g * self.width..(g + 1) * self.width]
     }
+}
+
+/// A group's place in its table, from the low half of its key's hash (the
+/// high half chose the shard): spread so that the table's tag bits (the
+/// top seven) depend on all of it.
+fn table_hash(short: u32) -> u64 {
+    u64::from(short).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// The groups of one `stats`, in shards by key hash so partitions add to

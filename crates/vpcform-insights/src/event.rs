@@ -83,60 +83,65 @@ pub(crate) struct Record {
 }
 
 /// Where the 14 fields of a default-format flow-log record are in its
-/// message: (offset, length) of each.
-pub(crate) type FlowSpans = [(u32, u32); 14];
+/// message: the offsets of the 13 spaces between them. Small, because every
+/// row carries one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlowSpans {
+    spaces: [u16; 13],
+}
+
+impl FlowSpans {
+    /// Field `i`'s text in the message these spans were found in.
+    pub(crate) fn field<'m>(&self, message: &'m str, i: usize) -> &'m str {
+        let start = if i == 0 {
+            0
+        } else {
+            usize::from(self.spaces[i - 1]) + 1
+        };
+        let end = self
+            .spaces
+            .get(i)
+            .map_or(message.len(), |&e| usize::from(e));
+        &message[start..end]
+    }
+}
 
 /// The fields of a default-format flow-log record, if the message is one:
-/// exactly 14 space-separated tokens, the first a version number. Spaces
-/// are found eight bytes at a time: this runs once for every record read.
+/// exactly 14 space-separated tokens, the first a version number. (A
+/// record is a few hundred bytes at most: a line of 64 KiB or more is not
+/// one.) Spaces are found eight bytes at a time: this runs once for every
+/// record read.
 pub(crate) fn flow_spans(message: &str) -> Option<FlowSpans> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let bytes = message.as_bytes();
-    if bytes.len() > u32::MAX as usize {
+    if bytes.len() > usize::from(u16::MAX) {
         return None;
     }
-    let mut out = [(0u32, 0u32); 14];
-    let (mut field, mut start) = (0usize, 0usize);
-    let mut space_at = |at: usize| {
-        if field == 13 {
-            return false;
-        }
-        out[field] = (start as u32, (at - start) as u32);
-        field += 1;
-        start = at + 1;
-        true
-    };
+    let mut spaces = [0u16; 13];
+    let mut found = 0usize;
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in words.by_ref() {
         let x = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ (ONES * u64::from(b' '));
         // The high bit of each byte that was a space (exact: no carries).
-        let mut spaces = !(((x & LOW7) + LOW7) | x | LOW7);
-        while spaces != 0 {
-            if !space_at(at + spaces.trailing_zeros() as usize / 8) {
-                return None;
-            }
-            spaces &= spaces - 1;
+        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        while hits != 0 {
+            *spaces.get_mut(found)? = (at + hits.trailing_zeros() as usize / 8) as u16;
+            found += 1;
+            hits &= hits - 1;
         }
         at += 8;
     }
     for (i, &b) in words.remainder().iter().enumerate() {
-        if b == b' ' && !space_at(at + i) {
-            return None;
+        if b == b' ' {
+            *spaces.get_mut(found)? = (at + i) as u16;
+            found += 1;
         }
     }
-    if field != 13 {
-        return None;
-    }
-    out[13] = (start as u32, (bytes.len() - start) as u32);
-    let version = &bytes[..out[0].1 as usize];
-    (!version.is_empty() && version.iter().all(u8::is_ascii_digit)).then_some(out)
-}
-
-/// The text of one field of a scanned record.
-pub(crate) fn span_text(message: &str, (at, len): (u32, u32)) -> &str {
-    &message[at as usize..(at + len) as usize]
+    let version = &bytes[..usize::from(spaces[0])];
+    (found == 13 && !version.is_empty() && version.iter().all(u8::is_ascii_digit))
+        .then_some(FlowSpans { spaces })
 }
 
 impl Event {
@@ -148,12 +153,10 @@ impl Event {
             Source::LogStream => Value::Str(self.log_stream.to_string()),
             Source::Log => Value::Str(self.log.to_string()),
             Source::IngestionTime => self.ingestion_time.map_or(Value::Missing, Value::Time),
-            Source::Flow(i) => {
-                match flow_spans(&self.message).map(|s| span_text(&self.message, s[i])) {
-                    Some("-") | None => Value::Missing,
-                    Some(v) => Value::Str(v.to_string()),
-                }
-            }
+            Source::Flow(i) => match flow_spans(&self.message).map(|s| s.field(&self.message, i)) {
+                Some("-") | None => Value::Missing,
+                Some(v) => Value::Str(v.to_string()),
+            },
             Source::Computed => Value::Missing,
         }
     }
@@ -173,7 +176,7 @@ mod tests {
             (tokens.len() == 14 && version_ok).then_some(tokens)
         }
         fn scanned(line: &str) -> Option<Vec<String>> {
-            flow_spans(line).map(|s| s.iter().map(|&s| span_text(line, s).to_string()).collect())
+            flow_spans(line).map(|s| (0..14).map(|i| s.field(line, i).to_string()).collect())
         }
         let record = "2 123456789012 eni-0a1b2c3d 10.1.0.4 10.2.0.4 0 0 1 4 336 1790000000 1790000060 ACCEPT OK";
         assert_eq!(scanned(record), expected(record));
@@ -204,6 +207,8 @@ mod tests {
             assert_eq!(scanned(line), expected(line), "{line:?}");
         }
         assert!(scanned("2 1 2 3 4 5 6 7 8 9 10 11 12 13").is_some());
+        let huge = format!("2 {} 2 3 4 5 6 7 8 9 10 11 12 13", "x".repeat(70_000));
+        assert!(scanned(&huge).is_none(), "no record is 64 KiB long");
         assert!(
             scanned("2 1 2 3 4 5 6 7 8 9 10 11 12 ").is_some(),
             "an empty last field is a field"

@@ -7,13 +7,26 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::eval::{Compiled, QueryResult};
-use crate::event::{Event, Record, flow_spans, span_text};
+use crate::event::{Event, Record, Source, flow_spans};
 
 /// Events for flow-log record lines, as CloudWatch Logs would store them:
 /// `@timestamp` from `start` (else `now`), the stream named after the
-/// interface (`eni-…-all`, each name made once).
+/// interface (`eni-…-all`, each name made once). A query that never reads
+/// `@logStream` skips the naming: its events share one unnamed stream.
 #[derive(Default)]
-struct Streams(std::collections::HashMap<String, Arc<str>, foldhash::fast::RandomState>);
+struct Streams {
+    names: std::collections::HashMap<String, Arc<str>, foldhash::fast::RandomState>,
+    unnamed: Option<Arc<str>>,
+}
+
+impl Streams {
+    fn unnamed() -> Self {
+        Streams {
+            unnamed: Some(Arc::from("")),
+            ..Streams::default()
+        }
+    }
+}
 
 impl Streams {
     /// A record line as an event, its flow-log fields found once.
@@ -21,8 +34,8 @@ impl Streams {
         let spans = flow_spans(&line);
         let (eni, start) = match &spans {
             Some(s) => (
-                Some(span_text(&line, s[2])),
-                span_text(&line, s[10]).parse::<i64>().ok(),
+                Some(s.field(&line, 2)),
+                s.field(&line, 10).parse::<i64>().ok(),
             ),
             None => interface_and_start(&line),
         };
@@ -43,7 +56,10 @@ impl Streams {
 
     /// The stream of an interface's records (`""`: not a flow-log record).
     fn stream(&mut self, eni: &str) -> Arc<str> {
-        if let Some(s) = self.0.get(eni) {
+        if let Some(s) = &self.unnamed {
+            return s.clone();
+        }
+        if let Some(s) = self.names.get(eni) {
             return s.clone();
         }
         let s: Arc<str> = Arc::from(if eni.is_empty() {
@@ -51,7 +67,7 @@ impl Streams {
         } else {
             format!("{eni}-all")
         });
-        self.0.insert(eni.to_string(), s.clone());
+        self.names.insert(eni.to_string(), s.clone());
         s
     }
 }
@@ -160,7 +176,11 @@ pub fn run_file(
                 at: range[0],
                 end: range[1],
                 line: Vec::new(),
-                streams: Streams::default(),
+                streams: if compiled.reads(Source::LogStream) {
+                    Streams::default()
+                } else {
+                    Streams::unnamed()
+                },
                 // Its own copy: a shared count would bounce between cores.
                 log: Arc::from(log),
                 now_ms,

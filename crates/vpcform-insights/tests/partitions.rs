@@ -49,7 +49,7 @@ fn write_records(path: &std::path::Path) {
     }
 }
 
-const QUERIES: [&str; 18] = [
+const QUERIES: [&str; 20] = [
     // More groups than a partition aggregates privately (4,096): these
     // reach the shared groups directly.
     "stats count(*) as n, earliest(bytes) as e, latest(srcPort) as l by @message | sort n desc, @message | limit 50",
@@ -70,6 +70,9 @@ const QUERIES: [&str; 18] = [
     "fields srcAddr, @timestamp | sort @timestamp asc | dedup srcAddr",
     "limit 5",
     "parse @message '* * * * *' as v, account, eni, src, rest | stats count() by eni, src | sort src",
+    // Streams are named only for queries that read them.
+    "stats count() as n by @logStream | sort @logStream",
+    "filter @logStream like /0001-all/ | fields @logStream, srcAddr | sort @timestamp desc | limit 30",
 ];
 
 fn one_pass(path: &std::path::Path, query: &str) -> QueryResult {
