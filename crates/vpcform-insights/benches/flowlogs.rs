@@ -5,7 +5,8 @@
 //! read of the file (DuckDB in its own process: `VPCFORM_DUCKDB_PYTHON`, a
 //! Python with `duckdb`; scripts/bench.sh installs one). vpcform's peak heap
 //! comes from a sixth run under a counting allocator, which slows allocation.
-//! `cargo bench -p vpcform-insights --bench flowlogs`
+//! `cargo bench -p vpcform-insights --bench flowlogs [-- WORDS]` (only the
+//! queries whose name has the words).
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -179,7 +180,15 @@ fn main() {
             .rows
             .len()
     };
+    // `cargo bench … -- top`: only the queries whose name has these words.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     for (i, (name, query, _)) in QUERIES.iter().enumerate() {
+        if !only.iter().all(|w| name.contains(w.as_str())) {
+            continue;
+        }
         // The median of five runs without the counting allocator, then
         // one more run to count.
         let (seconds, rows) = counting::uncounted(|| {

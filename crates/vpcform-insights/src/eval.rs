@@ -348,7 +348,13 @@ impl Compiled {
     /// the whole input (e.g. a byte offset). The commands up to the first
     /// `stats` or `sort` run in every partition, whose partial groups or
     /// best rows are then merged; other queries read the partitions in turn.
-    pub(crate) fn run_partitioned<I>(&self, partitions: Vec<I>) -> QueryResult
+    /// `input_bytes` (the whole input's size, when known) sizes the groups
+    /// of a `stats` once instead of growing them.
+    pub(crate) fn run_partitioned<I>(
+        &self,
+        partitions: Vec<I>,
+        input_bytes: Option<u64>,
+    ) -> QueryResult
     where
         I: Iterator<Item = Record> + Send,
     {
@@ -372,7 +378,9 @@ impl Compiled {
         let partials: Vec<(Partial, Counters)> = std::thread::scope(|scope| {
             let handles: Vec<_> = partitions
                 .into_iter()
-                .map(|part| scope.spawn(|| self.partial(&commands, split, part, &groups)))
+                .map(|part| {
+                    scope.spawn(|| self.partial(&commands, split, part, &groups, input_bytes))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -459,12 +467,17 @@ impl Compiled {
         split: usize,
         events: impl Iterator<Item = Record>,
         groups: &SharedGroups,
+        input_bytes: Option<u64>,
     ) -> (Partial, Counters) {
         let counters = Cell::new(Counters::default());
         let rows = self.streamed(commands, events, &counters);
         let partial = match &commands[split] {
             Command::Stats(s) => {
-                self.add_to_groups(s, rows, groups);
+                let sizing = Sizing {
+                    input_bytes,
+                    counters: &counters,
+                };
+                self.add_to_groups(s, rows, groups, Some(sizing));
                 Partial::Grouped
             }
             Command::Sort(keys) => {
@@ -548,7 +561,7 @@ impl Compiled {
             }
             Command::Stats(s) => {
                 let groups = SharedGroups::new(s.aggregates.len());
-                self.add_to_groups(s, rows, &groups);
+                self.add_to_groups(s, rows, &groups, None);
                 self.grouped_rows(s, groups.into_groups(), !sorted_later(rest))
             }
             Command::Sort(keys) => Box::new(
@@ -626,8 +639,15 @@ impl Compiled {
     /// Adds rows to their groups, keyed by the groups' result text. Rows
     /// are aggregated in a private table first (no lock per row) while
     /// groups repeat; when a private table fills with groups seen about
-    /// once, the rest go straight to the shared groups.
-    fn add_to_groups(&self, s: &Stats, rows: Rows<'_>, shared: &SharedGroups) {
+    /// once, the rest go straight to the shared groups, sized then for the
+    /// number of groups the input's size predicts.
+    fn add_to_groups(
+        &self,
+        s: &Stats,
+        rows: Rows<'_>,
+        shared: &SharedGroups,
+        sizing: Option<Sizing<'_>>,
+    ) {
         const PRIVATE_GROUPS: usize = 1 << 12;
         let mut private = Groups::new(s.aggregates.len());
         let mut private_rows = 0usize;
@@ -663,6 +683,9 @@ impl Compiled {
             private_rows += 1;
             if private.len() >= PRIVATE_GROUPS {
                 direct = private_rows < 2 * private.len();
+                if let Some(sizing) = sizing.as_ref().filter(|_| direct) {
+                    sizing.reserve(shared, &private);
+                }
                 shared.absorb(&mut private, &s.aggregates);
                 private_rows = 0;
             }
@@ -1119,6 +1142,28 @@ impl Counters {
     }
 }
 
+/// What a partition knows to size the shared groups by: the input's size
+/// and how much of it the partition has read.
+struct Sizing<'a> {
+    input_bytes: Option<u64>,
+    counters: &'a Cell<Counters>,
+}
+
+impl Sizing<'_> {
+    /// Reserves room for the groups the whole input would make at the rate
+    /// `private` was made (an eighth more), so tables are allocated once
+    /// instead of doubling: each doubling copies everything into fresh memory.
+    fn reserve(&self, shared: &SharedGroups, private: &Groups) {
+        let scanned = self.counters.get().bytes.max(1);
+        let Some(total) = self.input_bytes.filter(|&t| t > scanned) else {
+            return;
+        };
+        let groups = private.len() as u64 * total / scanned;
+        let groups = usize::try_from(groups + groups / 8).unwrap_or(usize::MAX);
+        shared.reserve(groups, private.keys.len() / private.len().max(1));
+    }
+}
+
 /// What one partition hands over at its first `stats` or `sort`.
 enum Partial {
     /// Its rows went into the shared groups.
@@ -1200,6 +1245,14 @@ impl Groups {
         self.first_seq.len()
     }
 
+    fn reserve(&mut self, groups: usize, key_len: usize) {
+        self.table.reserve(groups, |&(_, h)| table_hash(h));
+        self.keys.reserve(groups.saturating_mul(key_len));
+        self.key_ends.reserve(groups);
+        self.first_seq.reserve(groups);
+        self.accs.reserve(groups.saturating_mul(self.width));
+    }
+
     fn key<'k>(keys: &'k [u8], ends: &[usize], g: usize) -> &'k [u8] {
         let start = if g == 0 { 0 } else { ends[g - 1] };
         &keys[start..ends[g]]
@@ -1275,6 +1328,17 @@ impl SharedGroups {
         let shard = (hash >> 32) as usize % Self::SHARDS;
         let mut groups = self.shards[shard].lock().expect("not poisoned");
         f(groups.entry(hash, key, seq, aggregates));
+    }
+
+    /// Room for `groups` more groups of keys about `key_len` bytes long.
+    /// Each shard is reserved once: other partitions asking again find the
+    /// room there.
+    fn reserve(&self, groups: usize, key_len: usize) {
+        for shard in &self.shards {
+            let mut g = shard.lock().expect("not poisoned");
+            let room = (groups / Self::SHARDS + 1).saturating_sub(g.len());
+            g.reserve(room, key_len);
+        }
     }
 
     /// Moves a private table's groups in and empties it.

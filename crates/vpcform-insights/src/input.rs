@@ -189,7 +189,7 @@ pub fn run_file(
         })
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
-    let result = compiled.run_partitioned(partitions);
+    let result = compiled.run_partitioned(partitions, Some(size));
     match failure.into_inner().expect("not poisoned") {
         Some(e) => Err(e),
         None => Ok(result),
