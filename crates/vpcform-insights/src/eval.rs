@@ -1245,12 +1245,20 @@ impl Groups {
         self.first_seq.len()
     }
 
+    /// Room for `groups` groups in all, allocated exactly. Partitions
+    /// estimate alike: a table already sized by another's estimate (to
+    /// within an eighth) is left alone rather than grown a little, which
+    /// would double it.
     fn reserve(&mut self, groups: usize, key_len: usize) {
-        self.table.reserve(groups, |&(_, h)| table_hash(h));
-        self.keys.reserve(groups.saturating_mul(key_len));
-        self.key_ends.reserve(groups);
-        self.first_seq.reserve(groups);
-        self.accs.reserve(groups.saturating_mul(self.width));
+        if self.first_seq.capacity() >= groups - groups / 8 {
+            return;
+        }
+        let more = groups.saturating_sub(self.len());
+        self.table.reserve(more, |&(_, h)| table_hash(h));
+        self.keys.reserve_exact(more.saturating_mul(key_len));
+        self.key_ends.reserve_exact(more);
+        self.first_seq.reserve_exact(more);
+        self.accs.reserve_exact(more.saturating_mul(self.width));
     }
 
     fn key<'k>(keys: &'k [u8], ends: &[usize], g: usize) -> &'k [u8] {
@@ -1330,14 +1338,11 @@ impl SharedGroups {
         f(groups.entry(hash, key, seq, aggregates));
     }
 
-    /// Room for `groups` more groups of keys about `key_len` bytes long.
-    /// Each shard is reserved once: other partitions asking again find the
-    /// room there.
+    /// Room for `groups` groups in all, of keys about `key_len` bytes long.
     fn reserve(&self, groups: usize, key_len: usize) {
         for shard in &self.shards {
             let mut g = shard.lock().expect("not poisoned");
-            let room = (groups / Self::SHARDS + 1).saturating_sub(g.len());
-            g.reserve(room, key_len);
+            g.reserve(groups / Self::SHARDS + 1, key_len);
         }
     }
 
