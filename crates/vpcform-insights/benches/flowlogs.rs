@@ -4,7 +4,8 @@
 //! same file. Each engine: the median wall time of five runs, each a fresh
 //! read of the file (DuckDB in its own process: `VPCFORM_DUCKDB_PYTHON`, a
 //! Python with `duckdb`; scripts/bench.sh installs one). vpcform's peak heap
-//! comes from a sixth run under a counting allocator, which slows allocation.
+//! comes from a sixth run under a counting allocator, which slows allocation;
+//! its peak resident memory from a seventh, in a fresh process.
 //! `cargo bench -p vpcform-insights --bench flowlogs [-- WORDS]` (only the
 //! queries whose name has the words).
 
@@ -151,8 +152,43 @@ for q in queries:
     )
 }
 
+/// The peak resident memory of this process (Linux's VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    kib / 1024.0
+}
+
+/// Runs one query in a fresh process (this binary again), for its peak
+/// resident memory as `/usr/bin/time` would see it for `vpcform query`.
+fn peak_rss_of(index: usize, path: &std::path::Path) -> f64 {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("VPCFORM_BENCH_ONE", index.to_string())
+        .env("VPCFORM_BENCH_FILE", path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Ok(index) = std::env::var("VPCFORM_BENCH_ONE") {
+        let query = QUERIES[index.parse::<usize>().unwrap()].1;
+        let path = std::env::var("VPCFORM_BENCH_FILE").unwrap();
+        let compiled = vpcform_insights::compile(query).unwrap();
+        vpcform_insights::run_file(&compiled, path.as_ref(), "local:flows.log", 0, threads)
+            .unwrap();
+        println!("{:.1}", peak_rss_mib());
+        return;
+    }
     let dir = std::env::temp_dir().join("vpcform-bench");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("flows.log");
@@ -170,9 +206,8 @@ fn main() {
             "not installed"
         }
     );
-    println!("| query | vpcform | rows | peak heap | DuckDB | rows |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("| query | vpcform | rows | peak heap | peak RSS | DuckDB | rows |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let run = |query: &str| {
         let compiled = vpcform_insights::compile(query).unwrap();
         vpcform_insights::run_file(&compiled, &path, "local:flows.log", 0, threads)
@@ -205,7 +240,10 @@ fn main() {
         let base = counting::reset();
         assert_eq!(run(query), rows);
         let peak = counting::peak_mib(base);
+        let rss = peak_rss_of(i, &path);
         let (dt, drows) = duck.as_ref().map_or((f64::NAN, 0), |d| d[i]);
-        println!("| {name} | {seconds:.2} s | {rows} | {peak:.1} MiB | {dt:.2} s | {drows} |");
+        println!(
+            "| {name} | {seconds:.2} s | {rows} | {peak:.1} MiB | {rss:.1} MiB | {dt:.2} s | {drows} |"
+        );
     }
 }
