@@ -26,21 +26,16 @@ impl Streams {
             ..Streams::default()
         }
     }
-}
 
-impl Streams {
     /// A record line as an event, its flow-log fields found once.
     fn record(&mut self, line: String, seq: u64, log: &Arc<str>, now_ms: i64) -> Record {
         let spans = flow_spans(&line);
         let (eni, start) = match &spans {
-            Some(s) => (
-                Some(s.field(&line, 2)),
-                s.field(&line, 10).parse::<i64>().ok(),
-            ),
+            Some(s) => (s.field(&line, 2), s.field(&line, 10).parse::<i64>().ok()),
             None => interface_and_start(&line),
         };
         let flow = start.is_some() && line.starts_with(|c: char| c.is_ascii_digit());
-        let stream = self.stream(if flow { eni.unwrap_or("unknown") } else { "" });
+        let stream = self.stream(if flow { eni } else { "" });
         Record {
             seq,
             event: Event {
@@ -74,7 +69,7 @@ impl Streams {
 
 /// Fields 3 (interface) and 11 (start) of a line that is not a
 /// default-format record (a custom format's, say).
-fn interface_and_start(line: &str) -> (Option<&str>, Option<i64>) {
+fn interface_and_start(line: &str) -> (&str, Option<i64>) {
     let mut spaces = memchr::memchr_iter(b' ', line.as_bytes());
     let mut field = |skip: usize, from: usize| {
         let end = spaces.nth(skip)?;
@@ -88,7 +83,7 @@ fn interface_and_start(line: &str) -> (Option<&str>, Option<i64>) {
             let end = line[at..].find(' ').map_or(line.len(), |e| at + e);
             line[at..end].parse::<i64>().ok()
         });
-    (Some(eni.map_or("unknown", |(e, _)| e)), start)
+    (eni.map_or("unknown", |(e, _)| e), start)
 }
 
 /// Reads events from a file's text: JSON of `filter-log-events` when it
