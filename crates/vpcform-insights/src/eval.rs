@@ -649,6 +649,8 @@ impl Compiled {
         sizing: Option<Sizing<'_>>,
     ) {
         const PRIVATE_GROUPS: usize = 1 << 12;
+        // Long keys (whole messages) flush sooner: a private table stays small.
+        const PRIVATE_KEY_BYTES: usize = 1 << 24;
         let mut private = Groups::new(s.aggregates.len());
         let mut private_rows = 0usize;
         let mut direct = false;
@@ -681,9 +683,12 @@ impl Compiled {
             }
             add(private.entry(shared.hash(&key), &key, seq, &s.aggregates));
             private_rows += 1;
-            if private.len() >= PRIVATE_GROUPS {
+            if private.len() >= PRIVATE_GROUPS || private.keys.len() >= PRIVATE_KEY_BYTES {
                 direct = private_rows < 2 * private.len();
-                if let Some(sizing) = sizing.as_ref().filter(|_| direct) {
+                // Sized from a full table of groups only: a few long keys
+                // predict nothing.
+                let predicts = direct && private.len() >= PRIVATE_GROUPS;
+                if let Some(sizing) = sizing.as_ref().filter(|_| predicts) {
                     sizing.reserve(shared, &private);
                 }
                 shared.absorb(&mut private, &s.aggregates);

@@ -196,3 +196,28 @@ fn many_groups_count_and_sum_what_the_records_hold() {
         assert_eq!(got, expected, "{threads} threads");
     }
 }
+
+/// Keys of whole long messages fill a partition's private groups by bytes
+/// before they fill them by count: the answer is still each line's count.
+#[test]
+fn long_keys_are_grouped_like_short_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.log");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let lines = 48;
+    for i in 0..lines * 2 {
+        // Each of 48 lines of 700 KB twice, the second time far from the first.
+        writeln!(w, "line {:02} {}", i % lines, "x".repeat(700_000)).unwrap();
+    }
+    drop(w);
+    let query = "stats count() as n by @message | sort @message";
+    let expected = one_pass(&path, query);
+    assert_eq!(expected.rows.len(), lines);
+    for row in &expected.rows {
+        assert_eq!(row[1], ("n".to_string(), "2".to_string()));
+    }
+    for threads in [1, 2, 3] {
+        let got = run_file(&compile(query).unwrap(), &path, "l", 0, threads).unwrap();
+        assert_same(&got, &expected, &format!("{threads} threads"));
+    }
+}
