@@ -240,6 +240,14 @@ fn after_a_killed_apply_the_plan_says_not_created_yet_not_deleted() {
         plan.stdout
     );
     assert!(!plan.stdout.contains("outside vpcform"), "{}", plan.stdout);
+    // The VPC was made before the kill: the plan records it as finished.
+    assert!(
+        plan.stdout.contains(
+            "# vpc.network-1 will be updated in-place\n  # (not recorded as finished: an earlier apply stopped after creating it; only its vpcform:config tag is written)"
+        ),
+        "{}",
+        plan.stdout
+    );
     let json = vpcform(&moto, dir.path(), &["plan", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert!(
@@ -262,9 +270,42 @@ fn after_a_killed_apply_the_plan_says_not_created_yet_not_deleted() {
         .unwrap_or_else(|| panic!("no lock id in {}", locked.stderr));
     ok(&vpcform(&moto, dir.path(), &["force-unlock", lock_id]));
     ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
-    // Finished, a rule deleted by hand is what the plan says it is.
+    // Nothing the killed run made is left marked unfinished.
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());
+    let configs = rt
+        .block_on(
+            sdk.ec2
+                .describe_tags()
+                .filters(
+                    ec2::types::Filter::builder()
+                        .name("key")
+                        .values("vpcform:config")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    let configs: Vec<(&str, &str)> = configs
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.resource_id().unwrap_or_default(),
+                t.value().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(configs.len() >= 10, "{configs:?}");
+    assert!(
+        configs
+            .iter()
+            .all(|(_, hash)| !hash.ends_with("+unfinished")),
+        "{configs:?}"
+    );
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}", clean.stdout);
+    // Finished, a rule deleted by hand is what the plan says it is.
     let group = rt
         .block_on(groups_of_network_1(&sdk))
         .into_iter()

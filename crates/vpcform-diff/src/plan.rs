@@ -73,6 +73,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         actions.insert(address.clone(), change.action);
         changes.push(change);
     }
+    planner.finish_unfinished(&mut changes);
 
     changes.extend(planner.deletes(&desired, &cx));
     order_deletes(&mut changes, live);
@@ -361,6 +362,30 @@ impl Planner<'_> {
             .and_then(|o| o.get(attr::TAGS))
             .and_then(|t| t.get(TAG_CONFIG))
             .and_then(Value::as_str)
+    }
+
+    /// An object an earlier apply created and stopped before recording as
+    /// finished (`+unfinished`), with nothing else left to do: an update
+    /// that only records its declaration hash, so the marker does not
+    /// outlive the apply that resumes it (it would label later drift as
+    /// unfinished work). When its implicit objects still change, the retag
+    /// after them records it.
+    fn finish_unfinished(&self, changes: &mut [ResourceChange]) {
+        let busy: HashSet<Address> = changes
+            .iter()
+            .filter(|c| c.action.is_change())
+            .filter_map(|c| ResourceKind::container_of(&c.address))
+            .collect();
+        for change in changes.iter_mut() {
+            if change.action == Action::NoOp
+                && change.kind.container().is_none()
+                && !busy.contains(&change.address)
+                && self.unfinished(&change.address)
+            {
+                change.action = Action::Update;
+                change.unfinished = true;
+            }
+        }
     }
 
     /// Whether the container was created by an apply that stopped before

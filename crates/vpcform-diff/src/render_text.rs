@@ -91,6 +91,9 @@ fn paint_symbol(symbol: &str, action: Action, style: &Style) -> String {
 pub(crate) fn unfinished_note(change: &ResourceChange) -> &'static str {
     match change.action {
         Action::Create => "not created yet: an earlier apply stopped before it",
+        Action::Update if change.changes.is_empty() => {
+            "not recorded as finished: an earlier apply stopped after creating it; only its vpcform:config tag is written"
+        }
         _ => "not finished yet: an earlier apply stopped while creating it",
     }
 }

@@ -100,6 +100,10 @@ pub fn build_apply_graph(plan: &Plan) -> ApplyGraph {
             Action::Create => {
                 work.insert(&change.address, add(Verb::Create));
             }
+            // Nothing but the record that an earlier apply finished it.
+            Action::Update if change.unfinished && change.changes.is_empty() => {
+                work.insert(&change.address, add(Verb::Retag));
+            }
             Action::Update => {
                 let s = add(Verb::Update);
                 work.insert(&change.address, s);

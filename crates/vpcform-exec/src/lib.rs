@@ -27,7 +27,8 @@ pub enum Verb {
     /// Take over an existing object: ownership tags, then in-place changes.
     Adopt,
     Delete,
-    /// Record the declaration hash (`vpcform:config`) on an object whose subtree changed.
+    /// Record the declaration hash (`vpcform:config`) on an object whose subtree
+    /// changed, or that an earlier apply created and stopped before recording.
     Retag,
     /// Before an object is replaced delete-first: a temporary copy of it
     /// takes over from it wherever it is used.

@@ -1,6 +1,6 @@
 //! Walking the apply graph with tokio.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -126,9 +126,8 @@ pub async fn execute(
         };
     }
     let mut report = walk(plan, &graph, provider.clone(), options, &events, &stop).await;
-    if !report.interrupted {
-        retag(plan, &mut report, provider, &events).await;
-    }
+    // Interrupted too: what finished is recorded as finished.
+    retag(plan, &graph, &mut report, provider, &events).await;
     report
 }
 
@@ -400,25 +399,41 @@ fn operation(
     Ok(op)
 }
 
-/// Records the declaration hash on objects that were not created in this run
-/// but whose own attributes or children changed, once all of that succeeded.
+/// Records the declaration hash on objects this run created or changed
+/// (their own attributes or their implicit objects), once every step of
+/// theirs succeeded: a step an interrupt kept from starting leaves the
+/// object unfinished.
 async fn retag(
     plan: &Plan,
+    graph: &ApplyGraph,
     report: &mut Report,
     provider: Arc<dyn Provider>,
     events: &UnboundedSender<Event>,
 ) {
+    let container_of =
+        |address: &Address| ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
     let mut touched: BTreeMap<Address, bool> = BTreeMap::new(); // container → all succeeded
     for (address, _, result) in &report.steps {
-        let container = ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
         let ok = matches!(result, StepResult::Applied { .. });
-        let entry = touched.entry(container).or_insert(true);
-        *entry &= ok;
+        *touched.entry(container_of(address)).or_insert(true) &= ok;
+    }
+    let ran: HashSet<(&Address, Verb)> = report.steps.iter().map(|(a, v, _)| (a, *v)).collect();
+    for step in &graph.steps {
+        if !ran.contains(&(&step.address, step.verb)) {
+            touched.insert(container_of(&step.address), false);
+        }
     }
     for (container, all_ok) in touched {
         let Some(change) = plan.changes.iter().find(|c| c.address == container) else {
             continue;
         };
+        let retagged = report
+            .steps
+            .iter()
+            .any(|(a, v, _)| *a == container && *v == Verb::Retag);
+        if retagged {
+            continue; // a step of the plan already did (finishing an earlier apply)
+        }
         // A container created in this run (its hash recorded unfinished): its new id.
         let created = report.steps.iter().find_map(|(a, v, r)| match r {
             StepResult::Applied { id } if *a == container && *v == Verb::Create => Some(id),
