@@ -1,6 +1,6 @@
 //! Walking the apply graph with tokio.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -127,7 +127,7 @@ pub async fn execute(
     }
     let mut report = walk(plan, &graph, provider.clone(), options, &events, &stop).await;
     // Interrupted too: what finished is recorded as finished.
-    retag(plan, &graph, &mut report, provider, &events).await;
+    retag(plan, &mut report, provider, &events).await;
     report
 }
 
@@ -401,11 +401,11 @@ fn operation(
 
 /// Records the declaration hash on objects this run created or changed
 /// (their own attributes or their implicit objects), once every step of
-/// theirs succeeded: a step an interrupt kept from starting leaves the
+/// theirs succeeded: a step skipped (a failure's dependent, or one an
+/// interrupt kept from starting: the walk records those too) leaves the
 /// object unfinished.
 async fn retag(
     plan: &Plan,
-    graph: &ApplyGraph,
     report: &mut Report,
     provider: Arc<dyn Provider>,
     events: &UnboundedSender<Event>,
@@ -416,12 +416,6 @@ async fn retag(
     for (address, _, result) in &report.steps {
         let ok = matches!(result, StepResult::Applied { .. });
         *touched.entry(container_of(address)).or_insert(true) &= ok;
-    }
-    let ran: HashSet<(&Address, Verb)> = report.steps.iter().map(|(a, v, _)| (a, *v)).collect();
-    for step in &graph.steps {
-        if !ran.contains(&(&step.address, step.verb)) {
-            touched.insert(container_of(&step.address), false);
-        }
     }
     for (container, all_ok) in touched {
         let Some(change) = plan.changes.iter().find(|c| c.address == container) else {
