@@ -30,6 +30,14 @@ pub(crate) fn attr(op: &Operation, name: Attr) -> Option<&str> {
     name.str(&op.attrs)
 }
 
+/// A string attribute the plan must give: never sent to AWS as `""`.
+pub(crate) fn required(op: &Operation, name: Attr) -> Result<&str, AwsError> {
+    attr(op, name).ok_or_else(|| AwsError::MissingAttr {
+        address: op.address.to_string(),
+        attr: name.to_string(),
+    })
+}
+
 pub(crate) fn attr_i64(op: &Operation, name: Attr) -> Option<i64> {
     name.get(&op.attrs).and_then(Value::as_i64)
 }

@@ -40,6 +40,14 @@ pub enum AwsError {
     },
     #[error("{operation}: the plan has no id for this object (a bug: please report it)")]
     MissingId { operation: String },
+    #[error(
+        "{address}: the plan gives no `{attr}` (a bug: please report it); nothing was sent to AWS"
+    )]
+    MissingAttr { address: String, attr: String },
+    #[error(
+        "{operation}: {detail}; nothing was changed. Run `vpcform plan` again and review what moved"
+    )]
+    PlanMoved { operation: String, detail: String },
     #[error("{operation}: this kind has no stand-in (a bug: please report it)")]
     Unsupported { operation: String },
     #[error("the Logs Insights query {query_id} ended as {status}")]

@@ -107,3 +107,18 @@ pub(crate) trait AwsKind {
         })
     }
 }
+
+/// The AWS side of a route target: which field of CreateRoute and
+/// ReplaceRoute holds its id. Every kind whose registry line says
+/// `route_target` implements it, or the registry does not compile.
+pub(crate) trait AwsRoutable {
+    fn create_route(
+        call: aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder,
+        id: &str,
+    ) -> aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder;
+
+    fn replace_route(
+        call: aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder,
+        id: &str,
+    ) -> aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder;
+}

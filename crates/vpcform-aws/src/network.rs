@@ -11,7 +11,7 @@ use vpcform_reach::{
     AclEntry, Instance, InternetGateway, Network, NetworkAcl, Peering, Route, RouteTable,
     RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
 };
-use vpcform_topology::{Direction, Peer, Protocol, Topology};
+use vpcform_topology::{Direction, Peer, Protocol, TargetKind, Topology, target_description};
 
 use crate::kinds::{
     instance, internet_gateway, network_acl, peering, route_table, security_group, subnet, vpc,
@@ -54,7 +54,14 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         .filter_map(|v| v.vpc_id())
         .map(str::to_string)
         .collect();
-    let mut names = Names::default();
+    // Objects the topology adopts go by their addresses before they carry the tags.
+    let mut names = Names(
+        topology
+            .imports()
+            .into_iter()
+            .map(|i| (i.id.value.clone(), i.address.to_string()))
+            .collect(),
+    );
     let mut net = Network::default();
     if vpc_ids.is_empty() {
         return Ok(net);
@@ -140,7 +147,7 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         }
     }
     add_subnets(&mut net, &names, &subnets, &tables, &acls);
-    add_tables(&mut net, &names, &tables, &peerings);
+    add_tables(&mut net, &names, &tables);
     add_acls(&mut net, &names, &acls);
     add_groups(&mut net, &names, &groups);
     for i in &instances {
@@ -226,13 +233,7 @@ fn add_subnets(
     }
 }
 
-fn add_tables(
-    net: &mut Network,
-    names: &Names,
-    tables: &[aws_sdk_ec2::types::RouteTable],
-    peerings: &BTreeMap<String, aws_sdk_ec2::types::VpcPeeringConnection>,
-) {
-    use aws_sdk_ec2::types::RouteState;
+fn add_tables(net: &mut Network, names: &Names, tables: &[aws_sdk_ec2::types::RouteTable]) {
     for t in tables {
         let id = t.route_table_id().unwrap_or_default();
         let mut routes = Vec::new();
@@ -246,18 +247,7 @@ fn add_tables(
             if r.gateway_id() == Some("local") {
                 continue; // the VPC's local route is implicit in the model
             }
-            let target = match (r.gateway_id(), r.vpc_peering_connection_id()) {
-                (Some(g), _) if g.starts_with("igw-") => RouteTarget::InternetGateway(names.of(g)),
-                (_, Some(p)) if peerings.contains_key(p) => RouteTarget::Peering(names.of(p)),
-                (g, p) => RouteTarget::Missing(g.or(p).unwrap_or("unknown target").to_string()),
-            };
-            let target = match (r.state(), target) {
-                (
-                    Some(RouteState::Blackhole),
-                    RouteTarget::InternetGateway(g) | RouteTarget::Peering(g),
-                ) => RouteTarget::Missing(g),
-                (_, t) => t,
-            };
+            let target = route_target(r, names);
             routes.push(Route {
                 destination,
                 target,
@@ -270,6 +260,22 @@ fn add_tables(
             main: t.associations().iter().any(|a| a.main() == Some(true)),
             routes,
         });
+    }
+}
+
+/// A live route's target in the model: a blackhole when AWS says so, a
+/// declared kind by key, else a target the model does not know.
+fn route_target(r: &aws_sdk_ec2::types::Route, names: &Names) -> RouteTarget {
+    let id = route_table::target_id(r).unwrap_or("an unknown target");
+    if r.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole) {
+        return RouteTarget::Blackhole(id.to_string());
+    }
+    match TargetKind::from_id(id) {
+        Some(kind) => RouteTarget::To(kind, names.of(id)),
+        None => RouteTarget::Unmodeled {
+            what: target_description(id).to_string(),
+            id: id.to_string(),
+        },
     }
 }
 

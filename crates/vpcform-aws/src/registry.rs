@@ -5,13 +5,17 @@
 use vpcform_exec::{Operation, Outcome, Verb};
 use vpcform_topology::ResourceKind;
 
-use crate::kind::{AwsKind, Read, Scan};
+use aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder as CreateRoute;
+use aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder as ReplaceRoute;
+
+use crate::kind::{AwsKind, AwsRoutable, Read, Scan};
 use crate::{Aws, AwsError};
 
 macro_rules! aws_registry {
     ($(
         $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
-        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )? ;
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )?
+        $( , route_target($target:ident = $target_key:literal) )? ;
     )*) => {
         /// Performs one operation with its kind's AWS side.
         pub(crate) async fn apply(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
@@ -24,6 +28,28 @@ macro_rules! aws_registry {
         pub(crate) fn scan_of(kind: ResourceKind) -> Scan {
             match kind {
                 $( ResourceKind::$kind => <crate::kinds::$module::$ty as AwsKind>::SCAN, )*
+            }
+        }
+
+        /// CreateRoute with the target's field, chosen by its kind.
+        pub(crate) fn create_route_to(
+            kind: vpcform_topology::TargetKind,
+            call: CreateRoute,
+            id: &str,
+        ) -> CreateRoute {
+            match kind {
+                $( $( vpcform_topology::TargetKind::$target => <crate::kinds::$module::$ty as AwsRoutable>::create_route(call, id), )? )*
+            }
+        }
+
+        /// ReplaceRoute with the target's field, chosen by its kind.
+        pub(crate) fn replace_route_to(
+            kind: vpcform_topology::TargetKind,
+            call: ReplaceRoute,
+            id: &str,
+        ) -> ReplaceRoute {
+            match kind {
+                $( $( vpcform_topology::TargetKind::$target => <crate::kinds::$module::$ty as AwsRoutable>::replace_route(call, id), )? )*
             }
         }
 

@@ -362,6 +362,31 @@ pub struct ResourceChange {
     /// (its `vpcform:config` says so). Not drift.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unfinished: bool,
+    /// A route that replaces one through a target vpcform does not manage
+    /// (its id): shown as `-/+`, and a plan error unless the topology says
+    /// `replaces:` with that id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takes_over: Option<String>,
+}
+
+impl ResourceChange {
+    /// The symbol plans show: `-/+` for a route that replaces one vpcform does not manage.
+    pub fn symbol(&self) -> &'static str {
+        match self.takes_over {
+            Some(_) => "-/+",
+            None => self.action.symbol(),
+        }
+    }
+
+    /// What a route replaces, for the plan's readers.
+    pub fn takes_over_note(&self) -> Option<String> {
+        let id = self.takes_over.as_deref()?;
+        let destination = self.address.key.as_deref().unwrap_or_default();
+        Some(format!(
+            "replaces {destination} → {id} ({}), which vpcform does not manage",
+            vpcform_topology::target_description(id)
+        ))
+    }
 }
 
 /// A problem that makes the plan impossible to apply as is.

@@ -54,6 +54,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         .into_iter()
         .map(|i| (i.address, i.id.value.as_str()))
         .collect();
+    let takeovers = Takeovers::new(topology, live);
 
     let mut actions: HashMap<Address, Action> = HashMap::new();
     let mut changes = Vec::new();
@@ -68,8 +69,9 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             .map(|d| graph.node(d).address.clone())
             .collect();
         depends_on.sort();
-        let change = planner.change(address, want, depends_on, &actions);
+        let mut change = planner.change(address, want, depends_on, &actions);
         errors.extend(refusal(&change, imports.get(address).copied(), live));
+        errors.extend(takeovers.check(&mut change));
         actions.insert(address.clone(), change.action);
         changes.push(change);
     }
@@ -133,6 +135,66 @@ fn refusal(
     }
 }
 
+/// Routes whose destination already goes through a target the stack
+/// neither owns nor adopts (a NAT gateway, a transit gateway): a declared
+/// route there replaces it, which the plan shows and refuses unless the
+/// route says `replaces:` with that target's id.
+struct Takeovers {
+    /// Ids of everything the stack owns or adopts.
+    known: HashSet<String>,
+    /// `replaces:` of each declared route, by (table, destination).
+    allowed: HashMap<(String, String), Option<String>>,
+}
+
+impl Takeovers {
+    fn new(topology: &Topology, live: &LiveState) -> Self {
+        Takeovers {
+            known: live.objects.values().map(|o| o.id.clone()).collect(),
+            allowed: topology
+                .effective_routes()
+                .into_iter()
+                .map(|r| ((r.table, r.destination.to_string()), r.replaces))
+                .collect(),
+        }
+    }
+
+    /// Marks a route that takes over an unmanaged one; the error unless allowed.
+    fn check(&self, change: &mut ResourceChange) -> Option<PlanError> {
+        let target = vpcform_topology::kinds::route_table::TARGET.as_str();
+        if change.kind != ResourceKind::Route || change.action != Action::Update {
+            return None;
+        }
+        let current = change.before.get(target).and_then(Value::as_str)?;
+        if self.known.contains(current) {
+            return None;
+        }
+        change.takes_over = Some(current.to_string());
+        let key = (
+            change.address.name.clone(),
+            change.address.key.clone().unwrap_or_default(),
+        );
+        let allowed = self.allowed.get(&key).cloned().flatten();
+        if allowed.as_deref() == Some(current) {
+            return None;
+        }
+        let what = vpcform_topology::target_description(current);
+        let message = match allowed {
+            Some(other) => format!(
+                "`replaces: {other}` does not match: the route to {} goes through {current} ({what}) now; review it and name that id, or remove the route",
+                key.1
+            ),
+            None => format!(
+                "this route replaces the route to {} through {current} ({what}), which vpcform does not manage: whatever uses it would be cut off. Adopt that {what} in the topology, route another destination, or accept the replacement with `replaces: {current}` on the route",
+                key.1
+            ),
+        };
+        Some(PlanError {
+            address: change.address.clone(),
+            message,
+        })
+    }
+}
+
 /// What planning one object needs besides the object itself.
 struct Planner<'a> {
     live: &'a LiveState,
@@ -186,6 +248,7 @@ impl Planner<'_> {
             },
             stand_in: false,
             unfinished: false,
+            takes_over: None,
         };
         match live_object {
             None => self.plan_create(&mut change),
@@ -348,6 +411,7 @@ impl Planner<'_> {
                 config_hash: None,
                 stand_in: false,
                 unfinished: false,
+                takes_over: None,
             });
         }
         deletes.sort_by(|a, b| a.address.cmp(&b.address));

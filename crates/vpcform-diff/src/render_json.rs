@@ -28,6 +28,7 @@ pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
                 "drift": c.drift,
                 "stand_in": c.stand_in,
                 "unfinished": c.unfinished,
+                "takes_over": c.takes_over,
                 "depends_on": c.depends_on,
                 "importing": (c.action == crate::Action::Adopt).then(|| json!({ "id": c.id })),
             })

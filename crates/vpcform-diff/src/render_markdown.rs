@@ -102,7 +102,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             .filter(|c| !matches!(c.action, Action::Delete | Action::Replace { .. })),
     );
     for c in ordered {
-        let _ = writeln!(table, "| `{}` | `{}` |", c.action.symbol(), c.address);
+        let _ = writeln!(table, "| `{}` | `{}` |", c.symbol(), c.address);
         details.push_str(&section(c));
     }
     // Everything above the table always fits; rows and details are added
@@ -200,6 +200,9 @@ fn section(c: &ResourceChange) -> String {
     }
     if c.unfinished {
         drift.push_str(&format!(" ({})", crate::render_text::unfinished_note(c)));
+    }
+    if let Some(note) = c.takes_over_note() {
+        drift.push_str(&format!(" ({note})"));
     }
     format!(
         "<details><summary><code>{}</code> {}{drift}</summary>\n\n```diff\n{}```\n\n</details>\n",

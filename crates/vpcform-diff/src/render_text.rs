@@ -63,6 +63,9 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
 }
 
 fn headline(change: &ResourceChange) -> &'static str {
+    if change.takes_over.is_some() {
+        return "will replace a route vpcform does not manage";
+    }
     match change.action {
         Action::NoOp => "is unchanged",
         Action::Create => "will be created",
@@ -117,7 +120,10 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
     if change.unfinished {
         let _ = writeln!(out, "  # ({})", unfinished_note(change));
     }
-    let symbol = change.action.symbol();
+    if let Some(note) = change.takes_over_note() {
+        let _ = writeln!(out, "  # ({note})");
+    }
+    let symbol = change.symbol();
     let _ = writeln!(
         out,
         "{:>3} {} {{",

@@ -3,7 +3,7 @@
 //! route, and its default network ACL that allows everything).
 
 use ipnet::Ipv4Net;
-use vpcform_topology::{Direction, Protocol, RouteTarget as Target, Topology};
+use vpcform_topology::{Direction, Protocol, Topology};
 
 use crate::model::{
     AclEntry, Instance, InternetGateway, Network, NetworkAcl, Peering, Route, RouteTable,
@@ -148,12 +148,7 @@ fn add_route_tables(n: &mut Network, t: &Topology) {
                 .filter(|r| r.table == rt.name.value)
                 .map(|r| Route {
                     destination: r.destination,
-                    target: match &r.target {
-                        Target::InternetGateway(g) => {
-                            RouteTarget::InternetGateway(address("internet-gateway", g))
-                        }
-                        Target::Peering(p) => RouteTarget::Peering(address("vpc-peering", p)),
-                    },
+                    target: RouteTarget::To(r.target.kind, r.target.address().to_string()),
                 })
                 .collect(),
         });
@@ -222,6 +217,32 @@ fn add_filters(n: &mut Network, t: &Topology) {
     }
 }
 
+/// Routes in declared tables that go through what the stack does not manage
+/// (a NAT gateway, a transit gateway, another team's peering): the plan
+/// never deletes them, so the planned network keeps them.
+fn keep_unmanaged_routes(n: &mut Network, live: &Network) {
+    for table in &mut n.route_tables {
+        let Some(live_table) = live.route_tables.iter().find(|t| t.key == table.key) else {
+            continue;
+        };
+        for route in &live_table.routes {
+            let unmanaged = match &route.target {
+                RouteTarget::Unmodeled { .. } | RouteTarget::Blackhole(_) => true,
+                // Known by its id, not an address: the stack does not own it.
+                RouteTarget::To(kind, key) => key.starts_with(kind.id_prefix()),
+            };
+            if unmanaged
+                && !table
+                    .routes
+                    .iter()
+                    .any(|r| r.destination == route.destination)
+            {
+                table.routes.push(route.clone());
+            }
+        }
+    }
+}
+
 /// The network once a plan is applied: the declared objects, with the live
 /// ids and addresses of those that already exist, plus what AWS holds that
 /// vpcform does not manage (each existing VPC's main route table and
@@ -251,6 +272,7 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
             .filter(|a| a.default && live_vpcs.contains(&a.vpc.as_str()))
             .cloned(),
     );
+    keep_unmanaged_routes(&mut n, live);
     macro_rules! ids {
         ($($field:ident),*) => {$(
             for x in &mut n.$field {

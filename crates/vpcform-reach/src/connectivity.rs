@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use vpcform_topology::{Diagnostic, Direction, ExpectProtocol, Expectation, Protocol};
 
-use crate::eval::{Block, evaluate};
+use crate::eval::{Answer, Block, Undecided, evaluate};
 use crate::flow::{EndpointSpec, Service};
 use crate::model::Network;
 
@@ -21,7 +21,16 @@ pub struct Connectivity {
 
 impl Connectivity {
     pub fn broken(&self) -> impl Iterator<Item = &ExpectationResult> {
-        self.expectations.iter().filter(|e| !e.held)
+        self.expectations
+            .iter()
+            .filter(|e| e.status == Status::Broken)
+    }
+
+    /// Expectations that depend on what the model cannot see.
+    pub fn unverifiable(&self) -> impl Iterator<Item = &ExpectationResult> {
+        self.expectations
+            .iter()
+            .filter(|e| e.status == Status::Unverifiable)
     }
 }
 
@@ -31,13 +40,26 @@ pub struct ExpectationResult {
     pub expectation: String,
     /// What the topology promises.
     pub reachable: bool,
-    /// What the network does.
+    /// What the network does (false when unknown).
     pub actual: bool,
     pub held: bool,
+    pub status: Status,
     /// Why it is blocked, when it is.
     pub blocked: Vec<Block>,
+    /// What the model cannot see through, when the answer is unknown.
+    pub unknown: Vec<Undecided>,
     #[serde(skip)]
     pub span: vpcform_topology::Span,
+}
+
+/// Whether an expectation holds, is broken, or cannot be decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Held,
+    Broken,
+    /// The answer depends on a component the model does not know: neither held nor broken.
+    Unverifiable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -78,14 +100,24 @@ pub fn check_expectations(
                 (Ok(from), Ok(to)) => evaluate(network, &from, &to, service_of(e)).ok(),
                 _ => None,
             };
-            let (actual, blocked) =
-                verdict.map_or((false, Vec::new()), |v| (v.reachable, v.blocked));
+            let (answer, blocked, unknown) = verdict
+                .map_or((Answer::NotReachable, Vec::new(), Vec::new()), |v| {
+                    (v.answer, v.blocked, v.unknown)
+                });
+            let actual = answer == Answer::Reachable;
+            let status = match answer {
+                Answer::Unknown => Status::Unverifiable,
+                _ if actual == e.reachable.value => Status::Held,
+                _ => Status::Broken,
+            };
             ExpectationResult {
                 expectation: e.label(),
                 reachable: e.reachable.value,
                 actual,
-                held: actual == e.reachable.value,
+                held: status == Status::Held,
+                status,
                 blocked,
+                unknown,
                 span: e.span,
             }
         })
@@ -96,7 +128,7 @@ pub fn check_expectations(
 pub fn expectation_diagnostics(results: &[ExpectationResult]) -> Vec<Diagnostic> {
     results
         .iter()
-        .filter(|r| !r.held)
+        .filter(|r| r.status == Status::Broken)
         .map(|r| {
             let message = if r.reachable {
                 format!(
@@ -202,8 +234,12 @@ pub fn diff(before: &Network, after: &Network) -> Vec<FlowChange> {
     for (from, to, service) in flows(before, after) {
         let verdict = |n: &Network| evaluate(n, &from, &to, service).ok();
         let (b, a) = (verdict(before), verdict(after));
+        let answer = |v: &Option<crate::eval::Verdict>| v.as_ref().map(|v| v.answer);
         let reachable = |v: &Option<crate::eval::Verdict>| v.as_ref().is_some_and(|v| v.reachable);
-        if reachable(&b) == reachable(&a) {
+        // A flow the model cannot decide on either side is no change it can stand behind.
+        if reachable(&b) == reachable(&a)
+            || [answer(&b), answer(&a)].contains(&Some(Answer::Unknown))
+        {
             continue;
         }
         let label = a.as_ref().or(b.as_ref()).expect("one side evaluated");

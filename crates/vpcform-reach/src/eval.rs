@@ -8,7 +8,7 @@
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
-use vpcform_topology::{Direction, Protocol};
+use vpcform_topology::{Direction, Protocol, TargetKind};
 
 use crate::flow::{EPHEMERAL, Endpoint, EndpointSpec, Packet, Service, resolve};
 use crate::model::{Component, Instance, Network, RouteTarget, SgPeer, Subnet};
@@ -19,11 +19,46 @@ pub struct Verdict {
     pub from: String,
     pub to: String,
     pub service: String,
+    /// True only when the answer is `reachable`.
     pub reachable: bool,
+    pub answer: Answer,
     pub forward: Vec<Hop>,
     #[serde(rename = "return")]
     pub back: Vec<Hop>,
     pub blocked: Vec<Block>,
+    /// What the model cannot see through; with nothing blocked, the answer is `unknown`.
+    pub unknown: Vec<Undecided>,
+}
+
+/// Reachable, not, or not decidable from what the model knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    Reachable,
+    NotReachable,
+    Unknown,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Reachable => "reachable",
+            Answer::NotReachable => "NOT reachable",
+            Answer::Unknown => "unknown",
+        }
+    }
+}
+
+/// A component the model cannot see through (a target of a kind it does not model).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Undecided {
+    /// The component's vpcform address, or its AWS id.
+    pub component: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub leg: &'static str,
+    pub reason: String,
 }
 
 /// One step of a path and what it decided.
@@ -34,6 +69,9 @@ pub struct Hop {
     pub component: Option<Component>,
     pub detail: String,
     pub passes: bool,
+    /// The model cannot tell what happens here (then `passes` is false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
 }
 
 /// A setting that blocks the flow, in Reachability Analyzer's vocabulary.
@@ -50,6 +88,15 @@ pub struct Block {
     pub reason: String,
     /// The change that would let the flow pass.
     pub fix: String,
+}
+
+/// What a route target does for a packet bound for `b`.
+enum Reach {
+    Yes,
+    /// Blocked: Reachability Analyzer's code, why, and the component to blame.
+    No(&'static str, String, Component),
+    /// The model cannot see beyond this component.
+    Unknown(String, Component),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -87,14 +134,22 @@ pub fn evaluate(
             to: dst.label.clone(),
             service: service.label(),
             reachable: false,
+            answer: Answer::Unknown,
             forward: Vec::new(),
             back: Vec::new(),
             blocked: Vec::new(),
+            unknown: Vec::new(),
         },
     };
     e.forward(&src, &dst);
     e.back(&src, &dst);
-    e.verdict.reachable = e.verdict.blocked.is_empty();
+    // A setting that blocks is certain whatever lies beyond what the model cannot see.
+    e.verdict.answer = match (e.verdict.blocked.is_empty(), e.verdict.unknown.is_empty()) {
+        (false, _) => Answer::NotReachable,
+        (true, false) => Answer::Unknown,
+        (true, true) => Answer::Reachable,
+    };
+    e.verdict.reachable = e.verdict.answer == Answer::Reachable;
     Ok(e.verdict)
 }
 
@@ -157,10 +212,41 @@ impl<'n> Evaluation<'n> {
             component,
             detail,
             passes,
+            unknown: false,
         };
         match leg {
             Leg::Forward => self.verdict.forward.push(hop),
             Leg::Return => self.verdict.back.push(hop),
+        }
+    }
+
+    /// A hop the model cannot judge: named, with no fix.
+    fn undecided(&mut self, leg: Leg, step: &'static str, c: Component, reason: String) {
+        let hops = match leg {
+            Leg::Forward => &mut self.verdict.forward,
+            Leg::Return => &mut self.verdict.back,
+        };
+        hops.push(Hop {
+            step,
+            component: Some(c.clone()),
+            detail: reason.clone(),
+            passes: false,
+            unknown: true,
+        });
+        let undecided = Undecided {
+            component: c.name,
+            kind: c.kind.to_string(),
+            id: c.id,
+            leg: leg.as_str(),
+            reason,
+        };
+        if !self
+            .verdict
+            .unknown
+            .iter()
+            .any(|u| u.component == undecided.component)
+        {
+            self.verdict.unknown.push(undecided);
         }
     }
 
@@ -374,15 +460,38 @@ impl<'n> Evaluation<'n> {
     fn route(&mut self, leg: Leg, a: &Endpoint<'n>, b: &Endpoint<'n>) {
         match a.subnet {
             Some(subnet) => self.route_from(leg, subnet, a, b),
-            None => self.entering_vpc(leg, b),
+            None => self.entering_vpc(leg, a, b),
         }
     }
 
-    fn entering_vpc(&mut self, leg: Leg, b: &Endpoint<'n>) {
+    /// From outside every VPC into `b`'s: through the internet gateway,
+    /// unless `b`'s table sends `a`'s addresses through a target the model
+    /// does not know (a transit gateway): then the way in is unknown too.
+    fn entering_vpc(&mut self, leg: Leg, a: &Endpoint<'n>, b: &Endpoint<'n>) {
         let Some(subnet) = b.subnet else { return };
         let Some(vpc) = self.net.vpc(&subnet.vpc) else {
             return;
         };
+        let towards_a = self.net.route_table_of(subnet).and_then(|t| {
+            t.routes
+                .iter()
+                .filter(|r| r.destination.contains(&a.addr))
+                .max_by_key(|r| r.destination.prefix_len())
+        });
+        if let Some(RouteTarget::Unmodeled { what, id }) = towards_a.map(|r| &r.target) {
+            let c = Component {
+                kind: "route-target",
+                name: id.clone(),
+                id: Some(id.clone()),
+            };
+            let reason = format!(
+                "{} reaches {} through {what} {id}, which vpcform does not model: how traffic comes back in is unknown",
+                vpc.component(),
+                a.label
+            );
+            self.undecided(leg, "route target", c, reason);
+            return;
+        }
         match self.net.igw_of(&vpc.key) {
             Some(igw) => self.hop(
                 leg,
@@ -478,13 +587,19 @@ impl<'n> Evaluation<'n> {
         let reaches = |t: Option<&RouteTarget>| self.target_reaches(&vpc.key, t, b);
         let detail = format!("{destination} → {}", target_label(net, target));
         match reaches(target) {
-            Ok(()) => {
+            Reach::Yes => {
                 self.hop(leg, "route table", Some(table_c), detail, true);
                 self.through(leg, target, a);
             }
-            Err((code, reason, component)) => {
+            Reach::Unknown(reason, component) => {
+                self.hop(leg, "route table", Some(table_c), detail, true);
+                self.undecided(leg, "route target", component, reason);
+            }
+            Reach::No(code, reason, component) => {
                 // A less specific route that would have reached `b` makes this the wrong route.
-                let better = matching[1..].iter().find(|(_, t)| reaches(*t).is_ok());
+                let better = matching[1..]
+                    .iter()
+                    .find(|(_, t)| matches!(reaches(*t), Reach::Yes));
                 self.hop(
                     leg,
                     "route table",
@@ -537,9 +652,12 @@ impl<'n> Evaluation<'n> {
 
     /// What lies beyond a route that reaches `b`: a peering, or the internet gateway.
     fn through(&mut self, leg: Leg, target: Option<&RouteTarget>, a: &Endpoint<'n>) {
-        match target {
-            Some(RouteTarget::Peering(p)) => {
-                if let Some(p) = self.net.peering(p) {
+        let Some(RouteTarget::To(kind, key)) = target else {
+            return; // local, or a route that does not reach `b`
+        };
+        match kind {
+            TargetKind::Peering => {
+                if let Some(p) = self.net.peering(key) {
                     self.hop(
                         leg,
                         "vpc peering",
@@ -549,8 +667,8 @@ impl<'n> Evaluation<'n> {
                     );
                 }
             }
-            Some(RouteTarget::InternetGateway(g)) => {
-                if let Some(g) = self.net.internet_gateway(g) {
+            TargetKind::InternetGateway => {
+                if let Some(g) = self.net.internet_gateway(key) {
                     self.hop(
                         leg,
                         "internet gateway",
@@ -561,127 +679,148 @@ impl<'n> Evaluation<'n> {
                 }
                 self.public_ip(leg, a);
             }
-            _ => {}
         }
     }
 
     /// Whether a route target (None: local) from `vpc` gets to `b`; else the
-    /// code, reason and component to blame.
-    fn target_reaches(
-        &self,
-        vpc: &str,
-        target: Option<&RouteTarget>,
-        b: &Endpoint<'n>,
-    ) -> Result<(), (&'static str, String, Component)> {
+    /// code, reason and component to blame, or what the model cannot see.
+    fn target_reaches(&self, vpc: &str, target: Option<&RouteTarget>, b: &Endpoint<'n>) -> Reach {
         let b_vpc = b.subnet.map(|s| s.vpc.as_str());
-        let vpc_c = || {
-            self.net
-                .vpc(vpc)
-                .map(|v| v.component())
-                .unwrap_or_else(|| Component {
-                    kind: "vpc",
-                    name: vpc.into(),
-                    id: None,
-                })
-        };
         match target {
-            None if b_vpc == Some(vpc) => Ok(()),
-            None => Err((
-                "CANNOT_ROUTE",
-                format!("{} is not in {vpc}", b.label),
-                vpc_c(),
-            )),
-            Some(RouteTarget::Missing(id)) => Err((
+            None if b_vpc == Some(vpc) => Reach::Yes,
+            None => {
+                let vpc_c = self.net.vpc(vpc).map_or_else(
+                    || Component {
+                        kind: "vpc",
+                        name: vpc.into(),
+                        id: None,
+                    },
+                    |v| v.component(),
+                );
+                Reach::No(
+                    "CANNOT_ROUTE",
+                    format!("{} is not in {vpc}", b.label),
+                    vpc_c,
+                )
+            }
+            Some(RouteTarget::Blackhole(id)) => Reach::No(
                 "BAD_STATE_ROUTE",
-                format!("the route's target {id} does not exist (blackhole)"),
+                format!("AWS reports the route through {id} as a blackhole (its target is gone)"),
                 Component {
                     kind: "route-target",
                     name: id.clone(),
                     id: Some(id.clone()),
                 },
-            )),
-            Some(RouteTarget::Peering(key)) => {
-                let Some(p) = self.net.peering(key) else {
-                    return Err((
-                        "BAD_STATE_ROUTE",
-                        format!("peering {key} does not exist (blackhole)"),
-                        Component {
-                            kind: "vpc-peering",
-                            name: key.clone(),
-                            id: None,
-                        },
-                    ));
-                };
-                if p.status != "active" {
-                    return Err((
-                        "BAD_STATE_ROUTE",
-                        format!("{} is {}, not active", p.component(), p.status),
-                        p.component(),
-                    ));
-                }
-                let peer = if p.requester == vpc {
-                    &p.accepter
-                } else if p.accepter == vpc {
-                    &p.requester
-                } else {
-                    return Err((
-                        "CANNOT_ROUTE",
-                        format!("{} does not connect {vpc}", p.component()),
-                        p.component(),
-                    ));
-                };
-                match b_vpc {
-                    Some(v) if v == peer => Ok(()),
-                    Some(v) => Err((
-                        "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
-                        format!(
-                            "{} leads to {peer}, and {} is in {v}: peering is not transitive",
-                            p.component(),
-                            b.label
-                        ),
-                        p.component(),
-                    )),
-                    None => Err((
-                        "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
-                        format!(
-                            "{} leads to {peer} only, not to the internet",
-                            p.component()
-                        ),
-                        p.component(),
-                    )),
-                }
-            }
-            Some(RouteTarget::InternetGateway(key)) => {
-                let igw = self.net.internet_gateway(key);
-                match igw {
-                    Some(g) if g.vpc.as_deref() == Some(vpc) => match b_vpc {
-                        None => Ok(()),
-                        Some(v) => Err((
-                            "CANNOT_ROUTE",
-                            format!(
-                                "{} leads to the internet, but {} is in {v}",
-                                g.component(),
-                                b.label
-                            ),
-                            g.component(),
-                        )),
-                    },
-                    Some(g) => Err((
-                        "BAD_STATE_ROUTE",
-                        format!("{} is not attached to {vpc} (blackhole)", g.component()),
+            ),
+            Some(RouteTarget::Unmodeled { what, id }) => Reach::Unknown(
+                format!(
+                    "the route goes through {what} {id}, which vpcform does not model: what lies beyond it is unknown"
+                ),
+                Component {
+                    kind: "route-target",
+                    name: id.clone(),
+                    id: Some(id.clone()),
+                },
+            ),
+            Some(RouteTarget::To(kind, key)) => match kind {
+                TargetKind::Peering => self.peering_reaches(vpc, key, b_vpc, b),
+                TargetKind::InternetGateway => self.gateway_reaches(vpc, key, b_vpc, b),
+            },
+        }
+    }
+
+    fn peering_reaches(
+        &self,
+        vpc: &str,
+        key: &str,
+        b_vpc: Option<&str>,
+        b: &Endpoint<'n>,
+    ) -> Reach {
+        let Some(p) = self.net.peering(key) else {
+            return Reach::No(
+                "BAD_STATE_ROUTE",
+                format!("peering {key} does not exist (blackhole)"),
+                Component {
+                    kind: "vpc-peering",
+                    name: key.to_string(),
+                    id: None,
+                },
+            );
+        };
+        if p.status != "active" {
+            return Reach::No(
+                "BAD_STATE_ROUTE",
+                format!("{} is {}, not active", p.component(), p.status),
+                p.component(),
+            );
+        }
+        let peer = if p.requester == vpc {
+            &p.accepter
+        } else if p.accepter == vpc {
+            &p.requester
+        } else {
+            return Reach::No(
+                "CANNOT_ROUTE",
+                format!("{} does not connect {vpc}", p.component()),
+                p.component(),
+            );
+        };
+        match b_vpc {
+            Some(v) if v == peer => Reach::Yes,
+            Some(v) => Reach::No(
+                "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
+                format!(
+                    "{} leads to {peer}, and {} is in {v}: peering is not transitive",
+                    p.component(),
+                    b.label
+                ),
+                p.component(),
+            ),
+            None => Reach::No(
+                "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
+                format!(
+                    "{} leads to {peer} only, not to the internet",
+                    p.component()
+                ),
+                p.component(),
+            ),
+        }
+    }
+
+    fn gateway_reaches(
+        &self,
+        vpc: &str,
+        key: &str,
+        b_vpc: Option<&str>,
+        b: &Endpoint<'n>,
+    ) -> Reach {
+        match self.net.internet_gateway(key) {
+            Some(g) if g.vpc.as_deref() == Some(vpc) => match b_vpc {
+                None => Reach::Yes,
+                Some(v) => Reach::No(
+                    "CANNOT_ROUTE",
+                    format!(
+                        "{} leads to the internet, but {} is in {v}",
                         g.component(),
-                    )),
-                    None => Err((
-                        "BAD_STATE_ROUTE",
-                        format!("internet gateway {key} does not exist (blackhole)"),
-                        Component {
-                            kind: "internet-gateway",
-                            name: key.clone(),
-                            id: None,
-                        },
-                    )),
-                }
-            }
+                        b.label
+                    ),
+                    g.component(),
+                ),
+            },
+            Some(g) => Reach::No(
+                "BAD_STATE_ROUTE",
+                format!("{} is not attached to {vpc} (blackhole)", g.component()),
+                g.component(),
+            ),
+            None => Reach::No(
+                "BAD_STATE_ROUTE",
+                format!("internet gateway {key} does not exist (blackhole)"),
+                Component {
+                    kind: "internet-gateway",
+                    name: key.to_string(),
+                    id: None,
+                },
+            ),
         }
     }
 
@@ -814,13 +953,16 @@ fn remote_cidr(e: &Endpoint<'_>) -> String {
 fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
     match target {
         None => "local".into(),
-        Some(RouteTarget::InternetGateway(g)) => net
-            .internet_gateway(g)
-            .map_or(g.clone(), |x| x.component().to_string()),
-        Some(RouteTarget::Peering(p)) => net
-            .peering(p)
-            .map_or(p.clone(), |x| x.component().to_string()),
-        Some(RouteTarget::Missing(id)) => format!("{id} (missing)"),
+        Some(RouteTarget::To(kind, key)) => match kind {
+            TargetKind::InternetGateway => net
+                .internet_gateway(key)
+                .map_or(key.clone(), |x| x.component().to_string()),
+            TargetKind::Peering => net
+                .peering(key)
+                .map_or(key.clone(), |x| x.component().to_string()),
+        },
+        Some(RouteTarget::Unmodeled { what, id }) => format!("{id} ({what}, not modelled)"),
+        Some(RouteTarget::Blackhole(id)) => format!("{id} (blackhole)"),
     }
 }
 
@@ -829,11 +971,7 @@ impl Verdict {
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let answer = if self.reachable {
-            "reachable"
-        } else {
-            "NOT reachable"
-        };
+        let answer = self.answer.as_str();
         let _ = writeln!(
             out,
             "{} → {} ({}): {answer}",
@@ -842,7 +980,11 @@ impl Verdict {
         for (title, hops) in [("forward", &self.forward), ("return", &self.back)] {
             let _ = writeln!(out, "\n{title}:");
             for h in hops {
-                let mark = if h.passes { "✓" } else { "✗" };
+                let mark = match (h.passes, h.unknown) {
+                    (true, _) => "✓",
+                    (false, true) => "?",
+                    (false, false) => "✗",
+                };
                 let _ = writeln!(out, "  {mark} {:<22} {}", h.step, h.detail);
             }
         }
@@ -856,6 +998,14 @@ impl Verdict {
                     b.code, b.component, b.leg, b.reason
                 );
                 let _ = writeln!(out, "      fix: {}", b.fix);
+            }
+        }
+        if !self.unknown.is_empty() {
+            let _ = writeln!(out, "\ncannot decide (no fix proposed):");
+            for u in &self.unknown {
+                let id = u.id.as_ref().filter(|i| **i != u.component);
+                let id = id.map(|i| format!(" ({i})")).unwrap_or_default();
+                let _ = writeln!(out, "  {}{id}, {} leg: {}", u.component, u.leg, u.reason);
             }
         }
         out

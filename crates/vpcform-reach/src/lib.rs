@@ -13,10 +13,10 @@ mod model;
 
 pub use build::{from_topology, planned};
 pub use connectivity::{
-    Connectivity, ExpectationResult, FlowChange, check_expectations, diff, expectation_diagnostics,
-    flows_compared,
+    Connectivity, ExpectationResult, FlowChange, Status, check_expectations, diff,
+    expectation_diagnostics, flows_compared,
 };
-pub use eval::{Block, Hop, Verdict, evaluate};
+pub use eval::{Answer, Block, Hop, Undecided, Verdict, evaluate};
 pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};
 pub use model::{
     AclEntry, Component, Instance, InternetGateway, Network, NetworkAcl, Peering, Route,

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
-use vpcform_topology::{Direction, Protocol};
+use vpcform_topology::{Direction, Protocol, TargetKind};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Network {
@@ -143,10 +143,17 @@ pub struct Route {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteTarget {
-    InternetGateway(String),
-    Peering(String),
-    /// A target AWS no longer has (a deleted gateway or peering): a blackhole.
-    Missing(String),
+    /// An object of a kind the model knows, by key.
+    To(TargetKind, String),
+    /// A target the model does not know (a transit gateway, a network
+    /// interface, …): whatever lies beyond it is `unknown`, never a blackhole.
+    Unmodeled {
+        /// What it is, in words (`transit gateway`).
+        what: String,
+        id: String,
+    },
+    /// A route AWS itself reports as a blackhole (its target was deleted).
+    Blackhole(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,8 @@
 //! The full verdicts are pinned in one snapshot for review.
 
 use serde::Deserialize;
-use vpcform_reach::{EndpointSpec, Network, Route, RouteTarget, Service, evaluate};
+use vpcform_reach::{Answer, EndpointSpec, Network, Route, RouteTarget, Service, evaluate};
+use vpcform_topology::TargetKind;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -26,7 +27,9 @@ struct Scenario {
 struct AddRoute {
     table: String,
     destination: String,
-    peering: String,
+    /// A peering's key, or the id of a target the model does not know (`tgw-…`).
+    peering: Option<String>,
+    unmodeled: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +75,14 @@ fn network(s: &Scenario) -> Network {
             .unwrap();
         table.routes.push(Route {
             destination: r.destination.parse().unwrap(),
-            target: RouteTarget::Peering(r.peering.clone()),
+            target: match (&r.peering, &r.unmodeled) {
+                (Some(p), None) => RouteTarget::To(TargetKind::Peering, p.clone()),
+                (None, Some(id)) => RouteTarget::Unmodeled {
+                    what: "transit gateway".into(),
+                    id: id.clone(),
+                },
+                _ => panic!("{}: add-route needs one of peering, unmodeled", s.name),
+            },
         });
     }
     n
@@ -108,6 +118,17 @@ fn every_scenario_blocks_exactly_where_it_says() {
             .map(|b| format!("{} {} {}", b.code, b.component, b.leg))
             .collect();
         match &s.expect {
+            Expect::Word(w) if w == "unknown" => {
+                assert_eq!(v.answer, Answer::Unknown, "{}\n{}", s.name, v.to_text());
+                assert!(!v.reachable && got.is_empty(), "{}: {got:?}", s.name);
+                let id = s.add_route.as_ref().and_then(|r| r.unmodeled.as_deref());
+                assert!(
+                    v.unknown.iter().any(|u| Some(u.component.as_str()) == id),
+                    "{}: the unknown names the target\n{}",
+                    s.name,
+                    v.to_text()
+                );
+            }
             Expect::Word(w) => {
                 assert_eq!(w, "reachable", "{}", s.name);
                 assert!(

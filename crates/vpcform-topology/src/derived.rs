@@ -9,13 +9,34 @@ use crate::diagnostic::Span;
 use crate::kinds::iam::IamRole;
 use crate::kinds::security_group::Rule;
 use crate::model::{Protocol, Topology};
+use crate::registry::TargetKind;
 
+/// What a route points at: a declared object of a [`TargetKind`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RouteTarget {
-    /// Logical name of an internet gateway.
-    InternetGateway(String),
-    /// Logical name of a VPC peering.
-    Peering(String),
+pub struct RouteTarget {
+    pub kind: TargetKind,
+    /// The target's logical name.
+    pub name: String,
+}
+
+impl RouteTarget {
+    pub fn new(kind: TargetKind, name: impl Into<String>) -> Self {
+        RouteTarget {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// The target's address (`nat-gateway.a`).
+    pub fn address(&self) -> crate::Address {
+        crate::Address::new(self.kind.resource_kind(), &self.name)
+    }
+}
+
+impl std::fmt::Display for RouteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.key(), self.name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +47,8 @@ pub struct EffectiveRoute {
     pub span: Span,
     /// True when the route comes from a peering's `add-routes`.
     pub from_peering_option: bool,
+    /// The id of the unmanaged target whose route this one may replace (`replaces:`).
+    pub replaces: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,17 +141,13 @@ impl Topology {
         let mut out = Vec::new();
         for table in &self.route_tables {
             for route in &table.spec.routes {
-                let target = match (&route.internet_gateway, &route.peering) {
-                    (Some(g), _) => RouteTarget::InternetGateway(g.value.clone()),
-                    (None, Some(p)) => RouteTarget::Peering(p.value.clone()),
-                    (None, None) => continue,
-                };
                 out.push(EffectiveRoute {
                     table: table.name.value.clone(),
                     destination: route.destination.value,
-                    target,
+                    target: route.target.value.clone(),
                     span: route.span,
                     from_peering_option: false,
+                    replaces: route.replaces.as_ref().map(|r| r.value.clone()),
                 });
             }
         }
@@ -152,13 +171,14 @@ impl Topology {
                     out.push(EffectiveRoute {
                         table: table.name.value.clone(),
                         destination: remote_vpc.spec.cidr.value,
-                        target: RouteTarget::Peering(peering.name.value.clone()),
+                        target: RouteTarget::new(TargetKind::Peering, &peering.name.value),
                         span: peering
                             .spec
                             .add_routes
                             .as_ref()
                             .map_or(peering.name.span, |a| a.span),
                         from_peering_option: true,
+                        replaces: None,
                     });
                 }
             }

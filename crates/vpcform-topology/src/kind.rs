@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::decode::Cx;
-use crate::derived::RouteTarget;
+use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::emit::Map;
 use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
@@ -260,6 +260,24 @@ pub(crate) trait Declared: Kind + Sized {
     /// what it cannot express goes to [`ExportCx::leave_out`]. `None` when
     /// the object cannot be declared at all (also reported there).
     fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map>;
+}
+
+/// A kind a route may point at (its registry line says `route_target`).
+pub(crate) trait Routable: Declared {
+    /// The prefix of its AWS ids, by which a live route's target is known:
+    /// a route target's `import-id` must be an EC2 id (checked when compiled).
+    const ID_PREFIX: &'static str = match Self::IMPORT_ID {
+        IdShape::Prefix(prefix) => prefix,
+        IdShape::Name | IdShape::PolicyArn => panic!("a route target has EC2 ids"),
+    };
+
+    /// What a route through the object `name` waits for.
+    fn route_dependency(name: &str) -> Address {
+        Address::new(Self::KIND, name)
+    }
+
+    /// This kind's rules for a route through it from a table in `vpc`.
+    fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx);
 }
 
 /// The form of the AWS identifier a kind's `import-id` takes.

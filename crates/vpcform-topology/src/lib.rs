@@ -43,7 +43,9 @@ pub use kinds::route_table::{Route, RouteTable};
 pub use kinds::security_group::{Rule, SecurityGroup};
 pub use kinds::subnet::Subnet;
 pub use kinds::vpc::Vpc;
-pub use registry::{Import, Section, TopologyIndex, desired};
+pub use registry::{
+    Import, Section, TargetKind, TopologyIndex, UNDECLARED_TARGETS, desired, target_description,
+};
 
 /// Tag keys vpcform sets on everything it creates, in the create call.
 pub const TAG_STACK: &str = "vpcform:stack";

@@ -8,6 +8,9 @@
 //! in `vpcform-aws/src/kinds/` alike, and `place` is `section(field = "yaml-key")`
 //! for a kind declared in its own section, or `part_of(Container)` for an
 //! implicit kind its container declares (routes, rules, attachments).
+//! A kind a route may point at adds `route_target(Variant = "yaml-key")`:
+//! that makes it a [`TargetKind`] (the route's key in YAML, its id prefix,
+//! its validation and graph edge through [`Routable`](crate::kind::Routable)).
 //! Order matters: it is `ResourceKind`'s order, hence the order of plans.
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +33,7 @@ macro_rules! with_registry {
         $callback! {
             Vpc => vpc::Vpc, "vpc", "a VPC", section(vpcs = "vpcs");
             Subnet => subnet::Subnet, "subnet", "a subnet", section(subnets = "subnets");
-            InternetGateway => internet_gateway::InternetGateway, "internet-gateway", "an internet gateway", section(internet_gateways = "internet-gateways");
+            InternetGateway => internet_gateway::InternetGateway, "internet-gateway", "an internet gateway", section(internet_gateways = "internet-gateways"), route_target(InternetGateway = "internet-gateway");
             InternetGatewayAttachment => internet_gateway::Attachment, "internet-gateway-attachment", "an internet gateway attachment", part_of(InternetGateway);
             RouteTable => route_table::RouteTable, "route-table", "a route table", section(route_tables = "route-tables");
             RouteTableAssociation => route_table::Association, "route-table-association", "a route table association", part_of(RouteTable);
@@ -43,7 +46,7 @@ macro_rules! with_registry {
             IamRole => iam::IamRole, "iam-role", "an IAM role", section(iam_roles = "iam-roles");
             IamRolePolicyAttachment => iam::PolicyAttachment, "iam-role-policy-attachment", "an IAM role policy attachment", part_of(IamRole);
             FlowLog => flow_log::FlowLog, "flow-log", "a flow log", section(flow_logs = "flow-logs");
-            VpcPeering => peering::Peering, "vpc-peering", "a VPC peering", section(peerings = "peerings");
+            VpcPeering => peering::Peering, "vpc-peering", "a VPC peering", section(peerings = "peerings"), route_target(Peering = "peering");
             NetworkAcl => network_acl::NetworkAcl, "network-acl", "a network ACL", section(network_acls = "network-acls");
             NetworkAclEntry => network_acl::EntryKind, "network-acl-entry", "a network ACL entry", part_of(NetworkAcl);
             NetworkAclAssociation => network_acl::AssociationKind, "network-acl-association", "a network ACL association", part_of(NetworkAcl);
@@ -92,8 +95,60 @@ macro_rules! aws_name_of {
 macro_rules! define_kinds {
     ($(
         $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
-        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )? ;
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )?
+        $( , route_target($target:ident = $target_key:literal) )? ;
     )*) => {
+        /// The kinds a route may point at (registry lines with `route_target`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum TargetKind {
+            $( $( $target, )? )*
+        }
+
+        impl TargetKind {
+            pub const ALL: &'static [TargetKind] = &[$( $( TargetKind::$target, )? )*];
+
+            /// The route's key in YAML (`nat-gateway: NAME`).
+            pub fn key(self) -> &'static str {
+                match self {
+                    $( $( TargetKind::$target => $target_key, )? )*
+                }
+            }
+
+            pub fn resource_kind(self) -> ResourceKind {
+                match self {
+                    $( $( TargetKind::$target => ResourceKind::$kind, )? )*
+                }
+            }
+
+            /// The prefix of this kind's AWS ids (`nat-`).
+            pub fn id_prefix(self) -> &'static str {
+                match self {
+                    $( $( TargetKind::$target => <kinds::$module::$ty as crate::kind::Routable>::ID_PREFIX, )? )*
+                }
+            }
+
+            /// What a route through `name` waits for (an internet gateway's attachment).
+            pub(crate) fn route_dependency(self, name: &str) -> crate::Address {
+                match self {
+                    $( $( TargetKind::$target => <kinds::$module::$ty as crate::kind::Routable>::route_dependency(name), )? )*
+                }
+            }
+
+            /// This kind's rules for a route through it.
+            pub(crate) fn check_route(
+                self,
+                route: &crate::derived::EffectiveRoute,
+                vpc: &str,
+                t: &TopologyIndex<'_>,
+                cx: &mut Cx,
+            ) {
+                match self {
+                    $( $( TargetKind::$target => <kinds::$module::$ty as crate::kind::Routable>::check_route(route, vpc, t, cx), )? )*
+                }
+            }
+        }
+
         /// Every kind of object vpcform manages, including the implicit ones
         /// that have no section of their own in the topology file.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -294,6 +349,47 @@ with_registry!(define_kinds);
 impl fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Route targets AWS has that no kind declares: an id's prefix and what
+/// it is, so that plans, `reach` and `import` name them instead of guessing.
+pub const UNDECLARED_TARGETS: &[(&str, &str)] = &[
+    ("tgw-", "transit gateway"),
+    ("eni-", "network interface"),
+    ("i-", "instance"),
+    ("eigw-", "egress-only internet gateway"),
+    ("vgw-", "virtual private gateway"),
+    ("vpce-", "VPC endpoint"),
+    ("lgw-", "local gateway"),
+    ("cagw-", "carrier gateway"),
+    ("nat-", "NAT gateway"),
+    ("arn:", "core network"),
+];
+
+/// What a route target is, in words (`transit gateway`), from its id.
+pub fn target_description(id: &str) -> &'static str {
+    if let Some(kind) = TargetKind::from_id(id) {
+        return kind
+            .resource_kind()
+            .article_name()
+            .split_once(' ')
+            .map_or("target", |(_, n)| n);
+    }
+    UNDECLARED_TARGETS
+        .iter()
+        .find(|(prefix, _)| id.starts_with(prefix))
+        .map_or("target", |(_, what)| what)
+}
+
+impl TargetKind {
+    /// The kind of a live route target, by its id's prefix; `None` for a
+    /// target no kind declares (a transit gateway, an interface, …).
+    pub fn from_id(id: &str) -> Option<TargetKind> {
+        TargetKind::ALL
+            .iter()
+            .copied()
+            .find(|k| id.starts_with(k.id_prefix()))
     }
 }
 

@@ -193,3 +193,19 @@ impl AwsKind for Attachment {
         }
     }
 }
+
+impl crate::kind::AwsRoutable for InternetGateway {
+    fn create_route(
+        call: aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder,
+        id: &str,
+    ) -> aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder {
+        call.gateway_id(id)
+    }
+
+    fn replace_route(
+        call: aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder,
+        id: &str,
+    ) -> aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder {
+        call.gateway_id(id)
+    }
+}

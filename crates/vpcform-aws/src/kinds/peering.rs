@@ -215,3 +215,19 @@ impl AwsKind for Peering {
         )
     }
 }
+
+impl crate::kind::AwsRoutable for Peering {
+    fn create_route(
+        call: aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder,
+        id: &str,
+    ) -> aws_sdk_ec2::operation::create_route::builders::CreateRouteFluentBuilder {
+        call.vpc_peering_connection_id(id)
+    }
+
+    fn replace_route(
+        call: aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder,
+        id: &str,
+    ) -> aws_sdk_ec2::operation::replace_route::builders::ReplaceRouteFluentBuilder {
+        call.vpc_peering_connection_id(id)
+    }
+}

@@ -7,14 +7,12 @@ use aws_sdk_ec2::types::{ResourceType, RouteOrigin};
 use serde_json::Value;
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::attr::{SUBNET_ID, TAGS, VPC_ID};
-use vpcform_topology::kinds::route_table::{
-    DESTINATION_CIDR_BLOCK, GATEWAY_ID, ROUTE_TABLE_ID, VPC_PEERING_CONNECTION_ID,
-};
-use vpcform_topology::{Address, ResourceKind};
+use vpcform_topology::kinds::route_table::{DESTINATION_CIDR_BLOCK, ROUTE_TABLE_ID, TARGET};
+use vpcform_topology::{Address, ResourceKind, TargetKind};
 
 use crate::apply::{
-    attr, client_token, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, retry,
-    unless_gone, update_tags_only,
+    attr, client_token, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, required,
+    retry, unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -22,6 +20,7 @@ use crate::read::{
     Found, ID_REF, ReadCx, Select, describe_ec2, ec2_tags, object, opt_str, placed, tags_value,
 };
 use crate::{Aws, AwsError};
+use vpcform_diff::LiveObject;
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     let items = cx
@@ -40,31 +39,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             continue;
         };
         let address = place.0.clone();
-        for route in t.routes() {
-            // The local route belongs to AWS; IPv6 and prefix-list routes are not vpcform's.
-            if route.origin() == Some(&RouteOrigin::CreateRouteTable) {
-                continue;
-            }
-            let Some(destination) = route.destination_cidr_block() else {
-                continue;
-            };
-            if route.gateway_id() == Some("local") || expressible_target(route).is_none() {
-                continue;
-            }
-            found.objects.push(object(
-                Address::keyed(ResourceKind::Route, address.name.clone(), destination),
-                format!("{id}|{destination}"),
-                vec![
-                    (ROUTE_TABLE_ID, Value::from(id)),
-                    (DESTINATION_CIDR_BLOCK, Value::from(destination)),
-                    (GATEWAY_ID, opt_str(route.gateway_id())),
-                    (
-                        VPC_PEERING_CONNECTION_ID,
-                        opt_str(route.vpc_peering_connection_id()),
-                    ),
-                ],
-            ));
-        }
+        found.objects.extend(routes_of(t, &address.name));
         for association in t.associations() {
             if association.main() == Some(true) {
                 continue;
@@ -97,18 +72,34 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-/// The route's target, if the topology can declare it (an internet
-/// gateway or a peering). Routes through anything else (NAT gateways,
-/// instances, transit gateways…) are not vpcform's: never read, never changed.
-fn expressible_target(route: &aws_sdk_ec2::types::Route) -> Option<&str> {
-    route
-        .gateway_id()
-        .filter(|g| g.starts_with("igw-"))
-        .or_else(|| route.vpc_peering_connection_id())
+/// A table's IPv4 routes but AWS's local route, whatever they point at:
+/// a route through a target no kind declares (a transit gateway, an
+/// interface) is read so that the plan sees what a declared route to the
+/// same destination would replace; it is never deleted (its `target` names
+/// nothing the stack owns).
+pub(crate) fn routes_of(t: &aws_sdk_ec2::types::RouteTable, table: &str) -> Vec<LiveObject> {
+    let id = t.route_table_id().unwrap_or_default();
+    t.routes()
+        .iter()
+        .filter(|r| r.origin() != Some(&RouteOrigin::CreateRouteTable))
+        .filter(|r| r.gateway_id() != Some("local"))
+        .filter_map(|route| {
+            let destination = route.destination_cidr_block()?;
+            Some(object(
+                Address::keyed(ResourceKind::Route, table, destination),
+                format!("{id}|{destination}"),
+                vec![
+                    (ROUTE_TABLE_ID, Value::from(id)),
+                    (DESTINATION_CIDR_BLOCK, Value::from(destination)),
+                    (TARGET, opt_str(target_id(route))),
+                ],
+            ))
+        })
+        .collect()
 }
 
-/// What a route goes through, whatever it is.
-fn any_target(route: &aws_sdk_ec2::types::Route) -> &str {
+/// The id of what a route goes through, whichever field AWS holds it in.
+pub(crate) fn target_id(route: &aws_sdk_ec2::types::Route) -> Option<&str> {
     [
         route.gateway_id(),
         route.vpc_peering_connection_id(),
@@ -124,7 +115,11 @@ fn any_target(route: &aws_sdk_ec2::types::Route) -> &str {
     .into_iter()
     .flatten()
     .next()
-    .unwrap_or("an unknown target")
+}
+
+/// What a route goes through, for messages.
+fn any_target(route: &aws_sdk_ec2::types::Route) -> &str {
+    target_id(route).unwrap_or("an unknown target")
 }
 
 /// The VPCs' route tables but the main ones (AWS's: vpcform leaves them
@@ -152,13 +147,31 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
                 .or(r.destination_ipv6_cidr_block())
                 .or(r.destination_prefix_list_id())
                 .unwrap_or_default();
-            if r.destination_cidr_block().is_none() || expressible_target(r).is_none() {
-                out.leave_out(id, format!("the route to {destination} through {}", any_target(r)), "vpcform declares IPv4 routes to internet gateways and peerings only; the route stays as it is");
+            let declarable = r.destination_cidr_block().is_some()
+                && target_id(r).and_then(TargetKind::from_id).is_some();
+            if !declarable {
+                out.leave_out(
+                    id,
+                    format!("the route to {destination} through {}", any_target(r)),
+                    format!(
+                        "vpcform declares IPv4 routes through {} only; the route stays as it is",
+                        target_keys()
+                    ),
+                );
             }
         }
         out.ids.push(id.to_string());
     }
     Ok(out)
+}
+
+/// The kinds a route may declare, for messages (`internet-gateway, peering`).
+fn target_keys() -> String {
+    TargetKind::ALL
+        .iter()
+        .map(|k| k.key())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) async fn describe(
@@ -273,27 +286,28 @@ impl AwsKind for RouteKind {
     const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let route = RouteCall::of(op);
+        let route = RouteCall::of(op)?;
         match route.until_peering_active(|| route.send(aws, false)).await {
-            // Left by an interrupted run: point it where the plan says.
-            Err(e) if is_code(&e, &["RouteAlreadyExists"]) => route.send(aws, true).await?,
+            // Our own earlier attempt (an answer lost) holds the route: fine.
+            // Anything else holds it too: never replaced unless the plan showed it.
+            Err(e) if is_code(&e, &["RouteAlreadyExists"]) => route.already_there(aws).await?,
             other => other?,
         }
         Ok(outcome(route.id()))
     }
 
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let route = RouteCall::of(op);
+        let route = RouteCall::of(op)?;
         route.until_peering_active(|| route.send(aws, true)).await?;
         Ok(outcome(route.id()))
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Ok(outcome(RouteCall::of(op).id()))
+        Ok(outcome(RouteCall::of(op)?.id()))
     }
 
     async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let route = RouteCall::of(op);
+        let route = RouteCall::of(op)?;
         unless_gone(
             aws.ec2
                 .delete_route()
@@ -309,44 +323,51 @@ impl AwsKind for RouteKind {
 
 /// What CreateRoute, ReplaceRoute and DeleteRoute need.
 struct RouteCall {
+    operation: String,
     table: String,
     destination: String,
-    gateway: Option<String>,
-    peering: Option<String>,
+    /// The target's id and kind (none for a delete).
+    target: Option<(TargetKind, String)>,
 }
 
 impl RouteCall {
-    fn of(op: &Operation) -> Self {
-        RouteCall {
+    fn of(op: &Operation) -> Result<Self, AwsError> {
+        let target = match op.verb {
+            vpcform_exec::Verb::Delete => None,
+            _ => {
+                let id = required(op, TARGET)?;
+                let kind = TargetKind::from_id(id).ok_or_else(|| AwsError::PlanMoved {
+                    operation: format!("{} {}", op.verb, op.address),
+                    detail: format!("vpcform declares no route target like {id}"),
+                })?;
+                Some((kind, id.to_string()))
+            }
+        };
+        Ok(RouteCall {
+            operation: format!("{} {}", op.verb, op.address),
             table: desired_or_before(op, ROUTE_TABLE_ID),
             destination: desired_or_before(op, DESTINATION_CIDR_BLOCK),
-            gateway: attr(op, GATEWAY_ID).map(str::to_string),
-            peering: attr(op, VPC_PEERING_CONNECTION_ID).map(str::to_string),
-        }
+            target,
+        })
     }
 
     fn id(&self) -> String {
         format!("{}|{}", self.table, self.destination)
     }
 
-    /// CreateRoute, or ReplaceRoute when `replace`.
+    /// CreateRoute, or ReplaceRoute when `replace`; the target's field
+    /// comes from its kind (`AwsRoutable`, through the registry).
     async fn send(&self, aws: &Aws, replace: bool) -> Result<(), AwsError> {
-        macro_rules! target {
-            ($call:expr) => {
-                match (&self.gateway, &self.peering) {
-                    (Some(g), _) => $call.gateway_id(g),
-                    (None, Some(p)) => $call.vpc_peering_connection_id(p),
-                    (None, None) => $call,
-                }
-            };
-        }
+        let Some((kind, target)) = &self.target else {
+            return Ok(());
+        };
         if replace {
             let call = aws
                 .ec2
                 .replace_route()
                 .route_table_id(&self.table)
                 .destination_cidr_block(&self.destination);
-            target!(call)
+            crate::registry::replace_route_to(*kind, call, target)
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:ReplaceRoute", e))?;
@@ -356,12 +377,36 @@ impl RouteCall {
                 .create_route()
                 .route_table_id(&self.table)
                 .destination_cidr_block(&self.destination);
-            target!(call)
+            crate::registry::create_route_to(*kind, call, target)
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:CreateRoute", e))?;
         }
         Ok(())
+    }
+
+    /// After RouteAlreadyExists: fine if the route already goes where the
+    /// plan says (an earlier attempt whose answer was lost), else refused.
+    async fn already_there(&self, aws: &Aws) -> Result<(), AwsError> {
+        let tables = describe(aws, Select::Ids(vec![self.table.clone()])).await?;
+        let current = tables
+            .iter()
+            .flat_map(|t| t.routes())
+            .find(|r| r.destination_cidr_block() == Some(self.destination.as_str()))
+            .and_then(target_id);
+        let planned = self.target.as_ref().map(|(_, id)| id.as_str());
+        if current.is_some() && current == planned {
+            return Ok(());
+        }
+        Err(AwsError::PlanMoved {
+            operation: self.operation.clone(),
+            detail: format!(
+                "{} already routes {} through {}, which the plan did not show",
+                self.table,
+                self.destination,
+                current.unwrap_or("another target")
+            ),
+        })
     }
 
     /// A route to a peering fails until the peering is active: retry for two minutes.

@@ -7,15 +7,17 @@ use schemars::JsonSchema;
 use crate::address::{Address, ResourceKind};
 use crate::attr::{TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields};
+use crate::derived::EffectiveRoute;
 use crate::diagnostic::Diagnostic;
 use crate::emit::Map;
 use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
-    ReplaceOrder,
+    ReplaceOrder, Routable,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::registry::TopologyIndex;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -147,5 +149,32 @@ impl Kind for Attachment {
             ),
             (VPC_ID, Desired::id_of(ResourceKind::Vpc, &g.vpc.value)),
         ]))
+    }
+}
+
+impl Routable for InternetGateway {
+    /// The gateway must be attached before a route can use it.
+    fn route_dependency(name: &str) -> Address {
+        Address::new(ResourceKind::InternetGatewayAttachment, name)
+    }
+
+    fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx) {
+        let name = &route.target.name;
+        let Some(igw) = t.internet_gateways.get(name.as_str()) else {
+            return;
+        };
+        if igw.vpc.value != vpc && t.vpcs.contains_key(igw.vpc.value.as_str()) {
+            cx.push(
+                Diagnostic::error(
+                    "route-gateway-other-vpc",
+                    route.span,
+                    format!(
+                        "internet gateway `{name}` is attached to VPC `{}`, but route table `{}` is in VPC `{vpc}`",
+                        igw.vpc.value, route.table
+                    ),
+                )
+                .with_help("route to the internet gateway of the table's own VPC"),
+            );
+        }
     }
 }

@@ -7,15 +7,17 @@ use schemars::JsonSchema;
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
+use crate::derived::EffectiveRoute;
 use crate::diagnostic::Diagnostic;
 use crate::emit::Map;
 use crate::export::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
-    ReplaceOrder,
+    ReplaceOrder, Routable,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::registry::TopologyIndex;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -204,4 +206,44 @@ pub(crate) fn peered_pairs<'t>(t: &'t Topology, index: &NameIndex<'_>) -> Peered
             .map(|p| pair(&p.spec.requester.value, &p.spec.accepter.value))
             .collect(),
     )
+}
+
+impl Routable for Peering {
+    fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx) {
+        let name = &route.target.name;
+        let Some(peering) = t.peerings.get(name.as_str()) else {
+            return;
+        };
+        let (req, acc) = (
+            peering.requester.value.as_str(),
+            peering.accepter.value.as_str(),
+        );
+        let peer = if req == vpc {
+            acc
+        } else if acc == vpc {
+            req
+        } else {
+            cx.push(
+                Diagnostic::error(
+                    "route-peering-other-vpc",
+                    route.span,
+                    format!("peering `{name}` connects `{req}` and `{acc}`, not route table `{}`'s VPC `{vpc}`", route.table),
+                )
+                .with_help("route only through a peering of the table's own VPC"),
+            );
+            return;
+        };
+        if let Some(peer_vpc) = t.vpcs.get(peer)
+            && !peer_vpc.cidr.value.contains(&route.destination)
+        {
+            cx.push(
+                Diagnostic::error(
+                    "route-outside-peer",
+                    route.span,
+                    format!("route to {} through peering `{name}` lies outside the peer VPC `{peer}` ({})", route.destination, peer_vpc.cidr.value),
+                )
+                .with_help(format!("use a destination inside {}, usually exactly that", peer_vpc.cidr.value)),
+            );
+        }
+    }
 }

@@ -6,12 +6,11 @@ use std::collections::{HashMap, HashSet};
 
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
-use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields, list_of};
-use crate::derived::{EffectiveRoute, RouteTarget};
+use crate::derived::RouteTarget;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::emit::{Map, Yaml};
 use crate::export::{ExportCx, Observed};
@@ -21,13 +20,15 @@ use crate::kind::{
     ReplaceOrder,
 };
 use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::registry::{TargetKind, TopologyIndex};
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 
 pub const ROUTE_TABLE_ID: Attr = Attr::new("route_table_id");
 pub const DESTINATION_CIDR_BLOCK: Attr = Attr::new("destination_cidr_block");
-pub const GATEWAY_ID: Attr = Attr::new("gateway_id");
-pub const VPC_PEERING_CONNECTION_ID: Attr = Attr::new("vpc_peering_connection_id");
+/// The id of what a route points at (`igw-…`, `pcx-…`, `nat-…`, or a
+/// target no kind declares, `tgw-…`), whatever AWS field holds it.
+pub const TARGET: Attr = Attr::new("target");
 
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
 #[schemars(rename_all = "kebab-case", deny_unknown_fields)]
@@ -47,18 +48,55 @@ pub struct RouteTable {
     pub import_id: Option<At<String>>,
 }
 
-/// A route: a destination and exactly one target.
-#[derive(Clone, Debug, PartialEq, JsonSchema)]
-#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
+/// A route: a destination and exactly one target, a key per [`TargetKind`]
+/// (`internet-gateway: NAME`, `peering: NAME`, …).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Route {
-    #[schemars(with = "String")]
     pub destination: At<Ipv4Net>,
-    /// Logical name of an internet gateway attached to this table's VPC.
-    pub internet_gateway: Option<Ref>,
-    /// Logical name of a peering that connects this table's VPC.
-    pub peering: Option<Ref>,
-    #[schemars(skip)]
+    pub target: At<RouteTarget>,
+    /// The id of a target vpcform does not manage (`nat-0abc…`) whose route
+    /// to this destination this one may replace; without it such a
+    /// replacement is a plan error.
+    pub replaces: Option<At<String>>,
     pub span: Span,
+}
+
+/// The route's keys come from the registry's route targets.
+impl JsonSchema for Route {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Route".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut properties = serde_json::Map::new();
+        properties.insert(
+            "destination".into(),
+            serde_json::json!({ "type": "string" }),
+        );
+        for kind in TargetKind::ALL {
+            properties.insert(
+                kind.key().into(),
+                serde_json::json!({
+                    "description": format!("Logical name of {} (exactly one target per route).", kind.resource_kind().article_name()),
+                    "type": "string"
+                }),
+            );
+        }
+        properties.insert(
+            "replaces".into(),
+            serde_json::json!({
+                "description": "The id of a target vpcform does not manage whose route to this destination this route may replace.",
+                "type": "string"
+            }),
+        );
+        schemars::json_schema!({
+            "description": "A route: a destination and exactly one target.",
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+            "required": ["destination"]
+        })
+    }
 }
 
 impl Kind for RouteTable {
@@ -112,12 +150,10 @@ impl Declared for RouteTable {
             tables_ok.insert(table.name.value.as_str());
             check_associations(table, &subnets, index, &mut table_of_subnet, cx);
             for route in &table.spec.routes {
-                if let Some(g) = &route.internet_gateway {
-                    index.check(g, ResourceKind::InternetGateway, "internet-gateway", cx);
-                }
-                if let Some(p) = &route.peering {
-                    index.check(p, ResourceKind::VpcPeering, "peering", cx);
-                }
+                let target = &route.target;
+                let reference: Ref = At::new(target.value.name.clone(), target.span);
+                let kind = target.value.kind;
+                index.check(&reference, kind.resource_kind(), kind.key(), cx);
             }
         }
         check_routes(t, index, &tables_ok, cx);
@@ -143,13 +179,7 @@ impl Declared for RouteTable {
                 route.span,
             );
             b.edge(a, Address::new(K::RouteTable, &route.table));
-            match &route.target {
-                // The gateway must be attached before a route can use it.
-                RouteTarget::InternetGateway(g) => {
-                    b.edge(a, Address::new(K::InternetGatewayAttachment, g))
-                }
-                RouteTarget::Peering(p) => b.edge(a, Address::new(K::VpcPeering, p)),
-            }
+            b.edge(a, route.target.kind.route_dependency(&route.target.name));
         }
     }
 
@@ -173,18 +203,16 @@ impl Declared for RouteTable {
         let mut routes = Vec::new();
         for r in o.children_of(ResourceKind::Route) {
             let destination = DESTINATION_CIDR_BLOCK.str(r).unwrap_or_default();
-            let target = GATEWAY_ID
-                .str(r)
-                .map(|id| (ResourceKind::InternetGateway, "internet-gateway", id))
-                .or_else(|| {
-                    VPC_PEERING_CONNECTION_ID
-                        .str(r)
-                        .map(|id| (ResourceKind::VpcPeering, "peering", id))
-                });
-            let Some((kind, key, id)) = target else {
+            let id = TARGET.str(r).unwrap_or_default();
+            let Some(kind) = TargetKind::from_id(id) else {
+                cx.leave_out(
+                    &o.id,
+                    format!("the route to {destination} through {id}"),
+                    format!("vpcform declares no kind for {id}; the route stays as it is"),
+                );
                 continue;
             };
-            let Some(name) = cx.name_of(kind, id) else {
+            let Some(name) = cx.name_of(kind.resource_kind(), id) else {
                 cx.leave_out(
                     &o.id,
                     format!("the route to {destination} through {id}"),
@@ -193,7 +221,7 @@ impl Declared for RouteTable {
                 continue;
             };
             let mut route = Map::new();
-            route.set("destination", destination).set(key, name);
+            route.set("destination", destination).set(kind.key(), name);
             routes.push((destination.to_string(), Yaml::from(route)));
         }
         routes.sort_by(|a, b| a.0.cmp(&b.0));
@@ -242,8 +270,7 @@ impl Kind for RouteKind {
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ROUTE_TABLE_ID, Compare::Exact),
         AttrSpec::replace(DESTINATION_CIDR_BLOCK, Compare::Cidr),
-        AttrSpec::update(GATEWAY_ID, Compare::Id),
-        AttrSpec::update(VPC_PEERING_CONNECTION_ID, Compare::Id),
+        AttrSpec::update(TARGET, Compare::Id),
     ];
 
     fn replace_order(_: &[Attr]) -> ReplaceOrder {
@@ -253,24 +280,16 @@ impl Kind for RouteKind {
     fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
         let destination = a.key.as_deref()?;
         let target = cx.routes.get(&(a.name.clone(), destination.to_string()))?;
-        let (gateway, peering) = match target {
-            RouteTarget::InternetGateway(g) => (
-                Desired::id_of(ResourceKind::InternetGateway, g.as_str()),
-                Desired::Known(Value::Null),
-            ),
-            RouteTarget::Peering(p) => (
-                Desired::Known(Value::Null),
-                Desired::id_of(ResourceKind::VpcPeering, p.as_str()),
-            ),
-        };
         Some(DesiredAttrs::from([
             (
                 ROUTE_TABLE_ID,
                 Desired::id_of(ResourceKind::RouteTable, &a.name),
             ),
             (DESTINATION_CIDR_BLOCK, Desired::known(destination)),
-            (GATEWAY_ID, gateway),
-            (VPC_PEERING_CONNECTION_ID, peering),
+            (
+                TARGET,
+                Desired::id_of(target.kind.resource_kind(), &target.name),
+            ),
         ]))
     }
 }
@@ -278,30 +297,45 @@ impl Kind for RouteKind {
 fn decode_route(node: &Node, table: &str, cx: &mut Cx) -> Option<Route> {
     let mut f = Fields::new(node, format!("a route of {table}"), cx)?;
     let destination = f.required("destination", cx);
-    let igw: Result<Option<Ref>, ()> = f.maybe("internet-gateway", cx);
-    let peering: Result<Option<Ref>, ()> = f.maybe("peering", cx);
+    let mut targets = Vec::new();
+    for &kind in TargetKind::ALL {
+        let name: Result<Option<Ref>, ()> = f.maybe(kind.key(), cx);
+        if let Some(name) = name.ok()? {
+            targets.push(At::new(RouteTarget::new(kind, name.value), name.span));
+        }
+    }
+    let replaces: Result<Option<At<String>>, ()> = f.maybe("replaces", cx);
     let span = f.span();
     f.finish(cx);
-    let (igw, peering) = (igw.ok()?, peering.ok()?);
-    if igw.is_some() == peering.is_some() {
-        cx.push(
-            Diagnostic::error(
-                "route-target",
-                span,
-                if igw.is_some() {
-                    "a route has both `internet-gateway` and `peering`"
-                } else {
-                    "a route needs a target"
-                },
-            )
-            .with_help("give exactly one of `internet-gateway: <name>` and `peering: <name>`"),
-        );
-        return None;
-    }
+    let keys = || {
+        TargetKind::ALL
+            .iter()
+            .map(|k| format!("`{}: <name>`", k.key()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let target = match <[At<RouteTarget>; 1]>::try_from(targets) {
+        Ok([target]) => target,
+        Err(targets) => {
+            let message = match targets.as_slice() {
+                [a, b, ..] => format!(
+                    "a route has both `{}` and `{}`",
+                    a.value.kind.key(),
+                    b.value.kind.key()
+                ),
+                _ => "a route needs a target".to_string(),
+            };
+            cx.push(
+                Diagnostic::error("route-target", span, message)
+                    .with_help(format!("give exactly one of {}", keys())),
+            );
+            return None;
+        }
+    };
     Some(Route {
         destination: destination?,
-        internet_gateway: igw,
-        peering,
+        target,
+        replaces: replaces.ok()?,
         span,
     })
 }
@@ -356,11 +390,7 @@ fn check_associations<'t>(
 /// Every effective route: one per destination, its target in the table's VPC.
 fn check_routes(t: &Topology, index: &NameIndex<'_>, tables_ok: &HashSet<&str>, cx: &mut Cx) {
     let tables = by_name(&t.route_tables);
-    let maps = Targets {
-        igws: by_name(&t.internet_gateways),
-        peerings: by_name(&t.peerings),
-        vpcs: by_name(&t.vpcs),
-    };
+    let declared = TopologyIndex::new(t);
     let mut seen: HashMap<(&str, Ipv4Net), Span> = HashMap::new();
     for route in &t.effective_routes() {
         if !tables_ok.contains(route.table.as_str()) {
@@ -384,75 +414,9 @@ fn check_routes(t: &Topology, index: &NameIndex<'_>, tables_ok: &HashSet<&str>, 
                 d.with_help("a route table holds one route per destination; remove one")
             });
         }
-        check_route_target(route, &table.spec.vpc.value, &maps, index, cx);
-    }
-}
-
-/// What route targets are checked against.
-struct Targets<'t> {
-    igws: HashMap<&'t str, &'t Named<crate::kinds::internet_gateway::InternetGateway>>,
-    peerings: HashMap<&'t str, &'t Named<crate::kinds::peering::Peering>>,
-    vpcs: HashMap<&'t str, &'t Named<crate::kinds::vpc::Vpc>>,
-}
-
-fn check_route_target(
-    route: &EffectiveRoute,
-    vpc_name: &str,
-    t: &Targets<'_>,
-    index: &NameIndex<'_>,
-    cx: &mut Cx,
-) {
-    match &route.target {
-        RouteTarget::InternetGateway(g) => {
-            if let Some(igw) = t.igws.get(g.as_str())
-                && igw.spec.vpc.value != vpc_name
-                && index.kind_of(&igw.spec.vpc.value) == Some(ResourceKind::Vpc)
-            {
-                cx.push(
-                    Diagnostic::error(
-                        "route-gateway-other-vpc",
-                        route.span,
-                        format!("internet gateway `{g}` is attached to VPC `{}`, but route table `{}` is in VPC `{vpc_name}`", igw.spec.vpc.value, route.table),
-                    )
-                    .with_help("route to the internet gateway of the table's own VPC"),
-                );
-            }
-        }
-        RouteTarget::Peering(p) => {
-            let Some(peering) = t.peerings.get(p.as_str()) else {
-                return;
-            };
-            let (req, acc) = (
-                peering.spec.requester.value.as_str(),
-                peering.spec.accepter.value.as_str(),
-            );
-            let peer = if req == vpc_name {
-                acc
-            } else if acc == vpc_name {
-                req
-            } else {
-                cx.push(
-                    Diagnostic::error(
-                        "route-peering-other-vpc",
-                        route.span,
-                        format!("peering `{p}` connects `{req}` and `{acc}`, not route table `{}`'s VPC `{vpc_name}`", route.table),
-                    )
-                    .with_help("route only through a peering of the table's own VPC"),
-                );
-                return;
-            };
-            if let Some(peer_vpc) = t.vpcs.get(peer)
-                && !peer_vpc.spec.cidr.value.contains(&route.destination)
-            {
-                cx.push(
-                    Diagnostic::error(
-                        "route-outside-peer",
-                        route.span,
-                        format!("route to {} through peering `{p}` lies outside the peer VPC `{peer}` ({})", route.destination, peer_vpc.spec.cidr.value),
-                    )
-                    .with_help(format!("use a destination inside {}, usually exactly that", peer_vpc.spec.cidr.value)),
-                );
-            }
+        if index.kind_of(&route.target.name) == Some(route.target.kind.resource_kind()) {
+            let vpc = table.spec.vpc.value.as_str();
+            route.target.kind.check_route(route, vpc, &declared, cx);
         }
     }
 }

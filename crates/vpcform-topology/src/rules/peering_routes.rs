@@ -6,6 +6,7 @@ use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::diagnostic::Diagnostic;
 use crate::kinds::peering::Peering;
 use crate::model::{Named, Topology};
+use crate::registry::TargetKind;
 use crate::validate::{NameIndex, by_name};
 
 pub(super) fn check(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
@@ -13,7 +14,7 @@ pub(super) fn check(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
     let tables = by_name(&t.route_tables);
     let side_has_route = |peering: &str, vpc: &str| {
         routes.iter().any(|r: &EffectiveRoute| {
-            r.target == RouteTarget::Peering(peering.to_string())
+            r.target == RouteTarget::new(TargetKind::Peering, peering)
                 && tables
                     .get(r.table.as_str())
                     .is_some_and(|t| t.spec.vpc.value == vpc)
