@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::Filter;
 use ipnet::Ipv4Net;
 use vpcform_reach::{
-    AclEntry, Instance, InternetGateway, Network, NetworkAcl, Peering, Route, RouteTable,
-    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, Route,
+    RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
 };
 use vpcform_topology::{Direction, Peer, Protocol, TargetKind, Topology, target_description};
 
 use crate::kinds::{
-    instance, internet_gateway, network_acl, peering, route_table, security_group, subnet, vpc,
+    instance, internet_gateway, nat_gateway, network_acl, peering, route_table, security_group,
+    subnet, vpc,
 };
 use crate::read::{Select, ec2_tags, stack_filter};
 use crate::{Aws, AwsError};
@@ -108,13 +109,14 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         names.learn(id, v.tags(), stack);
     }
     let by_vpc = || Select::Filter(filter("vpc-id", &vpc_ids));
-    let (subnets, tables, acls, groups, instances, igws) = tokio::try_join!(
+    let (subnets, tables, acls, groups, instances, igws, nats) = tokio::try_join!(
         subnet::describe(aws, by_vpc()),
         route_table::describe(aws, by_vpc()),
         network_acl::describe(aws, by_vpc()),
         security_group::describe(aws, by_vpc()),
         instance::describe(aws, by_vpc()),
         internet_gateway::describe(aws, Select::Filter(filter("attachment.vpc-id", &vpc_ids))),
+        nat_gateway::describe(aws, by_vpc()),
     )?;
     // Learn every name before building, so references use them.
     for s in &subnets {
@@ -134,6 +136,9 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     }
     for i in &instances {
         names.learn(i.instance_id().unwrap_or_default(), i.tags(), stack);
+    }
+    for n in &nats {
+        names.learn(n.nat_gateway_id().unwrap_or_default(), n.tags(), stack);
     }
 
     for v in &all_vpcs {
@@ -179,6 +184,7 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             vpc: vpc.map(|v| names.of(v)),
         });
     }
+    add_nat_gateways(&mut net, &names, &nats);
     for (id, p) in &peerings {
         net.peerings.push(Peering {
             key: names.of(id),
@@ -276,6 +282,27 @@ fn route_target(r: &aws_sdk_ec2::types::Route, names: &Names) -> RouteTarget {
             what: target_description(id).to_string(),
             id: id.to_string(),
         },
+    }
+}
+
+/// NAT gateways placed by their subnet (moto gives their interfaces
+/// addresses outside it); deleted and failed ones carry nothing.
+fn add_nat_gateways(net: &mut Network, names: &Names, nats: &[aws_sdk_ec2::types::NatGateway]) {
+    use aws_sdk_ec2::types::{ConnectivityType, NatGatewayState};
+    for n in nats {
+        if !matches!(
+            n.state(),
+            Some(NatGatewayState::Available | NatGatewayState::Pending)
+        ) {
+            continue;
+        }
+        let id = n.nat_gateway_id().unwrap_or_default();
+        net.nat_gateways.push(NatGateway {
+            key: names.of(id),
+            id: Some(id.into()),
+            subnet: names.of(n.subnet_id().unwrap_or_default()),
+            public: n.connectivity_type() != Some(&ConnectivityType::Private),
+        });
     }
 }
 

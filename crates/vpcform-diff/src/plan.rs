@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use vpcform_topology::kinds::security_group;
 use vpcform_topology::{
-    Address, Compare, DependencyGraph, Desired, DesiredAttrs, DesiredCx, Direction, ReplaceOrder,
-    ResourceKind, Topology, attr,
+    Address, Attr, Compare, DependencyGraph, Desired, DesiredAttrs, DesiredCx, Direction,
+    ReplaceOrder, ResourceKind, Topology, attr,
 };
 
 use crate::normalize::normalize;
@@ -328,15 +328,22 @@ impl Planner<'_> {
             }
             change.before.insert(name.into(), before);
         }
-        change.replace_reasons = reasons.iter().map(|a| a.to_string()).collect();
         // A dependency replaced delete-first must be gone before its new
         // self exists, so what depends on it cannot be created first either.
-        let after_a_delete_first = change.depends_on.iter().any(|d| {
-            actions.get(d)
-                == Some(&Action::Replace {
-                    create_before_destroy: false,
-                })
-        });
+        let deleted_first: Vec<Address> = change
+            .depends_on
+            .iter()
+            .filter(|d| {
+                actions.get(*d)
+                    == Some(&Action::Replace {
+                        create_before_destroy: false,
+                    })
+            })
+            .cloned()
+            .collect();
+        let after_a_delete_first = !deleted_first.is_empty();
+        reasons.extend(self.repointed_to_successor(change, &deleted_first));
+        change.replace_reasons = reasons.iter().map(|a| a.to_string()).collect();
         // Implicit objects have no ownership of their own: they go with their container.
         change.action = if object.unowned && change.kind.container().is_none() {
             Action::Adopt
@@ -365,6 +372,34 @@ impl Planner<'_> {
                 summary: drift_summary(&change.changes),
             });
         }
+    }
+
+    /// An in-place change away from a dependency that is replaced
+    /// delete-first (a route to a NAT gateway that keeps its Elastic IP)
+    /// would wait for the successor while the old object waits for it to
+    /// let go: such an object is replaced too (removed before, made after).
+    fn repointed_to_successor(
+        &self,
+        change: &mut ResourceChange,
+        deleted_first: &[Address],
+    ) -> Vec<Attr> {
+        let old_ids: HashSet<&str> = deleted_first
+            .iter()
+            .filter_map(|d| self.live.objects.get(d))
+            .map(|o| o.id.as_str())
+            .collect();
+        let mut reasons = Vec::new();
+        for c in change.changes.iter_mut().filter(|c| !c.forces_replacement) {
+            let Some(spec) = change.kind.attr_specs().iter().find(|s| s.attr == c.name) else {
+                continue;
+            };
+            let before = c.before.as_ref().and_then(Value::as_str);
+            if spec.compare == Compare::Id && before.is_some_and(|id| old_ids.contains(id)) {
+                c.forces_replacement = true;
+                reasons.push(spec.attr);
+            }
+        }
+        reasons
     }
 
     /// Owned objects the topology no longer declares.

@@ -5,9 +5,11 @@
 use ipnet::Ipv4Net;
 use vpcform_topology::{Direction, Protocol, Topology};
 
+use vpcform_topology::kinds::nat_gateway::Connectivity;
+
 use crate::model::{
-    AclEntry, Instance, InternetGateway, Network, NetworkAcl, Peering, Route, RouteTable,
-    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, Route,
+    RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
 };
 
 fn address(kind: &str, name: &str) -> String {
@@ -120,6 +122,14 @@ pub fn from_topology(t: &Topology) -> Network {
             key: address("internet-gateway", &g.name.value),
             id: None,
             vpc: Some(address("vpc", &g.spec.vpc.value)),
+        });
+    }
+    for g in &t.nat_gateways {
+        n.nat_gateways.push(NatGateway {
+            key: address("nat-gateway", &g.name.value),
+            id: None,
+            subnet: address("subnet", &g.spec.subnet.value),
+            public: g.spec.connectivity() == Connectivity::Public,
         });
     }
     for p in &t.peerings {
@@ -289,7 +299,8 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
         network_acls,
         security_groups,
         internet_gateways,
-        peerings
+        peerings,
+        nat_gateways
     );
     for i in &mut n.instances {
         if let Some(l) = live

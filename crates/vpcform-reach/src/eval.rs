@@ -90,11 +90,15 @@ pub struct Block {
     pub fix: String,
 }
 
+mod nat;
+
 /// What a route target does for a packet bound for `b`.
 enum Reach {
     Yes,
     /// Blocked: Reachability Analyzer's code, why, and the component to blame.
     No(&'static str, String, Component),
+    /// Blocked, with the one fix that applies (the route is right, what lies beyond is not).
+    Denied(Block),
     /// The model cannot see beyond this component.
     Unknown(String, Component),
 }
@@ -478,6 +482,10 @@ impl<'n> Evaluation<'n> {
                 .filter(|r| r.destination.contains(&a.addr))
                 .max_by_key(|r| r.destination.prefix_len())
         });
+        if let Some(RouteTarget::To(TargetKind::NatGateway, nat)) = towards_a.map(|r| &r.target) {
+            self.entering_through_nat(leg, nat, a, b);
+            return;
+        }
         if let Some(RouteTarget::Unmodeled { what, id }) = towards_a.map(|r| &r.target) {
             let c = Component {
                 kind: "route-target",
@@ -589,11 +597,27 @@ impl<'n> Evaluation<'n> {
         match reaches(target) {
             Reach::Yes => {
                 self.hop(leg, "route table", Some(table_c), detail, true);
-                self.through(leg, target, a);
+                self.through(leg, target, a, b);
             }
             Reach::Unknown(reason, component) => {
                 self.hop(leg, "route table", Some(table_c), detail, true);
                 self.undecided(leg, "route target", component, reason);
+            }
+            Reach::Denied(block) => {
+                self.hop(leg, "route table", Some(table_c), detail, true);
+                let c = Component {
+                    kind: block.kind,
+                    name: block.component.clone(),
+                    id: block.id.clone(),
+                };
+                self.hop(
+                    leg,
+                    "route target",
+                    Some(c.clone()),
+                    block.reason.clone(),
+                    false,
+                );
+                self.block(leg, block.code, &c, block.reason, block.fix);
             }
             Reach::No(code, reason, component) => {
                 // A less specific route that would have reached `b` makes this the wrong route.
@@ -637,6 +661,10 @@ impl<'n> Evaluation<'n> {
                                     component.name
                                 ),
                             },
+                            "NGW_REQUIRES_SOURCE_IN_VPC" => format!(
+                                "give {} a NAT gateway of its own (in a public subnet) and route {destination} through it in {}",
+                                vpc.key, table_c.name
+                            ),
                             _ => format!(
                                 "peering is not transitive: peer {} with {} directly and route through that peering",
                                 vpc.key,
@@ -651,11 +679,18 @@ impl<'n> Evaluation<'n> {
     }
 
     /// What lies beyond a route that reaches `b`: a peering, or the internet gateway.
-    fn through(&mut self, leg: Leg, target: Option<&RouteTarget>, a: &Endpoint<'n>) {
+    fn through(
+        &mut self,
+        leg: Leg,
+        target: Option<&RouteTarget>,
+        a: &Endpoint<'n>,
+        b: &Endpoint<'n>,
+    ) {
         let Some(RouteTarget::To(kind, key)) = target else {
             return; // local, or a route that does not reach `b`
         };
         match kind {
+            TargetKind::NatGateway => self.through_nat(leg, key, a, b),
             TargetKind::Peering => {
                 if let Some(p) = self.net.peering(key) {
                     self.hop(
@@ -725,6 +760,7 @@ impl<'n> Evaluation<'n> {
             Some(RouteTarget::To(kind, key)) => match kind {
                 TargetKind::Peering => self.peering_reaches(vpc, key, b_vpc, b),
                 TargetKind::InternetGateway => self.gateway_reaches(vpc, key, b_vpc, b),
+                TargetKind::NatGateway => self.nat_reaches(vpc, key, b),
             },
         }
     }
@@ -776,6 +812,14 @@ impl<'n> Evaluation<'n> {
                 ),
                 p.component(),
             ),
+            None if self.has_nat_gateway(peer) => Reach::No(
+                "NGW_REQUIRES_SOURCE_IN_VPC",
+                format!(
+                    "{} leads to {peer} only: a NAT gateway there does not forward traffic that arrived over a peering",
+                    p.component()
+                ),
+                p.component(),
+            ),
             None => Reach::No(
                 "PCX_REQUIRES_ADDRESS_IN_VPC_CIDR",
                 format!(
@@ -785,6 +829,13 @@ impl<'n> Evaluation<'n> {
                 p.component(),
             ),
         }
+    }
+
+    fn has_nat_gateway(&self, vpc: &str) -> bool {
+        let net = self.net;
+        net.nat_gateways
+            .iter()
+            .any(|n| net.subnet(&n.subnet).is_some_and(|s| s.vpc == vpc))
     }
 
     fn gateway_reaches(
@@ -959,6 +1010,9 @@ fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
                 .map_or(key.clone(), |x| x.component().to_string()),
             TargetKind::Peering => net
                 .peering(key)
+                .map_or(key.clone(), |x| x.component().to_string()),
+            TargetKind::NatGateway => net
+                .nat_gateway(key)
                 .map_or(key.clone(), |x| x.component().to_string()),
         },
         Some(RouteTarget::Unmodeled { what, id }) => format!("{id} ({what}, not modelled)"),

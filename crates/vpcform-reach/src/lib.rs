@@ -19,6 +19,6 @@ pub use connectivity::{
 pub use eval::{Answer, Block, Hop, Undecided, Verdict, evaluate};
 pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};
 pub use model::{
-    AclEntry, Component, Instance, InternetGateway, Network, NetworkAcl, Peering, Route,
-    RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+    AclEntry, Component, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering,
+    Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
 };

@@ -21,6 +21,7 @@ pub struct Network {
     pub instances: Vec<Instance>,
     pub internet_gateways: Vec<InternetGateway>,
     pub peerings: Vec<Peering>,
+    pub nat_gateways: Vec<NatGateway>,
     /// Lookups by key, built on first use (so change the network before asking it anything).
     index: Lazy,
 }
@@ -36,6 +37,7 @@ struct Index {
     instances: HashMap<String, usize>,
     internet_gateways: HashMap<String, usize>,
     peerings: HashMap<String, usize>,
+    nat_gateways: HashMap<String, usize>,
     main_table: HashMap<String, usize>,
     default_acl: HashMap<String, usize>,
     igw_of_vpc: HashMap<String, usize>,
@@ -77,6 +79,7 @@ impl Index {
             instances: positions(&n.instances, |x| &x.key),
             internet_gateways: positions(&n.internet_gateways, |x| &x.key),
             peerings: positions(&n.peerings, |x| &x.key),
+            nat_gateways: positions(&n.nat_gateways, |x| &x.key),
             main_table: by_vpc(
                 n.route_tables
                     .iter()
@@ -231,6 +234,17 @@ pub struct Peering {
     pub status: String,
 }
 
+/// A NAT gateway: connections opened from its VPC leave with its address.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NatGateway {
+    pub key: String,
+    pub id: Option<String>,
+    /// The subnet it lives in (its route table and ACL apply to what it forwards).
+    pub subnet: String,
+    /// Public (an Elastic IP, towards an internet gateway) or private.
+    pub public: bool,
+}
+
 /// A component as reports name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Component {
@@ -270,6 +284,7 @@ component_of! {
     Instance => "instance",
     InternetGateway => "internet-gateway",
     Peering => "vpc-peering",
+    NatGateway => "nat-gateway",
 }
 
 impl Network {
@@ -294,6 +309,13 @@ impl Network {
 
     pub fn peering(&self, key: &str) -> Option<&Peering> {
         self.index().peerings.get(key).map(|&i| &self.peerings[i])
+    }
+
+    pub fn nat_gateway(&self, key: &str) -> Option<&NatGateway> {
+        self.index()
+            .nat_gateways
+            .get(key)
+            .map(|&i| &self.nat_gateways[i])
     }
 
     pub fn instance(&self, key: &str) -> Option<&Instance> {

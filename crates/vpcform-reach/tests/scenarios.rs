@@ -10,6 +10,8 @@ use vpcform_topology::TargetKind;
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct Scenario {
     name: String,
+    /// The topology changed: `seed.yaml` unless named.
+    base: Option<String>,
     #[serde(default)]
     replace: Vec<(String, String)>,
     #[serde(default)]
@@ -40,9 +42,13 @@ enum Expect {
 }
 
 fn network(s: &Scenario) -> Network {
-    let mut text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/seed.yaml"))
-            .unwrap();
+    let base = s.base.as_deref().unwrap_or("seed.yaml");
+    let mut text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(base),
+    )
+    .unwrap();
     for (from, to) in &s.replace {
         assert!(
             text.contains(from.as_str()),

@@ -35,6 +35,8 @@ macro_rules! with_registry {
             Subnet => subnet::Subnet, "subnet", "a subnet", section(subnets = "subnets");
             InternetGateway => internet_gateway::InternetGateway, "internet-gateway", "an internet gateway", section(internet_gateways = "internet-gateways"), route_target(InternetGateway = "internet-gateway");
             InternetGatewayAttachment => internet_gateway::Attachment, "internet-gateway-attachment", "an internet gateway attachment", part_of(InternetGateway);
+            ElasticIp => nat_gateway::ElasticIp, "elastic-ip", "an Elastic IP", section(elastic_ips = "elastic-ips");
+            NatGateway => nat_gateway::NatGateway, "nat-gateway", "a NAT gateway", section(nat_gateways = "nat-gateways"), route_target(NatGateway = "nat-gateway");
             RouteTable => route_table::RouteTable, "route-table", "a route table", section(route_tables = "route-tables");
             RouteTableAssociation => route_table::Association, "route-table-association", "a route table association", part_of(RouteTable);
             Route => route_table::RouteKind, "route", "a route", part_of(RouteTable);
@@ -363,7 +365,6 @@ pub const UNDECLARED_TARGETS: &[(&str, &str)] = &[
     ("vpce-", "VPC endpoint"),
     ("lgw-", "local gateway"),
     ("cagw-", "carrier gateway"),
-    ("nat-", "NAT gateway"),
     ("arn:", "core network"),
 ];
 

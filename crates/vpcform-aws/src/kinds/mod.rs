@@ -7,6 +7,7 @@ pub(crate) mod iam;
 pub(crate) mod instance;
 pub(crate) mod internet_gateway;
 pub(crate) mod log_group;
+pub(crate) mod nat_gateway;
 pub(crate) mod network_acl;
 pub(crate) mod peering;
 pub(crate) mod route_table;

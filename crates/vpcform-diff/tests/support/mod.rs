@@ -197,6 +197,8 @@ fn fake_id(address: &Address, stack: &str) -> String {
         K::Vpc => format!("vpc-{name}"),
         K::Subnet => format!("subnet-{name}"),
         K::InternetGateway => format!("igw-{name}"),
+        K::ElasticIp => format!("eipalloc-{name}"),
+        K::NatGateway => format!("nat-{name}"),
         K::RouteTable => format!("rtb-{name}"),
         K::SecurityGroup => format!("sg-{name}"),
         K::Instance => format!("i-{name}"),

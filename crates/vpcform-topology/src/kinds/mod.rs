@@ -9,6 +9,7 @@ pub mod iam;
 pub mod instance;
 pub mod internet_gateway;
 pub mod log_group;
+pub mod nat_gateway;
 pub mod network_acl;
 pub mod peering;
 pub mod route_table;
