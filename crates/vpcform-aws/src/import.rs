@@ -14,7 +14,7 @@ use vpcform_topology::export::{LeftOut, Observed};
 use vpcform_topology::{Address, ResourceKind, Topology};
 
 use crate::kind::{Read, Scan, Scanned};
-use crate::read::{ReadCx, in_vpcs};
+use crate::read::ReadCx;
 use crate::registry::{read_of, scan_of};
 use crate::{Aws, AwsError};
 
@@ -39,7 +39,8 @@ pub async fn read_vpcs(aws: &Aws, stack: &str, vpcs: &[String]) -> Result<Import
         adopted: HashMap::new(),
         by_tag: false,
     };
-    let (scanned, others) = tokio::try_join!(scan_in_vpcs(aws, vpcs), unexpressible(aws, vpcs))?;
+    let (scanned, others) =
+        tokio::try_join!(scan_in_vpcs(aws, vpcs), crate::undeclared::scan(aws, vpcs))?;
     let mut left_out = others;
     let mut pending = Vec::new();
     for (kind, found) in scanned {
@@ -153,77 +154,4 @@ fn reached_through(
         }
     }
     out
-}
-
-/// What lives in the VPCs that no kind of vpcform's can declare: listed so
-/// that nothing is dropped silently.
-async fn unexpressible(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let ec2 = &aws.ec2;
-    let vpc_filter = || in_vpcs("vpc-id", vpcs);
-    let (nat, endpoints, vpn) = tokio::try_join!(
-        async {
-            let mut pages = ec2
-                .describe_nat_gateways()
-                .filter(vpc_filter())
-                .into_paginator()
-                .items()
-                .send();
-            let mut out = Vec::new();
-            while let Some(n) = pages.next().await {
-                out.push(n.map_err(|e| aws.error("ec2:DescribeNatGateways", e))?);
-            }
-            Ok::<_, AwsError>(out)
-        },
-        async {
-            let mut pages = ec2
-                .describe_vpc_endpoints()
-                .filters(vpc_filter())
-                .into_paginator()
-                .items()
-                .send();
-            let mut out = Vec::new();
-            while let Some(e) = pages.next().await {
-                out.push(e.map_err(|e| aws.error("ec2:DescribeVpcEndpoints", e))?);
-            }
-            Ok(out)
-        },
-        async {
-            ec2.describe_vpn_gateways()
-                .filters(in_vpcs("attachment.vpc-id", vpcs))
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DescribeVpnGateways", e))
-        },
-    )?;
-    let mut out = Vec::new();
-    let mut leave_out = |id: &str, what: String, why: &str| {
-        out.push(LeftOut {
-            id: id.to_string(),
-            what,
-            why: why.to_string(),
-        })
-    };
-    let why =
-        "vpcform has no kind for it; it stays as it is, and routes through it are left out too";
-    for n in &nat {
-        let state = n.state().map(|s| s.as_str()).unwrap_or_default();
-        if !matches!(state, "deleted" | "deleting" | "failed") {
-            let id = n.nat_gateway_id().unwrap_or_default();
-            let vpc = n.vpc_id().unwrap_or_default();
-            leave_out(id, format!("a NAT gateway in {vpc}"), why);
-        }
-    }
-    for e in &endpoints {
-        let state = e.state().map(|s| s.as_str()).unwrap_or_default();
-        if !matches!(state.to_ascii_lowercase().as_str(), "deleted" | "deleting") {
-            let id = e.vpc_endpoint_id().unwrap_or_default();
-            let service = e.service_name().unwrap_or_default();
-            leave_out(id, format!("a VPC endpoint for {service}"), why);
-        }
-    }
-    for g in vpn.vpn_gateways() {
-        let id = g.vpn_gateway_id().unwrap_or_default();
-        leave_out(id, "a virtual private gateway".to_string(), why);
-    }
-    Ok(out)
 }

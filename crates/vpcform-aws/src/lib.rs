@@ -14,6 +14,7 @@ mod logs;
 mod network;
 mod read;
 mod registry;
+mod undeclared;
 
 pub use client::{Aws, AwsOptions, CallCounter};
 pub use error::AwsError;

@@ -55,6 +55,20 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         .filter_map(|v| v.vpc_id())
         .map(str::to_string)
         .collect();
+    // VPCs the topology adopts belong to the network before they carry the
+    // tags; one that does not exist is the plan's error to report, not ours.
+    for i in topology.imports() {
+        let id = &i.id.value;
+        if i.address.kind != vpcform_topology::ResourceKind::Vpc || vpc_ids.contains(id) {
+            continue;
+        }
+        match vpc::describe(aws, Select::Ids(vec![id.clone()])).await {
+            Ok(found) if !found.is_empty() => vpc_ids.push(id.clone()),
+            Ok(_) => {}
+            Err(e) if crate::apply::gone(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
     // Objects the topology adopts go by their addresses before they carry the tags.
     let mut names = Names(
         topology

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use vpcform_reach::{EndpointSpec, Service};
+use vpcform_reach::{Answer, EndpointSpec, Service};
 
 use crate::plan::{AwsArgs, connect};
 use crate::validate::{load, report};
@@ -80,5 +80,10 @@ pub(crate) fn run_reach(args: &ReachArgs, output: Output) -> anyhow::Result<Exit
         ReachFormat::Text => out(&verdict.to_text()),
         ReachFormat::Json => out(&format!("{}\n", serde_json::to_string_pretty(&verdict)?)),
     }
-    Ok(ExitCode::from(if verdict.reachable { 0 } else { 2 }))
+    Ok(ExitCode::from(match verdict.answer {
+        Answer::Reachable => 0,
+        Answer::NotReachable => 2,
+        // A target the model does not know decides: not an answer to act on.
+        Answer::Unknown => 3,
+    }))
 }

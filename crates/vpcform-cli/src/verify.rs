@@ -52,6 +52,10 @@ struct Check {
     /// Interfaces with REJECT records.
     rejected_at: Vec<String>,
     held: bool,
+    /// Neither held nor broken: the configuration crosses a target vpcform
+    /// does not model and no record decides it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    unverifiable: bool,
     verdict: String,
 }
 
@@ -86,7 +90,11 @@ pub(crate) fn run_verify(args: &VerifyArgs, output: Output) -> anyhow::Result<Ex
         VerifyFormat::Text => {
             let mut text = String::new();
             for c in &checks {
-                let mark = if c.held { "✓" } else { "✗" };
+                let mark = match (c.held, c.unverifiable) {
+                    (true, _) => "✓",
+                    (false, true) => "?",
+                    (false, false) => "✗",
+                };
                 text.push_str(&format!("{mark} {}: {}\n", c.expectation, c.verdict));
             }
             let held = checks.iter().filter(|c| c.held).count();
@@ -94,11 +102,13 @@ pub(crate) fn run_verify(args: &VerifyArgs, output: Output) -> anyhow::Result<Ex
             out(&text);
         }
     }
-    Ok(ExitCode::from(if checks.iter().all(|c| c.held) {
-        0
-    } else {
-        2
-    }))
+    Ok(ExitCode::from(
+        if checks.iter().all(|c| c.held || c.unverifiable) {
+            0
+        } else {
+            2
+        },
+    ))
 }
 
 /// The address an endpoint has in the live network, for the flow-log filter.
@@ -202,6 +212,15 @@ async fn check(
     let allows = verdict.reachable;
     let want = e.reachable.value;
     let what = e.protocol.value.as_str().to_uppercase();
+    if verdict.answer == vpcform_reach::Answer::Unknown {
+        return Ok(unverifiable_check(
+            e,
+            &verdict,
+            accepted,
+            rejected,
+            rejected_at,
+        ));
+    }
     let blocks = || {
         verdict
             .blocked
@@ -264,6 +283,59 @@ async fn check(
         rejected,
         rejected_at,
         held,
+        unverifiable: false,
         verdict: text,
     })
+}
+
+/// The configuration cannot decide (a target vpcform does not model);
+/// ACCEPT records can: traffic seen passing settles both kinds of promise.
+fn unverifiable_check(
+    e: &vpcform_topology::Expectation,
+    verdict: &vpcform_reach::Verdict,
+    accepted: u64,
+    rejected: u64,
+    rejected_at: Vec<String>,
+) -> Check {
+    let want = e.reachable.value;
+    let targets = verdict
+        .unknown
+        .iter()
+        .map(|u| u.component.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (held, unverifiable, text) = match (want, accepted) {
+        (true, a) if a > 0 => (
+            true,
+            false,
+            format!(
+                "the path crosses {targets}, which vpcform does not model, and {a} ACCEPT record(s) show the traffic passing"
+            ),
+        ),
+        (false, a) if a > 0 => (
+            false,
+            false,
+            format!(
+                "expected blocked, and {a} ACCEPT record(s) show the traffic passing (through {targets})"
+            ),
+        ),
+        _ => (
+            false,
+            true,
+            format!(
+                "unverifiable: the path crosses {targets}, which vpcform does not model, and no ACCEPT record decides it"
+            ),
+        ),
+    };
+    Check {
+        expectation: e.label(),
+        reachable: want,
+        configuration_allows: false,
+        accepted,
+        rejected,
+        rejected_at,
+        held,
+        unverifiable,
+        verdict: text,
+    }
 }

@@ -564,7 +564,7 @@ fn a_network_built_by_hand_is_imported_and_adopted_without_recreating_anything()
 }
 
 #[test]
-fn import_lists_what_it_cannot_declare_and_leaves_it_alone() {
+fn import_lists_what_it_cannot_declare_declares_nat_gateways_and_leaves_the_rest_alone() {
     let moto = Moto::start();
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());
@@ -612,12 +612,15 @@ fn import_lists_what_it_cannot_declare_and_leaves_it_alone() {
     );
     ok(&run);
     let written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
+    // The NAT gateway, its Elastic IP and the route through it are declared now.
+    assert!(written.contains(&format!("import-id: {nat}")), "{written}");
+    assert!(written.contains("elastic-ips:"), "{written}");
+    assert!(
+        written.contains("destination: 192.168.0.0/16, nat-gateway: "),
+        "{written}"
+    );
+    assert!(!run.stderr.contains("a NAT gateway"), "{}", run.stderr);
     for (id, what) in [
-        (nat.as_str(), "a NAT gateway"),
-        (
-            n1.rtb.as_str(),
-            &format!("the route to 192.168.0.0/16 through {nat}"),
-        ),
         (
             built.pcx.as_str(),
             &format!("the peering with {}", built.networks[1].vpc),

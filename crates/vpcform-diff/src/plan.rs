@@ -79,6 +79,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
 
     changes.extend(planner.deletes(&desired, &cx));
     order_deletes(&mut changes, live);
+    errors.extend(changes.iter().filter_map(|c| users_left_behind(c, live)));
 
     Plan {
         stack: topology.stack.value.clone(),
@@ -193,6 +194,42 @@ impl Takeovers {
             message,
         })
     }
+}
+
+/// A security group deleted (or replaced without a stand-in) while an
+/// interface vpcform does not manage uses it (an endpoint, a load balancer,
+/// an instance of another stack): AWS refuses the delete, or the users lose
+/// their rules. The plan names them and refuses.
+fn users_left_behind(change: &ResourceChange, live: &LiveState) -> Option<PlanError> {
+    let goes = match change.action {
+        Action::Delete => true,
+        Action::Replace { .. } => !change.stand_in,
+        Action::NoOp | Action::Create | Action::Update | Action::Adopt => false,
+    };
+    if change.kind != ResourceKind::SecurityGroup || !goes {
+        return None;
+    }
+    let object = live.objects.get(&change.address)?;
+    let owned: HashSet<&str> = live.objects.values().map(|o| o.id.as_str()).collect();
+    let users: Vec<&str> = object
+        .get(security_group::USED_BY)
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|u| !owned.contains(u))
+        .collect();
+    if users.is_empty() {
+        return None;
+    }
+    Some(PlanError {
+        address: change.address.clone(),
+        message: format!(
+            "{} ({}) is used by {}, which vpcform does not manage: deleting it would fail or leave them without their rules. Move them to another group first, or keep declaring this one",
+            change.address,
+            object.id,
+            users.join(", ")
+        ),
+    })
 }
 
 /// What planning one object needs besides the object itself.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use vpcform_reach::{Block, Connectivity};
+use vpcform_reach::{Block, Connectivity, Status};
 use vpcform_topology::Style;
 
 fn blocks(blocked: &[Block]) -> String {
@@ -23,13 +23,25 @@ pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
     let _ = writeln!(out, "\n{}", style.bold("Connectivity:"));
     if !c.expectations.is_empty() {
         let broken = c.broken().count();
+        let unverifiable = c.unverifiable().count();
+        let undecided = match unverifiable {
+            0 => String::new(),
+            n => format!(", {n} unverifiable"),
+        };
         let _ = writeln!(
             out,
-            "  expectations: {} held, {broken} broken",
-            c.expectations.len() - broken
+            "  expectations: {} held, {broken} broken{undecided}",
+            c.expectations.len() - broken - unverifiable
         );
         for e in &c.expectations {
-            if e.held {
+            if e.status == Status::Unverifiable {
+                let _ = writeln!(
+                    out,
+                    "    ? {}: unverifiable, the path crosses {}",
+                    e.expectation,
+                    unknowns(&e.unknown)
+                );
+            } else if e.held {
                 let what = if e.reachable { "reachable" } else { "blocked" };
                 let _ = writeln!(out, "    {} {} ({what})", style.green("✓"), e.expectation);
             } else if e.reachable {
@@ -95,6 +107,10 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
         let _ = writeln!(out, "| | expectation | result |\n|---|---|---|");
         for e in &c.expectations {
             let (mark, result) = match (e.held, e.actual) {
+                _ if e.status == Status::Unverifiable => (
+                    "❔",
+                    format!("unverifiable: the path crosses {}", unknowns(&e.unknown)),
+                ),
                 (true, true) => ("✅", "reachable".to_string()),
                 (true, false) => ("✅", "blocked".to_string()),
                 (false, false) => ("❌", format!("blocked by {}", blocks(&e.blocked))),
@@ -127,4 +143,16 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What the model could not see through, for one line.
+fn unknowns(unknown: &[vpcform_reach::Undecided]) -> String {
+    unknown
+        .iter()
+        .map(|u| {
+            let what = vpcform_topology::target_description(&u.component);
+            format!("{what} {}, which vpcform does not model", u.component)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -92,6 +92,8 @@ pub struct Written {
 #[derive(Debug)]
 pub struct ExportCx {
     names: HashMap<(ResourceKind, String), String>,
+    /// Each observed VPC's primary CIDR block, by id.
+    vpc_cidrs: HashMap<String, String>,
     left_out: Vec<LeftOut>,
 }
 
@@ -99,6 +101,11 @@ impl ExportCx {
     /// The logical name of the object of `kind` with AWS id `id`, if it is written.
     pub fn name_of(&self, kind: ResourceKind, id: &str) -> Option<&str> {
         self.names.get(&(kind, id.to_string())).map(String::as_str)
+    }
+
+    /// The primary CIDR block of the observed VPC `id`.
+    pub fn vpc_cidr(&self, id: &str) -> Option<&str> {
+        self.vpc_cidrs.get(id).map(String::as_str)
     }
 
     /// Records something the declaration of `id` cannot express.
@@ -195,6 +202,16 @@ pub fn write(origin: &Origin, observed: &[Observed], left_out: Vec<LeftOut>) -> 
                 .zip(&written)
                 .filter(|(_, w)| **w)
                 .map(|((o, n), _)| ((o.kind, o.id.clone()), n.clone()))
+                .collect(),
+            vpc_cidrs: observed
+                .iter()
+                .filter(|o| o.kind == ResourceKind::Vpc)
+                .filter_map(|o| {
+                    Some((
+                        o.id.clone(),
+                        o.str(crate::kinds::vpc::CIDR_BLOCK)?.to_string(),
+                    ))
+                })
                 .collect(),
             left_out: left_out.clone(),
         };

@@ -8,7 +8,7 @@ use vpcform_exec::{Operation, Outcome, Verb};
 use vpcform_topology::attr::{DESCRIPTION, TAGS, VPC_ID};
 use vpcform_topology::kinds::security_group::{
     CIDR_IPV4, DIRECTION, FROM_PORT, GROUP_ID, GROUP_NAME, IP_PROTOCOL, REFERENCED_GROUP_ID,
-    REVOKE_DEFAULT_EGRESS, TO_PORT,
+    REVOKE_DEFAULT_EGRESS, TO_PORT, USED_BY,
 };
 use vpcform_topology::{Address, Attr, Direction, NormalRule, Peer, Protocol, ResourceKind};
 
@@ -31,6 +31,12 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             |select| describe(aws, select),
         )
         .await?;
+    let ids: Vec<String> = items
+        .iter()
+        .filter_map(|g| g.group_id())
+        .map(str::to_string)
+        .collect();
+    let users = users_of(&interfaces_in(aws, &ids).await?);
     let mut found = Found::default();
     for g in &items {
         let id = g.group_id().unwrap_or_default();
@@ -82,10 +88,64 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                 ),
                 (VPC_ID, Value::from(g.vpc_id().unwrap_or_default())),
                 (TAGS, tags_value(&tags)),
+                (
+                    USED_BY,
+                    Value::from(users.get(id).cloned().unwrap_or_default()),
+                ),
             ],
         ));
     }
     Ok(found)
+}
+
+/// The interfaces in any of `groups`: one call (in chunks of AWS's 200 filter values).
+async fn interfaces_in(
+    aws: &Aws,
+    groups: &[String],
+) -> Result<Vec<aws_sdk_ec2::types::NetworkInterface>, AwsError> {
+    let mut out = Vec::new();
+    for chunk in groups.chunks(200) {
+        let mut pages = aws
+            .ec2
+            .describe_network_interfaces()
+            .filters(in_vpcs("group-id", chunk))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(interface) = pages.next().await {
+            out.push(interface.map_err(|e| aws.error("ec2:DescribeNetworkInterfaces", e))?);
+        }
+    }
+    Ok(out)
+}
+
+/// Each group's users: an instance's id, or the interface with what it says it is.
+pub(crate) fn users_of(
+    interfaces: &[aws_sdk_ec2::types::NetworkInterface],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut users: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for i in interfaces {
+        let instance = i
+            .attachment()
+            .and_then(|a| a.instance_id())
+            .filter(|s| !s.is_empty());
+        let user = match (instance, i.network_interface_id()) {
+            (Some(instance), _) => instance.to_string(),
+            (None, Some(eni)) => match i.description().filter(|d| !d.is_empty()) {
+                Some(d) => format!("{eni} ({d})"),
+                None => eni.to_string(),
+            },
+            (None, None) => continue,
+        };
+        for g in i.groups().iter().filter_map(|g| g.group_id()) {
+            let list = users.entry(g.to_string()).or_default();
+            if !list.contains(&user) {
+                list.push(user.clone());
+            }
+        }
+    }
+    users.values_mut().for_each(|l| l.sort());
+    users
 }
 
 /// The VPCs' security groups but the default ones (AWS's), and the rules

@@ -359,7 +359,7 @@ impl Kind for AssociationKind {
     const KIND: ResourceKind = ResourceKind::NetworkAclAssociation;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(NETWORK_ACL_ID, Compare::Exact),
-        AttrSpec::replace(SUBNET_ID, Compare::Exact),
+        AttrSpec::replace(SUBNET_ID, Compare::Id),
     ];
 
     fn replace_order(_: &[Attr]) -> ReplaceOrder {

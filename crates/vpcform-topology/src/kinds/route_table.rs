@@ -238,7 +238,7 @@ impl Kind for Association {
     const KIND: ResourceKind = ResourceKind::RouteTableAssociation;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ROUTE_TABLE_ID, Compare::Exact),
-        AttrSpec::replace(SUBNET_ID, Compare::Exact),
+        AttrSpec::replace(SUBNET_ID, Compare::Id),
     ];
 
     fn replace_order(_: &[Attr]) -> ReplaceOrder {

@@ -33,6 +33,11 @@ pub const FROM_PORT: Attr = Attr::new("from_port");
 pub const TO_PORT: Attr = Attr::new("to_port");
 pub const CIDR_IPV4: Attr = Attr::new("cidr_ipv4");
 pub const REFERENCED_GROUP_ID: Attr = Attr::new("referenced_group_id");
+/// Read only: what uses a group, as `i-…` (an instance's interface) or
+/// `eni-… (description)` (an interface of something else: an endpoint, a
+/// load balancer, a NAT gateway). Never compared; a plan that deletes the
+/// group while something vpcform does not manage uses it is refused.
+pub const USED_BY: Attr = Attr::new("used_by");
 
 /// The description AWS requires when the topology gives none.
 pub const DEFAULT_DESCRIPTION: &str = "Managed by vpcform";

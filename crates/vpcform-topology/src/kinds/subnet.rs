@@ -167,13 +167,34 @@ impl Declared for Subnet {
         if !cx.reference(o, VPC_ID, ResourceKind::Vpc, "vpc", &mut m) {
             return None;
         }
-        m.set("cidr", o.str(CIDR_BLOCK)?);
+        let cidr = o.str(CIDR_BLOCK)?;
+        if !in_primary_block(o, cidr, cx) {
+            cx.leave_out(
+                &o.id,
+                format!("subnet {} ({cidr}), in a secondary CIDR block of its VPC", o.id),
+                "vpcform declares a VPC's primary CIDR block only; the subnet and what is in it stay as they are",
+            );
+            return None;
+        }
+        m.set("cidr", cidr);
         // Written even where AWS chose it: changing it replaces the subnet.
         m.maybe("availability-zone", o.str(AVAILABILITY_ZONE));
         if o.get(MAP_PUBLIC_IP_ON_LAUNCH) == Some(&Value::Bool(true)) {
             m.set("map-public-ip-on-launch", true);
         }
         Some(m)
+    }
+}
+
+/// Whether a subnet lies in its VPC's primary CIDR block (the one a VPC declares).
+fn in_primary_block(o: &Observed, cidr: &str, cx: &ExportCx) -> bool {
+    let vpc = o.str(VPC_ID).and_then(|v| cx.vpc_cidr(v));
+    match (
+        vpc.and_then(|v| v.parse::<Ipv4Net>().ok()),
+        cidr.parse::<Ipv4Net>(),
+    ) {
+        (Some(vpc), Ok(subnet)) => vpc.contains(&subnet),
+        _ => true,
     }
 }
 
