@@ -52,13 +52,18 @@ pub(crate) fn before_str(op: &Operation, name: Attr) -> Option<&str> {
 }
 
 /// An implicit object's attribute: desired, or (for deletes) as it was read.
-pub(crate) fn desired_or_before(op: &Operation, name: Attr) -> String {
+pub(crate) fn desired_or_before(op: &Operation, name: Attr) -> Result<String, AwsError> {
     let value = if op.verb == Verb::Delete {
         before_str(op, name)
     } else {
         attr(op, name)
     };
-    value.unwrap_or_default().to_string()
+    value
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::MissingAttr {
+            address: op.address.to_string(),
+            attr: name.to_string(),
+        })
 }
 
 /// The live id an update, delete or retag acts on.

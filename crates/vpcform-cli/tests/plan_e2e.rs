@@ -204,7 +204,7 @@ fn seed_plan_on_an_empty_account_lists_every_create_and_changes_nothing() {
     );
     assert_eq!(json.code, 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(doc["format_version"], "1.3");
+    assert_eq!(doc["format_version"], "1.4");
     assert_eq!(doc["summary"]["add"], 31);
     let changes = doc["resource_changes"].as_array().unwrap();
     assert_eq!(changes.len(), 31);

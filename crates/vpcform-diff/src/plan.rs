@@ -787,7 +787,14 @@ fn order_deletes(changes: &mut [ResourceChange], live: &LiveState) {
             continue;
         };
         let mut mentioned = Vec::new();
-        for value in object.attrs.values() {
+        // A group's users refer to it, not it to them.
+        let refers = |name: &String| *name != security_group::USED_BY;
+        for value in object
+            .attrs
+            .iter()
+            .filter(|(k, _)| refers(k))
+            .map(|(_, v)| v)
+        {
             collect_strings(value, &mut mentioned);
         }
         for id in mentioned {

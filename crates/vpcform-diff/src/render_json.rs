@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::{Plan, Value};
 
 /// Bumped on any incompatible change of the JSON plan's shape.
-pub const PLAN_FORMAT_VERSION: &str = "1.3";
+pub const PLAN_FORMAT_VERSION: &str = "1.4";
 
 pub fn to_json(plan: &Plan, vpcform_version: &str) -> Value {
     let summary = plan.summary();

@@ -97,7 +97,23 @@ pub fn security_changes(plan: &Plan) -> Vec<SecurityChange> {
             ResourceKind::SecurityGroupRule | ResourceKind::NetworkAclEntry => {
                 rules.extend(rule_changes(plan, c))
             }
-            _ => {}
+            // What grants nothing by itself: each new kind is placed here knowingly.
+            ResourceKind::Vpc
+            | ResourceKind::Subnet
+            | ResourceKind::InternetGateway
+            | ResourceKind::InternetGatewayAttachment
+            | ResourceKind::ElasticIp
+            | ResourceKind::NatGateway
+            | ResourceKind::RouteTable
+            | ResourceKind::RouteTableAssociation
+            | ResourceKind::Route
+            | ResourceKind::SecurityGroup
+            | ResourceKind::Instance
+            | ResourceKind::LogGroup
+            | ResourceKind::FlowLog
+            | ResourceKind::VpcPeering
+            | ResourceKind::NetworkAcl
+            | ResourceKind::NetworkAclAssociation => {}
         }
     }
     iam.extend(rules);
@@ -213,7 +229,7 @@ fn attachment_change(c: &ResourceChange) -> Option<SecurityChange> {
     let sign = match c.action {
         Action::Create | Action::Adopt => Sign::Added,
         Action::Delete => Sign::Removed,
-        _ => return None,
+        Action::NoOp | Action::Update | Action::Replace { .. } => return None,
     };
     Some(SecurityChange::IamAttachment {
         sign,
@@ -286,7 +302,25 @@ fn grant(kind: ResourceKind, key: Option<&str>, attrs: &BTreeMap<String, Value>)
                 allow: text(network_acl::RULE_ACTION) == Some("allow"),
             })
         }
-        _ => None,
+        ResourceKind::Vpc
+        | ResourceKind::Subnet
+        | ResourceKind::InternetGateway
+        | ResourceKind::InternetGatewayAttachment
+        | ResourceKind::ElasticIp
+        | ResourceKind::NatGateway
+        | ResourceKind::RouteTable
+        | ResourceKind::RouteTableAssociation
+        | ResourceKind::Route
+        | ResourceKind::SecurityGroup
+        | ResourceKind::Instance
+        | ResourceKind::LogGroup
+        | ResourceKind::FlowLog
+        | ResourceKind::VpcPeering
+        | ResourceKind::NetworkAcl
+        | ResourceKind::NetworkAclAssociation
+        | ResourceKind::IamPolicy
+        | ResourceKind::IamRole
+        | ResourceKind::IamRolePolicyAttachment => None,
     }
 }
 

@@ -92,6 +92,22 @@ pub struct Block {
 
 mod nat;
 
+/// A route target AWS reports active that the network read does not hold
+/// (another account's, or one the read missed): unknown, never a blackhole,
+/// which only AWS's own route state decides.
+fn not_in_model(kind: &'static str, key: &str) -> Reach {
+    Reach::Unknown(
+        format!(
+            "{key} ({kind}) is not in the network vpcform read: what lies beyond it is unknown"
+        ),
+        Component {
+            kind,
+            name: key.to_string(),
+            id: None,
+        },
+    )
+}
+
 /// What a route target does for a packet bound for `b`.
 enum Reach {
     Yes,
@@ -773,15 +789,7 @@ impl<'n> Evaluation<'n> {
         b: &Endpoint<'n>,
     ) -> Reach {
         let Some(p) = self.net.peering(key) else {
-            return Reach::No(
-                "BAD_STATE_ROUTE",
-                format!("peering {key} does not exist (blackhole)"),
-                Component {
-                    kind: "vpc-peering",
-                    name: key.to_string(),
-                    id: None,
-                },
-            );
+            return not_in_model("vpc-peering", key);
         };
         if p.status != "active" {
             return Reach::No(
@@ -863,15 +871,7 @@ impl<'n> Evaluation<'n> {
                 format!("{} is not attached to {vpc} (blackhole)", g.component()),
                 g.component(),
             ),
-            None => Reach::No(
-                "BAD_STATE_ROUTE",
-                format!("internet gateway {key} does not exist (blackhole)"),
-                Component {
-                    kind: "internet-gateway",
-                    name: key.to_string(),
-                    id: None,
-                },
-            ),
+            None => not_in_model("internet-gateway", key),
         }
     }
 

@@ -14,7 +14,7 @@ use vpcform_topology::kinds::flow_log::{
 use vpcform_topology::kinds::log_group::LOG_GROUP_NAME;
 
 use crate::apply::{
-    attr, attr_i64, client_token, ec2_tag_spec, id, or_own, outcome, own_filters, retry,
+    attr, attr_i64, client_token, ec2_tag_spec, id, or_own, outcome, own_filters, required, retry,
     unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
@@ -118,7 +118,7 @@ impl AwsKind for FlowLog {
     const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let resource = attr(op, RESOURCE_ID).unwrap_or_default();
+        let resource = required(op, RESOURCE_ID)?;
         let token = client_token(op);
         // A role created moments ago is not yet assumable by the flow-logs service.
         let propagating = |e: &AwsError| e.message().contains("Unable to assume given IAM role");
@@ -173,14 +173,14 @@ async fn create_flow_log(aws: &Aws, op: &Operation, token: &str) -> Result<Strin
     let mut call = aws
         .ec2
         .create_flow_logs()
-        .resource_ids(attr(op, RESOURCE_ID).unwrap_or_default())
+        .resource_ids(required(op, RESOURCE_ID)?)
         .resource_type(FlowLogsResourceType::from(
             attr(op, RESOURCE_TYPE).unwrap_or("VPC"),
         ))
         .traffic_type(TrafficType::from(attr(op, TRAFFIC_TYPE).unwrap_or("ALL")))
         .log_destination_type(LogDestinationType::CloudWatchLogs)
-        .log_group_name(attr(op, LOG_GROUP_NAME).unwrap_or_default())
-        .deliver_logs_permission_arn(attr(op, DELIVER_LOGS_PERMISSION_ARN).unwrap_or_default())
+        .log_group_name(required(op, LOG_GROUP_NAME)?)
+        .deliver_logs_permission_arn(required(op, DELIVER_LOGS_PERMISSION_ARN)?)
         .max_aggregation_interval(attr_i64(op, MAX_AGGREGATION_INTERVAL).unwrap_or(600) as i32)
         .tag_specifications(ec2_tag_spec(ResourceType::VpcFlowLog, op))
         .client_token(token);

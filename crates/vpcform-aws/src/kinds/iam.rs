@@ -19,7 +19,7 @@ use vpcform_topology::{Address, ResourceKind};
 
 use crate::apply::{
     attr, before_str, changed, create_tags, delete, desired_or_before, id, or_own, outcome,
-    owned_by, retry, tag_changes, unless_gone,
+    owned_by, required, retry, tag_changes, unless_gone,
 };
 use crate::kind::{AwsKind, Read, Scan};
 use crate::read::{
@@ -308,10 +308,7 @@ impl AwsKind for IamPolicy {
     };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (name, path) = (
-            attr(op, POLICY_NAME).unwrap_or_default(),
-            attr(op, PATH).unwrap_or("/"),
-        );
+        let (name, path) = (required(op, POLICY_NAME)?, attr(op, PATH).unwrap_or("/"));
         let created = aws
             .iam
             .create_policy()
@@ -457,7 +454,7 @@ impl AwsKind for IamRole {
     };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let name = attr(op, ROLE_NAME).unwrap_or_default();
+        let name = required(op, ROLE_NAME)?;
         let trust = document_text(ASSUME_ROLE_POLICY_DOCUMENT.get(&op.attrs));
         let created = retry(
             &format!("creating role {name}"),
@@ -564,11 +561,11 @@ impl AwsKind for IamRole {
 pub(crate) struct PolicyAttachment;
 
 impl PolicyAttachment {
-    fn target(op: &Operation) -> (String, String) {
-        (
-            desired_or_before(op, ROLE_NAME),
-            desired_or_before(op, POLICY_ARN),
-        )
+    fn target(op: &Operation) -> Result<(String, String), AwsError> {
+        Ok((
+            desired_or_before(op, ROLE_NAME)?,
+            desired_or_before(op, POLICY_ARN)?,
+        ))
     }
 }
 
@@ -577,7 +574,7 @@ impl AwsKind for PolicyAttachment {
     const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (role, arn) = PolicyAttachment::target(op);
+        let (role, arn) = PolicyAttachment::target(op)?;
         aws.iam
             .attach_role_policy()
             .role_name(&role)
@@ -589,17 +586,17 @@ impl AwsKind for PolicyAttachment {
     }
 
     async fn update(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (role, arn) = PolicyAttachment::target(op);
+        let (role, arn) = PolicyAttachment::target(op)?;
         Ok(outcome(format!("{role}|{arn}")))
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (role, arn) = PolicyAttachment::target(op);
+        let (role, arn) = PolicyAttachment::target(op)?;
         Ok(outcome(format!("{role}|{arn}")))
     }
 
     async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (role, arn) = PolicyAttachment::target(op);
+        let (role, arn) = PolicyAttachment::target(op)?;
         unless_gone(
             aws.iam
                 .detach_role_policy()

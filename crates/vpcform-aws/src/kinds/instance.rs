@@ -13,7 +13,8 @@ use vpcform_topology::kinds::instance::{
 };
 
 use crate::apply::{
-    attr, changed, client_token, ec2_tag_spec, gone, id, outcome, update_ec2_tags, update_tags_only,
+    attr, changed, client_token, ec2_tag_spec, gone, id, outcome, required, update_ec2_tags,
+    update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -215,7 +216,7 @@ impl AwsKind for Instance {
             .instance_type(InstanceType::from(
                 attr(op, INSTANCE_TYPE).unwrap_or("t3.micro"),
             ))
-            .subnet_id(attr(op, SUBNET_ID).unwrap_or_default())
+            .subnet_id(required(op, SUBNET_ID)?)
             .set_security_group_ids(Some(groups(op)))
             .min_count(1)
             .max_count(1)
@@ -258,7 +259,7 @@ impl AwsKind for Instance {
                 .map_err(|e| aws.error("ec2:ModifyInstanceAttribute", e))?;
         }
         if changed(op, INSTANCE_TYPE) {
-            change_type(aws, instance, attr(op, INSTANCE_TYPE).unwrap_or_default()).await?;
+            change_type(aws, instance, required(op, INSTANCE_TYPE)?).await?;
         }
         update_ec2_tags(aws, instance, op).await?;
         Ok(outcome(instance))

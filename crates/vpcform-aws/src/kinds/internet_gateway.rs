@@ -8,8 +8,8 @@ use vpcform_topology::kinds::internet_gateway::INTERNET_GATEWAY_ID;
 use vpcform_topology::{Address, ResourceKind};
 
 use crate::apply::{
-    DELETE_RETRY, attr, before_str, delete, dependency_violation, ec2_tag_spec, gone, id, is_code,
-    outcome, retry, update_tags_only,
+    DELETE_RETRY, before_str, delete, dependency_violation, ec2_tag_spec, gone, id, is_code,
+    outcome, required, retry, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -141,10 +141,7 @@ impl AwsKind for Attachment {
     const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (igw, vpc) = (
-            attr(op, INTERNET_GATEWAY_ID).unwrap_or_default(),
-            attr(op, VPC_ID).unwrap_or_default(),
-        );
+        let (igw, vpc) = (required(op, INTERNET_GATEWAY_ID)?, required(op, VPC_ID)?);
         let result = aws
             .ec2
             .attach_internet_gateway()

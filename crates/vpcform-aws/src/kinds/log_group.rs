@@ -12,7 +12,8 @@ use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::log_group::{KMS_KEY_ID, LOG_GROUP_NAME, RETENTION_IN_DAYS};
 
 use crate::apply::{
-    attr, attr_i64, changed, create_tags, id, or_own, outcome, owned_by, tag_changes, unless_gone,
+    attr, attr_i64, changed, create_tags, id, or_own, outcome, owned_by, required, tag_changes,
+    unless_gone,
 };
 use crate::kind::{AwsKind, Read, Scan};
 use crate::read::{Found, ReadCx, opt_str, placed, tags_value, unowned_conflict};
@@ -136,7 +137,7 @@ impl AwsKind for LogGroup {
     };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let name = attr(op, LOG_GROUP_NAME).unwrap_or_default().to_string();
+        let name = required(op, LOG_GROUP_NAME)?.to_string();
         let created = aws
             .logs
             .create_log_group()

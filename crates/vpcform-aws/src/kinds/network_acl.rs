@@ -14,7 +14,7 @@ use vpcform_topology::{Address, Direction, ResourceKind};
 
 use crate::apply::{
     attr, attr_bool, attr_i64, before_str, client_token, delete, desired_or_before, ec2_tag_spec,
-    id, is_code, outcome, unless_gone, update_tags_only,
+    id, is_code, outcome, required, unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -189,7 +189,7 @@ impl AwsKind for NetworkAcl {
         let created = aws
             .ec2
             .create_network_acl()
-            .vpc_id(attr(op, VPC_ID).unwrap_or_default())
+            .vpc_id(required(op, VPC_ID)?)
             .tag_specifications(ec2_tag_spec(ResourceType::NetworkAcl, op))
             // A retried call (an answer lost) makes no second object.
             .client_token(client_token(op))
@@ -243,12 +243,12 @@ impl EntryKind {
         macro_rules! fill {
             ($call:expr) => {
                 $call
-                    .network_acl_id(attr(op, NETWORK_ACL_ID).unwrap_or_default())
+                    .network_acl_id(required(op, NETWORK_ACL_ID)?)
                     .rule_number(attr_i64(op, RULE_NUMBER).unwrap_or_default() as i32)
                     .egress(attr_bool(op, EGRESS).unwrap_or(false))
                     .protocol(protocol)
                     .rule_action(RuleAction::from(attr(op, RULE_ACTION).unwrap_or("deny")))
-                    .cidr_block(attr(op, CIDR_BLOCK).unwrap_or_default())
+                    .cidr_block(required(op, CIDR_BLOCK)?)
                     .set_icmp_type_code(icmp)
                     .set_port_range(ports)
                     .send()
@@ -265,9 +265,12 @@ impl EntryKind {
         Ok(())
     }
 
-    fn id(op: &Operation) -> String {
-        let acl = desired_or_before(op, NETWORK_ACL_ID);
-        format!("{acl}|{}", op.address.key.clone().unwrap_or_default())
+    fn id(op: &Operation) -> Result<String, AwsError> {
+        let acl = desired_or_before(op, NETWORK_ACL_ID)?;
+        Ok(format!(
+            "{acl}|{}",
+            op.address.key.clone().unwrap_or_default()
+        ))
     }
 }
 
@@ -283,16 +286,16 @@ impl AwsKind for EntryKind {
             }
             other => other?,
         }
-        Ok(outcome(EntryKind::id(op)))
+        Ok(outcome(EntryKind::id(op)?))
     }
 
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         EntryKind::send(aws, op, true).await?;
-        Ok(outcome(EntryKind::id(op)))
+        Ok(outcome(EntryKind::id(op)?))
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Ok(outcome(EntryKind::id(op)))
+        Ok(outcome(EntryKind::id(op)?))
     }
 
     async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
@@ -312,7 +315,7 @@ impl AwsKind for EntryKind {
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:DeleteNetworkAclEntry", e)),
-            EntryKind::id(op),
+            EntryKind::id(op)?,
         )
     }
 }
@@ -326,8 +329,8 @@ impl AwsKind for AssociationKind {
 
     /// Every subnet always has an ACL: moving it is the only way to associate.
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let subnet = attr(op, SUBNET_ID).unwrap_or_default();
-        let acl = attr(op, NETWORK_ACL_ID).unwrap_or_default();
+        let subnet = required(op, SUBNET_ID)?;
+        let acl = required(op, NETWORK_ACL_ID)?;
         let moved = move_subnet(aws, subnet, acl).await?;
         Ok(outcome(moved))
     }

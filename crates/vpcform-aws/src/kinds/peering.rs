@@ -9,7 +9,7 @@ use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::peering::{ACCEPTER_VPC_ID, REQUESTER_VPC_ID, STATUS};
 
 use crate::apply::{
-    attr, changed, ec2_tag_spec, id, outcome, unless_gone, update_ec2_tags, update_tags_only,
+    changed, ec2_tag_spec, id, outcome, required, unless_gone, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -173,8 +173,8 @@ impl AwsKind for Peering {
         let created = aws
             .ec2
             .create_vpc_peering_connection()
-            .vpc_id(attr(op, REQUESTER_VPC_ID).unwrap_or_default())
-            .peer_vpc_id(attr(op, ACCEPTER_VPC_ID).unwrap_or_default())
+            .vpc_id(required(op, REQUESTER_VPC_ID)?)
+            .peer_vpc_id(required(op, ACCEPTER_VPC_ID)?)
             .tag_specifications(ec2_tag_spec(ResourceType::VpcPeeringConnection, op))
             .send()
             .await

@@ -11,8 +11,8 @@ use vpcform_topology::kinds::route_table::{DESTINATION_CIDR_BLOCK, ROUTE_TABLE_I
 use vpcform_topology::{Address, ResourceKind, TargetKind};
 
 use crate::apply::{
-    attr, client_token, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, required,
-    retry, unless_gone, update_tags_only,
+    client_token, delete, desired_or_before, ec2_tag_spec, id, is_code, outcome, required, retry,
+    unless_gone, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -188,7 +188,7 @@ impl AwsKind for RouteTable {
         let created = aws
             .ec2
             .create_route_table()
-            .vpc_id(attr(op, VPC_ID).unwrap_or_default())
+            .vpc_id(required(op, VPC_ID)?)
             .tag_specifications(ec2_tag_spec(ResourceType::RouteTable, op))
             // A retried call (an answer lost) makes no second object.
             .client_token(client_token(op))
@@ -236,8 +236,8 @@ impl AwsKind for Association {
         let created = aws
             .ec2
             .associate_route_table()
-            .route_table_id(attr(op, ROUTE_TABLE_ID).unwrap_or_default())
-            .subnet_id(attr(op, SUBNET_ID).unwrap_or_default())
+            .route_table_id(required(op, ROUTE_TABLE_ID)?)
+            .subnet_id(required(op, SUBNET_ID)?)
             .send()
             .await
             .map_err(|e| aws.error("ec2:AssociateRouteTable", e))?;
@@ -333,8 +333,8 @@ impl RouteCall {
         };
         Ok(RouteCall {
             operation: format!("{} {}", op.verb, op.address),
-            table: desired_or_before(op, ROUTE_TABLE_ID),
-            destination: desired_or_before(op, DESTINATION_CIDR_BLOCK),
+            table: desired_or_before(op, ROUTE_TABLE_ID)?,
+            destination: desired_or_before(op, DESTINATION_CIDR_BLOCK)?,
             target,
         })
     }

@@ -13,8 +13,8 @@ use vpcform_topology::kinds::security_group::{
 use vpcform_topology::{Address, Attr, Direction, NormalRule, Peer, Protocol, ResourceKind};
 
 use crate::apply::{
-    attr, attr_bool, delete, desired_or_before, ec2_tag_spec, gone, id, is_code, or_own, outcome,
-    own_filters, update_tags_only,
+    attr_bool, delete, desired_or_before, ec2_tag_spec, gone, id, is_code, or_own, outcome,
+    own_filters, required, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -320,9 +320,9 @@ impl AwsKind for SecurityGroup {
         let created = aws
             .ec2
             .create_security_group()
-            .group_name(attr(op, GROUP_NAME).unwrap_or_default())
-            .description(attr(op, DESCRIPTION).unwrap_or_default())
-            .vpc_id(attr(op, VPC_ID).unwrap_or_default())
+            .group_name(required(op, GROUP_NAME)?)
+            .description(required(op, DESCRIPTION)?)
+            .vpc_id(required(op, VPC_ID)?)
             .tag_specifications(ec2_tag_spec(ResourceType::SecurityGroup, op))
             .send()
             .await
@@ -427,15 +427,15 @@ pub(crate) struct RuleKind;
 
 impl RuleKind {
     /// The rule's group, direction and id.
-    fn target(op: &Operation) -> (String, Direction, String) {
-        let group = desired_or_before(op, GROUP_ID);
-        let direction = if desired_or_before(op, DIRECTION) == Direction::Egress.as_str() {
+    fn target(op: &Operation) -> Result<(String, Direction, String), AwsError> {
+        let group = desired_or_before(op, GROUP_ID)?;
+        let direction = if desired_or_before(op, DIRECTION)? == Direction::Egress.as_str() {
             Direction::Egress
         } else {
             Direction::Ingress
         };
         let id = format!("{group}|{}", op.address.key.clone().unwrap_or_default());
-        (group, direction, id)
+        Ok((group, direction, id))
     }
 }
 
@@ -444,7 +444,7 @@ impl AwsKind for RuleKind {
     const SCAN: Scan = Scan::WithContainer;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (group, direction, rule_id) = RuleKind::target(op);
+        let (group, direction, rule_id) = RuleKind::target(op)?;
         match rule_call(aws, RuleCall::Authorize, direction, &group, permission(op)).await {
             // Already there (AWS's default egress, or an interrupted run): the rule exists.
             Err(e) if !is_code(&e, &["InvalidPermission.Duplicate"]) => Err(e),
@@ -454,17 +454,17 @@ impl AwsKind for RuleKind {
 
     /// Only the description changes in place.
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (group, direction, rule_id) = RuleKind::target(op);
+        let (group, direction, rule_id) = RuleKind::target(op)?;
         rule_call(aws, RuleCall::Describe, direction, &group, permission(op)).await?;
         Ok(outcome(rule_id))
     }
 
     async fn retag(_: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        Ok(outcome(RuleKind::target(op).2))
+        Ok(outcome(RuleKind::target(op)?.2))
     }
 
     async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let (group, direction, rule_id) = RuleKind::target(op);
+        let (group, direction, rule_id) = RuleKind::target(op)?;
         match rule_call(aws, RuleCall::Revoke, direction, &group, permission(op)).await {
             Err(e) if !gone(&e) && !is_code(&e, &["InvalidPermission.NotFound"]) => Err(e),
             _ => Ok(outcome(rule_id)),

@@ -8,7 +8,7 @@ use vpcform_topology::attr::{TAGS, VPC_ID};
 use vpcform_topology::kinds::subnet::{AVAILABILITY_ZONE, CIDR_BLOCK, MAP_PUBLIC_IP_ON_LAUNCH};
 
 use crate::apply::{
-    attr, attr_bool, changed, delete, ec2_tag_spec, id, or_own, outcome, own_filters,
+    attr, attr_bool, changed, delete, ec2_tag_spec, id, or_own, outcome, own_filters, required,
     update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
@@ -95,8 +95,8 @@ impl AwsKind for Subnet {
         let mut call = aws
             .ec2
             .create_subnet()
-            .vpc_id(attr(op, VPC_ID).unwrap_or_default())
-            .cidr_block(attr(op, CIDR_BLOCK).unwrap_or_default())
+            .vpc_id(required(op, VPC_ID)?)
+            .cidr_block(required(op, CIDR_BLOCK)?)
             .tag_specifications(ec2_tag_spec(ResourceType::Subnet, op));
         if let Some(az) = attr(op, AVAILABILITY_ZONE) {
             call = call.availability_zone(az);

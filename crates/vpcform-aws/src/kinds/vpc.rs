@@ -16,8 +16,8 @@ use vpcform_topology::kinds::vpc::{
 use crate::kinds::security_group::restrict_default_group;
 
 use crate::apply::{
-    attr, attr_bool, changed, delete, ec2_tag_spec, id, outcome, update_ec2_tags, update_tags_only,
-    wait_for,
+    attr_bool, changed, delete, ec2_tag_spec, id, outcome, required, update_ec2_tags,
+    update_tags_only, wait_for,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::{
@@ -181,7 +181,7 @@ impl AwsKind for Vpc {
         let created = aws
             .ec2
             .create_vpc()
-            .cidr_block(attr(op, CIDR_BLOCK).unwrap_or_default())
+            .cidr_block(required(op, CIDR_BLOCK)?)
             .tag_specifications(ec2_tag_spec(ResourceType::Vpc, op))
             .send()
             .await

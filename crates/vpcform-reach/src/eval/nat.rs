@@ -6,7 +6,7 @@
 //! subnet's network ACL applies to both legs. Traffic that entered the VPC
 //! over a peering cannot use it (NGW_REQUIRES_SOURCE_IN_VPC).
 
-use super::{Block, Component, Endpoint, Evaluation, Leg, Packet, Reach, RouteTarget};
+use super::{Block, Endpoint, Evaluation, Leg, Packet, Reach, RouteTarget, not_in_model};
 use crate::model::{NatGateway, Subnet};
 use vpcform_topology::{Direction, TargetKind};
 
@@ -14,15 +14,7 @@ impl<'n> Evaluation<'n> {
     /// Whether traffic a route in `vpc` sends to NAT gateway `key` gets to `b`.
     pub(super) fn nat_reaches(&self, vpc: &str, key: &str, b: &Endpoint<'n>) -> Reach {
         let Some(nat) = self.net.nat_gateway(key) else {
-            return Reach::No(
-                "BAD_STATE_ROUTE",
-                format!("NAT gateway {key} does not exist (blackhole)"),
-                Component {
-                    kind: "nat-gateway",
-                    name: key.to_string(),
-                    id: None,
-                },
-            );
+            return not_in_model("nat-gateway", key);
         };
         let Some(subnet) = self.net.subnet(&nat.subnet) else {
             return Reach::Unknown(
