@@ -5,51 +5,7 @@
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
-use crate::diagnostic::Span;
-use crate::kinds::iam::IamRole;
-use crate::kinds::security_group::Rule;
-use crate::model::{Protocol, Topology};
-use crate::registry::TargetKind;
-
-/// What a route points at: a declared object of a [`TargetKind`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RouteTarget {
-    pub kind: TargetKind,
-    /// The target's logical name.
-    pub name: String,
-}
-
-impl RouteTarget {
-    pub fn new(kind: TargetKind, name: impl Into<String>) -> Self {
-        RouteTarget {
-            kind,
-            name: name.into(),
-        }
-    }
-
-    /// The target's address (`nat-gateway.a`).
-    pub fn address(&self) -> crate::Address {
-        crate::Address::new(self.kind.resource_kind(), &self.name)
-    }
-}
-
-impl std::fmt::Display for RouteTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind.key(), self.name)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EffectiveRoute {
-    pub table: String,
-    pub destination: Ipv4Net,
-    pub target: RouteTarget,
-    pub span: Span,
-    /// True when the route comes from a peering's `add-routes`.
-    pub from_peering_option: bool,
-    /// The id of the unmanaged target whose route this one may replace (`replaces:`).
-    pub replaces: Option<String>,
-}
+use crate::model::Protocol;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
@@ -103,26 +59,6 @@ impl NormalRule {
     }
 }
 
-impl Rule {
-    /// Normalises a validated rule; `None` if it lacks a peer.
-    pub fn normalise(&self, direction: Direction) -> Option<NormalRule> {
-        let peer = match (&self.cidr, &self.security_group) {
-            (Some(c), None) => Peer::Cidr(c.value),
-            (None, Some(g)) => Peer::SecurityGroup(g.value.clone()),
-            _ => return None,
-        };
-        let (from_port, to_port) = self.ports().range();
-        Some(NormalRule {
-            direction,
-            protocol: self.protocol.value,
-            from_port,
-            to_port,
-            peer,
-            description: self.description.as_ref().map(|d| d.value.clone()),
-        })
-    }
-}
-
 /// AWS's default egress rule of a new security group.
 pub fn default_egress() -> NormalRule {
     NormalRule {
@@ -132,83 +68,6 @@ pub fn default_egress() -> NormalRule {
         to_port: -1,
         peer: Peer::Cidr(Ipv4Net::default()),
         description: None,
-    }
-}
-
-impl Topology {
-    /// Explicit routes plus those added by peerings with `add-routes: true`.
-    pub fn effective_routes(&self) -> Vec<EffectiveRoute> {
-        let mut out = Vec::new();
-        for table in &self.route_tables {
-            for route in &table.spec.routes {
-                out.push(EffectiveRoute {
-                    table: table.name.value.clone(),
-                    destination: route.destination.value,
-                    target: route.target.value.clone(),
-                    span: route.span,
-                    from_peering_option: false,
-                    replaces: route.replaces.as_ref().map(|r| r.value.clone()),
-                });
-            }
-        }
-        for peering in &self.peerings {
-            if !peering.spec.add_routes.as_ref().is_some_and(|a| a.value) {
-                continue;
-            }
-            let sides = [
-                (&peering.spec.requester.value, &peering.spec.accepter.value),
-                (&peering.spec.accepter.value, &peering.spec.requester.value),
-            ];
-            for (local, remote) in sides {
-                let Some(remote_vpc) = self.vpcs.iter().find(|v| &v.name.value == remote) else {
-                    continue;
-                };
-                for table in self
-                    .route_tables
-                    .iter()
-                    .filter(|t| &t.spec.vpc.value == local)
-                {
-                    out.push(EffectiveRoute {
-                        table: table.name.value.clone(),
-                        destination: remote_vpc.spec.cidr.value,
-                        target: RouteTarget::new(TargetKind::Peering, &peering.name.value),
-                        span: peering
-                            .spec
-                            .add_routes
-                            .as_ref()
-                            .map_or(peering.name.span, |a| a.span),
-                        from_peering_option: true,
-                        replaces: None,
-                    });
-                }
-            }
-        }
-        out
-    }
-
-    /// The trust document of a role as AWS stores it.
-    pub fn role_trust_document(role: &IamRole) -> Value {
-        if let Some(doc) = &role.assume_role_policy {
-            return doc.value.clone();
-        }
-        let services: Vec<Value> = role
-            .trusted_services
-            .iter()
-            .map(|s| Value::String(s.value.clone()))
-            .collect();
-        let service = if services.len() == 1 {
-            services[0].clone()
-        } else {
-            Value::Array(services)
-        };
-        serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": { "Service": service },
-                "Action": "sts:AssumeRole"
-            }]
-        })
     }
 }
 

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use crate::address::ResourceKind;
 use crate::decode::{Cx, Fields, FromNode, list_of};
 use crate::diagnostic::{Diagnostic, Span};
-use crate::model::{At, Topology};
+use crate::model::At;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -103,8 +103,8 @@ pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Option<Vec<Expectation>> {
 }
 
 /// Endpoints name declared instances or subnets; ports go with tcp and udp.
-pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-    for e in &t.expect {
+pub(crate) fn validate(expectations: &[Expectation], index: &NameIndex<'_>, cx: &mut Cx) {
+    for e in expectations {
         for endpoint in [&e.from, &e.to] {
             check_endpoint(endpoint, index, cx);
         }

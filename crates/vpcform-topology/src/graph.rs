@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::address::{Address, ResourceKind};
 use crate::diagnostic::{Diagnostic, Span};
-use crate::model::Topology;
+use crate::model::Ref;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphNode {
@@ -35,9 +35,11 @@ pub struct DependencyGraph {
 }
 
 impl DependencyGraph {
-    pub fn build(t: &Topology) -> Self {
-        let mut b = Builder::default();
-        crate::registry::graph_sections(t, &mut b);
+    /// The graph of what `b` holds plus each declaration's explicit `depends-on`.
+    pub(crate) fn assemble(
+        mut b: Builder,
+        explicit_dependencies: Vec<(ResourceKind, &str, &[Ref])>,
+    ) -> Self {
         use ResourceKind as K;
         // Explicit `depends-on`, between primary nodes.
         let primary_of: HashMap<String, ResourceKind> = b
@@ -47,7 +49,7 @@ impl DependencyGraph {
             .map(|n| (n.address.name.clone(), n.address.kind))
             .collect();
         let mut explicit = Vec::new();
-        for (kind, name, deps) in t.explicit_dependencies() {
+        for (kind, name, deps) in explicit_dependencies {
             for dep in deps {
                 if let Some(dep_kind) = primary_of.get(&dep.value) {
                     explicit.push((

@@ -4,132 +4,21 @@
 //! `kinds/`; the registry (`registry.rs`) joins them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
 use serde_json::Value;
 
 use crate::address::{Address, ResourceKind};
+pub use crate::attr::{Attr, AttrSpec, Compare, IdShape};
 use crate::decode::Cx;
-use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::emit::Map;
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
-use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags};
+use crate::registry::Topology;
 use crate::registry::TopologyIndex;
+use crate::route::{EffectiveRoute, RouteTarget};
 use crate::validate::NameIndex;
 use crate::yaml::Node;
-
-/// The name of one attribute of a kind, as planned, read and applied.
-/// Every name is a constant of its kind's module (or of [`crate::attr`] for
-/// names several kinds share), so the crates cannot disagree on spelling.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Attr(&'static str);
-
-impl Attr {
-    pub const fn new(name: &'static str) -> Self {
-        Attr(name)
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        self.0
-    }
-
-    /// This attribute's value in a map keyed by attribute name.
-    pub fn get(self, attrs: &BTreeMap<String, Value>) -> Option<&Value> {
-        attrs.get(self.0)
-    }
-
-    /// This attribute's value as a string, if it is one.
-    pub fn str(self, attrs: &BTreeMap<String, Value>) -> Option<&str> {
-        attrs.get(self.0).and_then(Value::as_str)
-    }
-}
-
-impl fmt::Debug for Attr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl fmt::Display for Attr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl PartialEq<str> for Attr {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<String> for Attr {
-    fn eq(&self, other: &String) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<Attr> for String {
-    fn eq(&self, other: &Attr) -> bool {
-        self == other.0
-    }
-}
-
-impl From<Attr> for String {
-    fn from(a: Attr) -> String {
-        a.0.to_string()
-    }
-}
-
-/// How two values of an attribute are compared (after normalisation, equal means no change).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compare {
-    Exact,
-    /// Another object's AWS id or ARN, compared exactly. An implicit object
-    /// (a route, a rule) that points outside the stack (a peering another
-    /// team owns, a default group, an AWS-managed policy) is not vpcform's.
-    Id,
-    /// IPv4 CIDR in canonical form.
-    Cidr,
-    /// An IAM policy document: URL-decoded, statement and action order ignored.
-    Policy,
-    /// Tags, ignoring AWS's own `aws:` tags and vpcform's config hash.
-    Tags,
-    /// A list compared as a set.
-    StringSet,
-    /// A flow-log format, where absent means AWS's default format.
-    FlowLogFormat,
-    /// Not returned by AWS's batched read: set at creation, never compared.
-    Unread,
-}
-
-/// One row of a kind's attribute table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttrSpec {
-    pub attr: Attr,
-    pub forces_replacement: bool,
-    pub compare: Compare,
-}
-
-impl AttrSpec {
-    /// An attribute whose change replaces the object.
-    pub const fn replace(attr: Attr, compare: Compare) -> Self {
-        AttrSpec {
-            attr,
-            forces_replacement: true,
-            compare,
-        }
-    }
-
-    /// An attribute AWS changes in place.
-    pub const fn update(attr: Attr, compare: Compare) -> Self {
-        AttrSpec {
-            attr,
-            forces_replacement: false,
-            compare,
-        }
-    }
-}
 
 /// Which comes first when an object is replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,37 +167,4 @@ pub(crate) trait Routable: Declared {
 
     /// This kind's rules for a route through it from a table in `vpc`.
     fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx);
-}
-
-/// The form of the AWS identifier a kind's `import-id` takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdShape {
-    /// An EC2 id such as `vpc-0abc…`.
-    Prefix(&'static str),
-    /// The object's name, which must equal its declared `name`.
-    Name,
-    /// An IAM policy's ARN (`arn:aws:iam::ACCOUNT:policy/PATH/NAME`).
-    PolicyArn,
-}
-
-impl IdShape {
-    /// Whether `id` has this shape.
-    pub fn admits(self, id: &str) -> bool {
-        match self {
-            IdShape::Prefix(prefix) => id.strip_prefix(prefix).is_some_and(|rest| {
-                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-            }),
-            IdShape::Name => !id.is_empty(),
-            IdShape::PolicyArn => id.starts_with("arn:") && id.contains(":policy/"),
-        }
-    }
-
-    /// An example, for messages.
-    pub fn example(self) -> String {
-        match self {
-            IdShape::Prefix(prefix) => format!("{prefix}0123456789abcdef0"),
-            IdShape::Name => "the object's name".into(),
-            IdShape::PolicyArn => "arn:aws:iam::123456789012:policy/NAME".into(),
-        }
-    }
 }

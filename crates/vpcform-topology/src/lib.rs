@@ -6,27 +6,30 @@
 
 mod address;
 pub mod attr;
-mod decode;
+mod check;
+pub(crate) use vpcform_lang::decode;
 mod derived;
-mod diagnostic;
-pub mod emit;
+pub(crate) use vpcform_lang::diagnostic;
+pub use vpcform_lang::emit;
 mod expect;
 pub mod export;
 pub mod generate;
 mod graph;
 mod kind;
 pub mod kinds;
-mod model;
+pub(crate) use vpcform_lang::model;
 pub mod policy;
 mod ports;
 pub mod queries;
 mod registry;
+mod route;
 mod rules;
 mod validate;
+mod waiver;
 pub mod waivers;
-mod yaml;
+pub(crate) use vpcform_lang::yaml;
 
-pub use address::{Address, ResourceKind};
+pub use address::{Address, ResourceKind, TargetKind};
 pub use expect::{ExpectProtocol, Expectation};
 pub use kind::{
     Attr, AttrSpec, Compare, Desired, DesiredAttrs, DesiredCx, IdShape, Kind, ReplaceOrder,
@@ -44,23 +47,24 @@ pub use kinds::security_group::{Rule, SecurityGroup};
 pub use kinds::subnet::Subnet;
 pub use kinds::vpc::Vpc;
 pub use registry::{
-    Import, Section, TargetKind, TopologyIndex, UNDECLARED_TARGETS, desired, target_description,
+    Import, Section, TopologyIndex, UNDECLARED_TARGETS, desired, target_description,
 };
 
 /// Tag keys vpcform sets on everything it creates, in the create call.
 pub const TAG_STACK: &str = "vpcform:stack";
 pub const TAG_ADDRESS: &str = "vpcform:address";
 pub use derived::{
-    Direction, EffectiveRoute, NormalRule, Peer, RouteTarget, allows_action,
-    decode_policy_document, default_egress, iam_matches, statements, string_or_list,
-    trusts_service,
+    Direction, NormalRule, Peer, allows_action, decode_policy_document, default_egress,
+    iam_matches, statements, string_or_list, trusts_service,
 };
 pub use diagnostic::{
     Diagnostic, DiagnosticRecord, Severity, SourceFile, Span, Style, did_you_mean,
 };
 pub use graph::{DependencyGraph, EdgeKind, GraphNode};
-pub use model::{At, Named, Protocol, Ref, Tags, Topology, is_valid_name};
+pub use model::{At, Named, Protocol, Ref, Tags, is_valid_name};
 pub use petgraph::graph::NodeIndex;
+pub use registry::Topology;
+pub use route::{EffectiveRoute, RouteTarget};
 pub use yaml::MAX_FILE_BYTES;
 
 /// The result of loading a topology: what could be understood, and every problem.
@@ -134,12 +138,12 @@ pub fn load(name: &str, bytes: &[u8]) -> Loaded {
         }
     };
     let mut cx = decode::Cx::default();
-    let topology = model::decode_topology(&root, &mut cx);
+    let topology = registry::decode_topology(&root, &mut cx);
     let mut graph = None;
     let mut findings = Vec::new();
     if let Some(t) = &topology {
-        let index = validate::NameIndex::build(t, &mut cx);
-        validate::validate(t, &index, &mut cx);
+        let index = validate::NameIndex::build(&t.declared, &mut cx);
+        check::validate(t, &index, &mut cx);
         let g = DependencyGraph::build(t);
         if let Err(cycle) = g.topological_order() {
             cx.push(g.cycle_diagnostic(&cycle));

@@ -20,7 +20,7 @@ use crate::kinds::security_group::{
     CIDR_IPV4, DEFAULT_DESCRIPTION, DIRECTION, FROM_PORT, GROUP_ID, IP_PROTOCOL,
     REVOKE_DEFAULT_EGRESS, TO_PORT,
 };
-use crate::model::Topology;
+use crate::registry::Topology;
 
 /// One object as the checks see it.
 #[derive(Clone, Debug, PartialEq)]

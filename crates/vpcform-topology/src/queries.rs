@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use crate::address::ResourceKind;
 use crate::decode::{Cx, Fields, map_entries};
 use crate::diagnostic::{Diagnostic, Span};
-use crate::model::{At, Named, Ref, Topology};
+use crate::model::{At, Named, Ref};
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -120,8 +120,8 @@ pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Vec<Named<SavedQuery>> {
 
 /// Each query parses (placeholders stand for an address), its placeholders
 /// name declared instances, and its log groups are declared.
-pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-    for q in &t.queries {
+pub(crate) fn validate(queries: &[Named<SavedQuery>], index: &NameIndex<'_>, cx: &mut Cx) {
+    for q in queries {
         let text = &q.spec.query;
         for p in placeholders(&text.value) {
             let span = offset_span(text, p.range.start);

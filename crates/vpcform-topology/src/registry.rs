@@ -14,17 +14,19 @@
 //! Order matters: it is `ResourceKind`'s order, hence the order of plans.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
+use crate::address::{ResourceKind, TargetKind};
 use crate::decode::{Cx, Fields};
+use crate::diagnostic::{Diagnostic, Span};
 use crate::graph::Builder;
 use crate::kind::{Attr, AttrSpec, Declared, DesiredAttrs, DesiredCx, Kind, ReplaceOrder};
 use crate::kinds;
+use crate::model::is_valid_name;
 use crate::model::{At, Named, Ref};
 use crate::validate::NameIndex;
+use crate::yaml::Node;
 
 /// Calls `$callback!` with the registry's lines (see the module documentation).
 #[macro_export]
@@ -56,28 +58,10 @@ macro_rules! with_registry {
     };
 }
 
-macro_rules! optional_kind {
-    () => {
-        None
-    };
-    ($container:ident) => {
-        Some(ResourceKind::$container)
-    };
-}
-
-macro_rules! optional_key {
-    () => {
-        None
-    };
-    ($key:literal) => {
-        Some($key)
-    };
-}
-
 /// A declared kind's `vpcform import` writer; implicit kinds have none.
 macro_rules! export_of {
     ($ty:ty, $field:ident) => {
-        Some(<$ty as Declared>::export as crate::export::ExportFn)
+        Some(<$ty as Declared>::export as crate::export::cx::ExportFn)
     };
     ($ty:ty) => {
         None
@@ -100,29 +84,7 @@ macro_rules! define_kinds {
         $( section($field:ident = $key:literal) )? $( part_of($container:ident) )?
         $( , route_target($target:ident = $target_key:literal) )? ;
     )*) => {
-        /// The kinds a route may point at (registry lines with `route_target`).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "kebab-case")]
-        pub enum TargetKind {
-            $( $( $target, )? )*
-        }
-
         impl TargetKind {
-            pub const ALL: &'static [TargetKind] = &[$( $( TargetKind::$target, )? )*];
-
-            /// The route's key in YAML (`nat-gateway: NAME`).
-            pub fn key(self) -> &'static str {
-                match self {
-                    $( $( TargetKind::$target => $target_key, )? )*
-                }
-            }
-
-            pub fn resource_kind(self) -> ResourceKind {
-                match self {
-                    $( $( TargetKind::$target => ResourceKind::$kind, )? )*
-                }
-            }
-
             /// The prefix of this kind's AWS ids (`nat-`).
             pub fn id_prefix(self) -> &'static str {
                 match self {
@@ -140,7 +102,7 @@ macro_rules! define_kinds {
             /// This kind's rules for a route through it.
             pub(crate) fn check_route(
                 self,
-                route: &crate::derived::EffectiveRoute,
+                route: &crate::route::EffectiveRoute,
                 vpc: &str,
                 t: &TopologyIndex<'_>,
                 cx: &mut Cx,
@@ -151,45 +113,7 @@ macro_rules! define_kinds {
             }
         }
 
-        /// Every kind of object vpcform manages, including the implicit ones
-        /// that have no section of their own in the topology file.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "kebab-case")]
-        pub enum ResourceKind {
-            $( $kind, )*
-        }
-
         impl ResourceKind {
-            pub const ALL: &'static [ResourceKind] = &[$( ResourceKind::$kind, )*];
-
-            /// The kind as addresses write it (`route-table`).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( ResourceKind::$kind => $name, )*
-                }
-            }
-
-            /// Human name used in messages ("a VPC", "an internet gateway").
-            pub fn article_name(self) -> &'static str {
-                match self {
-                    $( ResourceKind::$kind => $article, )*
-                }
-            }
-
-            /// The kind whose declaration implies this one (a route's route table).
-            pub fn container(self) -> Option<ResourceKind> {
-                match self {
-                    $( ResourceKind::$kind => optional_kind!($( $container )?), )*
-                }
-            }
-
-            /// The topology section that declares this kind, if it has one.
-            pub fn section(self) -> Option<&'static str> {
-                match self {
-                    $( ResourceKind::$kind => optional_key!($( $key )?), )*
-                }
-            }
-
             /// The kind's attribute table.
             pub fn attr_specs(self) -> &'static [AttrSpec] {
                 match self {
@@ -233,7 +157,7 @@ macro_rules! define_kinds {
             pub queries: Section<crate::queries::SavedQuery>,
             /// Policy-check findings accepted knowingly (`validate` and `plan` report the rest).
             #[schemars(default)]
-            pub waivers: Vec<crate::waivers::Waiver>,
+            pub waivers: Vec<crate::waiver::Waiver>,
             /// Every logical name declared, with its kind, including resources that
             /// failed to decode (so references to them are not reported as undefined).
             #[schemars(skip)]
@@ -285,10 +209,10 @@ macro_rules! define_kinds {
 
         /// `vpcform import`'s declaration of an observed object (declared kinds only).
         pub(crate) fn export(
-            o: &crate::export::Observed,
-            cx: &mut crate::export::ExportCx,
+            o: &crate::export::cx::Observed,
+            cx: &mut crate::export::cx::ExportCx,
         ) -> Option<crate::emit::Map> {
-            let export: Option<crate::export::ExportFn> = match o.kind {
+            let export: Option<crate::export::cx::ExportFn> = match o.kind {
                 $( ResourceKind::$kind => export_of!(kinds::$module::$ty $(, $field)?), )*
             };
             export.and_then(|export| export(o, cx))
@@ -330,7 +254,7 @@ macro_rules! define_kinds {
                 ),
                 waivers: f
                     .take("waivers")
-                    .and_then(|n| crate::waivers::decode(n, cx))
+                    .and_then(|n| crate::waiver::decode(n, cx))
                     .unwrap_or_default(),
                 declared,
             }
@@ -347,12 +271,6 @@ macro_rules! define_kinds {
 }
 
 with_registry!(define_kinds);
-
-impl fmt::Display for ResourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Route targets AWS has that no kind declares: an id's prefix and what
 /// it is, so that plans, `reach` and `import` name them instead of guessing.
@@ -394,19 +312,38 @@ impl TargetKind {
     }
 }
 
-impl ResourceKind {
-    pub fn parse(text: &str) -> Option<ResourceKind> {
-        ResourceKind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == text)
+impl crate::graph::DependencyGraph {
+    /// The topology's graph: each section's nodes and edges, and `depends-on`.
+    pub fn build(t: &Topology) -> Self {
+        let mut b = Builder::default();
+        graph_sections(t, &mut b);
+        Self::assemble(b, t.explicit_dependencies())
     }
+}
 
-    /// The object an implicit object belongs to (its ownership and config hash).
-    pub fn container_of(address: &crate::Address) -> Option<crate::Address> {
-        let kind = address.kind.container()?;
-        Some(crate::Address::new(kind, address.name.clone()))
+/// The whole file: stack, region, and every section.
+pub(crate) fn decode_topology(root: &Node, cx: &mut Cx) -> Option<Topology> {
+    let mut f = Fields::new(root, "the topology", cx)?;
+    let stack: Option<At<String>> = f.required("stack", cx);
+    if let Some(stack) = &stack
+        && !is_valid_name(&stack.value)
+    {
+        cx.push(
+            Diagnostic::error(
+                "invalid-name",
+                stack.span,
+                format!("`{}` is not a valid stack name", stack.value),
+            )
+            .with_help(
+                "use letters, digits, `-` and `_`, starting with a letter, at most 64 characters",
+            ),
+        );
     }
+    let stack = stack.unwrap_or_else(|| At::new(String::new(), Span::UNKNOWN));
+    let region = f.optional("region", cx);
+    let topology = decode_sections(&mut f, stack, region, cx);
+    f.finish(cx);
+    Some(topology)
 }
 
 /// An existing object a declaration adopts (`import-id`).

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::address::ResourceKind;
 use crate::decode::Cx;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
-use crate::model::{Named, Ref, Topology};
+use crate::model::{At, Named, Ref};
 
 /// Every declared logical name and what it names.
 pub(crate) struct NameIndex<'t> {
@@ -15,9 +15,10 @@ pub(crate) struct NameIndex<'t> {
 }
 
 impl<'t> NameIndex<'t> {
-    pub(crate) fn build(t: &'t Topology, cx: &mut Cx) -> Self {
+    /// From every declared name (`Topology::declared`), reporting duplicates.
+    pub(crate) fn build(declared: &'t [(At<String>, ResourceKind)], cx: &mut Cx) -> Self {
         let mut names: HashMap<&'t str, (ResourceKind, Span)> = HashMap::new();
-        for (name, kind) in &t.declared {
+        for (name, kind) in declared {
             if let Some((first_kind, first_span)) = names.get(name.value.as_str()) {
                 cx.push(
                     Diagnostic::error(
@@ -140,10 +141,26 @@ pub(crate) fn by_name<T>(items: &[Named<T>]) -> HashMap<&str, &Named<T>> {
     items.iter().map(|n| (n.name.value.as_str(), n)).collect()
 }
 
-pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-    crate::registry::validate_sections(t, index, cx);
-    crate::rules::validate(t, index, cx);
-    crate::expect::validate(t, index, cx);
-    crate::waivers::validate(t, crate::waivers::Date::today(), cx);
-    crate::queries::validate(t, index, cx);
+/// For kinds identified by name (log groups, roles) or by ARN (policies):
+/// the adopted object's name must be the declared one.
+pub(crate) fn check_import_name(import_id: Option<&At<String>>, name: &At<String>, cx: &mut Cx) {
+    let Some(id) = import_id else { return };
+    let adopted = match crate::attr::IdShape::PolicyArn.admits(&id.value) {
+        true => id.value.rsplit('/').next().unwrap_or_default(),
+        false => id.value.as_str(),
+    };
+    if adopted != name.value {
+        cx.push(
+            Diagnostic::error(
+                "import-name-mismatch",
+                id.span,
+                format!(
+                    "this adopts `{adopted}`, but the declaration names `{}`",
+                    name.value
+                ),
+            )
+            .with_related(name.span, "declared name")
+            .with_help("an adopted object keeps its name: declare the name it has"),
+        );
+    }
 }

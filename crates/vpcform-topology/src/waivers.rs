@@ -3,35 +3,14 @@
 //! reason every plan repeats, and optionally a day it expires on (from
 //! then on it is an error, so someone looks again).
 
-use schemars::JsonSchema;
-
 use crate::address::{Address, ResourceKind};
-use crate::decode::{Cx, Fields, list_of};
+use crate::decode::Cx;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::graph::DependencyGraph;
-use crate::model::{At, Topology};
+use crate::model::At;
 use crate::policy::{POLICY_RULES, RawFinding};
-use crate::yaml::Node;
-
-/// A finding accepted knowingly.
-#[derive(Clone, Debug, PartialEq, JsonSchema)]
-#[schemars(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Waiver {
-    /// The rule's id: checkov's (`CKV_AWS_24`) or trivy's (`AVD-AWS-0107`).
-    #[schemars(with = "String")]
-    pub rule: At<String>,
-    /// The declaration it covers, e.g. `security-group.instance-1-sg` (its rules too).
-    #[schemars(with = "String")]
-    pub resource: At<String>,
-    /// Why the finding is accepted; every plan shows it.
-    #[schemars(with = "String")]
-    pub reason: At<String>,
-    /// `YYYY-MM-DD`: from this day on the waiver is an error.
-    #[schemars(with = "Option<String>")]
-    pub expires: Option<At<String>>,
-    #[schemars(skip)]
-    pub span: Span,
-}
+use crate::registry::Topology;
+pub use crate::waiver::Waiver;
 
 impl Waiver {
     /// Whether this waiver accepts `finding`.
@@ -54,25 +33,6 @@ pub struct Finding {
     pub span: Span,
     /// The waiver that accepts it.
     pub waiver: Option<Waiver>,
-}
-
-pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Option<Vec<Waiver>> {
-    list_of(node, cx, |n, cx| {
-        let mut f = Fields::new(n, "a waiver", cx)?;
-        let rule = f.required("rule", cx);
-        let resource = f.required("resource", cx);
-        let reason = f.required("reason", cx);
-        let expires = f.maybe("expires", cx);
-        let span = f.span();
-        f.finish(cx);
-        Some(Waiver {
-            rule: rule?,
-            resource: resource?,
-            reason: reason?,
-            expires: expires.ok()?,
-            span,
-        })
-    })
 }
 
 /// Known rule, declared resource, a reason, an expiry in the future.

@@ -11,14 +11,15 @@ use crate::attr::{ARN, TAGS};
 use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::emit::{Map, Yaml};
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
 use crate::kinds::log_group::LOG_GROUP_NAME;
-use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags};
+use crate::registry::Topology;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 

@@ -12,13 +12,14 @@ use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::derived;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::emit::{Map, Yaml};
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
-use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags};
+use crate::registry::Topology;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -154,7 +155,7 @@ impl Declared for IamPolicy {
         let mut seen = HashMap::new();
         for p in items {
             check_iam_name(&p.spec.name, "policy", &mut seen, cx);
-            crate::rules::import_ids::check_name(p.spec.import_id.as_ref(), &p.spec.name, cx);
+            crate::validate::check_import_name(p.spec.import_id.as_ref(), &p.spec.name, cx);
             if let Some(path) = p
                 .spec
                 .path
@@ -281,7 +282,7 @@ impl Declared for IamRole {
         let mut seen = HashMap::new();
         for r in items {
             check_iam_name(&r.spec.name, "role", &mut seen, cx);
-            crate::rules::import_ids::check_name(r.spec.import_id.as_ref(), &r.spec.name, cx);
+            crate::validate::check_import_name(r.spec.import_id.as_ref(), &r.spec.name, cx);
             if let Some(doc) = &r.spec.assume_role_policy {
                 check_document(doc, true, cx);
             }
@@ -510,6 +511,33 @@ fn trusted_services_only(document: &Value) -> Option<Vec<String>> {
         );
     }
     (!services.is_empty()).then_some(services)
+}
+
+impl Topology {
+    /// The trust document of a role as AWS stores it.
+    pub fn role_trust_document(role: &IamRole) -> Value {
+        if let Some(doc) = &role.assume_role_policy {
+            return doc.value.clone();
+        }
+        let services: Vec<Value> = role
+            .trusted_services
+            .iter()
+            .map(|s| Value::String(s.value.clone()))
+            .collect();
+        let service = if services.len() == 1 {
+            services[0].clone()
+        } else {
+            Value::Array(services)
+        };
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": service },
+                "Action": "sts:AssumeRole"
+            }]
+        })
+    }
 }
 
 #[cfg(test)]

@@ -10,13 +10,14 @@ use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::emit::Map;
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
-use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags};
+use crate::registry::Topology;
 use crate::validate::NameIndex;
 use crate::yaml::Node;
 
@@ -104,7 +105,7 @@ impl Declared for LogGroup {
         for lg in items {
             let name = &lg.spec.name;
             check_name(name, cx);
-            crate::rules::import_ids::check_name(lg.spec.import_id.as_ref(), name, cx);
+            crate::validate::check_import_name(lg.spec.import_id.as_ref(), name, cx);
             if let Some(first) = names.insert(&name.value, name.span) {
                 cx.push(
                     Diagnostic::error(

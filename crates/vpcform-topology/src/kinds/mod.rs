@@ -1,6 +1,6 @@
 //! One module per resource kind (or family of kinds declared together):
 //! its YAML model and decoding, validation rules, graph edges, attribute
-//! table, and desired values. Cross-kind validation lives in `crate::rules`.
+//! table, and desired values. Cross-kind validation lives in `rules/`.
 //! Each module's name is the one the registry line gives, and matches the
 //! kind's module in `vpcform-aws/src/kinds/`.
 

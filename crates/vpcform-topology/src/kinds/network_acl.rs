@@ -15,14 +15,15 @@ use crate::decode::{Cx, Fields, FromNode, common_fields, list_of};
 use crate::derived::Direction;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::emit::{Map, Yaml};
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
-use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
+use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags};
 use crate::ports::PortFields;
+use crate::registry::Topology;
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 

@@ -7,20 +7,22 @@ use std::collections::{HashMap, HashSet};
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
 
+use crate::address::TargetKind;
 use crate::address::{Address, ResourceKind};
 use crate::attr::{SUBNET_ID, TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields, list_of};
-use crate::derived::RouteTarget;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::emit::{Map, Yaml};
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
-use crate::model::{At, Named, Ref, Tags, Topology};
-use crate::registry::{TargetKind, TopologyIndex};
+use crate::model::{At, Named, Ref, Tags};
+use crate::registry::Topology;
+use crate::registry::TopologyIndex;
+use crate::route::{EffectiveRoute, RouteTarget};
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 
@@ -299,12 +301,12 @@ fn decode_route(node: &Node, table: &str, cx: &mut Cx) -> Option<Route> {
     let destination = f.required("destination", cx);
     let mut targets = Vec::new();
     for &kind in TargetKind::ALL {
-        let name: Result<Option<Ref>, ()> = f.maybe(kind.key(), cx);
-        if let Some(name) = name.ok()? {
+        let name: Option<Ref> = f.maybe(kind.key(), cx).ok()?;
+        if let Some(name) = name {
             targets.push(At::new(RouteTarget::new(kind, name.value), name.span));
         }
     }
-    let replaces: Result<Option<At<String>>, ()> = f.maybe("replaces", cx);
+    let replaces: Result<Option<At<String>>, _> = f.maybe("replaces", cx);
     let span = f.span();
     f.finish(cx);
     let keys = || {
@@ -418,5 +420,57 @@ fn check_routes(t: &Topology, index: &NameIndex<'_>, tables_ok: &HashSet<&str>, 
             let vpc = table.spec.vpc.value.as_str();
             route.target.kind.check_route(route, vpc, &declared, cx);
         }
+    }
+}
+
+impl Topology {
+    /// Explicit routes plus those added by peerings with `add-routes: true`.
+    pub fn effective_routes(&self) -> Vec<EffectiveRoute> {
+        let mut out = Vec::new();
+        for table in &self.route_tables {
+            for route in &table.spec.routes {
+                out.push(EffectiveRoute {
+                    table: table.name.value.clone(),
+                    destination: route.destination.value,
+                    target: route.target.value.clone(),
+                    span: route.span,
+                    from_peering_option: false,
+                    replaces: route.replaces.as_ref().map(|r| r.value.clone()),
+                });
+            }
+        }
+        for peering in &self.peerings {
+            if !peering.spec.add_routes.as_ref().is_some_and(|a| a.value) {
+                continue;
+            }
+            let sides = [
+                (&peering.spec.requester.value, &peering.spec.accepter.value),
+                (&peering.spec.accepter.value, &peering.spec.requester.value),
+            ];
+            for (local, remote) in sides {
+                let Some(remote_vpc) = self.vpcs.iter().find(|v| &v.name.value == remote) else {
+                    continue;
+                };
+                for table in self
+                    .route_tables
+                    .iter()
+                    .filter(|t| &t.spec.vpc.value == local)
+                {
+                    out.push(EffectiveRoute {
+                        table: table.name.value.clone(),
+                        destination: remote_vpc.spec.cidr.value,
+                        target: RouteTarget::new(TargetKind::Peering, &peering.name.value),
+                        span: peering
+                            .spec
+                            .add_routes
+                            .as_ref()
+                            .map_or(peering.name.span, |a| a.span),
+                        from_peering_option: true,
+                        replaces: None,
+                    });
+                }
+            }
+        }
+        out
     }
 }

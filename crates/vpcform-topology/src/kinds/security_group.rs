@@ -10,17 +10,18 @@ use serde_json::Value;
 use crate::address::{Address, ResourceKind};
 use crate::attr::{DESCRIPTION, TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields, list_of};
-use crate::derived::{Direction, Peer};
+use crate::derived::{Direction, NormalRule, Peer};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::emit::{Map, Yaml};
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
-use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags, Topology};
+use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags};
 use crate::ports::PortFields;
+use crate::registry::Topology;
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 
@@ -522,4 +523,24 @@ fn export_rule(
     };
     m.maybe("description", description);
     Some((normal.key(), m.into()))
+}
+
+impl Rule {
+    /// Normalises a validated rule; `None` if it lacks a peer.
+    pub fn normalise(&self, direction: Direction) -> Option<NormalRule> {
+        let peer = match (&self.cidr, &self.security_group) {
+            (Some(c), None) => Peer::Cidr(c.value),
+            (None, Some(g)) => Peer::SecurityGroup(g.value.clone()),
+            _ => return None,
+        };
+        let (from_port, to_port) = self.ports().range();
+        Some(NormalRule {
+            direction,
+            protocol: self.protocol.value,
+            from_port,
+            to_port,
+            peer,
+            description: self.description.as_ref().map(|d| d.value.clone()),
+        })
+    }
 }

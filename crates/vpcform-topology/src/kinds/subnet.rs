@@ -11,13 +11,14 @@ use crate::attr::{TAGS, VPC_ID};
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
 use crate::emit::Map;
-use crate::export::{ExportCx, Observed};
+use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
-use crate::model::{At, Named, Ref, Tags, Topology};
+use crate::model::{At, Named, Ref, Tags};
+use crate::registry::Topology;
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 

@@ -9,7 +9,7 @@ use crate::decode::Cx;
 use crate::derived;
 use crate::diagnostic::Diagnostic;
 use crate::kinds::flow_log::{FLOW_LOG_ACTIONS, FLOW_LOGS_SERVICE};
-use crate::model::Topology;
+use crate::registry::Topology;
 use crate::validate::{NameIndex, by_name};
 
 pub(super) fn check(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {

@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use crate::decode::Cx;
 use crate::diagnostic::{Diagnostic, Span};
-use crate::kind::IdShape;
-use crate::model::{At, Topology};
+use crate::registry::Topology;
 
 pub(crate) fn check(t: &Topology, cx: &mut Cx) {
     let mut seen: HashMap<&str, (Span, String)> = HashMap::new();
@@ -38,29 +37,5 @@ pub(crate) fn check(t: &Topology, cx: &mut Cx) {
                 .with_help("an object can be adopted by one declaration only"),
             );
         }
-    }
-}
-
-/// For kinds identified by name (log groups, roles) or by ARN (policies):
-/// the adopted object's name must be the declared one.
-pub(crate) fn check_name(import_id: Option<&At<String>>, name: &At<String>, cx: &mut Cx) {
-    let Some(id) = import_id else { return };
-    let adopted = match IdShape::PolicyArn.admits(&id.value) {
-        true => id.value.rsplit('/').next().unwrap_or_default(),
-        false => id.value.as_str(),
-    };
-    if adopted != name.value {
-        cx.push(
-            Diagnostic::error(
-                "import-name-mismatch",
-                id.span,
-                format!(
-                    "this adopts `{adopted}`, but the declaration names `{}`",
-                    name.value
-                ),
-            )
-            .with_related(name.span, "declared name")
-            .with_help("an adopted object keeps its name: declare the name it has"),
-        );
     }
 }

@@ -7,7 +7,7 @@ mod peering_cidrs;
 mod peering_routes;
 
 use crate::decode::Cx;
-use crate::model::Topology;
+use crate::registry::Topology;
 use crate::validate::NameIndex;
 
 pub(crate) fn validate(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {

@@ -4,7 +4,7 @@ use ipnet::Ipv4Net;
 
 use crate::decode::Cx;
 use crate::diagnostic::Diagnostic;
-use crate::model::Topology;
+use crate::registry::Topology;
 use crate::validate::{NameIndex, by_name};
 
 pub(super) fn check(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {

@@ -1,12 +1,13 @@
 //! A peering carries traffic only with routes on both sides: requests need
 //! a route out, replies a route back.
 
+use crate::address::TargetKind;
 use crate::decode::Cx;
-use crate::derived::{EffectiveRoute, RouteTarget};
 use crate::diagnostic::Diagnostic;
 use crate::kinds::peering::Peering;
-use crate::model::{Named, Topology};
-use crate::registry::TargetKind;
+use crate::model::Named;
+use crate::registry::Topology;
+use crate::route::{EffectiveRoute, RouteTarget};
 use crate::validate::{NameIndex, by_name};
 
 pub(super) fn check(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {

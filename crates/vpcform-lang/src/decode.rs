@@ -10,12 +10,12 @@ use crate::yaml::{Node, NodeKind};
 
 /// Collects diagnostics while decoding.
 #[derive(Debug, Default)]
-pub(crate) struct Cx {
-    pub(crate) diags: Vec<Diagnostic>,
+pub struct Cx {
+    pub diags: Vec<Diagnostic>,
 }
 
 impl Cx {
-    pub(crate) fn push(&mut self, d: Diagnostic) {
+    pub fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
@@ -38,7 +38,11 @@ impl Cx {
 
 /// A value that can be decoded from one YAML node. Returns `None` after
 /// reporting why it could not.
-pub(crate) trait FromNode: Sized {
+/// A value that was present but invalid: its diagnostic is already in `Cx`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reported;
+
+pub trait FromNode: Sized {
     fn from_node(node: &Node, cx: &mut Cx) -> Option<Self>;
 }
 
@@ -184,7 +188,7 @@ impl FromNode for serde_json::Value {
 
 /// The entries of a mapping node, after reporting duplicate and non-string keys.
 /// A null node (`key:` with nothing after it) is an empty mapping.
-pub(crate) fn map_entries<'n>(node: &'n Node, cx: &mut Cx) -> Option<&'n [(Node, Node)]> {
+pub fn map_entries<'n>(node: &'n Node, cx: &mut Cx) -> Option<&'n [(Node, Node)]> {
     let entries: &[(Node, Node)] = match &node.kind {
         NodeKind::Map(entries) => entries,
         NodeKind::Null => &[],
@@ -219,7 +223,7 @@ pub(crate) fn map_entries<'n>(node: &'n Node, cx: &mut Cx) -> Option<&'n [(Node,
 
 /// Reads the fields of one mapping; [`Fields::finish`] reports the keys nobody asked for.
 #[derive(Debug)]
-pub(crate) struct Fields<'n> {
+pub struct Fields<'n> {
     node: &'n Node,
     entries: &'n [(Node, Node)],
     used: Vec<bool>,
@@ -229,7 +233,7 @@ pub(crate) struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     /// `what` names the mapping in messages, e.g. "vpc `network-1`".
-    pub(crate) fn new(node: &'n Node, what: impl Into<String>, cx: &mut Cx) -> Option<Self> {
+    pub fn new(node: &'n Node, what: impl Into<String>, cx: &mut Cx) -> Option<Self> {
         let entries = map_entries(node, cx)?;
         Some(Fields {
             node,
@@ -240,12 +244,12 @@ impl<'n> Fields<'n> {
         })
     }
 
-    pub(crate) fn span(&self) -> Span {
+    pub fn span(&self) -> Span {
         self.node.span
     }
 
     /// The node of `key`; a null value counts as absent.
-    pub(crate) fn take(&mut self, key: &'static str) -> Option<&'n Node> {
+    pub fn take(&mut self, key: &'static str) -> Option<&'n Node> {
         self.known.push(key);
         let mut found = None;
         for (i, (k, v)) in self.entries.iter().enumerate() {
@@ -257,30 +261,30 @@ impl<'n> Fields<'n> {
         found.filter(|n| n.kind != NodeKind::Null)
     }
 
-    pub(crate) fn has(&self, key: &str) -> bool {
+    pub fn has(&self, key: &str) -> bool {
         self.entries
             .iter()
             .any(|(k, v)| k.as_str() == Some(key) && v.kind != NodeKind::Null)
     }
 
-    pub(crate) fn optional<T: FromNode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
+    pub fn optional<T: FromNode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
         self.take(key).and_then(|n| T::from_node(n, cx))
     }
 
-    /// Like `optional`, but `Err(())` when present and invalid, so callers can
-    /// tell "absent" from "already reported".
-    pub(crate) fn maybe<T: FromNode>(
+    /// Like `optional`, but `Err(Reported)` when present and invalid, so
+    /// callers can tell "absent" from "already reported".
+    pub fn maybe<T: FromNode>(
         &mut self,
         key: &'static str,
         cx: &mut Cx,
-    ) -> Result<Option<T>, ()> {
+    ) -> Result<Option<T>, Reported> {
         match self.take(key) {
             None => Ok(None),
-            Some(n) => T::from_node(n, cx).map(Some).ok_or(()),
+            Some(n) => T::from_node(n, cx).map(Some).ok_or(Reported),
         }
     }
 
-    pub(crate) fn required<T: FromNode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
+    pub fn required<T: FromNode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
         match self.take(key) {
             Some(n) => T::from_node(n, cx),
             None => {
@@ -302,7 +306,7 @@ impl<'n> Fields<'n> {
         self.node.span
     }
 
-    pub(crate) fn finish(self, cx: &mut Cx) {
+    pub fn finish(self, cx: &mut Cx) {
         for (i, (key, _)) in self.entries.iter().enumerate() {
             if self.used[i] {
                 continue;
@@ -339,7 +343,7 @@ impl<'n> Fields<'n> {
 /// for a field that was present but invalid (already reported).
 /// The fields every declaration may have: `tags`, `depends-on` and `import-id`.
 #[allow(clippy::type_complexity)]
-pub(crate) fn common_fields(
+pub fn common_fields(
     f: &mut Fields<'_>,
     cx: &mut Cx,
 ) -> (
@@ -360,7 +364,7 @@ pub(crate) fn common_fields(
 }
 
 /// Decodes every item of a list, reporting all failures; `None` if any failed.
-pub(crate) fn list_of<T>(
+pub fn list_of<T>(
     node: &Node,
     cx: &mut Cx,
     decode: impl Fn(&Node, &mut Cx) -> Option<T>,

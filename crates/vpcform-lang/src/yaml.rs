@@ -13,7 +13,7 @@ use crate::diagnostic::{Diagnostic, Span};
 pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum NodeKind {
+pub enum NodeKind {
     Null,
     Bool(bool),
     Int(i64),
@@ -24,13 +24,13 @@ pub(crate) enum NodeKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub(crate) kind: NodeKind,
-    pub(crate) span: Span,
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
 }
 
 impl Node {
-    pub(crate) fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &'static str {
         match self.kind {
             NodeKind::Null => "null",
             NodeKind::Bool(_) => "a boolean",
@@ -42,7 +42,7 @@ impl Node {
         }
     }
 
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
             NodeKind::Str(s) => Some(s),
             _ => None,
@@ -51,7 +51,7 @@ impl Node {
 }
 
 /// Parses `bytes` (the whole file) into a node tree.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Node, Box<Diagnostic>> {
+pub fn parse(bytes: &[u8]) -> Result<Node, Box<Diagnostic>> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(Box::new(too_large(bytes.len() as u64)));
     }
@@ -103,7 +103,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Node, Box<Diagnostic>> {
 }
 
 /// The refusal of a file over [`MAX_FILE_BYTES`].
-pub(crate) fn too_large(len: u64) -> Diagnostic {
+pub fn too_large(len: u64) -> Diagnostic {
     Diagnostic::error(
         "file-too-large",
         Span::UNKNOWN,

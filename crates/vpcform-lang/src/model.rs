@@ -5,11 +5,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-pub use crate::registry::Topology;
-
 use schemars::JsonSchema;
 
-use crate::decode::{Cx, Fields, FromNode};
+use crate::decode::{Cx, FromNode};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::yaml::Node;
 
@@ -100,18 +98,19 @@ impl Protocol {
     }
 }
 
-#[derive(JsonSchema)]
+/// The schema of a protocol: a name or an IP protocol number.
+#[derive(Debug, JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
-pub(crate) enum ProtocolSchema {
+pub enum ProtocolSchema {
     Name(ProtocolName),
     Number(u8),
 }
 
-#[derive(JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)]
-pub(crate) enum ProtocolName {
+pub enum ProtocolName {
     Tcp,
     Udp,
     Icmp,
@@ -154,35 +153,11 @@ pub fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-pub(crate) fn invalid_name(name: &str, span: Span) -> Diagnostic {
+pub fn invalid_name(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error(
         "invalid-name",
         span,
         format!("`{name}` is not a valid logical name"),
     )
     .with_help("use letters, digits, `-` and `_`, starting with a letter, at most 64 characters; put display names in `tags: {Name: ...}`")
-}
-
-pub(crate) fn decode_topology(root: &Node, cx: &mut Cx) -> Option<Topology> {
-    let mut f = Fields::new(root, "the topology", cx)?;
-    let stack: Option<At<String>> = f.required("stack", cx);
-    if let Some(stack) = &stack
-        && !is_valid_name(&stack.value)
-    {
-        cx.push(
-            Diagnostic::error(
-                "invalid-name",
-                stack.span,
-                format!("`{}` is not a valid stack name", stack.value),
-            )
-            .with_help(
-                "use letters, digits, `-` and `_`, starting with a letter, at most 64 characters",
-            ),
-        );
-    }
-    let stack = stack.unwrap_or_else(|| At::new(String::new(), Span::UNKNOWN));
-    let region = f.optional("region", cx);
-    let topology = crate::registry::decode_sections(&mut f, stack, region, cx);
-    f.finish(cx);
-    Some(topology)
 }
