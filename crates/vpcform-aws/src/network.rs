@@ -395,3 +395,49 @@ fn add_groups(net: &mut Network, names: &Names, groups: &[aws_sdk_ec2::types::Se
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{Route, RouteState};
+
+    use super::*;
+
+    #[test]
+    fn live_route_targets_are_modelled_unknown_or_blackholes_as_aws_says() {
+        let mut names = Names::default();
+        names.0.insert("nat-0a".into(), "nat-gateway.nat-a".into());
+        let route = |f: fn(
+            aws_sdk_ec2::types::builders::RouteBuilder,
+        ) -> aws_sdk_ec2::types::builders::RouteBuilder| {
+            f(Route::builder()
+                .destination_cidr_block("0.0.0.0/0")
+                .state(RouteState::Active))
+            .build()
+        };
+        assert_eq!(
+            route_target(&route(|r| r.nat_gateway_id("nat-0a")), &names),
+            RouteTarget::To(TargetKind::NatGateway, "nat-gateway.nat-a".into())
+        );
+        assert_eq!(
+            route_target(&route(|r| r.transit_gateway_id("tgw-0a")), &names),
+            RouteTarget::Unmodeled {
+                what: "transit gateway".into(),
+                id: "tgw-0a".into()
+            }
+        );
+        assert_eq!(
+            route_target(
+                &route(|r| r.gateway_id("igw-0gone").state(RouteState::Blackhole)),
+                &names
+            ),
+            RouteTarget::Blackhole("igw-0gone".into())
+        );
+        assert_eq!(
+            route_target(&route(|r| r.gateway_id("vpce-0a")), &names),
+            RouteTarget::Unmodeled {
+                what: "VPC endpoint".into(),
+                id: "vpce-0a".into()
+            }
+        );
+    }
+}

@@ -424,3 +424,100 @@ impl RouteCall {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{Route, RouteOrigin, RouteState, RouteTable as Table};
+
+    use super::*;
+
+    /// A table as DescribeRouteTables returns it after the console added
+    /// routes through every kind of target.
+    fn table() -> Table {
+        let route = |dest: &str| {
+            Route::builder()
+                .destination_cidr_block(dest)
+                .origin(RouteOrigin::CreateRoute)
+                .state(RouteState::Active)
+        };
+        Table::builder()
+            .route_table_id("rtb-0a")
+            .vpc_id("vpc-0a")
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.0.0.0/16")
+                    .gateway_id("local")
+                    .origin(RouteOrigin::CreateRouteTable)
+                    .build(),
+            )
+            .routes(route("0.0.0.0/0").nat_gateway_id("nat-0a").build())
+            .routes(route("10.9.0.0/16").transit_gateway_id("tgw-0a").build())
+            .routes(
+                route("10.2.0.0/16")
+                    .vpc_peering_connection_id("pcx-0a")
+                    .build(),
+            )
+            .routes(
+                route("192.0.2.0/24")
+                    .gateway_id("igw-0gone")
+                    .state(RouteState::Blackhole)
+                    .build(),
+            )
+            .routes(
+                Route::builder()
+                    .destination_ipv6_cidr_block("::/0")
+                    .egress_only_internet_gateway_id("eigw-0a")
+                    .origin(RouteOrigin::CreateRoute)
+                    .build(),
+            )
+            .routes(
+                Route::builder()
+                    .destination_prefix_list_id("pl-0a")
+                    .gateway_id("vpce-0a")
+                    .origin(RouteOrigin::CreateRoute)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn every_ipv4_route_is_read_with_one_target_whatever_it_points_at() {
+        let lines: Vec<String> = routes_of(&table(), "private")
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {} target={}",
+                    o.address,
+                    o.id,
+                    TARGET.str(&o.attrs).unwrap_or("-")
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"), @r"
+        route.private[0.0.0.0/0] rtb-0a|0.0.0.0/0 target=nat-0a
+        route.private[10.9.0.0/16] rtb-0a|10.9.0.0/16 target=tgw-0a
+        route.private[10.2.0.0/16] rtb-0a|10.2.0.0/16 target=pcx-0a
+        route.private[192.0.2.0/24] rtb-0a|192.0.2.0/24 target=igw-0gone
+        ");
+    }
+
+    #[test]
+    fn a_target_id_is_found_in_whichever_field_aws_holds_it() {
+        let t = table();
+        let targets: Vec<Option<&str>> = t.routes().iter().map(target_id).collect();
+        assert_eq!(
+            targets,
+            [
+                Some("local"),
+                Some("nat-0a"),
+                Some("tgw-0a"),
+                Some("pcx-0a"),
+                Some("igw-0gone"),
+                Some("eigw-0a"),
+                Some("vpce-0a")
+            ]
+        );
+        assert_eq!(TargetKind::from_id("nat-0a"), Some(TargetKind::NatGateway));
+        assert_eq!(TargetKind::from_id("tgw-0a"), None);
+    }
+}

@@ -773,3 +773,51 @@ pub(crate) async fn restrict_default_group(
     .await?;
     copy_rules(aws, RuleCall::Authorize, Direction::Egress, id, vec![out]).await
 }
+
+#[cfg(test)]
+mod users_tests {
+    use aws_sdk_ec2::types::{GroupIdentifier, NetworkInterface, NetworkInterfaceAttachment};
+
+    use super::*;
+
+    fn eni(id: &str, groups: &[&str]) -> aws_sdk_ec2::types::builders::NetworkInterfaceBuilder {
+        let mut b = NetworkInterface::builder().network_interface_id(id);
+        for g in groups {
+            b = b.groups(GroupIdentifier::builder().group_id(*g).build());
+        }
+        b
+    }
+
+    #[test]
+    fn a_groups_users_are_instances_by_id_and_other_interfaces_by_what_they_say() {
+        let interfaces = vec![
+            eni("eni-1", &["sg-web"])
+                .attachment(
+                    NetworkInterfaceAttachment::builder()
+                        .instance_id("i-1")
+                        .build(),
+                )
+                .build(),
+            eni("eni-2", &["sg-web", "sg-db"])
+                .description("VPC Endpoint Interface vpce-0a")
+                .build(),
+            // moto answers "" where AWS leaves the instance out.
+            eni("eni-3", &["sg-db"])
+                .attachment(
+                    NetworkInterfaceAttachment::builder()
+                        .instance_id("")
+                        .build(),
+                )
+                .build(),
+        ];
+        let users = users_of(&interfaces);
+        assert_eq!(
+            users["sg-web"],
+            ["eni-2 (VPC Endpoint Interface vpce-0a)", "i-1"]
+        );
+        assert_eq!(
+            users["sg-db"],
+            ["eni-2 (VPC Endpoint Interface vpce-0a)", "eni-3"]
+        );
+    }
+}
