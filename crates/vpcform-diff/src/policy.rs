@@ -3,6 +3,7 @@
 //! one the change introduces, resolves or leaves unchanged, waived or not.
 
 use std::collections::{BTreeMap, HashMap};
+use vpcform_topology::escape::{md_cell, terminal};
 
 use serde::{Deserialize, Serialize};
 use vpcform_topology::policy::{Fact, Facts, RawFinding, desired_facts, findings};
@@ -176,12 +177,12 @@ pub(crate) fn text(plan: &crate::Plan, style: &vpcform_topology::Style) -> Strin
             "  {} {} {} {}: {}",
             symbol(f),
             f.status.as_str(),
-            f.rule,
-            f.address,
-            f.message
+            terminal(&f.rule),
+            terminal(&f.address.to_string()),
+            terminal(&f.message)
         );
         match &f.waived {
-            Some(reason) => out.push_str(&format!("{line} (waived: {reason})\n")),
+            Some(reason) => out.push_str(&format!("{line} (waived: {})\n", terminal(reason))),
             None if f.status == FindingStatus::Introduced => {
                 out.push_str(&style.yellow(&line));
                 out.push('\n');
@@ -214,15 +215,15 @@ pub(crate) fn markdown(plan: &crate::Plan) -> String {
             let until = f
                 .expires
                 .as_deref()
-                .map_or(String::new(), |e| format!(" (until {e})"));
-            format!("waived: {}{until}", r.replace('|', "\\|"))
+                .map_or(String::new(), |e| format!(" (until {})", md_cell(e)));
+            format!("waived: {}{until}", md_cell(r))
         });
         out.push_str(&format!(
-            "| {} | `{}` | `{}` | {} | {waiver} |\n",
+            "| {} | {} | {} | {} | {waiver} |\n",
             f.status.as_str(),
-            f.rule,
-            f.address,
-            f.message.replace('|', "\\|")
+            md_cell(&f.rule),
+            md_cell(&f.address.to_string()),
+            md_cell(&f.message)
         ));
     }
     if hidden > 0 {

@@ -5,6 +5,9 @@ use std::fmt::Write as _;
 
 use vpcform_reach::{Block, Connectivity, Status};
 use vpcform_topology::Style;
+use vpcform_topology::escape::{md_cell, md_code};
+
+use crate::render_text::safe;
 
 fn blocks(blocked: &[Block]) -> String {
     blocked
@@ -38,29 +41,34 @@ pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "    ? {}: unverifiable, the path crosses {}",
-                    e.expectation,
-                    unknowns(&e.unknown)
+                    safe(&e.expectation),
+                    safe(&unknowns(&e.unknown))
                 );
             } else if e.held {
                 let what = if e.reachable { "reachable" } else { "blocked" };
-                let _ = writeln!(out, "    {} {} ({what})", style.green("✓"), e.expectation);
+                let _ = writeln!(
+                    out,
+                    "    {} {} ({what})",
+                    style.green("✓"),
+                    safe(&e.expectation)
+                );
             } else if e.reachable {
                 let _ = writeln!(
                     out,
                     "    {} {}: expected reachable, blocked by {}",
                     style.error("✗"),
-                    e.expectation,
-                    blocks(&e.blocked)
+                    safe(&e.expectation),
+                    safe(&blocks(&e.blocked))
                 );
                 for b in &e.blocked {
-                    let _ = writeln!(out, "        {}; fix: {}", b.reason, b.fix);
+                    let _ = writeln!(out, "        {}; fix: {}", safe(&b.reason), safe(&b.fix));
                 }
             } else {
                 let _ = writeln!(
                     out,
                     "    {} {}: expected blocked, but reachable",
                     style.error("✗"),
-                    e.expectation
+                    safe(&e.expectation)
                 );
             }
         }
@@ -72,16 +80,18 @@ pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
                 let _ = writeln!(
                     out,
                     "    + {} → {} ({}): becomes reachable",
-                    f.from, f.to, f.service
+                    safe(&f.from),
+                    safe(&f.to),
+                    safe(&f.service)
                 );
             } else {
                 let _ = writeln!(
                     out,
                     "    - {} → {} ({}): becomes blocked by {}",
-                    f.from,
-                    f.to,
-                    f.service,
-                    blocks(&f.blocked)
+                    safe(&f.from),
+                    safe(&f.to),
+                    safe(&f.service),
+                    safe(&blocks(&f.blocked))
                 );
             }
         }
@@ -109,14 +119,17 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
             let (mark, result) = match (e.held, e.actual) {
                 _ if e.status == Status::Unverifiable => (
                     "❔",
-                    format!("unverifiable: the path crosses {}", unknowns(&e.unknown)),
+                    format!(
+                        "unverifiable: the path crosses {}",
+                        md_cell(&unknowns(&e.unknown))
+                    ),
                 ),
                 (true, true) => ("✅", "reachable".to_string()),
                 (true, false) => ("✅", "blocked".to_string()),
-                (false, false) => ("❌", format!("blocked by {}", blocks(&e.blocked))),
+                (false, false) => ("❌", format!("blocked by {}", md_cell(&blocks(&e.blocked)))),
                 (false, true) => ("❌", "reachable, expected blocked".to_string()),
             };
-            let _ = writeln!(out, "| {mark} | `{}` | {result} |", e.expectation);
+            let _ = writeln!(out, "| {mark} | {} | {result} |", md_cell(&e.expectation));
         }
         out.push('\n');
     }
@@ -126,17 +139,19 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
             if f.after {
                 let _ = writeln!(
                     out,
-                    "- 🔓 `{}` → `{}` {}: becomes reachable",
-                    f.from, f.to, f.service
+                    "- 🔓 {} → {} {}: becomes reachable",
+                    md_code(&f.from),
+                    md_code(&f.to),
+                    md_code(&f.service)
                 );
             } else {
                 let _ = writeln!(
                     out,
-                    "- 🔒 `{}` → `{}` {}: becomes blocked by {}",
-                    f.from,
-                    f.to,
-                    f.service,
-                    blocks(&f.blocked)
+                    "- 🔒 {} → {} {}: becomes blocked by {}",
+                    md_code(&f.from),
+                    md_code(&f.to),
+                    md_code(&f.service),
+                    md_code(&blocks(&f.blocked))
                 );
             }
         }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use vpcform_topology::escape::{html, md_block_fence, md_cell, md_code, terminal};
+
 use crate::render_text::{line_diff, show};
 use crate::{Action, Plan, ResourceChange};
 
@@ -29,9 +31,14 @@ pub const MARKDOWN_LIMIT: usize = 65_000;
 pub fn to_markdown(plan: &Plan) -> String {
     let s = plan.summary();
     let mut head = marker(plan);
-    let _ = writeln!(head, "### vpcform plan: stack `{}`\n", plan.stack);
+    let _ = writeln!(head, "### vpcform plan: stack {}\n", md_code(&plan.stack));
     for e in &plan.errors {
-        let _ = writeln!(head, "> [!CAUTION]\n> `{}`: {}\n", e.address, e.message);
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> {}: {}\n",
+            md_code(&e.address.to_string()),
+            md_code(&e.message)
+        );
     }
     let connectivity = plan
         .connectivity
@@ -61,7 +68,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             } else {
                 "replace"
             };
-            let _ = writeln!(head, "> - {what} `{}`", c.address);
+            let _ = writeln!(head, "> - {what} {}", md_code(&c.address.to_string()));
         }
         head.push('\n');
     }
@@ -85,9 +92,9 @@ pub fn to_markdown(plan: &Plan) -> String {
         for c in &drifted {
             let _ = writeln!(
                 head,
-                "- `{}`: {}",
-                c.address,
-                c.drift.as_ref().map_or("", |d| d.summary.as_str())
+                "- {}: {}",
+                md_code(&c.address.to_string()),
+                md_code(c.drift.as_ref().map_or("", |d| d.summary.as_str()))
             );
         }
         head.push('\n');
@@ -102,7 +109,12 @@ pub fn to_markdown(plan: &Plan) -> String {
             .filter(|c| !matches!(c.action, Action::Delete | Action::Replace { .. })),
     );
     for c in ordered {
-        let _ = writeln!(table, "| `{}` | `{}` |", c.symbol(), c.address);
+        let _ = writeln!(
+            table,
+            "| {} | {} |",
+            md_cell(c.symbol()),
+            md_cell(&c.address.to_string())
+        );
         details.push_str(&section(c));
     }
     // Everything above the table always fits; rows and details are added
@@ -204,10 +216,13 @@ fn section(c: &ResourceChange) -> String {
     if let Some(note) = c.takes_over_note() {
         drift.push_str(&format!(" ({note})"));
     }
+    // Every line of the body as one safe line; the fence longer than any backtick run in it.
+    let body: String = body.lines().map(|l| format!("{}\n", terminal(l))).collect();
+    let fence = md_block_fence(&body);
     format!(
-        "<details><summary><code>{}</code> {}{drift}</summary>\n\n```diff\n{}```\n\n</details>\n",
-        c.address,
+        "<details><summary><code>{}</code> {}{}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
+        html(&c.address.to_string()),
         c.action.terraform_actions().join(", "),
-        body.replace("```", "'''")
+        html(&drift)
     )
 }

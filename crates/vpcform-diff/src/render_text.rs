@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use vpcform_topology::escape::terminal;
 use vpcform_topology::{Style, attr};
 
 use crate::{Action, Plan, ResourceChange, Value};
@@ -13,8 +14,8 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
             out,
             "{} {}: {}",
             style.error("error:"),
-            error.address,
-            error.message
+            safe(&error.address),
+            safe(&error.message)
         );
     }
     if !plan.errors.is_empty() {
@@ -90,6 +91,11 @@ fn paint_symbol(symbol: &str, action: Action, style: &Style) -> String {
     }
 }
 
+/// Data for one line of a terminal: see [`terminal`].
+pub(crate) fn safe(x: &impl std::fmt::Display) -> String {
+    terminal(&x.to_string()).into_owned()
+}
+
 /// What an apply that stopped left of this object.
 pub(crate) fn unfinished_note(change: &ResourceChange) -> &'static str {
     match change.action {
@@ -108,11 +114,11 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
     let _ = writeln!(
         out,
         "  {} {}",
-        style.bold(&format!("# {}", change.address)),
+        style.bold(&format!("# {}", safe(&change.address))),
         headline(change)
     );
     if let Some(drift) = &change.drift {
-        let _ = writeln!(out, "  # ({})", drift.summary);
+        let _ = writeln!(out, "  # ({})", safe(&drift.summary));
     }
     if change.stand_in {
         let _ = writeln!(out, "  # ({STAND_IN_NOTE})");
@@ -121,14 +127,14 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
         let _ = writeln!(out, "  # ({})", unfinished_note(change));
     }
     if let Some(note) = change.takes_over_note() {
-        let _ = writeln!(out, "  # ({note})");
+        let _ = writeln!(out, "  # ({})", safe(&note));
     }
     let symbol = change.symbol();
     let _ = writeln!(
         out,
         "{:>3} {} {{",
         paint_symbol(symbol, change.action, style),
-        change.address
+        safe(&change.address)
     );
     let mut lines: Vec<(String, String, String)> = Vec::new(); // (marker, name, value)
     match change.action {
@@ -207,7 +213,12 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
             "~" => style.yellow("~"),
             other => other.to_string(),
         };
-        let value = value.replace('\n', "\n        ");
+        // Structural line breaks (maps, documents) stay; data never starts a line.
+        let value = value
+            .lines()
+            .map(|l| terminal(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n        ");
         let _ = writeln!(out, "      {marker_text} {name:<width$} = {value}");
     }
     let _ = writeln!(out, "    }}");

@@ -7,6 +7,7 @@
 //! broadening: it is compared with every rule the object had before.
 
 use std::collections::BTreeMap;
+use vpcform_topology::escape::{md_cell, terminal};
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
@@ -519,7 +520,7 @@ pub(crate) fn text(plan: &Plan, style: &vpcform_topology::Style) -> String {
             let cells: Vec<String> = row
                 .iter()
                 .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
+                .map(|(cell, w)| format!("{:<w$}", terminal(cell)))
                 .collect();
             let line = format!("    {}", cells.join("  "));
             let line = line.trim_end();
@@ -553,7 +554,6 @@ pub(crate) fn markdown(plan: &Plan) -> String {
             "> [!IMPORTANT]\n> This plan broadens access ({broadening} change(s)): it needs a security review.\n\n"
         ));
     }
-    let cell = |text: &str| text.replace('|', "\\|");
     for (header, rows) in [(IAM_HEADER, iam), (RULE_HEADER, rules)] {
         if rows.is_empty() {
             continue;
@@ -566,10 +566,10 @@ pub(crate) fn markdown(plan: &Plan) -> String {
                 .enumerate()
                 .map(|(i, c)| match i {
                     0 | 7 if c.is_empty() => String::new(),
-                    0 => format!("`{c}`"),
+                    0 => md_cell(c),
                     7 => "**broadening**".into(),
                     _ if c.is_empty() => String::new(),
-                    _ => format!("`{}`", cell(c)),
+                    _ => md_cell(c),
                 })
                 .collect();
             out.push_str(&format!("| {} |\n", cells.join(" | ")));

@@ -8,5 +8,6 @@
 pub mod decode;
 pub mod diagnostic;
 pub mod emit;
+pub mod escape;
 pub mod model;
 pub mod yaml;

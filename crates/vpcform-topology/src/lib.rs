@@ -10,7 +10,7 @@ mod check;
 pub(crate) use vpcform_lang::decode;
 mod derived;
 pub(crate) use vpcform_lang::diagnostic;
-pub use vpcform_lang::emit;
+pub use vpcform_lang::{emit, escape};
 mod expect;
 pub mod export;
 pub mod generate;
