@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use vpcform_topology::escape::{csv_cell, terminal};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
@@ -283,12 +284,16 @@ fn print(r: &QueryResult, format: QueryFormat) -> anyhow::Result<()> {
         }
         QueryFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(&r.fields)?;
+            // Cells a spreadsheet would run as formulas are neutralised.
+            w.write_record(r.fields.iter().map(|f| csv_cell(f).into_owned()))?;
             for row in &r.rows {
                 w.write_record(r.fields.iter().map(|f| {
-                    row.iter()
-                        .find(|(k, _)| k == f)
-                        .map_or("", |(_, v)| v.as_str())
+                    csv_cell(
+                        row.iter()
+                            .find(|(k, _)| k == f)
+                            .map_or("", |(_, v)| v.as_str()),
+                    )
+                    .into_owned()
                 }))?;
             }
             out(&String::from_utf8(w.into_inner()?)?);
@@ -296,12 +301,15 @@ fn print(r: &QueryResult, format: QueryFormat) -> anyhow::Result<()> {
         QueryFormat::Table => {
             let mut table = comfy_table::Table::new();
             table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-            table.set_header(&r.fields);
+            // Records are data: controls, bidi and line breaks shown as escapes.
+            table.set_header(r.fields.iter().map(|f| terminal(f)));
             for row in &r.rows {
                 table.add_row(r.fields.iter().map(|f| {
-                    row.iter()
-                        .find(|(k, _)| k == f)
-                        .map_or("", |(_, v)| v.as_str())
+                    terminal(
+                        row.iter()
+                            .find(|(k, _)| k == f)
+                            .map_or("", |(_, v)| v.as_str()),
+                    )
                 }));
             }
             out(&format!("{table}\n"));

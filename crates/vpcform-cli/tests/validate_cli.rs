@@ -210,3 +210,47 @@ fn reach_answers_from_the_topology_with_exit_codes() {
         stderr(&o)
     );
 }
+
+/// Bounded work: a file that never ends is read up to the limit, not on
+/// metadata's word (which says 0 bytes for /dev/zero).
+#[test]
+fn a_file_that_never_ends_is_refused_at_the_limit() {
+    let started = std::time::Instant::now();
+    let o = vpcform(&["validate", "-f", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error[file-too-large]")
+            && stderr(&o).contains("goes on past 33554432 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    // Not a timing assertion on speed: a guard that it did not read on forever.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// A line of a hostile file is echoed bounded and safe for the terminal.
+#[test]
+fn a_diagnostic_echoes_a_bounded_safe_excerpt_of_the_line() {
+    let dir = std::env::temp_dir().join(format!("vpcform-long-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.yaml");
+    let long = "x".repeat(2_000_000);
+    std::fs::write(
+        &file,
+        format!("stack: s\nvpcs:\n  v: {{ cidr: \"10.0.0.0/16\u{1b}[2J{long}\" }}\n"),
+    )
+    .unwrap();
+    let o = vpcform(&["validate", "-f", file.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.len() < 20_000,
+        "the line is not echoed whole: {} bytes",
+        err.len()
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no raw escape reaches the terminal"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

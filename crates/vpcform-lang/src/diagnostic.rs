@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::excerpt;
+
 use serde::Serialize;
 
 /// A position in the topology file. Lines and columns are 1-based and count
@@ -149,6 +151,7 @@ impl SourceFile {
     }
 
     /// Renders a diagnostic the way rustc does: header, location, snippet, help.
+    /// What it quotes of the file is bounded and shown safely.
     pub fn render(&self, d: &Diagnostic, style: &Style) -> String {
         let mut out = String::new();
         let widest = std::iter::once(d.span.line)
@@ -160,11 +163,12 @@ impl SourceFile {
             Severity::Error => style.error(d.severity.as_str()),
             Severity::Warning => style.warning(d.severity.as_str()),
         };
+        // Messages quote the file: bounded, and safe for a terminal.
         let _ = writeln!(
             out,
             "{sev}{}: {}",
             style.bold(&format!("[{}]", d.code)),
-            style.bold(&d.message)
+            style.bold(&excerpt(&d.message, MESSAGE_CHARS))
         );
         self.render_location(
             &mut out,
@@ -175,10 +179,12 @@ impl SourceFile {
             style,
         );
         for (span, note) in &d.related {
+            let note = excerpt(note, MESSAGE_CHARS);
             let _ = writeln!(out, "{pad} {} note: {note}", style.blue("="));
             self.render_location(&mut out, &pad, *span, None, Severity::Warning, style);
         }
         if let Some(help) = &d.help {
+            let help = excerpt(help, MESSAGE_CHARS);
             let _ = writeln!(
                 out,
                 "{pad} {} {}: {help}",
@@ -214,10 +220,7 @@ impl SourceFile {
             return;
         };
         let number = format!("{:>width$}", span.line, width = pad.len());
-        let text: String = text
-            .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .collect();
+        let (text, span) = window(text, span);
         let _ = writeln!(out, "{pad} {}", style.blue("|"));
         let _ = writeln!(
             out,
@@ -234,7 +237,9 @@ impl SourceFile {
             Severity::Error => style.error(&marks),
             Severity::Warning => style.warning(&marks),
         };
-        let label = label.map(|l| format!(" {l}")).unwrap_or_default();
+        let label = label
+            .map(|l| format!(" {}", excerpt(l, MESSAGE_CHARS)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{pad} {} {}{marks}{label}",
@@ -304,4 +309,43 @@ pub fn did_you_mean<'a>(
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// How much of a message, note or help a diagnostic prints.
+const MESSAGE_CHARS: usize = 400;
+/// How much of a source line a snippet shows around the span.
+const SNIPPET_CHARS: usize = 160;
+
+/// The part of a source line a snippet shows: at most [`SNIPPET_CHARS`]
+/// around the span (`…` where cut), tabs as spaces, and every character a
+/// terminal would act on as `\u{fffd}`, one column each so the carets still
+/// point at the span. Returns the text and the span within it.
+fn window(line: &str, span: Span) -> (String, Span) {
+    let chars: Vec<char> = line.chars().collect();
+    let column = span.column.saturating_sub(1) as usize;
+    let start = match chars.len() > SNIPPET_CHARS {
+        true => column.saturating_sub(SNIPPET_CHARS / 3).min(chars.len()),
+        false => 0,
+    };
+    let end = (start + SNIPPET_CHARS).min(chars.len());
+    let mut text = String::new();
+    if start > 0 {
+        text.push('…');
+    }
+    for &c in &chars[start..end] {
+        text.push(match c {
+            '\t' => ' ',
+            c if crate::escape::is_unsafe_char(c) => '\u{fffd}',
+            c => c,
+        });
+    }
+    if end < chars.len() {
+        text.push('…');
+    }
+    let shift = start as u32 - u32::from(start > 0);
+    let moved = Span {
+        column: span.column.saturating_sub(shift),
+        ..span
+    };
+    (text, moved)
 }

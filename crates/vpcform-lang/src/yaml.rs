@@ -112,6 +112,16 @@ pub fn too_large(len: u64) -> Diagnostic {
     .with_help("split the topology into several stacks")
 }
 
+/// A file that went on past the limit while it was read.
+pub fn too_large_read() -> Diagnostic {
+    Diagnostic::error(
+        "file-too-large",
+        Span::UNKNOWN,
+        format!("the file goes on past {MAX_FILE_BYTES} bytes, the limit of a topology; reading stopped there"),
+    )
+    .with_help("split the topology into several stacks; a device or a pipe is no topology")
+}
+
 fn is_blank(text: &str) -> bool {
     text.lines()
         .map(str::trim)

@@ -105,19 +105,23 @@ impl Loaded {
 /// Reads and checks a topology file. I/O errors are returned as such; every
 /// problem with the content is a diagnostic.
 pub fn load_file(path: &std::path::Path) -> std::io::Result<Loaded> {
-    let meta = std::fs::metadata(path)?;
+    use std::io::Read as _;
     let name = path.display().to_string();
-    if meta.len() > MAX_FILE_BYTES as u64 {
-        // Refuse without reading it all into memory.
+    // Read through a cap, not by what metadata claims: /dev/zero, a FIFO or
+    // a growing file stop at the limit.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_FILE_BYTES {
         return Ok(Loaded {
             source: SourceFile::new(name, String::new()),
             topology: None,
             graph: None,
-            diagnostics: vec![yaml::too_large(meta.len())],
+            diagnostics: vec![yaml::too_large_read()],
             findings: Vec::new(),
         });
     }
-    let bytes = std::fs::read(path)?;
     Ok(load(&name, &bytes))
 }
 
