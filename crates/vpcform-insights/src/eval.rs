@@ -5,7 +5,7 @@
 
 use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -51,10 +51,13 @@ pub struct Statistics {
 pub fn compile(text: &str) -> Result<Compiled, QueryError> {
     let (mut query, refs) = crate::parser::parse(text)?;
     let mut names: Vec<String> = Vec::new();
-    let slot = |name: &str, names: &mut Vec<String>| match names.iter().position(|n| n == name) {
-        Some(i) => i,
+    // Slots by name: a query naming thousands of fields stays linear.
+    let mut slots: HashMap<String, usize> = HashMap::new();
+    let mut slot = |name: &str, names: &mut Vec<String>| match slots.get(name) {
+        Some(&i) => i,
         None => {
             names.push(name.to_string());
+            slots.insert(name.to_string(), names.len() - 1);
             names.len() - 1
         }
     };
@@ -165,12 +168,12 @@ pub fn compile(text: &str) -> Result<Compiled, QueryError> {
 /// The last `display`, else the last `stats` (then `fields` after it), else
 /// every `fields`, else `@timestamp` and `@message`.
 fn result_columns(q: &Query, names: &[String]) -> Vec<usize> {
-    let id = |n: &str| {
-        names
-            .iter()
-            .position(|x| x == n)
-            .expect("every name has a slot")
-    };
+    let slots: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let id = |n: &str| slots[n];
     if let Some(Command::Display(list)) = q
         .commands
         .iter()
@@ -184,8 +187,9 @@ fn result_columns(q: &Query, names: &[String]) -> Vec<usize> {
         .iter()
         .rposition(|c| matches!(c, Command::Stats(_)));
     let mut out: Vec<usize> = Vec::new();
-    let push = |i: usize, out: &mut Vec<usize>| {
-        if !out.contains(&i) {
+    let mut seen: HashSet<usize> = HashSet::new();
+    let mut push = |i: usize, out: &mut Vec<usize>| {
+        if seen.insert(i) {
             out.push(i);
         }
     };

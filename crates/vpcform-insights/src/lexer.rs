@@ -38,12 +38,18 @@ pub(crate) fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    // Columns counted forward from the last one asked for (tokens come in
+    // order), so lexing stays linear in the query's length.
+    let seen = std::cell::Cell::new((0usize, 1usize));
     let column = |i: usize| {
-        text[..i]
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1
+        let (from, col) = seen.get();
+        let (from, col) = if i < from { (0, 1) } else { (from, col) };
+        let mut col = col;
+        for c in text[from..i].chars() {
+            col = if c == '\n' { 1 } else { col + 1 };
+        }
+        seen.set((i, col));
+        col
     };
     while i < bytes.len() {
         let c = bytes[i] as char;

@@ -35,6 +35,7 @@ pub(crate) fn parse(text: &str) -> Result<(Query, Vec<(String, usize)>), QueryEr
         toks: tokens,
         pos: 0,
         refs: Vec::new(),
+        depth: 0,
     };
     let mut commands = Vec::new();
     loop {
@@ -81,7 +82,15 @@ struct Parser<'q> {
     toks: Vec<Token>,
     pos: usize,
     refs: Vec<(String, usize)>,
+    /// How deep the expression being parsed is nested (parentheses, `not`,
+    /// signs, powers, calls): bounded, so no query can exhaust the stack.
+    depth: usize,
 }
+
+/// How deep expressions may nest, and how many operands one chain of the
+/// same operator (`a or b or …`) may have: far beyond what a query needs.
+const MAX_NESTING: usize = 64;
+const MAX_OPERANDS: usize = 256;
 
 impl Parser<'_> {
     fn at_end(&self) -> bool {
@@ -127,6 +136,37 @@ impl Parser<'_> {
         } else {
             false
         }
+    }
+
+    /// One level deeper, opened at `column`; an error there past [`MAX_NESTING`].
+    fn nest<T>(
+        &mut self,
+        column: usize,
+        parse: impl FnOnce(&mut Self) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        if self.depth >= MAX_NESTING {
+            return Err(QueryError::at(
+                column,
+                format!(
+                    "the expression nests deeper than {MAX_NESTING} levels here; write it flatter"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// Counts the operands of one chain; an error past [`MAX_OPERANDS`].
+    fn operand(&self, count: &mut usize, op: &str) -> Result<(), QueryError> {
+        *count += 1;
+        if *count > MAX_OPERANDS {
+            return Err(self.error(format!(
+                "more than {MAX_OPERANDS} operands joined by `{op}`; use `in [...]` or several commands"
+            )));
+        }
+        Ok(())
     }
 
     fn expect(&mut self, tok: &Tok, what: &str) -> Result<(), QueryError> {
@@ -386,7 +426,9 @@ impl Parser<'_> {
 
     fn expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.and_expr()?;
+        let mut n = 0;
         while self.eat_word("or") {
+            self.operand(&mut n, "or")?;
             left = Expr::Binary(Box::new(left), BinOp::Or, Box::new(self.and_expr()?));
         }
         Ok(left)
@@ -394,15 +436,18 @@ impl Parser<'_> {
 
     fn and_expr(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.not_expr()?;
+        let mut n = 0;
         while self.eat_word("and") {
+            self.operand(&mut n, "and")?;
             left = Expr::Binary(Box::new(left), BinOp::And, Box::new(self.not_expr()?));
         }
         Ok(left)
     }
 
     fn not_expr(&mut self) -> Result<Expr, QueryError> {
+        let column = self.column();
         if self.eat_word("not") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            return self.nest(column, |p| Ok(Expr::Not(Box::new(p.not_expr()?))));
         }
         self.comparison()
     }
@@ -463,6 +508,7 @@ impl Parser<'_> {
 
     fn additive(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.multiplicative()?;
+        let mut n = 0;
         loop {
             let op = match self.peek() {
                 Some(Tok::Op("+")) => BinOp::Add,
@@ -470,12 +516,14 @@ impl Parser<'_> {
                 _ => return Ok(left),
             };
             self.pos += 1;
+            self.operand(&mut n, "+ or -")?;
             left = Expr::Binary(Box::new(left), op, Box::new(self.multiplicative()?));
         }
     }
 
     fn multiplicative(&mut self) -> Result<Expr, QueryError> {
         let mut left = self.power()?;
+        let mut n = 0;
         loop {
             let op = match self.peek() {
                 Some(Tok::Op("*")) => BinOp::Mul,
@@ -484,25 +532,25 @@ impl Parser<'_> {
                 _ => return Ok(left),
             };
             self.pos += 1;
+            self.operand(&mut n, "*, / or %")?;
             left = Expr::Binary(Box::new(left), op, Box::new(self.power()?));
         }
     }
 
     fn power(&mut self) -> Result<Expr, QueryError> {
         let base = self.unary()?;
+        let column = self.column();
         if self.eat(&Tok::Op("^")) {
-            return Ok(Expr::Binary(
-                Box::new(base),
-                BinOp::Pow,
-                Box::new(self.power()?),
-            ));
+            let exponent = self.nest(column, Self::power)?;
+            return Ok(Expr::Binary(Box::new(base), BinOp::Pow, Box::new(exponent)));
         }
         Ok(base)
     }
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
+        let column = self.column();
         if self.eat(&Tok::Op("-")) {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            return self.nest(column, |p| Ok(Expr::Neg(Box::new(p.unary()?))));
         }
         self.primary()
     }
@@ -522,11 +570,13 @@ impl Parser<'_> {
                 Ok(Expr::Field(FieldRef { name, id: usize::MAX }))
             }
             Tok::LParen => {
-                let e = self.expr()?;
+                let e = self.nest(column, Self::expr)?;
                 self.expect(&Tok::RParen, "`)`")?;
                 Ok(e)
             }
-            Tok::Ident(word) if self.peek() == Some(&Tok::LParen) => self.call(&word, column),
+            Tok::Ident(word) if self.peek() == Some(&Tok::LParen) => {
+                self.nest(column, |p| p.call(&word, column))
+            }
             Tok::Ident(word) if word.starts_with(|c: char| c.is_ascii_digit()) => duration(&word)
                 .map(Expr::Duration)
                 .ok_or_else(|| QueryError::at(column, format!("`{word}` is not a duration: use a number and one of ms, s, m, h, d, w, mo, q, y"))),
