@@ -11,6 +11,7 @@ mod import;
 mod plan;
 mod query;
 mod reach;
+mod redact;
 mod validate;
 mod verify;
 
@@ -184,7 +185,8 @@ fn init_tracing(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Whichever crate logs a request, its credentials never reach the output.
+        .with_writer(redact::RedactingStderr(redact::Redactor::from_env()))
         .without_time()
         .with_target(false)
         .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal())

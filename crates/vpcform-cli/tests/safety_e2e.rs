@@ -119,3 +119,47 @@ fn a_group_an_unmanaged_interface_uses_is_never_deleted() {
         plan.stdout
     );
 }
+
+/// Secrets never printed: a known session token, access key id and secret
+/// key, at every verbosity and with `RUST_LOG=trace`, appear nowhere.
+#[test]
+fn credentials_never_reach_the_output_at_any_verbosity() {
+    const KEY_ID: &str = "AKIAVPCFORMKNOWN0001";
+    const SECRET: &str = "vpcformKnownSecretKey0123456789abcdefghij";
+    const TOKEN: &str = "FwoGZXIvYXdzVPCFORMKNOWNSESSIONTOKEN0123456789";
+    let moto = Moto::start();
+    let dir = workdir(WITH_GROUP);
+    for (verbosity, rust_log) in [("-v", None), ("-vv", None), ("-vv", Some("trace"))] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_vpcform"));
+        command
+            .args(["plan", verbosity])
+            .current_dir(dir.path())
+            .envs(moto.env())
+            .env("AWS_ACCESS_KEY_ID", KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_SESSION_TOKEN", TOKEN)
+            .env_remove("AWS_PROFILE")
+            .env("NO_COLOR", "1");
+        match rust_log {
+            Some(level) => command.env("RUST_LOG", level),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let output = command.output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(0), "{all}");
+        assert!(
+            all.len() > 1000,
+            "{verbosity} {rust_log:?} logged little: {all}"
+        );
+        for secret in [KEY_ID, SECRET, TOKEN, &TOKEN[..20]] {
+            assert!(
+                !all.contains(secret),
+                "{secret} printed with {verbosity} {rust_log:?}"
+            );
+        }
+    }
+}
