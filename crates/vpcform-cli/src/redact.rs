@@ -74,7 +74,7 @@ fn redact_markers(text: &str) -> String {
                     .unwrap_or(lower.len() - start);
             let value_end = value_start
                 + lower[value_start..]
-                    .find(|c: char| matches!(c, '"' | '\'' | ',' | '&' | ';' | '\n' | '}' | ')'))
+                    .find(['"', '\'', ',', '&', ';', '\n', '}', ')'])
                     .unwrap_or(lower.len() - value_start);
             if value_end > value_start {
                 cuts.push((value_start, value_end));
