@@ -114,33 +114,42 @@ impl Aws {
             .clone()
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
             .unwrap_or_else(|| format!("the AWS API in {region}"));
+        Ok(Aws::from_config(&config, endpoint, region))
+    }
+
+    /// The clients of one loaded configuration, each counting its calls.
+    pub(crate) fn from_config(
+        config: &aws_config::SdkConfig,
+        endpoint: String,
+        region: String,
+    ) -> Aws {
         let calls = CallCounter::default();
         let ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&config)
+            aws_sdk_ec2::config::Builder::from(config)
                 .interceptor(CountCalls(calls.clone()))
                 .build(),
         );
         let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&config)
+            aws_sdk_iam::config::Builder::from(config)
                 .interceptor(CountCalls(calls.clone()))
                 .build(),
         );
         let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(&config)
+            aws_sdk_cloudwatchlogs::config::Builder::from(config)
                 .interceptor(CountCalls(calls.clone()))
                 .build(),
         );
         let ssm = aws_sdk_ssm::Client::from_conf(
-            aws_sdk_ssm::config::Builder::from(&config)
+            aws_sdk_ssm::config::Builder::from(config)
                 .interceptor(CountCalls(calls.clone()))
                 .build(),
         );
         let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+            aws_sdk_resourcegroupstagging::config::Builder::from(config)
                 .interceptor(CountCalls(calls.clone()))
                 .build(),
         );
-        Ok(Aws {
+        Aws {
             ec2,
             iam,
             logs,
@@ -149,7 +158,7 @@ impl Aws {
             calls,
             endpoint,
             region,
-        })
+        }
     }
 
     pub fn region(&self) -> &str {

@@ -32,7 +32,12 @@ pub enum AwsError {
     AccessDenied { operation: String, message: String },
     #[error(
         "stack `{stack}` is locked by {} since {} (running `{}`, lock id {}). Wait for it to finish; if that run died, release the lock with `vpcform force-unlock {}`",
-        info.holder, info.since_text(), info.command, info.id, info.id
+        // What a lock stream holds is data: shown, never obeyed.
+        vpcform_topology::escape::terminal(&info.holder),
+        info.since_text(),
+        vpcform_topology::escape::terminal(&info.command),
+        vpcform_topology::escape::terminal(&info.id),
+        vpcform_topology::escape::terminal(&info.id)
     )]
     LockHeld {
         stack: String,

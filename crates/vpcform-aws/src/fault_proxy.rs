@@ -25,6 +25,9 @@ pub struct Faults {
     pub seed: u64,
     /// Answer AccessDenied to every call of this operation (e.g. `DescribeVpcs`).
     pub deny: Option<&'static str>,
+    /// Hold the first call of this operation this long before forwarding it
+    /// (a run that stalls at one step).
+    pub hold: Option<(&'static str, Duration)>,
 }
 
 impl Faults {
@@ -39,6 +42,15 @@ impl Faults {
             latency,
             seed: 1,
             deny: None,
+            hold: None,
+        }
+    }
+
+    /// Only a stall: the first call of `operation` waits `for_how_long`.
+    pub fn hold(operation: &'static str, for_how_long: Duration) -> Faults {
+        Faults {
+            hold: Some((operation, for_how_long)),
+            ..Faults::latency(Duration::ZERO)
         }
     }
 
@@ -60,6 +72,7 @@ pub struct ProxyStats {
     pub dropped: AtomicU64,
     pub delayed: AtomicU64,
     pub answers_lost: AtomicU64,
+    pub held: AtomicU64,
 }
 
 impl ProxyStats {
@@ -212,6 +225,12 @@ fn throttling(request: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Whether a request calls `operation` (EC2's query protocol, or a JSON target).
+fn names_operation(request: &[u8], operation: &str) -> bool {
+    let text = String::from_utf8_lossy(request);
+    text.contains(&format!("Action={operation}&")) || text.contains(&format!(".{operation}\r\n"))
+}
+
 async fn serve(
     mut client: TcpStream,
     upstream: &str,
@@ -223,19 +242,22 @@ async fn serve(
         return Ok(());
     };
     stats.requests.fetch_add(1, Ordering::Relaxed);
-    if let Some(operation) = faults.deny {
-        let text = String::from_utf8_lossy(&request);
-        if text.contains(&format!("Action={operation}&"))
-            || text.contains(&format!(".{operation}\r\n"))
-        {
-            return client
+    if let Some(operation) = faults.deny
+        && names_operation(&request, operation)
+    {
+        return client
                 .write_all(&response(
                     "403 Forbidden",
                     "text/xml",
                     &format!("<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ec2:{operation}</Message></Error></Errors><RequestID>fault</RequestID></Response>"),
                 ))
                 .await;
-        }
+    }
+    if let Some((operation, pause)) = faults.hold
+        && names_operation(&request, operation)
+        && stats.held.fetch_add(1, Ordering::Relaxed) == 0
+    {
+        tokio::time::sleep(pause).await;
     }
     let (roll, latency_roll, lose_roll) = rolls.take();
     if roll < faults.drop {

@@ -58,6 +58,17 @@ impl Moto {
         ]
     }
 
+    /// vpcform's own clients, through `endpoint` (moto's, or a proxy in front of it).
+    pub async fn aws(&self, endpoint: &str) -> crate::Aws {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_credential_types::Credentials::for_tests())
+            .load()
+            .await;
+        crate::Aws::from_config(&config, endpoint.to_string(), "us-east-1".into())
+    }
+
     /// Raw SDK clients for out-of-band changes and checks.
     pub async fn sdk(&self) -> Sdk {
         let config = aws_config::defaults(BehaviorVersion::latest())

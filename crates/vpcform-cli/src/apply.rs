@@ -62,10 +62,11 @@ pub(crate) struct UnlockArgs {
 pub(crate) fn run_apply(args: &ApplyArgs, output: Output) -> anyhow::Result<ExitCode> {
     let runtime = crate::runtime()?;
     runtime.block_on(async {
-        let (plan, aws) = match &args.plan_file {
+        // The plan, and the file it was made from (to plan again under the lock).
+        let (plan, aws, file) = match &args.plan_file {
             Some(path) => saved_plan(path, &args.aws, output).await?,
             None => match make_plan(&args.file, &args.aws, output).await? {
-                Some(found) => found,
+                Some((plan, aws)) => (plan, aws, args.file.clone()),
                 None => return Ok(ExitCode::from(1)),
             },
         };
@@ -76,6 +77,7 @@ pub(crate) fn run_apply(args: &ApplyArgs, output: Output) -> anyhow::Result<Exit
             output,
             Command::Apply,
             args.plan_file.is_some(),
+            &file,
         )
         .await
     })
@@ -97,7 +99,16 @@ pub(crate) fn run_destroy(args: &DestroyArgs, output: Output) -> anyhow::Result<
             &live,
             &vpcform_diff::short_hash(&loaded.source.text),
         );
-        execute_with_lock(plan, aws, &args.run, output, Command::Destroy, false).await
+        execute_with_lock(
+            plan,
+            aws,
+            &args.run,
+            output,
+            Command::Destroy,
+            false,
+            &args.file,
+        )
+        .await
     })
 }
 
@@ -120,11 +131,11 @@ pub(crate) fn run_force_unlock(args: &UnlockArgs, _output: Output) -> anyhow::Re
 
 /// Loads a saved plan and refuses it when the topology or any object it read has moved.
 async fn saved_plan(
-    path: &PathBuf,
+    path: &std::path::Path,
     aws_args: &AwsArgs,
     output: Output,
-) -> anyhow::Result<(Plan, vpcform_aws::Aws)> {
-    let bytes = std::fs::read(path)
+) -> anyhow::Result<(Plan, vpcform_aws::Aws, FileArg)> {
+    let bytes = read_capped(path, MAX_PLAN_BYTES)
         .with_context(|| format!("cannot read the plan file {}", path.display()))?;
     let saved: SavedPlan = serde_json::from_slice(&bytes).with_context(|| {
         format!(
@@ -140,12 +151,18 @@ async fn saved_plan(
             env!("CARGO_PKG_VERSION")
         );
     }
+    if vpcform_diff::digest(&saved.plan.promise()) != saved.digest {
+        bail!(
+            "{} was altered after `vpcform plan --out` wrote it (its digest does not match); make a new plan",
+            path.display()
+        );
+    }
     let file = FileArg {
         file: PathBuf::from(&saved.topology_file),
     };
     let loaded = load(&file)?;
     report_diagnostics(&loaded, output, false);
-    let Some((topology, _)) = loaded.valid() else {
+    let Some((topology, graph)) = loaded.valid() else {
         bail!("{} has errors now; make a new plan", saved.topology_file);
     };
     if vpcform_diff::short_hash(&loaded.source.text) != saved.plan.topology_hash {
@@ -165,7 +182,45 @@ async fn saved_plan(
             path.display()
         );
     }
-    Ok((saved.plan, aws))
+    // A plan is what its topology and the account give, not what a file
+    // says: planned again from the same inputs, it must be the same promise.
+    let mut fresh = vpcform_diff::plan(vpcform_diff::PlanInput {
+        topology,
+        graph,
+        live: &live,
+        topology_hash: &saved.plan.topology_hash,
+    });
+    fresh
+        .errors
+        .extend(vpcform_exec::build_apply_graph(&fresh).refusal());
+    if fresh.promise() != saved.plan.promise() {
+        bail!(
+            "{} does not hold the plan its topology and the account give (it was edited); nothing was changed. Run `vpcform plan --out {}` again and review it",
+            path.display(),
+            path.display()
+        );
+    }
+    err(&format!("Plan digest {} matches.\n", saved.digest));
+    fresh.connectivity = saved.plan.connectivity;
+    Ok((fresh, aws, file))
+}
+
+/// A saved plan's size limit: far beyond any real plan, it bounds the read.
+const MAX_PLAN_BYTES: u64 = 256 << 20;
+
+/// Reads at most `limit` bytes: more is an error, whatever metadata says.
+fn read_capped(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "the file goes on past {limit} bytes, more than any plan"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The command that changes the account, as its messages name it.
@@ -191,6 +246,7 @@ async fn execute_with_lock(
     output: Output,
     command: Command,
     from_saved_plan: bool,
+    file: &FileArg,
 ) -> anyhow::Result<ExitCode> {
     let style = output.stdout_style();
     if !plan.errors.is_empty() || plan.has_changes() || !from_saved_plan {
@@ -212,6 +268,24 @@ async fn execute_with_lock(
         return Ok(ExitCode::from(1));
     }
     let lock = aws.lock(&plan.stack, &format!("vpcform {command}")).await?;
+    // Under the lock, the plan made from the same file and the account as it
+    // is now must be the plan that was confirmed: another run may have
+    // applied meanwhile, or the file changed.
+    match replan(&aws, file, command).await {
+        Ok(now) if now.promise() == plan.promise() => {}
+        outcome => {
+            if let Err(e) = aws.unlock(lock).await {
+                err(&format!("warning: could not release the lock: {e}\n"));
+            }
+            let why = match outcome {
+                Ok(_) => "the account or the topology changed after this plan was made (another run may have applied)".to_string(),
+                Err(e) => format!("it could not be planned again under the lock: {e:#}"),
+            };
+            bail!(
+                "{command} refused: {why}; nothing was changed. Plan again and review the new plan"
+            );
+        }
+    }
     let provider: Arc<dyn vpcform_exec::Provider> = Arc::new(aws.clone());
     let report = run_plan(&plan, provider, run.parallelism, output).await;
     if let Err(e) = aws.unlock(lock).await {
@@ -222,6 +296,30 @@ async fn execute_with_lock(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// The plan `command` makes from `file` and the account now.
+async fn replan(aws: &vpcform_aws::Aws, file: &FileArg, command: Command) -> anyhow::Result<Plan> {
+    let loaded = load(file)?;
+    let Some((topology, graph)) = loaded.valid() else {
+        bail!("{} has errors now", loaded.source.name);
+    };
+    let live = vpcform_aws::read_live_state(aws, topology).await?;
+    let hash = vpcform_diff::short_hash(&loaded.source.text);
+    Ok(match command {
+        Command::Apply => {
+            let mut plan = vpcform_diff::plan(vpcform_diff::PlanInput {
+                topology,
+                graph,
+                live: &live,
+                topology_hash: &hash,
+            });
+            plan.errors
+                .extend(vpcform_exec::build_apply_graph(&plan).refusal());
+            plan
+        }
+        Command::Destroy => vpcform_diff::plan_destroy(topology, &live, &hash),
     })
 }
 

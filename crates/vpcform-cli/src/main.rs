@@ -50,7 +50,7 @@ enum ColorChoice {
     Never,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 struct FileArg {
     /// The topology file.
     #[arg(

@@ -60,6 +60,9 @@ enum PlanFormat {
 pub(crate) struct SavedPlan {
     pub(crate) vpcform_version: String,
     pub(crate) topology_file: String,
+    /// SHA-256 of the plan's promise (`Plan::promise`): printed by `plan
+    /// --out` and by `apply`, checked on load.
+    pub(crate) digest: String,
     pub(crate) plan: Plan,
 }
 
@@ -165,13 +168,15 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
         let saved = SavedPlan {
             vpcform_version: env!("CARGO_PKG_VERSION").to_string(),
             topology_file: args.file.file.display().to_string(),
+            digest: vpcform_diff::digest(&plan.promise()),
             plan: plan.clone(),
         };
         std::fs::write(path, serde_json::to_vec_pretty(&saved)?)
             .with_context(|| format!("cannot write the plan to {}", path.display()))?;
         err(&format!(
-            "Saved the plan to {}. Apply it with: vpcform apply {}\n",
+            "Saved the plan to {} (digest {}). Apply it with: vpcform apply {}\n",
             path.display(),
+            saved.digest,
             path.display()
         ));
     }

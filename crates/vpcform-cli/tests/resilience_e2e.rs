@@ -26,6 +26,7 @@ fn apply_converges_through_throttling_errors_drops_and_latency() {
             latency: Duration::from_millis(30),
             seed: 0x5eed,
             deny: None,
+            hold: None,
         },
     );
     let dir = root();

@@ -163,3 +163,166 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
         }
     }
 }
+
+/// What is applied was reviewed: a saved plan edited by hand is refused,
+/// whether or not the editor also recomputed its digest, and nothing changes.
+#[test]
+fn a_saved_plan_edited_by_hand_is_never_applied() {
+    let moto = Moto::start();
+    let dir = workdir(WITH_GROUP);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let rdp = WITH_GROUP.replace(
+        "description: HTTPS }",
+        "description: HTTPS }\n      - { protocol: tcp, port: 3389, cidr: 10.40.0.0/16, description: RDP }",
+    );
+    std::fs::write(dir.path().join("topology.yaml"), &rdp).unwrap();
+    let saved = vpcform(&moto, dir.path(), &["plan", "--out", "plan.json"]);
+    ok(&saved);
+    assert!(saved.stderr.contains("digest "), "{}", saved.stderr);
+    let original = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+
+    // The rule widened to every port, the digest left as it was.
+    let widened = original
+        .replace("\"from_port\": 3389", "\"from_port\": 0")
+        .replace("\"to_port\": 3389", "\"to_port\": 65535");
+    assert_ne!(widened, original, "the edit applies");
+    std::fs::write(dir.path().join("plan.json"), &widened).unwrap();
+    let apply = vpcform(&moto, dir.path(), &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(apply.code, 1, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(apply.stderr.contains("was altered"), "{}", apply.stderr);
+
+    // The same edit with the digest recomputed: the plan is planned again and differs.
+    let mut doc: serde_json::Value = serde_json::from_str(&widened).unwrap();
+    let plan: vpcform_diff::Plan = serde_json::from_value(doc["plan"].clone()).unwrap();
+    doc["digest"] = vpcform_diff::digest(&plan.promise()).into();
+    std::fs::write(dir.path().join("plan.json"), doc.to_string()).unwrap();
+    let apply = vpcform(&moto, dir.path(), &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(apply.code, 1, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains("does not hold the plan its topology and the account give"),
+        "{}",
+        apply.stderr
+    );
+    let ports = rule_ports(&moto);
+    assert_eq!(ports, [(443, 443)], "nothing was applied");
+
+    // The plan as written applies, and says which digest it matched.
+    std::fs::write(dir.path().join("plan.json"), &original).unwrap();
+    let apply = vpcform(&moto, dir.path(), &["apply", "plan.json", "--auto-approve"]);
+    ok(&apply);
+    assert!(apply.stderr.contains("Plan digest "), "{}", apply.stderr);
+    assert_eq!(rule_ports(&moto), [(443, 443), (3389, 3389)]);
+}
+
+/// The ingress port ranges of the stack's group, sorted.
+fn rule_ports(moto: &Moto) -> Vec<(i32, i32)> {
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let groups = rt
+        .block_on(
+            sdk.ec2
+                .describe_security_groups()
+                .filters(by_tag("vpcform:address", "security-group.web"))
+                .send(),
+        )
+        .unwrap();
+    let mut ports: Vec<(i32, i32)> = groups.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .map(|p| (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1)))
+        .collect();
+    ports.sort();
+    ports
+}
+
+/// One lock holder, whichever step of the run that locks first stalls, and
+/// whatever the lock group holds; unlock releases only the run's own lock.
+#[test]
+fn the_lock_has_one_holder_whatever_stalls() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for step in ["CreateLogStream", "PutLogEvents", "DescribeLogStreams"] {
+        let proxy = FaultProxy::start(
+            &moto.endpoint,
+            Faults::hold(step, std::time::Duration::from_secs(3)),
+        );
+        rt.block_on(async {
+            let stalled = moto.aws(&proxy.endpoint).await;
+            let prompt = moto.aws(&moto.endpoint).await;
+            let (a, b) = tokio::join!(stalled.lock("stalls", "vpcform apply"), async {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                prompt.lock("stalls", "vpcform apply").await
+            });
+            assert!(
+                proxy.stats.held.load(std::sync::atomic::Ordering::Relaxed) >= 1,
+                "{step} was held"
+            );
+            match (a, b) {
+                (Ok(a), Err(e)) | (Err(e), Ok(a)) => {
+                    assert!(e.to_string().contains("is locked by"), "{step}: {e}");
+                    // The loser's unlock is impossible (it holds nothing); the holder's
+                    // releases it, and the stack can be locked again.
+                    prompt.unlock(a).await.unwrap();
+                    let again = prompt.lock("stalls", "vpcform apply").await.unwrap();
+                    prompt.unlock(again).await.unwrap();
+                }
+                (Ok(_), Ok(_)) => panic!("{step}: both runs hold the lock"),
+                (Err(a), Err(b)) => panic!("{step}: neither holds it: {a}; {b}"),
+            }
+            assert_eq!(prompt.lock_holder("stalls").await.unwrap(), None, "{step}");
+        });
+    }
+}
+
+/// A lock stream someone wrote garbage into still locks, is shown as data,
+/// and force-unlock releases it by the id in its name.
+#[test]
+fn an_unreadable_lock_entry_still_locks() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    rt.block_on(async {
+        let _ = sdk
+            .logs
+            .create_log_group()
+            .log_group_name("/vpcform/locks")
+            .send()
+            .await;
+        sdk.logs
+            .create_log_stream()
+            .log_group_name("/vpcform/locks")
+            .log_stream_name("guarded/zz99")
+            .send()
+            .await
+            .unwrap();
+        let event = logs::types::InputLogEvent::builder()
+            .timestamp(1)
+            .message("not json \u{1b}[2J <!-- @team")
+            .build()
+            .unwrap();
+        sdk.logs
+            .put_log_events()
+            .log_group_name("/vpcform/locks")
+            .log_stream_name("guarded/zz99")
+            .log_events(event)
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = workdir(WITH_GROUP);
+    let blocked = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(blocked.code, 1, "{}", blocked.stderr);
+    assert!(
+        blocked.stderr.contains("force-unlock zz99"),
+        "{}",
+        blocked.stderr
+    );
+    assert!(!blocked.stderr.contains('\u{1b}'), "{}", blocked.stderr);
+    ok(&vpcform(&moto, dir.path(), &["force-unlock", "zz99"]));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+}

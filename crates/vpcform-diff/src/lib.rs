@@ -522,6 +522,31 @@ pub fn short_hash(value: &impl Serialize) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The full SHA-256 of a value's JSON, hex: the digest a saved plan carries
+/// and `apply` prints, so a reviewer can match what runs with what was read.
+pub fn digest(value: &impl Serialize) -> String {
+    use sha2::Digest as _;
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Plan {
+    /// What a plan promises: its stack, changes and errors (not the
+    /// connectivity or call counts around them), for comparing two plans.
+    pub fn promise(&self) -> serde_json::Value {
+        serde_json::json!({
+            "stack": self.stack,
+            "changes": self.changes,
+            "errors": self.errors,
+            "fingerprints": self.fingerprints,
+            "topology_hash": self.topology_hash,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
