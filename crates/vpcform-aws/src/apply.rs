@@ -330,6 +330,70 @@ pub(crate) fn own_filters(op: &Operation) -> Vec<aws_sdk_ec2::types::Filter> {
     ]
 }
 
+/// A create AWS takes no idempotency token for (CreateVpc, CreateSubnet,
+/// CreateInternetGateway, CreateVpcPeeringConnection, AllocateAddress):
+/// `send` must make the call with the SDK's retries off. After an answer
+/// that leaves open whether AWS acted (a timeout, a lost connection, a 5xx),
+/// the object is looked up by the ownership tags its create carried before
+/// anything is sent again; throttling (AWS did not act) waits and resends.
+pub(crate) async fn create_once<S, SFut, F, FFut>(
+    what: &str,
+    send: S,
+    find_own: F,
+) -> Result<String, AwsError>
+where
+    S: Fn() -> SFut,
+    SFut: Future<Output = Result<String, AwsError>>,
+    F: Fn() -> FFut,
+    FFut: Future<Output = Result<Option<String>, AwsError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut last = None;
+    for _ in 0..CREATE_ATTEMPTS {
+        match send().await {
+            Ok(id) => return Ok(id),
+            Err(e) if e.is_ambiguous() => {
+                tracing::warn!(
+                    "{what}: {e}; looking it up by its ownership tags before sending again"
+                );
+                if let Some(id) = find_own().await? {
+                    tracing::warn!("{what}: the earlier attempt had made {id}; it is used");
+                    return Ok(id);
+                }
+                last = Some(e);
+            }
+            Err(e) if e.is_throttling() => last = Some(e),
+            Err(e) => return Err(e),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(8));
+    }
+    Err(last.unwrap_or_else(|| AwsError::WaitTimeout {
+        what: what.to_string(),
+        seconds: 0,
+    }))
+}
+
+/// How often a create without a token is sent at most.
+const CREATE_ATTEMPTS: usize = 5;
+
+/// Per-call configuration for a create without a token: the SDK never resends it.
+pub(crate) fn no_retries() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default()
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+}
+
+/// The filters that find what this operation's own create made: its stack,
+/// address and declaration hash, as the create call tagged it (an object
+/// being replaced under the same address has another hash).
+pub(crate) fn created_filters(op: &Operation) -> Vec<aws_sdk_ec2::types::Filter> {
+    let mut filters = own_filters(op);
+    if let Some(hash) = create_tags(op).get(TAG_CONFIG) {
+        filters.push(crate::read::tag_filter(TAG_CONFIG, hash.clone()));
+    }
+    filters
+}
+
 /// A create's result, unless AWS refused it as a duplicate (`codes`) of an
 /// object our own earlier attempt made (its answer lost, the call retried):
 /// then that object's id, as `find_own` finds it by its ownership tags.

@@ -27,6 +27,15 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
+/// How long one attempt of a call may take: 30 s, or `VPCFORM_ATTEMPT_TIMEOUT`
+/// seconds (tests shorten it to show what happens after a timeout).
+fn attempt_timeout() -> Duration {
+    std::env::var("VPCFORM_ATTEMPT_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(30), Duration::from_secs)
+}
+
 /// Counts API calls (operations, not retries) made through the clients.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter(Arc<AtomicU64>);
@@ -83,7 +92,7 @@ impl Aws {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_attempt_timeout(attempt_timeout())
                     .build(),
             );
         if let Some(profile) = &options.profile {

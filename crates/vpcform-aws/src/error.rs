@@ -88,6 +88,33 @@ impl AwsError {
 }
 
 /// Classifies an SDK error of `operation`.
+impl AwsError {
+    /// Whether AWS may or may not have acted on the call (the request may
+    /// have arrived): a timeout, a lost connection, a server error.
+    pub(crate) fn is_ambiguous(&self) -> bool {
+        match self {
+            AwsError::Unreachable { .. } => true,
+            AwsError::Api { code, .. } => matches!(
+                code.as_str(),
+                "InternalError"
+                    | "InternalFailure"
+                    | "ServiceUnavailable"
+                    | "Unavailable"
+                    | "Unknown"
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether AWS refused the call for its rate (and did not act).
+    pub(crate) fn is_throttling(&self) -> bool {
+        matches!(self, AwsError::Api { code, .. } if matches!(
+            code.as_str(),
+            "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "TooManyRequestsException"
+        ))
+    }
+}
+
 pub(crate) fn classify<E, R>(operation: &str, endpoint: &str, err: SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

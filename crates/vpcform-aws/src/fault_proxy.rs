@@ -28,6 +28,9 @@ pub struct Faults {
     /// Hold the first call of this operation this long before forwarding it
     /// (a run that stalls at one step).
     pub hold: Option<(&'static str, Duration)>,
+    /// Forward the first call of each of these operations at once, and hold
+    /// its answer this long (AWS acted; its answer is late).
+    pub late_answers: Option<(&'static [&'static str], Duration)>,
 }
 
 impl Faults {
@@ -43,6 +46,7 @@ impl Faults {
             seed: 1,
             deny: None,
             hold: None,
+            late_answers: None,
         }
     }
 
@@ -50,6 +54,15 @@ impl Faults {
     pub fn hold(operation: &'static str, for_how_long: Duration) -> Faults {
         Faults {
             hold: Some((operation, for_how_long)),
+            ..Faults::latency(Duration::ZERO)
+        }
+    }
+
+    /// Only late answers: the first call of each of `operations` is carried
+    /// out at once and answered `after` later.
+    pub fn late_answers(operations: &'static [&'static str], after: Duration) -> Faults {
+        Faults {
+            late_answers: Some((operations, after)),
             ..Faults::latency(Duration::ZERO)
         }
     }
@@ -73,6 +86,8 @@ pub struct ProxyStats {
     pub delayed: AtomicU64,
     pub answers_lost: AtomicU64,
     pub held: AtomicU64,
+    /// Operations whose first answer was held late.
+    pub late: std::sync::Mutex<Vec<String>>,
 }
 
 impl ProxyStats {
@@ -295,6 +310,21 @@ async fn serve(
     server.write_all(&request[header_end..]).await?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer).await?;
+    if let Some((operations, after)) = faults.late_answers
+        && let Some(op) = operations.iter().find(|op| names_operation(&request, op))
+    {
+        let first = {
+            let mut late = stats.late.lock().unwrap_or_else(|e| e.into_inner());
+            let first = !late.iter().any(|l| l == op);
+            if first {
+                late.push(op.to_string());
+            }
+            first
+        };
+        if first {
+            tokio::time::sleep(after).await;
+        }
+    }
     if lose_roll < faults.lose_answer {
         stats.answers_lost.fetch_add(1, Ordering::Relaxed);
         return Ok(()); // moto acted, the client never hears of it

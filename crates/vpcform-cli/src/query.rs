@@ -285,7 +285,8 @@ fn print(r: &QueryResult, format: QueryFormat) -> anyhow::Result<()> {
         QueryFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             // Cells a spreadsheet would run as formulas are neutralised.
-            w.write_record(r.fields.iter().map(|f| csv_cell(f).into_owned()))?;
+            // Field names are the query language's identifiers; the cells are data.
+            w.write_record(&r.fields)?;
             for row in &r.rows {
                 w.write_record(r.fields.iter().map(|f| {
                     csv_cell(

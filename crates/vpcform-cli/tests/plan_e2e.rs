@@ -393,7 +393,7 @@ fn drift_is_named_when_the_declaration_did_not_change() {
             .contains("1 of these revert changes made outside vpcform.")
     );
     let md = vpcform(&moto, dir.path(), &["plan", "--format", "markdown"]);
-    assert!(md.stdout.contains("#### Changed outside vpcform (1)\n\n- `log-group.logs`: retention_in_days 7 → 14, changed outside vpcform"), "{}", md.stdout);
+    assert!(md.stdout.contains("#### Changed outside vpcform (1)\n\n- `log-group.logs`: `retention_in_days 7 → 14, changed outside vpcform`"), "{}", md.stdout);
 }
 
 #[test]

@@ -27,6 +27,7 @@ fn apply_converges_through_throttling_errors_drops_and_latency() {
             seed: 0x5eed,
             deny: None,
             hold: None,
+            late_answers: None,
         },
     );
     let dir = root();

@@ -448,7 +448,7 @@ fn opening_rdp_to_the_world_is_broadening_and_fails_deny_broadening() {
         markdown.stdout
     );
     assert!(
-        above.contains("| introduced | `CKV_AWS_25` | `security-group-rule.instance-1-sg[ingress/tcp/3389..3389/0.0.0.0/0]` | RDP (port 3389) is open to the whole internet (0.0.0.0/0) |  |"),
+        above.contains("| introduced | `CKV_AWS_25` | `security-group-rule.instance-1-sg[ingress/tcp/3389..3389/0.0.0.0/0]` | `RDP (port 3389) is open to the whole internet (0.0.0.0/0)` |  |"),
         "{above}"
     );
     let denied = vpcform(

@@ -326,3 +326,112 @@ fn an_unreadable_lock_entry_still_locks() {
     ok(&vpcform(&moto, dir.path(), &["force-unlock", "zz99"]));
     ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
 }
+
+const UNTOKENED: &str = r#"
+stack: late
+region: us-east-1
+vpcs:
+  a: { cidr: 10.50.0.0/16 }
+  b: { cidr: 10.51.0.0/16 }
+subnets:
+  a-public: { vpc: a, cidr: 10.50.0.0/24, availability-zone: us-east-1a }
+internet-gateways:
+  a-igw: { vpc: a }
+elastic-ips:
+  a-eip: {}
+peerings:
+  a-b: { requester: a, accepter: b }
+"#;
+
+/// No duplicate after an ambiguous create: every create AWS takes no token
+/// for is carried out at once and answered after the attempt timeout; the
+/// apply finds each by the tags its create carried instead of sending it
+/// again, and says so. Exactly the declared objects exist afterwards.
+#[test]
+fn a_create_whose_answer_is_late_is_found_not_made_twice() {
+    const CREATES: &[&str] = &[
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateInternetGateway",
+        "CreateVpcPeeringConnection",
+        "AllocateAddress",
+    ];
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Faults::late_answers(CREATES, std::time::Duration::from_secs(4)),
+    );
+    let dir = workdir(UNTOKENED);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .args(["apply", "--auto-approve"])
+        .current_dir(dir.path())
+        .envs(moto.env())
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("VPCFORM_ATTEMPT_TIMEOUT", "2")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let late = proxy.stats.late.lock().unwrap().clone();
+    assert_eq!(
+        late.len(),
+        CREATES.len(),
+        "every create was answered late: {late:?}"
+    );
+    assert!(
+        stderr
+            .matches("looking it up by its ownership tags")
+            .count()
+            >= CREATES.len(),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the earlier attempt had made"), "{stderr}");
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let counts = rt.block_on(async {
+        let vpcs = sdk
+            .ec2
+            .describe_vpcs()
+            .filters(by_tag("vpcform:stack", "late"))
+            .send()
+            .await
+            .unwrap();
+        let subnets = sdk
+            .ec2
+            .describe_subnets()
+            .filters(by_tag("vpcform:stack", "late"))
+            .send()
+            .await
+            .unwrap();
+        let igws = sdk
+            .ec2
+            .describe_internet_gateways()
+            .filters(by_tag("vpcform:stack", "late"))
+            .send()
+            .await
+            .unwrap();
+        let pcx = sdk
+            .ec2
+            .describe_vpc_peering_connections()
+            .filters(by_tag("vpcform:stack", "late"))
+            .send()
+            .await
+            .unwrap();
+        let eips = sdk.ec2.describe_addresses().send().await.unwrap();
+        [
+            vpcs.vpcs().len(),
+            subnets.subnets().len(),
+            igws.internet_gateways().len(),
+            pcx.vpc_peering_connections().len(),
+            eips.addresses().len(),
+        ]
+    });
+    assert_eq!(
+        counts,
+        [2, 1, 1, 1, 1],
+        "vpcs, subnets, gateways, peerings, addresses"
+    );
+}

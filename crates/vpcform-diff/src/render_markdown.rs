@@ -54,7 +54,9 @@ pub fn to_markdown(plan: &Plan) -> String {
     let _ = writeln!(head, "**Plan: {}.**\n", s.counts());
     let destructive: Vec<&ResourceChange> = plan
         .actions()
-        .filter(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
+        .filter(|c| {
+            matches!(c.action, Action::Delete | Action::Replace { .. }) || c.takes_over.is_some()
+        })
         .collect();
     if !destructive.is_empty() {
         let _ = writeln!(
@@ -68,7 +70,11 @@ pub fn to_markdown(plan: &Plan) -> String {
             } else {
                 "replace"
             };
-            let _ = writeln!(head, "> - {what} {}", md_code(&c.address.to_string()));
+            let note = c
+                .takes_over_note()
+                .map(|n| format!(": {}", md_code(&n)))
+                .unwrap_or_default();
+            let _ = writeln!(head, "> - {what} {}{note}", md_code(&c.address.to_string()));
         }
         head.push('\n');
     }
@@ -104,10 +110,12 @@ pub fn to_markdown(plan: &Plan) -> String {
     let mut table = String::new();
     let mut details = String::new();
     // Destroys first so that they survive truncation.
-    let ordered = destructive.iter().copied().chain(
-        plan.actions()
-            .filter(|c| !matches!(c.action, Action::Delete | Action::Replace { .. })),
-    );
+    let ordered = destructive
+        .iter()
+        .copied()
+        .chain(plan.actions().filter(|c| {
+            !matches!(c.action, Action::Delete | Action::Replace { .. }) && c.takes_over.is_none()
+        }));
     for c in ordered {
         let _ = writeln!(
             table,

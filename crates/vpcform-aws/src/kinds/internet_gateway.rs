@@ -8,8 +8,8 @@ use vpcform_topology::kinds::internet_gateway::INTERNET_GATEWAY_ID;
 use vpcform_topology::{Address, ResourceKind};
 
 use crate::apply::{
-    DELETE_RETRY, before_str, delete, dependency_violation, ec2_tag_spec, gone, id, is_code,
-    outcome, required, retry, update_tags_only,
+    DELETE_RETRY, before_str, create_once, created_filters, delete, dependency_violation,
+    ec2_tag_spec, gone, id, is_code, no_retries, outcome, required, retry, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -95,19 +95,38 @@ impl AwsKind for InternetGateway {
     const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let created = aws
-            .ec2
-            .create_internet_gateway()
-            .tag_specifications(ec2_tag_spec(ResourceType::InternetGateway, op))
-            .send()
-            .await
-            .map_err(|e| aws.error("ec2:CreateInternetGateway", e))?;
-        Ok(outcome(
-            created
+        let send = || async {
+            let created = aws
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(ec2_tag_spec(ResourceType::InternetGateway, op))
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateInternetGateway", e))?;
+            Ok(created
                 .internet_gateway()
                 .and_then(|g| g.internet_gateway_id())
-                .unwrap_or_default(),
-        ))
+                .unwrap_or_default()
+                .to_string())
+        };
+        let find = || async {
+            let found = aws
+                .ec2
+                .describe_internet_gateways()
+                .set_filters(Some(created_filters(op)))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeInternetGateways", e))?;
+            Ok(found
+                .internet_gateways()
+                .first()
+                .and_then(|g| g.internet_gateway_id())
+                .map(str::to_string))
+        };
+        let igw = create_once(&format!("creating {}", op.address), send, find).await?;
+        Ok(outcome(igw))
     }
 
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {

@@ -16,7 +16,8 @@ use vpcform_topology::kinds::nat_gateway::{
 };
 
 use crate::apply::{
-    attr, client_token, delete, ec2_tag_spec, id, outcome, required, update_tags_only, wait_for,
+    attr, client_token, create_once, created_filters, delete, ec2_tag_spec, id, no_retries,
+    outcome, required, update_tags_only, wait_for,
 };
 use crate::kind::{AwsKind, AwsRoutable, Read, Scan, Scanned};
 use crate::read::{
@@ -87,17 +88,39 @@ impl AwsKind for ElasticIp {
     };
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let created = aws
-            .ec2
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .tag_specifications(ec2_tag_spec(ResourceType::ElasticIp, op))
-            .send()
-            .await
-            .map_err(|e| aws.error("ec2:AllocateAddress", e))?;
-        let id = created.allocation_id().ok_or_else(|| AwsError::MissingId {
-            operation: format!("{} {}", op.verb, op.address),
-        })?;
+        let send = || async {
+            let created = aws
+                .ec2
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(ec2_tag_spec(ResourceType::ElasticIp, op))
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:AllocateAddress", e))?;
+            created
+                .allocation_id()
+                .map(str::to_string)
+                .ok_or_else(|| AwsError::MissingId {
+                    operation: format!("{} {}", op.verb, op.address),
+                })
+        };
+        let find = || async {
+            let found = aws
+                .ec2
+                .describe_addresses()
+                .set_filters(Some(created_filters(op)))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeAddresses", e))?;
+            Ok(found
+                .addresses()
+                .first()
+                .and_then(|a| a.allocation_id())
+                .map(str::to_string))
+        };
+        let id = create_once(&format!("creating {}", op.address), send, find).await?;
         Ok(outcome(id))
     }
 

@@ -9,7 +9,8 @@ use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::peering::{ACCEPTER_VPC_ID, REQUESTER_VPC_ID, STATUS};
 
 use crate::apply::{
-    changed, ec2_tag_spec, id, outcome, required, unless_gone, update_ec2_tags, update_tags_only,
+    changed, create_once, created_filters, ec2_tag_spec, id, no_retries, outcome, required,
+    unless_gone, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -170,20 +171,49 @@ impl AwsKind for Peering {
     const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let created = aws
-            .ec2
-            .create_vpc_peering_connection()
-            .vpc_id(required(op, REQUESTER_VPC_ID)?)
-            .peer_vpc_id(required(op, ACCEPTER_VPC_ID)?)
-            .tag_specifications(ec2_tag_spec(ResourceType::VpcPeeringConnection, op))
-            .send()
-            .await
-            .map_err(|e| aws.error("ec2:CreateVpcPeeringConnection", e))?;
-        let peering = created
-            .vpc_peering_connection()
-            .and_then(|p| p.vpc_peering_connection_id())
-            .unwrap_or_default()
-            .to_string();
+        let (requester, accepter) = (
+            required(op, REQUESTER_VPC_ID)?,
+            required(op, ACCEPTER_VPC_ID)?,
+        );
+        let send = || async {
+            let created = aws
+                .ec2
+                .create_vpc_peering_connection()
+                .vpc_id(requester)
+                .peer_vpc_id(accepter)
+                .tag_specifications(ec2_tag_spec(ResourceType::VpcPeeringConnection, op))
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateVpcPeeringConnection", e))?;
+            Ok(created
+                .vpc_peering_connection()
+                .and_then(|p| p.vpc_peering_connection_id())
+                .unwrap_or_default()
+                .to_string())
+        };
+        let find = || async {
+            let found = aws
+                .ec2
+                .describe_vpc_peering_connections()
+                .set_filters(Some(created_filters(op)))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpcPeeringConnections", e))?;
+            Ok(found
+                .vpc_peering_connections()
+                .iter()
+                .filter(|p| {
+                    !matches!(
+                        p.status().and_then(|s| s.code()).map(|c| c.as_str()),
+                        Some("deleted" | "rejected" | "failed")
+                    )
+                })
+                .find_map(|p| p.vpc_peering_connection_id())
+                .map(str::to_string))
+        };
+        let peering = create_once(&format!("creating {}", op.address), send, find).await?;
         // Same account and region: vpcform accepts its own request.
         accept_and_wait(aws, &peering).await?;
         Ok(outcome(peering))

@@ -8,8 +8,8 @@ use vpcform_topology::attr::{TAGS, VPC_ID};
 use vpcform_topology::kinds::subnet::{AVAILABILITY_ZONE, CIDR_BLOCK, MAP_PUBLIC_IP_ON_LAUNCH};
 
 use crate::apply::{
-    attr, attr_bool, changed, delete, ec2_tag_spec, id, or_own, outcome, own_filters, required,
-    update_ec2_tags, update_tags_only,
+    attr, attr_bool, changed, create_once, created_filters, delete, ec2_tag_spec, id, no_retries,
+    or_own, outcome, required, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -92,31 +92,12 @@ impl AwsKind for Subnet {
     const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let mut call = aws
-            .ec2
-            .create_subnet()
-            .vpc_id(required(op, VPC_ID)?)
-            .cidr_block(required(op, CIDR_BLOCK)?)
-            .tag_specifications(ec2_tag_spec(ResourceType::Subnet, op));
-        if let Some(az) = attr(op, AVAILABILITY_ZONE) {
-            call = call.availability_zone(az);
-        }
-        let created = call
-            .send()
-            .await
-            .map_err(|e| aws.error("ec2:CreateSubnet", e))
-            .map(|created| {
-                created
-                    .subnet()
-                    .and_then(|s| s.subnet_id())
-                    .unwrap_or_default()
-                    .to_string()
-            });
-        let subnet = or_own(created, &["InvalidSubnet.Conflict"], || async {
+        let (vpc, cidr) = (required(op, VPC_ID)?, required(op, CIDR_BLOCK)?);
+        let find = || async {
             let own = aws
                 .ec2
                 .describe_subnets()
-                .set_filters(Some(own_filters(op)))
+                .set_filters(Some(created_filters(op)))
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:DescribeSubnets", e))?;
@@ -125,8 +106,31 @@ impl AwsKind for Subnet {
                 .first()
                 .and_then(|s| s.subnet_id())
                 .map(str::to_string))
-        })
-        .await?;
+        };
+        let send = || async {
+            let created = aws
+                .ec2
+                .create_subnet()
+                .vpc_id(vpc)
+                .cidr_block(cidr)
+                .set_availability_zone(attr(op, AVAILABILITY_ZONE).map(str::to_string))
+                .tag_specifications(ec2_tag_spec(ResourceType::Subnet, op))
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateSubnet", e))
+                .map(|created| {
+                    created
+                        .subnet()
+                        .and_then(|s| s.subnet_id())
+                        .unwrap_or_default()
+                        .to_string()
+                });
+            // A conflict with our own earlier attempt (its answer lost) is that subnet.
+            or_own(created, &["InvalidSubnet.Conflict"], find).await
+        };
+        let subnet = create_once(&format!("creating {}", op.address), send, find).await?;
         if attr_bool(op, MAP_PUBLIC_IP_ON_LAUNCH) == Some(true) {
             set_public(aws, &subnet, true).await?;
         }

@@ -16,8 +16,8 @@ use vpcform_topology::kinds::vpc::{
 use crate::kinds::security_group::restrict_default_group;
 
 use crate::apply::{
-    attr_bool, changed, delete, ec2_tag_spec, id, outcome, required, update_ec2_tags,
-    update_tags_only, wait_for,
+    attr_bool, changed, create_once, created_filters, delete, ec2_tag_spec, id, no_retries,
+    outcome, required, update_ec2_tags, update_tags_only, wait_for,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::{
@@ -178,19 +178,39 @@ impl AwsKind for Vpc {
     const SCAN: Scan = Scan::InVpcs(|aws, vpcs| Box::pin(scan(aws, vpcs)));
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
-        let created = aws
-            .ec2
-            .create_vpc()
-            .cidr_block(required(op, CIDR_BLOCK)?)
-            .tag_specifications(ec2_tag_spec(ResourceType::Vpc, op))
-            .send()
-            .await
-            .map_err(|e| aws.error("ec2:CreateVpc", e))?;
-        let vpc = created
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .unwrap_or_default()
-            .to_string();
+        let cidr = required(op, CIDR_BLOCK)?;
+        let send = || async {
+            let created = aws
+                .ec2
+                .create_vpc()
+                .cidr_block(cidr)
+                .tag_specifications(ec2_tag_spec(ResourceType::Vpc, op))
+                .customize()
+                .config_override(no_retries())
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:CreateVpc", e))?;
+            Ok(created
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()
+                .to_string())
+        };
+        let find = || async {
+            let found = aws
+                .ec2
+                .describe_vpcs()
+                .set_filters(Some(created_filters(op)))
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DescribeVpcs", e))?;
+            Ok(found
+                .vpcs()
+                .first()
+                .and_then(|v| v.vpc_id())
+                .map(str::to_string))
+        };
+        let vpc = create_once(&format!("creating {}", op.address), send, find).await?;
         wait_for(
             &format!("VPC {vpc} to become available"),
             Duration::from_secs(120),
