@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vpcform_topology::escape::terminal;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -64,9 +65,9 @@ pub(crate) fn run_import(args: &ImportArgs, output: Output) -> anyhow::Result<Ex
         err(&format!(
             "{} left out {}: {} ({})\n",
             style.warning("warning:"),
-            l.id,
-            l.what,
-            l.why
+            terminal(&l.id),
+            terminal(&l.what),
+            terminal(&l.why)
         ));
     }
     let target = args

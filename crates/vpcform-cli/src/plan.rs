@@ -48,7 +48,7 @@ pub(crate) struct PlanArgs {
     deny_broadening: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PlanFormat {
     Text,
     Json,
@@ -142,7 +142,23 @@ fn connectivity(
 
 pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
     let runtime = crate::runtime()?;
-    let Some((plan, aws)) = runtime.block_on(make_plan(&args.file, &args.aws, output))? else {
+    let made = runtime.block_on(make_plan(&args.file, &args.aws, output));
+    // A pull request's comment says why there is no plan, rather than nothing.
+    if args.format == PlanFormat::Markdown {
+        let failure = match &made {
+            Ok(Some(_)) => None,
+            Ok(None) => Some("the topology has errors; `vpcform validate` lists them".to_string()),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        if let Some(why) = failure {
+            let stack = crate::validate::load(&args.file)
+                .ok()
+                .and_then(|l| l.topology.map(|t| t.stack.value))
+                .unwrap_or_default();
+            out(&vpcform_diff::failure_markdown(&stack, &why));
+        }
+    }
+    let Some((plan, aws)) = made? else {
         return Ok(ExitCode::from(1));
     };
     match args.format {

@@ -435,3 +435,145 @@ fn a_create_whose_answer_is_late_is_found_not_made_twice() {
         "vpcs, subnets, gateways, peerings, addresses"
     );
 }
+
+/// Import writes only what reads back as the same data: a Name tag that
+/// tries to inject YAML (a newline and a declaration) stays in its comment,
+/// and descriptions full of YAML syntax, quotes and bidi marks are written
+/// as values that read back exactly: adopting them changes nothing.
+#[test]
+fn hostile_tags_round_trip_through_import() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let injected = "x\nvpcs:\n  evil: { cidr: 10.9.0.0/16 }";
+    let odd = "a\u{202e}b # c: \"d\" \\ e\nf: [g]";
+    let vpc = rt.block_on(async {
+        let tags = ec2::types::TagSpecification::builder()
+            .resource_type(ec2::types::ResourceType::Vpc)
+            .tags(
+                ec2::types::Tag::builder()
+                    .key("Name")
+                    .value(injected)
+                    .build(),
+            )
+            .build();
+        let v = sdk
+            .ec2
+            .create_vpc()
+            .cidr_block("10.60.0.0/16")
+            .tag_specifications(tags)
+            .send()
+            .await
+            .unwrap();
+        let vpc = v.vpc().unwrap().vpc_id().unwrap().to_string();
+        let g = sdk
+            .ec2
+            .create_security_group()
+            .vpc_id(&vpc)
+            .group_name("web")
+            .description(odd)
+            .send()
+            .await
+            .unwrap();
+        sdk.ec2
+            .authorize_security_group_ingress()
+            .group_id(g.group_id().unwrap())
+            .ip_permissions(
+                ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .ip_ranges(
+                        ec2::types::IpRange::builder()
+                            .cidr_ip("10.60.0.0/16")
+                            .description(odd)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        vpc
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let import = vpcform(
+        &moto,
+        dir.path(),
+        &[
+            "import",
+            "--vpc",
+            &vpc,
+            "--stack",
+            "hostile",
+            "-o",
+            "topology.yaml",
+        ],
+    );
+    ok(&import);
+    let written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
+    assert!(
+        !written.contains("\n  evil:"),
+        "a tag wrote a declaration:\n{written}"
+    );
+    let loaded = vpcform_topology::load("topology.yaml", written.as_bytes());
+    let topology = loaded.topology.expect("the written file loads");
+    assert_eq!(topology.vpcs.len(), 1, "{written}");
+    let group = &topology.security_groups[0].spec;
+    assert_eq!(
+        group.description.as_ref().map(|d| d.value.as_str()),
+        Some(odd),
+        "{written}"
+    );
+    let plan = vpcform(&moto, dir.path(), &["plan", "--format", "json"]);
+    ok(&plan);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["summary"]["adopt"], 2, "{}", plan.stdout);
+    assert_eq!(
+        json["summary"]["change"], 0,
+        "the values read back as they are: {}",
+        plan.stdout
+    );
+    assert_eq!(json["summary"]["add"], 0, "{}", plan.stdout);
+}
+
+/// An owned object whose address tag someone edited is a plan error naming
+/// the object and the tag, not a replacement that apply could not carry out.
+#[test]
+fn an_edited_address_tag_is_a_located_plan_error() {
+    let moto = Moto::start();
+    let dir = workdir(WITH_GROUP);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let subnet = rt.block_on(async {
+        let s = sdk
+            .ec2
+            .describe_subnets()
+            .filters(by_tag("vpcform:address", "subnet.app"))
+            .send()
+            .await
+            .unwrap();
+        s.subnets()[0].subnet_id().unwrap().to_string()
+    });
+    rt.block_on(add_ec2_tag(
+        &sdk,
+        &subnet,
+        "vpcform:address",
+        "subnet.renamed",
+    ));
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    let all = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(
+        all.contains(&format!(
+            "{subnet} was created as subnet.app, but its `vpcform:address` tag now says `subnet.renamed`"
+        )),
+        "{all}"
+    );
+    let apply = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    rt.block_on(add_ec2_tag(&sdk, &subnet, "vpcform:address", "subnet.app"));
+    let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
+}

@@ -254,3 +254,47 @@ fn a_diagnostic_echoes_a_bounded_safe_excerpt_of_the_line() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A Markdown plan that cannot be made still writes the comment, saying why.
+#[test]
+fn a_failed_markdown_plan_still_says_why() {
+    let dir = std::env::temp_dir().join(format!("vpcform-md-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "stack: s\nvpcs:\n  v: { cidr: nope }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("good.yaml"),
+        "stack: s\nregion: us-east-1\nvpcs:\n  v: { cidr: 10.0.0.0/16 }\n",
+    )
+    .unwrap();
+    let run = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vpcform"))
+            .args(["plan", "--format", "markdown", "-f", file])
+            .current_dir(&dir)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    };
+    for (file, why) in [
+        ("bad.yaml", "the topology has errors"),
+        ("good.yaml", "127.0.0.1:9"),
+    ] {
+        let o = run(file);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let md = stdout(&o);
+        assert!(
+            md.starts_with(
+                "<!-- vpcform-plan stack=s changes=0 destroys=0 broadening=0 errors=1 -->\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("No plan was made") && md.contains(why), "{md}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

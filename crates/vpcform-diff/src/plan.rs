@@ -80,6 +80,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     changes.extend(planner.deletes(&desired, &cx));
     order_deletes(&mut changes, live);
     errors.extend(changes.iter().filter_map(|c| users_left_behind(c, live)));
+    errors.extend(edited_addresses(&planner.config_hashes, live));
 
     Plan {
         stack: topology.stack.value.clone(),
@@ -230,6 +231,40 @@ fn users_left_behind(change: &ResourceChange, live: &LiveState) -> Option<PlanEr
             users.join(", ")
         ),
     })
+}
+
+/// An owned object whose `vpcform:address` tag someone edited: its
+/// `vpcform:config` still holds the declaration hash of the address it was
+/// created for, a declared address with no live object. Planned as is, that
+/// object would be deleted and a new one created in its place (which AWS
+/// may refuse as a conflict): a plan error naming the object and the tag.
+fn edited_addresses(hashes: &HashMap<Address, String>, live: &LiveState) -> Vec<PlanError> {
+    let by_hash: HashMap<&str, &Address> = hashes
+        .iter()
+        .filter(|(a, _)| !live.objects.contains_key(*a))
+        .map(|(a, h)| (h.as_str(), a))
+        .collect();
+    let mut errors: Vec<PlanError> = live
+        .objects
+        .values()
+        .filter(|o| !o.unowned && o.address.kind.container().is_none())
+        .filter_map(|o| {
+            let config = o.get(attr::TAGS)?.get(TAG_CONFIG)?.as_str()?;
+            let hash = config.trim_end_matches(crate::CONFIG_UNFINISHED);
+            let declared = *by_hash.get(hash)?;
+            (declared != &o.address).then(|| PlanError {
+                address: declared.clone(),
+                message: format!(
+                    "{} was created as {declared}, but its `{}` tag now says `{}`: the tag was edited. Set it back to `{declared}` (or remove the object's vpcform tags to let it go); until then nothing is planned for it",
+                    o.id,
+                    crate::TAG_ADDRESS,
+                    o.address
+                ),
+            })
+        })
+        .collect();
+    errors.sort_by(|a, b| a.address.cmp(&b.address));
+    errors
 }
 
 /// What planning one object needs besides the object itself.

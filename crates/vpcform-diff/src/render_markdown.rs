@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use vpcform_topology::escape::{html, md_block_fence, md_cell, md_code, terminal};
+use vpcform_topology::escape::{excerpt, html, md_block_fence, md_cell, md_code, terminal};
 
 use crate::render_text::{line_diff, show};
 use crate::{Action, Plan, ResourceChange};
@@ -22,6 +22,21 @@ fn marker(plan: &Plan) -> String {
         s.adopt + s.add + s.change + s.destroy,
         s.destroy,
         plan.errors.len()
+    )
+}
+
+/// The comment when no plan could be made: the marker (one error), and why.
+pub fn failure_markdown(stack: &str, why: &str) -> String {
+    // The marker holds vpcform's own values only: a stack name that is not
+    // one (from a broken file) is left out.
+    let stack = if vpcform_topology::is_valid_name(stack) {
+        stack
+    } else {
+        ""
+    };
+    format!(
+        "<!-- vpcform-plan stack={stack} changes=0 destroys=0 broadening=0 errors=1 -->\n### vpcform plan: failed\n\n> [!CAUTION]\n> No plan was made: {}\n",
+        md_code(&excerpt(why, 2000))
     )
 }
 

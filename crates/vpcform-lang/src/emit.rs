@@ -178,7 +178,8 @@ fn write_block_map(out: &mut String, m: &Map, indent: usize) {
     let pad = " ".repeat(indent);
     for e in &m.entries {
         for c in &e.comments {
-            let _ = writeln!(out, "{pad}# {c}");
+            // A comment quotes the account: it never ends its line early.
+            let _ = writeln!(out, "{pad}# {}", crate::escape::terminal(c));
         }
         let key = quoted(&e.key, false);
         match e.value.flow() {
@@ -238,8 +239,28 @@ pub fn quoted(s: &str, in_flow: bool) -> String {
     if plain_is_safe(s, in_flow) {
         s.to_string()
     } else {
-        serde_json::to_string(s).unwrap_or_default()
+        double_quoted(s)
     }
+}
+
+/// A YAML double-quoted scalar that reads back as exactly `s`: quotes and
+/// backslashes escaped, and every character YAML does not print (controls,
+/// line separators, bidi marks) as a `\u` escape, so no value ends a line.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if crate::escape::is_unsafe_char(c) || c == '\u{85}' => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn plain_is_safe(s: &str, in_flow: bool) -> bool {
@@ -339,5 +360,35 @@ mod tests {
             text,
             "ingress:\n  - { protocol: tcp, port: 22, cidr: 0.0.0.0/0 }\n# why\nstatement:\n  - Effect: Allow\n    Action:\n      - logs:Action0\n      - logs:Action1\n      - logs:Action2\n      - logs:Action3\n      - logs:Action4\n      - logs:Action5\n      - logs:Action6\n      - logs:Action7\n      - logs:Action8\n      - logs:Action9\n      - logs:Action10\n      - logs:Action11\ntags: { Name: web }\n"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Whatever a tag or a name holds, the written scalar reads back as
+        /// exactly it, on one line, in a block map and in a flow one.
+        #[test]
+        fn every_string_reads_back_as_itself(s in proptest::prelude::any::<String>()) {
+            for (text, in_flow) in [(format!("k: {}\n", quoted(&s, false)), false), (format!("k: {{ a: {} }}\n", quoted(&s, true)), true)] {
+                proptest::prop_assert_eq!(text.lines().count(), 1);
+                let node = crate::yaml::parse(text.as_bytes()).map_err(|d| proptest::test_runner::TestCaseError::fail(d.message.clone()))?;
+                let crate::yaml::NodeKind::Map(entries) = &node.kind else { panic!("a map") };
+                let value = if in_flow {
+                    let crate::yaml::NodeKind::Map(inner) = &entries[0].1.kind else { panic!("a flow map") };
+                    &inner[0].1
+                } else {
+                    &entries[0].1
+                };
+                let read = match &value.kind {
+                    crate::yaml::NodeKind::Str(v) => v.clone(),
+                    other => panic!("{s:?} read back as {other:?}"),
+                };
+                proptest::prop_assert_eq!(&read, &s);
+            }
+        }
     }
 }

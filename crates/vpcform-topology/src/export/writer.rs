@@ -10,6 +10,7 @@ use crate::emit::Map;
 use crate::model::is_valid_name;
 
 use super::cx::{ExportCx, LeftOut, Observed};
+use crate::escape::terminal;
 /// What the header of the written file says.
 #[derive(Clone, Debug)]
 pub struct Origin {
@@ -156,8 +157,8 @@ fn describe(o: &Observed) -> String {
 fn header(origin: &Origin, left_out: &[LeftOut]) -> String {
     let mut text = format!(
         "# yaml-language-server: $schema=./docs/topology.schema.json\n#\n# Written by `vpcform import` from {} in {}.\n# Every declaration adopts the object named by its `import-id`: `vpcform plan`\n# shows each as `= … will be adopted`, and `vpcform apply` adds the ownership\n# tags without recreating anything. `import-id` may stay or go afterwards.\n",
-        origin.vpcs.join(", "),
-        origin.region
+        terminal(&origin.vpcs.join(", ")),
+        terminal(&origin.region)
     );
     if left_out.is_empty() {
         text.push_str("# Nothing in these VPCs was left out.\n");
@@ -166,7 +167,13 @@ fn header(origin: &Origin, left_out: &[LeftOut]) -> String {
             "#\n# Left out (vpcform cannot express these; they stay as they are in AWS):\n",
         );
         for l in left_out {
-            text.push_str(&format!("#   {}: {} ({})\n", l.id, l.what, l.why));
+            // What was left out quotes the account: one line each, always.
+            text.push_str(&format!(
+                "#   {}: {} ({})\n",
+                terminal(&l.id),
+                terminal(&l.what),
+                terminal(&l.why)
+            ));
         }
     }
     text.push('\n');
