@@ -97,8 +97,9 @@ pub fn read_input<R: BufRead + 'static>(
     let first = reader.fill_buf().map_err(|e| e.to_string())?;
     let json = first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if json {
-        let doc: serde_json::Value = serde_json::from_reader(reader)
-            .map_err(|e| format!("not the JSON of `aws logs filter-log-events`: {e}"))?;
+        // Bounded: a JSON export larger than this is read as truncated, and refused.
+        let doc: serde_json::Value = serde_json::from_reader(reader.take(MAX_JSON_BYTES))
+            .map_err(|e| format!("not the JSON of `aws logs filter-log-events` (or larger than {MAX_JSON_BYTES} bytes): {e}"))?;
         let events = doc
             .get("events")
             .and_then(|e| e.as_array())
@@ -140,6 +141,13 @@ pub fn run_file(
     threads: usize,
 ) -> Result<QueryResult, String> {
     let mut file = File::open(path).map_err(|e| e.to_string())?;
+    // Split by size only what has one: a pipe or a device is read by no one.
+    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err(format!(
+            "{} is not a regular file: export the records to a file first",
+            path.display()
+        ));
+    }
     let mut head = [0u8; 4096];
     let read = file.read(&mut head).map_err(|e| e.to_string())?;
     if head[..read].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
@@ -228,9 +236,16 @@ impl RangeRecords<'_> {
             let Some(i) = memchr::memchr(b'\n', available) else {
                 // A line across the buffer's end, or the file's last.
                 self.line.clear();
-                let read = self.reader.read_until(b'\n', &mut self.line)?;
+                let read = (&mut self.reader)
+                    .take(MAX_LINE_BYTES as u64 + 1)
+                    .read_until(b'\n', &mut self.line)?;
                 if read == 0 {
                     return Ok(None);
+                }
+                if read > MAX_LINE_BYTES {
+                    return Err(std::io::Error::other(format!(
+                        "the record at byte {seq} is longer than {MAX_LINE_BYTES} bytes; no log event is (CloudWatch Logs keeps at most 256 KiB)"
+                    )));
                 }
                 self.at += read as u64;
                 let text = record_text(&self.line).map(std::borrow::Cow::into_owned);
@@ -253,6 +268,12 @@ impl RangeRecords<'_> {
         self.streams.record(text, seq, &self.log, self.now_ms)
     }
 }
+
+/// The largest `filter-log-events` JSON read whole.
+const MAX_JSON_BYTES: u64 = 2 << 30;
+
+/// The longest record a file may hold: beyond any log event.
+const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// A line's text without its line end; `None` when blank.
 fn record_text(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
