@@ -3,6 +3,7 @@
 //! a time window (ACCEPT and REJECT records between the endpoints).
 
 use std::process::ExitCode;
+use vpcform_topology::escape::terminal;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -95,7 +96,11 @@ pub(crate) fn run_verify(args: &VerifyArgs, output: Output) -> anyhow::Result<Ex
                     (false, true) => "?",
                     (false, false) => "✗",
                 };
-                text.push_str(&format!("{mark} {}: {}\n", c.expectation, c.verdict));
+                text.push_str(&format!(
+                    "{mark} {}: {}\n",
+                    terminal(&c.expectation),
+                    terminal(&c.verdict)
+                ));
             }
             let held = checks.iter().filter(|c| c.held).count();
             text.push_str(&format!("\n{held} of {} expectations hold\n", checks.len()));

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification};
+use ec2::types::{DomainType, ResourceType, Tag, TagSpecification};
 
 const EGRESS: &str = r#"
 stack: egress
@@ -38,13 +38,6 @@ expect:
   - { from: subnet.app-a, to: internet, protocol: tcp, port: 443, reachable: true }
   - { from: internet, to: subnet.app-a, protocol: tcp, port: 443, reachable: false }
 "#;
-
-fn by_tag(key: &str, value: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{key}"))
-        .values(value)
-        .build()
-}
 
 fn named(resource: ResourceType, name: &str) -> TagSpecification {
     TagSpecification::builder()

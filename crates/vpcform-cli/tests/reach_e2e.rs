@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use ec2::types::Filter;
 
 fn reach(moto: &Moto, dir: &std::path::Path) -> (Run, serde_json::Value) {
     let run = vpcform(
@@ -40,13 +39,6 @@ fn blocked(json: &serde_json::Value) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn by_tag(name: &str, value: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{name}"))
-        .values(value)
-        .build()
 }
 
 #[test]

@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use ec2::types::Filter;
 
 const WITH_GROUP: &str = r#"
 stack: guarded
@@ -22,13 +21,6 @@ security-groups:
     ingress:
       - { protocol: tcp, port: 443, cidr: 10.40.0.0/16, description: HTTPS }
 "#;
-
-fn by_tag(key: &str, value: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{key}"))
-        .values(value)
-        .build()
-}
 
 #[test]
 fn a_group_an_unmanaged_interface_uses_is_never_deleted() {

@@ -84,37 +84,68 @@ impl SecurityChange {
     }
 }
 
+/// What an object of a kind grants by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grants {
+    /// Statements of a policy document.
+    Policy,
+    /// Statements of a trust policy.
+    Trust,
+    /// A policy attached to a role.
+    Attachment,
+    /// A security-group rule or a network-ACL entry.
+    Rule(RuleKind),
+    Nothing,
+}
+
+/// The kinds of rule a plan can add or remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RuleKind {
+    SecurityGroup,
+    NetworkAcl,
+}
+
+impl Grants {
+    /// Every kind, placed knowingly: a new kind does not compile until it is.
+    fn of(kind: ResourceKind) -> Grants {
+        use ResourceKind as K;
+        match kind {
+            K::IamPolicy => Grants::Policy,
+            K::IamRole => Grants::Trust,
+            K::IamRolePolicyAttachment => Grants::Attachment,
+            K::SecurityGroupRule => Grants::Rule(RuleKind::SecurityGroup),
+            K::NetworkAclEntry => Grants::Rule(RuleKind::NetworkAcl),
+            K::Vpc
+            | K::Subnet
+            | K::InternetGateway
+            | K::InternetGatewayAttachment
+            | K::ElasticIp
+            | K::NatGateway
+            | K::RouteTable
+            | K::RouteTableAssociation
+            | K::Route
+            | K::SecurityGroup
+            | K::Instance
+            | K::LogGroup
+            | K::FlowLog
+            | K::VpcPeering
+            | K::NetworkAcl
+            | K::NetworkAclAssociation => Grants::Nothing,
+        }
+    }
+}
+
 /// Every security change of `plan`, IAM first, in plan order.
 pub fn security_changes(plan: &Plan) -> Vec<SecurityChange> {
     let mut iam = Vec::new();
     let mut rules = Vec::new();
     for c in plan.changes.iter().filter(|c| c.action.is_change()) {
-        match c.kind {
-            ResourceKind::IamPolicy => iam.extend(statement_changes(c, iam::POLICY_DOCUMENT)),
-            ResourceKind::IamRole => {
-                iam.extend(statement_changes(c, iam::ASSUME_ROLE_POLICY_DOCUMENT))
-            }
-            ResourceKind::IamRolePolicyAttachment => iam.extend(attachment_change(c)),
-            ResourceKind::SecurityGroupRule | ResourceKind::NetworkAclEntry => {
-                rules.extend(rule_changes(plan, c))
-            }
-            // What grants nothing by itself: each new kind is placed here knowingly.
-            ResourceKind::Vpc
-            | ResourceKind::Subnet
-            | ResourceKind::InternetGateway
-            | ResourceKind::InternetGatewayAttachment
-            | ResourceKind::ElasticIp
-            | ResourceKind::NatGateway
-            | ResourceKind::RouteTable
-            | ResourceKind::RouteTableAssociation
-            | ResourceKind::Route
-            | ResourceKind::SecurityGroup
-            | ResourceKind::Instance
-            | ResourceKind::LogGroup
-            | ResourceKind::FlowLog
-            | ResourceKind::VpcPeering
-            | ResourceKind::NetworkAcl
-            | ResourceKind::NetworkAclAssociation => {}
+        match Grants::of(c.kind) {
+            Grants::Policy => iam.extend(statement_changes(c, iam::POLICY_DOCUMENT)),
+            Grants::Trust => iam.extend(statement_changes(c, iam::ASSUME_ROLE_POLICY_DOCUMENT)),
+            Grants::Attachment => iam.extend(attachment_change(c)),
+            Grants::Rule(kind) => rules.extend(rule_changes(plan, c, kind)),
+            Grants::Nothing => {}
         }
     }
     iam.extend(rules);
@@ -270,9 +301,9 @@ impl Grant {
 }
 
 /// The rule or entry `attrs` describe, if they are one.
-fn grant(kind: ResourceKind, key: Option<&str>, attrs: &BTreeMap<String, Value>) -> Option<Grant> {
+fn grant(kind: RuleKind, key: Option<&str>, attrs: &BTreeMap<String, Value>) -> Option<Grant> {
     match kind {
-        ResourceKind::SecurityGroupRule => {
+        RuleKind::SecurityGroup => {
             // direction/protocol/from..to/peer, as the topology keys rules.
             let mut parts = key?.splitn(4, '/');
             let direction = parts.next()?.to_string();
@@ -290,7 +321,7 @@ fn grant(kind: ResourceKind, key: Option<&str>, attrs: &BTreeMap<String, Value>)
                 allow: true,
             })
         }
-        ResourceKind::NetworkAclEntry => {
+        RuleKind::NetworkAcl => {
             let number = |a: vpcform_topology::Attr| attrs.get(a.as_str()).and_then(Value::as_i64);
             let text = |a: vpcform_topology::Attr| attrs.get(a.as_str()).and_then(Value::as_str);
             let egress = attrs.get(network_acl::EGRESS.as_str()) == Some(&Value::Bool(true));
@@ -303,25 +334,6 @@ fn grant(kind: ResourceKind, key: Option<&str>, attrs: &BTreeMap<String, Value>)
                 allow: text(network_acl::RULE_ACTION) == Some("allow"),
             })
         }
-        ResourceKind::Vpc
-        | ResourceKind::Subnet
-        | ResourceKind::InternetGateway
-        | ResourceKind::InternetGatewayAttachment
-        | ResourceKind::ElasticIp
-        | ResourceKind::NatGateway
-        | ResourceKind::RouteTable
-        | ResourceKind::RouteTableAssociation
-        | ResourceKind::Route
-        | ResourceKind::SecurityGroup
-        | ResourceKind::Instance
-        | ResourceKind::LogGroup
-        | ResourceKind::FlowLog
-        | ResourceKind::VpcPeering
-        | ResourceKind::NetworkAcl
-        | ResourceKind::NetworkAclAssociation
-        | ResourceKind::IamPolicy
-        | ResourceKind::IamRole
-        | ResourceKind::IamRolePolicyAttachment => None,
     }
 }
 
@@ -334,25 +346,26 @@ fn protocol_name(text: &str) -> String {
 }
 
 /// Every rule or entry of the same group or ACL as it was before the plan.
-fn before_grants(plan: &Plan, container: &Address, kind: ResourceKind) -> Vec<Grant> {
+fn before_grants(plan: &Plan, container: &Address, kind: RuleKind) -> Vec<Grant> {
     plan.changes
         .iter()
-        .filter(|c| c.kind == kind && c.id.is_some() && !matches!(c.action, Action::Create))
+        .filter(|c| Grants::of(c.kind) == Grants::Rule(kind))
+        .filter(|c| c.id.is_some() && !matches!(c.action, Action::Create))
         .filter(|c| ResourceKind::container_of(&c.address).as_ref() == Some(container))
         .filter_map(|c| grant(kind, c.address.key.as_deref(), &c.before))
         .collect()
 }
 
-fn rule_changes(plan: &Plan, c: &ResourceChange) -> Vec<SecurityChange> {
+fn rule_changes(plan: &Plan, c: &ResourceChange, kind: RuleKind) -> Vec<SecurityChange> {
     let Some(container) = ResourceKind::container_of(&c.address) else {
         return Vec::new();
     };
     let key = c.address.key.as_deref();
     let old = (!matches!(c.action, Action::Create | Action::Adopt))
-        .then(|| grant(c.kind, key, &c.before))
+        .then(|| grant(kind, key, &c.before))
         .flatten();
     let new = (!matches!(c.action, Action::Delete))
-        .then(|| grant(c.kind, key, &c.after))
+        .then(|| grant(kind, key, &c.after))
         .flatten();
     if old == new {
         return Vec::new(); // a description changed, or an adoption
@@ -363,7 +376,7 @@ fn rule_changes(plan: &Plan, c: &ResourceChange) -> Vec<SecurityChange> {
         out.push(rule(Sign::Removed, &container, c.kind, &old, broadening));
     }
     if let Some(new) = new {
-        let before = before_grants(plan, &container, c.kind);
+        let before = before_grants(plan, &container, kind);
         let broadening = new.allow && !before.iter().any(|b| b.covers(&new));
         out.push(rule(Sign::Added, &container, c.kind, &new, broadening));
     }

@@ -78,7 +78,10 @@ fn a_record_longer_than_any_log_event_is_an_error() {
     let dir = std::env::temp_dir().join(format!("vpcform-line-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("records.log");
-    let line = format!("2 123 eni-1 10.0.0.1 10.0.0.2 {} 80 6 1 40 1 2 ACCEPT OK", "9".repeat(2 << 20));
+    let line = format!(
+        "2 123 eni-1 10.0.0.1 10.0.0.2 {} 80 6 1 40 1 2 ACCEPT OK",
+        "9".repeat(2 << 20)
+    );
     std::fs::write(&path, format!("{line}\n")).unwrap();
     let compiled = compile("stats count() as n").unwrap();
     let e = vpcform_insights::run_file(&compiled, &path, "g", 0, 1).expect_err("bounded");

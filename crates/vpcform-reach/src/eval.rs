@@ -8,6 +8,7 @@
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
+use vpcform_topology::escape::terminal;
 use vpcform_topology::{Direction, Protocol, TargetKind};
 
 use crate::flow::{EPHEMERAL, Endpoint, EndpointSpec, Packet, Service, resolve};
@@ -1026,10 +1027,14 @@ impl Verdict {
         use std::fmt::Write as _;
         let mut out = String::new();
         let answer = self.answer.as_str();
+        // Names and reasons quote the account: one safe line each.
+        let t = |s: &str| terminal(s).into_owned();
         let _ = writeln!(
             out,
             "{} → {} ({}): {answer}",
-            self.from, self.to, self.service
+            t(&self.from),
+            t(&self.to),
+            self.service
         );
         for (title, hops) in [("forward", &self.forward), ("return", &self.back)] {
             let _ = writeln!(out, "\n{title}:");
@@ -1039,27 +1044,39 @@ impl Verdict {
                     (false, true) => "?",
                     (false, false) => "✗",
                 };
-                let _ = writeln!(out, "  {mark} {:<22} {}", h.step, h.detail);
+                let _ = writeln!(out, "  {mark} {:<22} {}", h.step, t(&h.detail));
             }
         }
         if !self.blocked.is_empty() {
             let _ = writeln!(out, "\nblocked by:");
             for b in &self.blocked {
-                let id = b.id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default();
+                let id =
+                    b.id.as_ref()
+                        .map(|i| format!(" ({})", t(i)))
+                        .unwrap_or_default();
                 let _ = writeln!(
                     out,
                     "  [{}] {}{id}, {} leg: {}",
-                    b.code, b.component, b.leg, b.reason
+                    b.code,
+                    t(&b.component),
+                    b.leg,
+                    t(&b.reason)
                 );
-                let _ = writeln!(out, "      fix: {}", b.fix);
+                let _ = writeln!(out, "      fix: {}", t(&b.fix));
             }
         }
         if !self.unknown.is_empty() {
             let _ = writeln!(out, "\ncannot decide (no fix proposed):");
             for u in &self.unknown {
                 let id = u.id.as_ref().filter(|i| **i != u.component);
-                let id = id.map(|i| format!(" ({i})")).unwrap_or_default();
-                let _ = writeln!(out, "  {}{id}, {} leg: {}", u.component, u.leg, u.reason);
+                let id = id.map(|i| format!(" ({})", t(i))).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {}{id}, {} leg: {}",
+                    t(&u.component),
+                    u.leg,
+                    t(&u.reason)
+                );
             }
         }
         out

@@ -241,3 +241,11 @@ pub async fn add_ec2_tag(sdk: &Sdk, id: &str, key: &str, value: &str) {
         .await
         .unwrap();
 }
+
+/// The EC2 filter for objects tagged `key=value`.
+pub fn by_tag(key: &str, value: &str) -> ec2::types::Filter {
+    ec2::types::Filter::builder()
+        .name(format!("tag:{key}"))
+        .values(value)
+        .build()
+}
