@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use ec2::types::Filter;
 
 fn reach(moto: &Moto, dir: &std::path::Path) -> (Run, serde_json::Value) {
     let run = vpcform(
