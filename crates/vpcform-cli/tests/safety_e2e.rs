@@ -569,3 +569,53 @@ fn an_edited_address_tag_is_a_located_plan_error() {
     let clean = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(clean.code, 0, "{}\n{}", clean.stdout, clean.stderr);
 }
+
+/// An apply whose plan went stale while it waited (here: for the lock,
+/// while another apply ran) plans again under the lock and refuses,
+/// instead of running the old plan: nothing is created twice.
+#[test]
+fn an_apply_that_waited_refuses_its_stale_plan() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Faults::hold("CreateLogStream", std::time::Duration::from_secs(6)),
+    );
+    let dir = workdir(WITH_GROUP);
+    let slow_dir = dir.path().to_path_buf();
+    let slow = {
+        let moto_env = moto.env();
+        let endpoint = proxy.endpoint.clone();
+        std::thread::spawn(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_vpcform"))
+                .args(["apply", "--auto-approve"])
+                .current_dir(&slow_dir)
+                .envs(moto_env)
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .env_remove("AWS_PROFILE")
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap()
+        })
+    };
+    // While the first waits on its lock, a second applies the same topology.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let first = slow.join().unwrap();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("changed after this plan was made"),
+        "{stderr}"
+    );
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let vpcs = rt
+        .block_on(
+            sdk.ec2
+                .describe_vpcs()
+                .filters(by_tag("vpcform:stack", "guarded"))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1, "nothing was created twice");
+}
