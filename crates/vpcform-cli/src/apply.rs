@@ -93,12 +93,16 @@ pub(crate) fn run_destroy(args: &DestroyArgs, output: Output) -> anyhow::Result<
             return Ok(ExitCode::from(1));
         };
         let aws = crate::plan::connect(&args.aws, topology).await?;
-        let live = vpcform_aws::read_live_state(&aws, topology).await?;
-        let plan = vpcform_diff::plan_destroy(
+        let (live, network) = tokio::try_join!(
+            vpcform_aws::read_live_state(&aws, topology),
+            vpcform_aws::read_network(&aws, topology),
+        )?;
+        let mut plan = vpcform_diff::plan_destroy(
             topology,
             &live,
             &vpcform_diff::short_hash(&loaded.source.text),
         );
+        crate::plan::add_refusals(&mut plan, &network);
         execute_with_lock(
             plan,
             aws,
@@ -190,9 +194,8 @@ async fn saved_plan(
         live: &live,
         topology_hash: &saved.plan.topology_hash,
     });
-    fresh
-        .errors
-        .extend(vpcform_exec::build_apply_graph(&fresh).refusal());
+    let network = vpcform_aws::read_network(&aws, topology).await?;
+    crate::plan::add_refusals(&mut fresh, &network);
     if fresh.promise() != saved.plan.promise() {
         bail!(
             "{} does not hold the plan its topology and the account give (it was edited); nothing was changed. Run `vpcform plan --out {}` again and review it",
@@ -305,22 +308,22 @@ async fn replan(aws: &vpcform_aws::Aws, file: &FileArg, command: Command) -> any
     let Some((topology, graph)) = loaded.valid() else {
         bail!("{} has errors now", loaded.source.name);
     };
-    let live = vpcform_aws::read_live_state(aws, topology).await?;
+    let (live, network) = tokio::try_join!(
+        vpcform_aws::read_live_state(aws, topology),
+        vpcform_aws::read_network(aws, topology),
+    )?;
     let hash = vpcform_diff::short_hash(&loaded.source.text);
-    Ok(match command {
-        Command::Apply => {
-            let mut plan = vpcform_diff::plan(vpcform_diff::PlanInput {
-                topology,
-                graph,
-                live: &live,
-                topology_hash: &hash,
-            });
-            plan.errors
-                .extend(vpcform_exec::build_apply_graph(&plan).refusal());
-            plan
-        }
+    let mut plan = match command {
+        Command::Apply => vpcform_diff::plan(vpcform_diff::PlanInput {
+            topology,
+            graph,
+            live: &live,
+            topology_hash: &hash,
+        }),
         Command::Destroy => vpcform_diff::plan_destroy(topology, &live, &hash),
-    })
+    };
+    crate::plan::add_refusals(&mut plan, &network);
+    Ok(plan)
 }
 
 /// Asks for `yes` on a terminal; refuses without one.

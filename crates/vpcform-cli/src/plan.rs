@@ -121,10 +121,19 @@ pub(crate) async fn make_plan(
     });
     plan.api_calls = aws.calls().get() - before;
     // A plan is a promise: what apply would refuse is an error now, in review.
-    plan.errors
-        .extend(vpcform_exec::build_apply_graph(&plan).refusal());
+    add_refusals(&mut plan, &network);
     plan.connectivity = Some(connectivity(topology, &network));
     Ok(Some((plan, aws)))
+}
+
+/// What apply would refuse, as plan errors: a cycle in the apply graph, a
+/// VPC to delete that still holds what vpcform does not manage. Every path
+/// that makes a plan adds them, so a plan made again compares equal.
+pub(crate) fn add_refusals(plan: &mut Plan, network: &vpcform_reach::Network) {
+    plan.errors
+        .extend(vpcform_exec::build_apply_graph(plan).refusal());
+    plan.errors
+        .extend(vpcform_diff::unmanaged_in_deleted_vpcs(plan, network));
 }
 
 /// The topology's expectations on the planned network, and the flows the

@@ -619,3 +619,87 @@ fn an_apply_that_waited_refuses_its_stale_plan() {
         .unwrap();
     assert_eq!(vpcs.vpcs().len(), 1, "nothing was created twice");
 }
+
+/// Destroy never starts what AWS would refuse halfway: a table a left-out
+/// subnet (in a secondary CIDR) is associated with, and a VPC that still
+/// holds that subnet, make the destroy plan an error; nothing is deleted.
+#[test]
+fn destroy_refuses_what_others_still_use_instead_of_failing_halfway() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let (vpc, extra) = rt.block_on(async {
+        let ec2 = &sdk.ec2;
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.70.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        ec2.associate_vpc_cidr_block()
+            .vpc_id(&vpc)
+            .cidr_block("10.71.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let subnet = |cidr: &'static str| {
+            let vpc = vpc.clone();
+            async move {
+                let s = ec2
+                    .create_subnet()
+                    .vpc_id(vpc)
+                    .cidr_block(cidr)
+                    .send()
+                    .await
+                    .unwrap();
+                s.subnet().unwrap().subnet_id().unwrap().to_string()
+            }
+        };
+        let app = subnet("10.70.1.0/24").await;
+        let extra = subnet("10.71.1.0/24").await;
+        let rtb = ec2.create_route_table().vpc_id(&vpc).send().await.unwrap();
+        let rtb = rtb
+            .route_table()
+            .unwrap()
+            .route_table_id()
+            .unwrap()
+            .to_string();
+        for s in [&app, &extra] {
+            ec2.associate_route_table()
+                .route_table_id(&rtb)
+                .subnet_id(s)
+                .send()
+                .await
+                .unwrap();
+        }
+        (vpc, extra)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    ok(&vpcform(
+        &moto,
+        dir.path(),
+        &[
+            "import",
+            "--vpc",
+            &vpc,
+            "--stack",
+            "held",
+            "-o",
+            "topology.yaml",
+        ],
+    ));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let before = rt.block_on(census(&sdk));
+    let destroy = vpcform(&moto, dir.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 1, "{}\n{}", destroy.stdout, destroy.stderr);
+    let all = format!("{}{}", destroy.stdout, destroy.stderr);
+    assert!(
+        all.contains(&format!(
+            "while {extra}, which vpcform does not manage, is associated with it"
+        )),
+        "{all}"
+    );
+    assert!(all.contains(&format!("still holds {extra}")), "{all}");
+    assert_eq!(rt.block_on(census(&sdk)), before, "nothing was deleted");
+}

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use vpcform_topology::{Address, ResourceKind};
 
 pub use normalize::canonical_policy;
-pub use plan::{PlanInput, plan, plan_destroy, stale_objects};
+pub use plan::{PlanInput, plan, plan_destroy, stale_objects, unmanaged_in_deleted_vpcs};
 pub use policy::{FindingStatus, PolicyFinding};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
 pub use render_markdown::{MARKDOWN_LIMIT, failure_markdown, to_markdown};

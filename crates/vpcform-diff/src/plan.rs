@@ -81,6 +81,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     order_deletes(&mut changes, live);
     errors.extend(changes.iter().filter_map(|c| users_left_behind(c, live)));
     errors.extend(edited_addresses(&planner.config_hashes, live));
+    errors.extend(kept_associations(&changes, live));
 
     Plan {
         stack: topology.stack.value.clone(),
@@ -233,6 +234,41 @@ fn users_left_behind(change: &ResourceChange, live: &LiveState) -> Option<PlanEr
     })
 }
 
+/// A table or ACL deleted while a subnet vpcform does not manage is still
+/// associated with it (the association is not vpcform's to remove): AWS
+/// would refuse the delete, so the plan does.
+fn kept_associations(changes: &[ResourceChange], live: &LiveState) -> Vec<PlanError> {
+    let deleted: HashSet<&Address> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
+        .map(|c| &c.address)
+        .collect();
+    let mut errors = Vec::new();
+    for object in live.objects.values() {
+        let blocks = matches!(
+            object.address.kind,
+            ResourceKind::RouteTableAssociation | ResourceKind::NetworkAclAssociation
+        );
+        let Some(container) = ResourceKind::container_of(&object.address) else {
+            continue;
+        };
+        if !blocks || deleted.contains(&object.address) || !deleted.contains(&container) {
+            continue;
+        }
+        let subnet = object
+            .get(attr::SUBNET_ID)
+            .and_then(Value::as_str)
+            .unwrap_or("a subnet");
+        errors.push(PlanError {
+            address: container.clone(),
+            message: format!(
+                "{container} cannot be deleted while {subnet}, which vpcform does not manage, is associated with it; associate that subnet with another table or ACL first, or keep declaring this one"
+            ),
+        });
+    }
+    errors
+}
+
 /// An owned object whose `vpcform:address` tag someone edited: its
 /// `vpcform:config` still holds the declaration hash of the address it was
 /// created for, a declared address with no live object. Planned as is, that
@@ -255,7 +291,7 @@ fn edited_addresses(hashes: &HashMap<Address, String>, live: &LiveState) -> Vec<
             (declared != &o.address).then(|| PlanError {
                 address: declared.clone(),
                 message: format!(
-                    "{} was created as {declared}, but its `{}` tag now says `{}`: the tag was edited. Set it back to `{declared}` (or remove the object's vpcform tags to let it go); until then nothing is planned for it",
+                    "{} was created as {declared}, but its `{}` tag now says `{}`: the tag was edited. Set it back to `{declared}` (or remove the object's vpcform tags to let it go); the plan below, which would delete it and create another, is refused",
                     o.id,
                     crate::TAG_ADDRESS,
                     o.address
@@ -901,4 +937,63 @@ pub fn stale_objects(fingerprints: &[crate::Fingerprint], live: &LiveState) -> V
         }
     }
     moved
+}
+
+/// VPCs the plan deletes that still hold what vpcform does not manage
+/// (subnets, instances, NAT gateways found in the live network): AWS
+/// refuses to delete a VPC that is not empty, so the plan does.
+pub fn unmanaged_in_deleted_vpcs(plan: &Plan, network: &vpcform_reach::Network) -> Vec<PlanError> {
+    let managed: HashSet<&str> = plan.fingerprints.iter().map(|f| f.id.as_str()).collect();
+    let mut errors = Vec::new();
+    for change in plan.changes.iter().filter(|c| {
+        c.kind == ResourceKind::Vpc && matches!(c.action, Action::Delete | Action::Replace { .. })
+    }) {
+        let Some(vpc) = network
+            .vpcs
+            .iter()
+            .find(|v| v.id.is_some() && v.id == change.id)
+        else {
+            continue;
+        };
+        let subnets: Vec<&vpcform_reach::Subnet> = network
+            .subnets
+            .iter()
+            .filter(|s| s.vpc == vpc.key)
+            .collect();
+        let in_vpc = |subnet: &str| subnets.iter().any(|s| s.key == subnet);
+        let ids = subnets
+            .iter()
+            .map(|s| &s.id)
+            .chain(
+                network
+                    .instances
+                    .iter()
+                    .filter(|i| in_vpc(&i.subnet))
+                    .map(|i| &i.id),
+            )
+            .chain(
+                network
+                    .nat_gateways
+                    .iter()
+                    .filter(|n| in_vpc(&n.subnet))
+                    .map(|n| &n.id),
+            );
+        let held: Vec<&str> = ids
+            .filter_map(|id| id.as_deref())
+            .filter(|id| !managed.contains(id))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        errors.push(PlanError {
+            address: change.address.clone(),
+            message: format!(
+                "{} ({}) still holds {}, which vpcform does not manage: AWS refuses to delete a VPC that is not empty. Delete or move them first, or keep declaring the VPC",
+                change.address,
+                change.id.as_deref().unwrap_or_default(),
+                held.join(", ")
+            ),
+        });
+    }
+    errors
 }
