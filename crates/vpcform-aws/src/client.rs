@@ -10,8 +10,11 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::AwsError;
@@ -57,15 +60,21 @@ impl Intercept for CountCalls {
     fn read_before_execution(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
+        _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Each attempt, named (`-v`): the operation's metadata is in the bag by now.
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
-            tracing::debug!(
-                service = meta.service(),
-                operation = meta.name(),
-                "AWS call"
-            );
+            tracing::debug!("AWS call {}:{}", meta.service(), meta.name());
         }
         Ok(())
     }

@@ -142,8 +142,11 @@ where
         },
         _ => {
             let code = err.code().unwrap_or("Unknown").to_string();
+            // Without a message, the SDK's description of the error holds the
+            // raw response: bounded, and safe for a terminal.
             let message = err.message().map(str::to_string).unwrap_or_else(|| {
-                aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
+                let raw = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
+                vpcform_topology::escape::excerpt(&raw, 300)
             });
             if matches!(
                 code.as_str(),

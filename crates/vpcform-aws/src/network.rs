@@ -257,7 +257,12 @@ fn add_tables(net: &mut Network, names: &Names, tables: &[aws_sdk_ec2::types::Ro
     for t in tables {
         let id = t.route_table_id().unwrap_or_default();
         let mut routes = Vec::new();
+        let mut prefix_list_routes = Vec::new();
         for r in t.routes() {
+            if let Some(list) = r.destination_prefix_list_id() {
+                prefix_list_routes.push((list.to_string(), route_target(r, names)));
+                continue;
+            }
             let Some(destination) = r
                 .destination_cidr_block()
                 .and_then(|d| d.parse::<Ipv4Net>().ok())
@@ -279,6 +284,7 @@ fn add_tables(net: &mut Network, names: &Names, tables: &[aws_sdk_ec2::types::Ro
             vpc: names.of(t.vpc_id().unwrap_or_default()),
             main: t.associations().iter().any(|a| a.main() == Some(true)),
             routes,
+            prefix_list_routes,
         });
     }
 }

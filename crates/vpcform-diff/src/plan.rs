@@ -187,8 +187,15 @@ impl Takeovers {
                 key.1
             ),
             None => format!(
-                "this route replaces the route to {} through {current} ({what}), which vpcform does not manage: whatever uses it would be cut off. Adopt that {what} in the topology, route another destination, or accept the replacement with `replaces: {current}` on the route",
-                key.1
+                "this route replaces the route to {} through {current} ({what}), which vpcform does not manage: whatever uses it would be cut off. {}route another destination, or accept the replacement with `replaces: {current}` on the route",
+                key.1,
+                match vpcform_topology::TargetKind::from_id(current) {
+                    Some(kind) => format!(
+                        "Adopt that {what} in the topology (`{}` with `import-id: {current}`), ",
+                        kind.resource_kind().section().unwrap_or_default()
+                    ),
+                    None => String::new(),
+                }
             ),
         };
         Some(PlanError {

@@ -121,7 +121,11 @@ pub fn to_markdown(plan: &Plan) -> String {
         head.push('\n');
     }
     let _ = writeln!(head, "| action | resource |\n|---|---|");
-    let footer = "\nApply with `vpcform apply` after merge.\n";
+    let footer = if plan.errors.is_empty() {
+        "\nApply with `vpcform apply` after merge.\n"
+    } else {
+        "\nThis plan has errors: it cannot be applied as it is.\n"
+    };
     let mut table = String::new();
     let mut details = String::new();
     // Destroys first so that they survive truncation.

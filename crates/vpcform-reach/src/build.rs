@@ -52,6 +52,7 @@ pub fn from_topology(t: &Topology) -> Network {
             vpc: key.clone(),
             main: true,
             routes: Vec::new(),
+            prefix_list_routes: Vec::new(),
         });
         n.network_acls.push(NetworkAcl {
             key: default_acl(&key),
@@ -161,6 +162,7 @@ fn add_route_tables(n: &mut Network, t: &Topology) {
                     target: RouteTarget::To(r.target.kind, r.target.address().to_string()),
                 })
                 .collect(),
+            prefix_list_routes: Vec::new(),
         });
     }
 }

@@ -499,6 +499,13 @@ impl<'n> Evaluation<'n> {
                 .filter(|r| r.destination.contains(&a.addr))
                 .max_by_key(|r| r.destination.prefix_len())
         });
+        if towards_a.is_none() && leg == Leg::Return {
+            // No way out for the replies either: the forward leg names the
+            // missing route, and its fix serves both legs.
+            let reason = format!("{} has no route back to {}", subnet.key, a.label);
+            self.hop(leg, "route table", None, reason, false);
+            return;
+        }
         if let Some(RouteTarget::To(TargetKind::NatGateway, nat)) = towards_a.map(|r| &r.target) {
             self.entering_through_nat(leg, nat, a, b);
             return;
@@ -596,6 +603,27 @@ impl<'n> Evaluation<'n> {
             .filter(|(d, _)| d.contains(&b.addr))
             .collect();
         matching.sort_by_key(|(d, _)| std::cmp::Reverse(d.prefix_len()));
+        // A prefix list may hold a longer prefix for `b` than any route found
+        // (never for `b` in the VPC: the local route covers its addresses).
+        let best = matching.first().map(|&&(d, t)| (d, t));
+        let overridable = best.is_none_or(|(d, t)| t.is_some() && d.prefix_len() < 32);
+        if let Some((list, via)) = table
+            .filter(|_| overridable)
+            .and_then(|t| t.prefix_list_routes.first())
+        {
+            let reason = format!(
+                "{table_c} routes prefix list {list} through {}; vpcform does not read the list's addresses, so whether it holds {} is unknown",
+                target_label(net, Some(via)),
+                b.label
+            );
+            let c = Component {
+                kind: "prefix-list",
+                name: list.clone(),
+                id: Some(list.clone()),
+            };
+            self.undecided(leg, "route table", c, reason);
+            return;
+        }
         let Some(&&(destination, target)) = matching.first() else {
             let reason = format!("{table_c} has no route to {}", b.label);
             self.hop(
@@ -605,7 +633,7 @@ impl<'n> Evaluation<'n> {
                 reason.clone(),
                 false,
             );
-            let fix = self.route_fix(&table_c, vpc.key.as_str(), b);
+            let fix = self.route_fix(&table_c, subnet, b);
             self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
             return;
         };
@@ -659,7 +687,7 @@ impl<'n> Evaluation<'n> {
                     }
                     _ if code == "CANNOT_ROUTE" => {
                         // The only matching route leads elsewhere: the table lacks the route to `b`.
-                        let fix = self.route_fix(&table_c, vpc.key.as_str(), b);
+                        let fix = self.route_fix(&table_c, subnet, b);
                         let reason = format!(
                             "{table_c} has no route to {}; its route to {destination} leads elsewhere ({reason})",
                             b.label
@@ -856,6 +884,15 @@ impl<'n> Evaluation<'n> {
     ) -> Reach {
         match self.net.internet_gateway(key) {
             Some(g) if g.vpc.as_deref() == Some(vpc) => match b_vpc {
+                None if crate::flow::is_private(b.addr) => Reach::No(
+                    "CANNOT_ROUTE",
+                    format!(
+                        "{} leads to the internet, which does not route {}",
+                        g.component(),
+                        b.label
+                    ),
+                    g.component(),
+                ),
                 None => Reach::Yes,
                 Some(v) => Reach::No(
                     "CANNOT_ROUTE",
@@ -877,7 +914,23 @@ impl<'n> Evaluation<'n> {
     }
 
     /// The route that would carry traffic from `vpc` to `b`.
-    fn route_fix(&self, table: &Component, vpc: &str, b: &Endpoint<'n>) -> String {
+    fn route_fix(&self, table: &Component, from: &Subnet, b: &Endpoint<'n>) -> String {
+        let vpc = from.vpc.as_str();
+        // A private subnet reaches the internet through a NAT gateway of its VPC.
+        let nat = (!from.map_public_ip_on_launch)
+            .then(|| {
+                self.net
+                    .nat_gateways
+                    .iter()
+                    .find(|n| n.public && self.net.subnet(&n.subnet).is_some_and(|s| s.vpc == vpc))
+            })
+            .flatten();
+        if b.subnet.is_none() && crate::flow::is_private(b.addr) {
+            return format!(
+                "add a route to {} in {} through what connects to it (a transit gateway, a VPN, a peering); the internet does not route private addresses",
+                b.addr, table.name
+            );
+        }
         match b.subnet.and_then(|s| self.net.vpc(&s.vpc)) {
             Some(peer_vpc) => {
                 let peering = self.net.peerings.iter().find(|p| {
@@ -895,6 +948,11 @@ impl<'n> Evaluation<'n> {
                     ),
                 }
             }
+            None if nat.is_some() => format!(
+                "add a route to 0.0.0.0/0 through {} in {}",
+                nat.map_or("a NAT gateway", |n| n.key.as_str()),
+                table.name
+            ),
             None => match self.net.igw_of(vpc) {
                 Some(g) => format!(
                     "add a route to 0.0.0.0/0 through {} in {}",

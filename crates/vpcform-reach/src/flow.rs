@@ -103,6 +103,8 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
     let external = |addr: Ipv4Net| Endpoint {
         label: if addr.prefix_len() == 0 {
             "internet".to_string()
+        } else if is_private(addr) {
+            format!("{addr} (outside the VPCs)")
         } else {
             format!("{addr} (internet)")
         },
@@ -257,4 +259,17 @@ impl Packet {
             _ => true,
         }
     }
+}
+
+/// Private ranges (RFC 1918, shared address space): not routed on the internet.
+pub(crate) fn is_private(addr: Ipv4Net) -> bool {
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+    ]
+    .iter()
+    .filter_map(|r| r.parse::<Ipv4Net>().ok())
+    .any(|r| r.contains(&addr))
 }

@@ -136,6 +136,10 @@ pub struct RouteTable {
     pub main: bool,
     /// Routes besides the implicit local route of the VPC's CIDR.
     pub routes: Vec<Route>,
+    /// Routes to prefix lists (`pl-…`, a gateway endpoint's), whose
+    /// addresses the model does not hold: where one could apply, the
+    /// answer is unknown.
+    pub prefix_list_routes: Vec<(String, RouteTarget)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -26,12 +26,16 @@ struct Scenario {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct AddRoute {
     table: String,
+    #[serde(default)]
     destination: String,
     /// A peering's key, or the id of a target the model does not know (`tgw-…`).
     peering: Option<String>,
     unmodeled: Option<String>,
+    /// A prefix list's id instead of `destination` (a gateway endpoint's route).
+    prefix_list: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +83,14 @@ fn network(s: &Scenario) -> Network {
             .iter_mut()
             .find(|t| t.key == r.table)
             .unwrap();
+        if let (Some(list), Some(id)) = (&r.prefix_list, &r.unmodeled) {
+            let via = RouteTarget::Unmodeled {
+                what: "VPC endpoint".into(),
+                id: id.clone(),
+            };
+            table.prefix_list_routes.push((list.clone(), via));
+            return n;
+        }
         table.routes.push(Route {
             destination: r.destination.parse().unwrap(),
             target: match (&r.peering, &r.unmodeled) {
@@ -127,7 +139,11 @@ fn every_scenario_blocks_exactly_where_it_says() {
             Expect::Word(w) if w == "unknown" => {
                 assert_eq!(v.answer, Answer::Unknown, "{}\n{}", s.name, v.to_text());
                 assert!(!v.reachable && got.is_empty(), "{}: {got:?}", s.name);
-                let id = s.add_route.as_ref().and_then(|r| r.unmodeled.as_deref());
+                // Named: the prefix list, else the target.
+                let id = s
+                    .add_route
+                    .as_ref()
+                    .and_then(|r| r.prefix_list.as_deref().or(r.unmodeled.as_deref()));
                 assert!(
                     v.unknown.iter().any(|u| Some(u.component.as_str()) == id),
                     "{}: the unknown names the target\n{}",
