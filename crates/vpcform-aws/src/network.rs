@@ -46,17 +46,16 @@ fn filter(name: &str, values: &[String]) -> Filter {
         .build()
 }
 
-/// Reads the stack's VPCs, the VPCs they peer with, and everything in them.
-pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, AwsError> {
-    let stack = topology.stack.value.as_str();
-    let own = vpc::describe(aws, Select::Filter(stack_filter(stack))).await?;
+/// The stack's VPCs: those tagged for it, and those the topology adopts
+/// (before they carry the tags; one that does not exist is the plan's
+/// error to report, not ours).
+async fn stack_vpcs(aws: &Aws, topology: &Topology) -> Result<Vec<String>, AwsError> {
+    let own = vpc::describe(aws, Select::Filter(stack_filter(&topology.stack.value))).await?;
     let mut vpc_ids: Vec<String> = own
         .iter()
         .filter_map(|v| v.vpc_id())
         .map(str::to_string)
         .collect();
-    // VPCs the topology adopts belong to the network before they carry the
-    // tags; one that does not exist is the plan's error to report, not ours.
     for i in topology.imports() {
         let id = &i.id.value;
         if i.address.kind != vpcform_topology::ResourceKind::Vpc || vpc_ids.contains(id) {
@@ -69,6 +68,13 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             Err(e) => return Err(e),
         }
     }
+    Ok(vpc_ids)
+}
+
+/// Reads the stack's VPCs, the VPCs they peer with, and everything in them.
+pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, AwsError> {
+    let stack = topology.stack.value.as_str();
+    let mut vpc_ids = stack_vpcs(aws, topology).await?;
     // Objects the topology adopts go by their addresses before they carry the tags.
     let mut names = Names(
         topology
@@ -169,35 +175,8 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     add_tables(&mut net, &names, &tables);
     add_acls(&mut net, &names, &acls);
     add_groups(&mut net, &names, &groups);
-    for i in &instances {
-        let id = i.instance_id().unwrap_or_default();
-        net.instances.push(Instance {
-            key: names.of(id),
-            id: Some(id.into()),
-            subnet: names.of(i.subnet_id().unwrap_or_default()),
-            private_ip: i.private_ip_address().and_then(|a| a.parse().ok()),
-            public_ip: i.public_ip_address().is_some(),
-            security_groups: i
-                .security_groups()
-                .iter()
-                .filter_map(|g| g.group_id())
-                .map(|g| names.of(g))
-                .collect(),
-        });
-    }
-    for g in &igws {
-        let id = g.internet_gateway_id().unwrap_or_default();
-        let vpc = g
-            .attachments()
-            .iter()
-            .find(|a| a.state().is_none_or(|s| s.as_str() != "detached"))
-            .and_then(|a| a.vpc_id());
-        net.internet_gateways.push(InternetGateway {
-            key: names.of(id),
-            id: Some(id.into()),
-            vpc: vpc.map(|v| names.of(v)),
-        });
-    }
+    add_instances(&mut net, &names, &instances);
+    add_internet_gateways(&mut net, &names, &igws);
     add_nat_gateways(&mut net, &names, &nats);
     for (id, p) in &peerings {
         net.peerings.push(Peering {
@@ -219,6 +198,45 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         });
     }
     Ok(net)
+}
+
+fn add_instances(net: &mut Network, names: &Names, instances: &[aws_sdk_ec2::types::Instance]) {
+    for i in instances {
+        let id = i.instance_id().unwrap_or_default();
+        net.instances.push(Instance {
+            key: names.of(id),
+            id: Some(id.into()),
+            subnet: names.of(i.subnet_id().unwrap_or_default()),
+            private_ip: i.private_ip_address().and_then(|a| a.parse().ok()),
+            public_ip: i.public_ip_address().is_some(),
+            security_groups: i
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(|g| names.of(g))
+                .collect(),
+        });
+    }
+}
+
+fn add_internet_gateways(
+    net: &mut Network,
+    names: &Names,
+    igws: &[aws_sdk_ec2::types::InternetGateway],
+) {
+    for g in igws {
+        let id = g.internet_gateway_id().unwrap_or_default();
+        let vpc = g
+            .attachments()
+            .iter()
+            .find(|a| a.state().is_none_or(|s| s.as_str() != "detached"))
+            .and_then(|a| a.vpc_id());
+        net.internet_gateways.push(InternetGateway {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: vpc.map(|v| names.of(v)),
+        });
+    }
 }
 
 fn add_subnets(

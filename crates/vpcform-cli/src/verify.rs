@@ -122,40 +122,23 @@ fn address(network: &Network, spec: &EndpointSpec) -> Option<String> {
     (!e.is_internet() && e.addr.prefix_len() == 32).then(|| e.addr.addr().to_string())
 }
 
-async fn check(
+/// The flow-log records of the expectation's requests in the window:
+/// how many were accepted and rejected, and where the rejections were.
+async fn records(
     aws: &vpcform_aws::Aws,
     topology: &Topology,
     network: &Network,
     e: &Expectation,
+    (from, to): (&EndpointSpec, &EndpointSpec),
     window: vpcform_aws::Window,
     engine: VerifyEngine,
-) -> anyhow::Result<Check> {
-    let (from, to) = (
-        e.from
-            .value
-            .parse::<EndpointSpec>()
-            .map_err(anyhow::Error::msg)?,
-        e.to.value
-            .parse::<EndpointSpec>()
-            .map_err(anyhow::Error::msg)?,
-    );
-    let service = match e.protocol.value {
-        ExpectProtocol::Icmp => vpcform_reach::Service::icmp(),
-        ExpectProtocol::Tcp => {
-            vpcform_reach::Service::tcp(e.port.as_ref().map_or(0, |p| p.value as u16))
-        }
-        ExpectProtocol::Udp => {
-            vpcform_reach::Service::udp(e.port.as_ref().map_or(0, |p| p.value as u16))
-        }
-    };
-    let verdict =
-        vpcform_reach::evaluate(network, &from, &to, service).map_err(anyhow::Error::msg)?;
+) -> anyhow::Result<(u64, u64, Vec<String>)> {
     // The requests' records: from the source's address (any, from the internet) to the destination's.
     let mut conditions = Vec::new();
-    if let Some(a) = address(network, &from) {
+    if let Some(a) = address(network, from) {
         conditions.push(format!("srcAddr = '{a}'"));
     }
-    if let Some(b) = address(network, &to) {
+    if let Some(b) = address(network, to) {
         conditions.push(format!("dstAddr = '{b}'"));
     }
     let protocol = match e.protocol.value {
@@ -214,6 +197,39 @@ async fn check(
             _ => {}
         }
     }
+    Ok((accepted, rejected, rejected_at))
+}
+
+async fn check(
+    aws: &vpcform_aws::Aws,
+    topology: &Topology,
+    network: &Network,
+    e: &Expectation,
+    window: vpcform_aws::Window,
+    engine: VerifyEngine,
+) -> anyhow::Result<Check> {
+    let (from, to) = (
+        e.from
+            .value
+            .parse::<EndpointSpec>()
+            .map_err(anyhow::Error::msg)?,
+        e.to.value
+            .parse::<EndpointSpec>()
+            .map_err(anyhow::Error::msg)?,
+    );
+    let service = match e.protocol.value {
+        ExpectProtocol::Icmp => vpcform_reach::Service::icmp(),
+        ExpectProtocol::Tcp => {
+            vpcform_reach::Service::tcp(e.port.as_ref().map_or(0, |p| p.value as u16))
+        }
+        ExpectProtocol::Udp => {
+            vpcform_reach::Service::udp(e.port.as_ref().map_or(0, |p| p.value as u16))
+        }
+    };
+    let verdict =
+        vpcform_reach::evaluate(network, &from, &to, service).map_err(anyhow::Error::msg)?;
+    let (accepted, rejected, rejected_at) =
+        records(aws, topology, network, e, (&from, &to), window, engine).await?;
     let allows = verdict.reachable;
     let want = e.reachable.value;
     let what = e.protocol.value.as_str().to_uppercase();
