@@ -68,6 +68,14 @@ fn redact_markers(text: &str) -> String {
         let mut from = 0;
         while let Some(i) = lower[from..].find(marker) {
             let start = from + i + marker.len();
+            from = start;
+            // A marker inside a longer word (`GetAccountAuthorizationDetails`)
+            // names no value.
+            let names_value =
+                marker.ends_with('=') || lower[start..].starts_with([':', '=', '"', ' ', '\'']);
+            if !names_value {
+                continue;
+            }
             let value_start = start
                 + lower[start..]
                     .find(|c: char| !matches!(c, ':' | '=' | '"' | ' ' | '\''))
@@ -79,7 +87,6 @@ fn redact_markers(text: &str) -> String {
             if value_end > value_start {
                 cuts.push((value_start, value_end));
             }
-            from = start;
         }
     }
     if cuts.is_empty() {
@@ -145,6 +152,8 @@ mod tests {
     #[test]
     fn lines_without_secrets_pass_unchanged() {
         let r = Redactor { secrets: vec![] };
+        let call = "DEBUG AWS call IAM:GetAccountAuthorizationDetails";
+        assert_eq!(r.redact(call), call);
         let line = "ec2:DescribeVpcs took 12 ms";
         assert_eq!(r.redact(line), line);
     }
