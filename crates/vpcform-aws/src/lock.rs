@@ -92,17 +92,15 @@ fn stream_of(stack: &str, id: &str) -> String {
 impl Aws {
     /// Takes the stack's lock, or says who holds it.
     pub async fn lock(&self, stack: &str, command: &str) -> Result<Lock, AwsError> {
-        match self
-            .logs
-            .create_log_group()
-            .log_group_name(LOCK_GROUP)
-            .send()
-            .await
-            .map_err(|e| self.error("logs:CreateLogGroup", e))
-        {
-            Err(e) if !is_code(&e, &["ResourceAlreadyExistsException"]) => return Err(e),
-            _ => {}
-        }
+        // Another run made the group first: it is shared.
+        exists_is_fine(
+            self.logs
+                .create_log_group()
+                .log_group_name(LOCK_GROUP)
+                .send()
+                .await
+                .map_err(|e| self.error("logs:CreateLogGroup", e)),
+        )?;
         let info = LockInfo {
             id: new_id(),
             holder: holder(),
@@ -113,19 +111,16 @@ impl Aws {
                 .unwrap_or_default(),
         };
         let mine = stream_of(stack, &info.id);
-        match self
-            .logs
-            .create_log_stream()
-            .log_group_name(LOCK_GROUP)
-            .log_stream_name(&mine)
-            .send()
-            .await
-            .map_err(|e| self.error("logs:CreateLogStream", e))
-        {
-            // Our own name: a retried create whose first answer was lost.
-            Err(e) if !is_code(&e, &["ResourceAlreadyExistsException"]) => return Err(e),
-            _ => {}
-        }
+        // Our own name already there: a retried create whose first answer was lost.
+        exists_is_fine(
+            self.logs
+                .create_log_stream()
+                .log_group_name(LOCK_GROUP)
+                .log_stream_name(&mine)
+                .send()
+                .await
+                .map_err(|e| self.error("logs:CreateLogStream", e)),
+        )?;
         self.describe_holder(&mine, &info).await?;
         let others: Vec<String> = self
             .lock_streams(stack)
@@ -296,5 +291,14 @@ impl Aws {
                 held.id
             ),
         })
+    }
+}
+
+/// A create whose object already exists counts as done.
+fn exists_is_fine<T>(created: Result<T, AwsError>) -> Result<(), AwsError> {
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if is_code(&e, &["ResourceAlreadyExistsException"]) => Ok(()),
+        Err(e) => Err(e),
     }
 }
