@@ -691,3 +691,49 @@ fn an_import_id_that_finds_nothing_is_a_plan_error_and_apply_changes_nothing() {
     assert_eq!(apply.code, 1, "{}\n{}", apply.stdout, apply.stderr);
     assert_eq!(rt.block_on(census(&sdk)), before);
 }
+
+/// Re-importing a stack's own VPC keeps the names vpcform gave its objects
+/// and the tags the topology declared: the written topology plans no change.
+#[test]
+fn re_importing_a_managed_stack_keeps_its_names_and_tags_and_plans_no_change() {
+    let moto = Moto::start();
+    let dir = workdir(
+        "stack: tagged\nregion: us-east-1\nvpcs:\n  main:\n    cidr: 10.9.0.0/16\n    tags: { team: net, cost: \"42\" }\nsubnets:\n  app:\n    vpc: main\n    cidr: 10.9.1.0/24\n    availability-zone: us-east-1a\n    tags: { Name: app-tier }\n",
+    );
+    let applied = vpcform(&moto, dir.path(), &["apply", "--auto-approve"]);
+    ok(&applied);
+    let said = format!("{}{}", applied.stdout, applied.stderr);
+    let vpc = said
+        .split("[id=")
+        .map(|rest| rest.split(']').next().unwrap_or_default())
+        .find(|id| id.starts_with("vpc-"))
+        .expect("apply names the VPC's id")
+        .to_string();
+    std::fs::remove_file(dir.path().join("topology.yaml")).unwrap();
+    let run = vpcform(
+        &moto,
+        dir.path(),
+        &[
+            "import",
+            "--vpc",
+            &vpc,
+            "--stack",
+            "tagged",
+            "-o",
+            "topology.yaml",
+        ],
+    );
+    ok(&run);
+    let written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
+    for line in [
+        "  main:\n",
+        "tags: { cost: \"42\", team: net }",
+        "  app:\n",
+        "tags: { Name: app-tier }",
+    ] {
+        assert!(written.contains(line), "{line:?} missing:\n{written}");
+    }
+    let plan = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+}

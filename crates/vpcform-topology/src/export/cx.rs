@@ -43,6 +43,16 @@ impl Observed {
             .map(|(_, attrs)| attrs)
     }
 
+    /// The logical name its `vpcform:address` tag records, for its own kind.
+    pub fn own_name(&self) -> Option<String> {
+        let Some(Value::Object(tags)) = self.get(TAGS) else {
+            return None;
+        };
+        let address = crate::Address::parse(tags.get(crate::TAG_ADDRESS)?.as_str()?)?;
+        (address.kind == self.kind && crate::model::is_valid_name(&address.name))
+            .then_some(address.name)
+    }
+
     /// The user's tags: AWS's own (`aws:…`) and vpcform's bookkeeping left out.
     pub fn user_tags(&self) -> BTreeMap<&str, &str> {
         let Some(Value::Object(tags)) = self.get(TAGS) else {

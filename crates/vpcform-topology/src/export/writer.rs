@@ -91,6 +91,8 @@ fn declare_all(
             out.push(None);
             continue;
         };
+        // Every kind whose reader reads tags declares them: the user's go back as written.
+        cx.tags(o, &mut body);
         body.set("import-id", o.id.as_str());
         let mut comments = vec![describe(o)];
         comments.extend(
@@ -214,10 +216,12 @@ fn logical_names(observed: &[Observed]) -> Vec<String> {
     names
 }
 
-/// Its Name tag, else its AWS name, else the name of the VPC it is in and
+/// The name vpcform gave it (re-importing a stack), else its Name tag, else its AWS name, else the name of the VPC it is in and
 /// its kind (`network-1-flow-log`), else its id.
 fn preferred_name(o: &Observed, vpc_names: &HashMap<&str, String>) -> String {
-    let from_tag = o.user_tags().get("Name").map(|n| kebab_case(n));
+    let from_tag = o
+        .own_name()
+        .or_else(|| o.user_tags().get("Name").map(|n| kebab_case(n)));
     let from_aws_name = || {
         crate::registry::aws_name_attr(o.kind)
             .and_then(|a| o.str(a))
