@@ -102,7 +102,17 @@ impl AwsError {
                     | "Unavailable"
                     | "Unknown"
             ),
-            _ => false,
+            // Answers that say what happened, or errors before any call.
+            AwsError::NoCredentials { .. }
+            | AwsError::NoRegion
+            | AwsError::AccessDenied { .. }
+            | AwsError::LockHeld { .. }
+            | AwsError::MissingId { .. }
+            | AwsError::MissingAttr { .. }
+            | AwsError::PlanMoved { .. }
+            | AwsError::Unsupported { .. }
+            | AwsError::QueryEnded { .. }
+            | AwsError::WaitTimeout { .. } => false,
         }
     }
 

@@ -83,7 +83,8 @@ fn poison(value: &mut Value, text: &str) {
             .filter(|(k, _)| !k.starts_with("vpcform:"))
             .for_each(|(_, v)| poison(v, text)),
         Value::Array(items) => items.iter_mut().for_each(|v| poison(v, text)),
-        _ => {}
+        // No text to carry markup.
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
