@@ -7,6 +7,7 @@
 //! over a peering cannot use it (NGW_REQUIRES_SOURCE_IN_VPC).
 
 use super::{Block, Endpoint, Evaluation, Leg, Packet, Reach, RouteTarget, not_in_model};
+use crate::Component;
 use crate::model::{NatGateway, Subnet};
 use vpcform_topology::{Direction, TargetKind};
 
@@ -145,15 +146,7 @@ impl<'n> Evaluation<'n> {
                 nat.component(),
                 b.label
             );
-            self.hop(
-                leg,
-                "nat gateway",
-                Some(nat.component()),
-                reason.clone(),
-                false,
-            );
-            let fix = inbound_fix(&b.label);
-            self.block(leg, "CANNOT_ROUTE", &nat.component(), reason, fix);
+            self.refused_by_nat(leg, &nat.component(), reason, &b.label);
             return;
         }
         let request = Packet::request(&self.service);
@@ -199,6 +192,13 @@ impl<'n> Evaluation<'n> {
         }
     }
 
+    /// A NAT gateway carries only connections opened from inside: traffic
+    /// `outside` starts is refused there, with the fix for letting it in.
+    fn refused_by_nat(&mut self, leg: Leg, nat: &Component, reason: String, outside: &str) {
+        self.hop(leg, "nat gateway", Some(nat.clone()), reason.clone(), false);
+        self.block(leg, "CANNOT_ROUTE", nat, reason, inbound_fix(outside));
+    }
+
     /// From outside into `b`, whose table sends `a`'s addresses to NAT gateway `key`.
     pub(super) fn entering_through_nat(
         &mut self,
@@ -219,15 +219,7 @@ impl<'n> Evaluation<'n> {
                 nat.component(),
                 a.label
             );
-            self.hop(
-                leg,
-                "nat gateway",
-                Some(nat.component()),
-                reason.clone(),
-                false,
-            );
-            let fix = inbound_fix(&a.label);
-            self.block(leg, "CANNOT_ROUTE", &nat.component(), reason, fix);
+            self.refused_by_nat(leg, &nat.component(), reason, &a.label);
             return;
         }
         let reply = Packet::reply(&self.service);
