@@ -8,14 +8,15 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::Filter;
 use ipnet::Ipv4Net;
 use vpcform_reach::{
-    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, Route,
-    RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, PrefixList,
+    Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint,
+    service_list_key,
 };
 use vpcform_topology::{Direction, Peer, Protocol, TargetKind, Topology, target_description};
 
 use crate::kinds::{
-    instance, internet_gateway, nat_gateway, network_acl, peering, route_table, security_group,
-    subnet, vpc,
+    instance, internet_gateway, nat_gateway, network_acl, peering, prefix_list, route_table,
+    security_group, subnet, vpc, vpc_endpoint,
 };
 use crate::read::{Select, ec2_tags, stack_filter};
 use crate::{Aws, AwsError};
@@ -129,7 +130,7 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         names.learn(id, v.tags(), stack);
     }
     let by_vpc = || Select::Filter(filter("vpc-id", &vpc_ids));
-    let (subnets, tables, acls, groups, instances, igws, nats) = tokio::try_join!(
+    let (subnets, tables, acls, groups, instances, igws, nats, endpoints) = tokio::try_join!(
         subnet::describe(aws, by_vpc()),
         route_table::describe(aws, by_vpc()),
         network_acl::describe(aws, by_vpc()),
@@ -137,6 +138,7 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         instance::describe(aws, by_vpc()),
         internet_gateway::describe(aws, Select::Filter(filter("attachment.vpc-id", &vpc_ids))),
         nat_gateway::describe(aws, by_vpc()),
+        vpc_endpoint::describe(aws, by_vpc()),
     )?;
     // Learn every name before building, so references use them.
     for s in &subnets {
@@ -160,6 +162,10 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     for n in &nats {
         names.learn(n.nat_gateway_id().unwrap_or_default(), n.tags(), stack);
     }
+    for e in &endpoints {
+        names.learn(e.vpc_endpoint_id().unwrap_or_default(), e.tags(), stack);
+    }
+    let lists = read_prefix_lists(aws, topology, &tables, &groups, &mut names).await?;
 
     for v in &all_vpcs {
         let id = v.vpc_id().unwrap_or_default();
@@ -178,6 +184,8 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     add_instances(&mut net, &names, &instances);
     add_internet_gateways(&mut net, &names, &igws);
     add_nat_gateways(&mut net, &names, &nats);
+    net.prefix_lists = lists;
+    add_endpoints(aws, &mut net, &names, &endpoints).await?;
     for (id, p) in &peerings {
         net.peerings.push(Peering {
             key: names.of(id),
@@ -278,7 +286,7 @@ fn add_tables(net: &mut Network, names: &Names, tables: &[aws_sdk_ec2::types::Ro
         let mut prefix_list_routes = Vec::new();
         for r in t.routes() {
             if let Some(list) = r.destination_prefix_list_id() {
-                prefix_list_routes.push((list.to_string(), route_target(r, names)));
+                prefix_list_routes.push((names.of(list), route_target(r, names)));
                 continue;
             }
             let Some(destination) = r
@@ -316,11 +324,156 @@ fn route_target(r: &aws_sdk_ec2::types::Route, names: &Names) -> RouteTarget {
     }
     match TargetKind::from_id(id) {
         Some(kind) => RouteTarget::To(kind, names.of(id)),
+        None if id.starts_with("vpce-") && r.destination_prefix_list_id().is_some() => {
+            RouteTarget::GatewayEndpoint(names.of(id))
+        }
         None => RouteTarget::Unmodeled {
             what: target_description(id).to_string(),
             id: id.to_string(),
         },
     }
+}
+
+/// The prefix lists the routes and rules name, and AWS's lists of the
+/// services the topology's gateway endpoints use, with their entries (one
+/// describe by id, one by name, then the entries of each list). AWS's
+/// lists go by `service:NAME`, so a planned endpoint finds them.
+async fn read_prefix_lists(
+    aws: &Aws,
+    topology: &Topology,
+    tables: &[aws_sdk_ec2::types::RouteTable],
+    groups: &[aws_sdk_ec2::types::SecurityGroup],
+    names: &mut Names,
+) -> Result<Vec<PrefixList>, AwsError> {
+    let mut ids: Vec<String> = tables
+        .iter()
+        .flat_map(|t| t.routes())
+        .filter_map(|r| r.destination_prefix_list_id())
+        .chain(groups.iter().flat_map(|g| {
+            security_group::permissions(g)
+                .flat_map(|(_, p)| p.prefix_list_ids())
+                .filter_map(|l| l.prefix_list_id())
+        }))
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let wanted: Vec<String> = topology
+        .vpc_endpoints
+        .iter()
+        .map(|e| {
+            vpcform_topology::kinds::vpc_endpoint::service_name(&e.spec.service.value, aws.region())
+        })
+        .collect();
+    let mut found = Vec::new();
+    if !ids.is_empty() {
+        found.extend(prefix_list::describe(aws, Select::Ids(ids)).await?);
+    }
+    if !wanted.is_empty() {
+        let by_name =
+            prefix_list::describe(aws, Select::Filter(filter("prefix-list-name", &wanted)));
+        found.extend(by_name.await?);
+    }
+    found.sort_by(|a, b| a.prefix_list_id().cmp(&b.prefix_list_id()));
+    found.dedup_by(|a, b| a.prefix_list_id() == b.prefix_list_id());
+    let entries = futures::future::try_join_all(
+        found
+            .iter()
+            .map(|l| prefix_list::entries_of(aws, l.prefix_list_id().unwrap_or_default())),
+    )
+    .await?;
+    let mut out = Vec::new();
+    for (l, entries) in found.iter().zip(entries) {
+        let id = l.prefix_list_id().unwrap_or_default();
+        let name = l.prefix_list_name().unwrap_or_default();
+        let service = name
+            .strip_prefix(&format!("com.amazonaws.{}.", aws.region()))
+            .filter(|_| prefix_list::aws_owned(l))
+            .map(str::to_string);
+        match &service {
+            Some(service) => {
+                names.0.insert(id.to_string(), service_list_key(service));
+            }
+            None => names.learn(id, l.tags(), &topology.stack.value),
+        }
+        out.push(PrefixList {
+            key: names.of(id),
+            id: Some(id.to_string()),
+            name: Some(name.to_string()),
+            service,
+            entries: Some(entries.iter().filter_map(|(c, _)| c.parse().ok()).collect()),
+        });
+    }
+    Ok(out)
+}
+
+/// Endpoints, an interface endpoint with the address of its interface in
+/// each subnet (placed by the interface's subnet: moto's addresses may lie outside it).
+async fn add_endpoints(
+    aws: &Aws,
+    net: &mut Network,
+    names: &Names,
+    endpoints: &[aws_sdk_ec2::types::VpcEndpoint],
+) -> Result<(), AwsError> {
+    use aws_sdk_ec2::types::VpcEndpointType;
+    let live: Vec<_> = endpoints
+        .iter()
+        .filter(|e| vpc_endpoint::state_is(e, "available") || vpc_endpoint::state_is(e, "pending"))
+        .collect();
+    let enis: Vec<String> = live
+        .iter()
+        .flat_map(|e| e.network_interface_ids())
+        .cloned()
+        .collect();
+    let interfaces = if enis.is_empty() {
+        Vec::new()
+    } else {
+        aws.ec2
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(enis))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:DescribeNetworkInterfaces", e))?
+            .network_interfaces
+            .unwrap_or_default()
+    };
+    for e in live {
+        let id = e.vpc_endpoint_id().unwrap_or_default();
+        let mine = |i: &&aws_sdk_ec2::types::NetworkInterface| {
+            i.network_interface_id()
+                .is_some_and(|n| e.network_interface_ids().iter().any(|x| x == n))
+        };
+        net.vpc_endpoints.push(VpcEndpoint {
+            key: names.of(id),
+            id: Some(id.to_string()),
+            vpc: names.of(e.vpc_id().unwrap_or_default()),
+            service: vpcform_topology::kinds::vpc_endpoint::short_service(
+                e.service_name().unwrap_or_default(),
+                aws.region(),
+            ),
+            gateway: e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway),
+            interfaces: e
+                .subnet_ids()
+                .iter()
+                .map(|s| {
+                    let ip = interfaces
+                        .iter()
+                        .filter(mine)
+                        .find(|i| i.subnet_id() == Some(s.as_str()))
+                        .and_then(|i| i.private_ip_address())
+                        .and_then(|ip| ip.parse().ok());
+                    (names.of(s), ip)
+                })
+                .collect(),
+            security_groups: e
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(|g| names.of(g))
+                .collect(),
+        });
+    }
+    Ok(())
 }
 
 /// NAT gateways placed by their subnet (moto gives their interfaces
@@ -407,6 +560,7 @@ fn add_groups(net: &mut Network, names: &Names, groups: &[aws_sdk_ec2::types::Se
                     peer: match rule.peer {
                         Peer::Cidr(c) => SgPeer::Cidr(c),
                         Peer::SecurityGroup(g) => SgPeer::Group(names.of(&g)),
+                        Peer::PrefixList(p) => SgPeer::PrefixList(names.of(&p)),
                     },
                 });
             }

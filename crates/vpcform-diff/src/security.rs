@@ -11,7 +11,7 @@ use vpcform_topology::escape::{md_cell, terminal};
 
 use ipnet::Ipv4Net;
 use serde::Serialize;
-use vpcform_topology::kinds::{iam, network_acl};
+use vpcform_topology::kinds::{iam, network_acl, prefix_list, vpc_endpoint};
 use vpcform_topology::{Address, ResourceKind, iam_matches, statements, string_or_list};
 
 use crate::normalize::normalize;
@@ -95,6 +95,10 @@ enum Grants {
     Attachment,
     /// A security-group rule or a network-ACL entry.
     Rule(RuleKind),
+    /// An endpoint's policy document.
+    EndpointPolicy,
+    /// A prefix list's entries (what rules naming it grant).
+    PrefixListEntries,
     Nothing,
 }
 
@@ -115,6 +119,8 @@ impl Grants {
             K::IamRolePolicyAttachment => Grants::Attachment,
             K::SecurityGroupRule => Grants::Rule(RuleKind::SecurityGroup),
             K::NetworkAclEntry => Grants::Rule(RuleKind::NetworkAcl),
+            K::VpcEndpoint => Grants::EndpointPolicy,
+            K::PrefixList => Grants::PrefixListEntries,
             K::Vpc
             | K::Subnet
             | K::InternetGateway
@@ -145,6 +151,15 @@ pub fn security_changes(plan: &Plan) -> Vec<SecurityChange> {
             Grants::Trust => iam.extend(statement_changes(c, iam::ASSUME_ROLE_POLICY_DOCUMENT)),
             Grants::Attachment => iam.extend(attachment_change(c)),
             Grants::Rule(kind) => rules.extend(rule_changes(plan, c, kind)),
+            // Left out of the topology, the policy stays as it is: no change to show.
+            Grants::EndpointPolicy
+                if c.action == Action::Delete
+                    || c.after.contains_key(vpc_endpoint::POLICY_DOCUMENT.as_str()) =>
+            {
+                iam.extend(statement_changes(c, vpc_endpoint::POLICY_DOCUMENT));
+            }
+            Grants::EndpointPolicy => {}
+            Grants::PrefixListEntries => rules.extend(entry_changes(c)),
             Grants::Nothing => {}
         }
     }
@@ -315,9 +330,11 @@ fn grant(kind: RuleKind, key: Option<&str>, attrs: &BTreeMap<String, Value>) -> 
                 protocol,
                 from: from.parse().ok()?,
                 to: to.parse().ok()?,
-                peer: peer
-                    .strip_prefix("sg:")
-                    .map_or(peer.to_string(), |g| format!("group {g}")),
+                peer: match (peer.strip_prefix("sg:"), peer.strip_prefix("pl:")) {
+                    (Some(g), _) => format!("group {g}"),
+                    (None, Some(p)) => format!("prefix list {p}"),
+                    (None, None) => peer.to_string(),
+                },
                 allow: true,
             })
         }
@@ -380,6 +397,59 @@ fn rule_changes(plan: &Plan, c: &ResourceChange, kind: RuleKind) -> Vec<Security
         let broadening = new.allow && !before.iter().any(|b| b.covers(&new));
         out.push(rule(Sign::Added, &container, c.kind, &new, broadening));
     }
+    out
+}
+
+/// A prefix list's entries added and removed: every rule that names the
+/// list grants an added entry (broadening unless an entry before covered it).
+fn entry_changes(c: &ResourceChange) -> Vec<SecurityChange> {
+    let cidrs = |attrs: &BTreeMap<String, Value>| -> Vec<String> {
+        attrs
+            .get(prefix_list::ENTRIES.as_str())
+            .and_then(Value::as_object)
+            .map(|e| e.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let before = if matches!(c.action, Action::Create) {
+        Vec::new()
+    } else {
+        cidrs(&c.before)
+    };
+    let after = if matches!(c.action, Action::Delete) {
+        Vec::new()
+    } else {
+        cidrs(&c.after)
+    };
+    let entry = |sign: Sign, cidr: &str, broadening: bool| SecurityChange::Rule {
+        sign,
+        address: c.address.clone(),
+        kind: ResourceKind::PrefixList,
+        direction: "entry".into(),
+        protocol: "as the rules say".into(),
+        ports: "as the rules say".into(),
+        peer: cidr.to_string(),
+        action: "allow".into(),
+        broadening,
+    };
+    let covered = |cidr: &str| {
+        before.iter().any(
+            |b| match (b.parse::<ipnet::IpNet>(), cidr.parse::<ipnet::IpNet>()) {
+                (Ok(wide), Ok(narrow)) => wide.contains(&narrow),
+                _ => b == cidr,
+            },
+        )
+    };
+    let mut out: Vec<SecurityChange> = after
+        .iter()
+        .filter(|a| !before.contains(a))
+        .map(|a| entry(Sign::Added, a, !covered(a)))
+        .collect();
+    out.extend(
+        before
+            .iter()
+            .filter(|b| !after.contains(b))
+            .map(|b| entry(Sign::Removed, b, false)),
+    );
     out
 }
 

@@ -118,6 +118,36 @@ impl FromNode for Ipv4Net {
     }
 }
 
+/// An IPv4 or IPv6 CIDR (prefix-list entries), host bits clear.
+impl FromNode for ipnet::IpNet {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = String::from_node(node, cx)?;
+        let Ok(net) = text.parse::<ipnet::IpNet>() else {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-cidr",
+                    node.span,
+                    format!("`{text}` is not a valid CIDR block"),
+                )
+                .with_help("write an IPv4 CIDR such as 203.0.113.0/24 or an IPv6 one such as 2001:db8::/32"),
+            );
+            return None;
+        };
+        if net.trunc() != net {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-cidr",
+                    node.span,
+                    format!("`{text}` has host bits set"),
+                )
+                .with_help(format!("did you mean `{}`?", net.trunc())),
+            );
+            return None;
+        }
+        Some(net)
+    }
+}
+
 impl<T: FromNode> FromNode for At<T> {
     fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
         T::from_node(node, cx).map(|value| At {

@@ -8,8 +8,9 @@ use vpcform_topology::{Direction, Protocol, Topology};
 use vpcform_topology::kinds::nat_gateway::Connectivity;
 
 use crate::model::{
-    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, Route,
-    RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
+    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, PrefixList,
+    Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint,
+    service_list_key,
 };
 
 fn address(kind: &str, name: &str) -> String {
@@ -94,6 +95,8 @@ pub fn from_topology(t: &Topology) -> Network {
     }
     add_route_tables(&mut n, t);
     add_filters(&mut n, t);
+    add_prefix_lists(&mut n, t);
+    add_endpoints(&mut n, t);
     // No lookups on `n` while it is built: its index is made on first use.
     let public_subnets: std::collections::HashSet<String> = n
         .subnets
@@ -207,6 +210,9 @@ fn add_filters(n: &mut Network, t: &Topology) {
                     vpcform_topology::Peer::SecurityGroup(s) => {
                         SgPeer::Group(address("security-group", &s))
                     }
+                    vpcform_topology::Peer::PrefixList(p) => {
+                        SgPeer::PrefixList(address("prefix-list", &p))
+                    }
                 },
             })
             .collect();
@@ -229,6 +235,85 @@ fn add_filters(n: &mut Network, t: &Topology) {
     }
 }
 
+/// Customer-managed lists with their IPv4 entries.
+fn add_prefix_lists(n: &mut Network, t: &Topology) {
+    for p in &t.prefix_lists {
+        let entries = p
+            .spec
+            .entries
+            .iter()
+            .filter_map(|e| match e.cidr.value {
+                ipnet::IpNet::V4(v4) => Some(v4),
+                ipnet::IpNet::V6(_) => None,
+            })
+            .collect();
+        n.prefix_lists.push(PrefixList {
+            key: address("prefix-list", &p.name.value),
+            id: None,
+            name: Some(
+                p.spec
+                    .name
+                    .as_ref()
+                    .map_or(p.name.value.clone(), |x| x.value.clone()),
+            ),
+            service: None,
+            entries: Some(entries),
+        });
+    }
+}
+
+/// Endpoints; a gateway endpoint's route to its service's list (whose
+/// addresses AWS publishes: unknown offline) in each of its tables.
+fn add_endpoints(n: &mut Network, t: &Topology) {
+    use vpcform_topology::kinds::vpc_endpoint::EndpointType;
+    for e in &t.vpc_endpoints {
+        let key = address("vpc-endpoint", &e.name.value);
+        let service = e.spec.service.value.clone();
+        let gateway = e.spec.endpoint_type() == EndpointType::Gateway;
+        if gateway {
+            let list = service_list_key(&service);
+            if !n.prefix_lists.iter().any(|p| p.key == list) {
+                n.prefix_lists.push(PrefixList {
+                    key: list.clone(),
+                    id: None,
+                    name: t
+                        .region
+                        .as_ref()
+                        .map(|r| format!("com.amazonaws.{}.{service}", r.value)),
+                    service: Some(service.clone()),
+                    entries: None,
+                });
+            }
+            for table in &e.spec.route_tables {
+                let table = address("route-table", &table.value);
+                if let Some(rt) = n.route_tables.iter_mut().find(|rt| rt.key == table) {
+                    rt.prefix_list_routes
+                        .push((list.clone(), RouteTarget::GatewayEndpoint(key.clone())));
+                }
+            }
+        }
+        n.vpc_endpoints.push(VpcEndpoint {
+            key,
+            id: None,
+            vpc: address("vpc", &e.spec.vpc.value),
+            service,
+            gateway,
+            interfaces: e
+                .spec
+                .subnets
+                .iter()
+                .map(|s| (address("subnet", &s.value), None))
+                .collect(),
+            security_groups: e
+                .spec
+                .security_groups
+                .iter()
+                .map(|g| address("security-group", &g.value))
+                .collect(),
+        });
+    }
+}
+
 /// Routes in declared tables that go through what the stack does not manage
 /// (a NAT gateway, a transit gateway, another team's peering): the plan
 /// never deletes them, so the planned network keeps them.
@@ -240,6 +325,7 @@ fn keep_unmanaged_routes(n: &mut Network, live: &Network) {
         for route in &live_table.routes {
             let unmanaged = match &route.target {
                 RouteTarget::Unmodeled { .. } | RouteTarget::Blackhole(_) => true,
+                RouteTarget::GatewayEndpoint(key) => key.starts_with("vpce-"),
                 // Known by its id, not an address: the stack does not own it.
                 RouteTarget::To(kind, key) => key.starts_with(kind.id_prefix()),
             };
@@ -304,6 +390,8 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
         peerings,
         nat_gateways
     );
+    ids!(prefix_lists, vpc_endpoints);
+    with_live_addresses(&mut n, live);
     for i in &mut n.instances {
         if let Some(l) = live
             .instances
@@ -316,4 +404,33 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
         }
     }
     n
+}
+
+/// What only the account knows: AWS's lists' entries, endpoints' addresses.
+fn with_live_addresses(n: &mut Network, live: &Network) {
+    for p in n.prefix_lists.iter_mut().filter(|p| p.entries.is_none()) {
+        if let Some(l) = live.prefix_lists.iter().find(|l| l.key == p.key) {
+            p.entries = l.entries.clone();
+            p.id = l.id.clone();
+            p.name = l.name.clone();
+        }
+    }
+    for e in &mut n.vpc_endpoints {
+        if let Some(l) = live.vpc_endpoints.iter().find(|l| l.key == e.key) {
+            for (subnet, ip) in &mut e.interfaces {
+                *ip = l
+                    .interfaces
+                    .iter()
+                    .find(|(s, _)| s == subnet)
+                    .and_then(|(_, ip)| *ip);
+            }
+        }
+    }
+    // AWS's service lists the live network holds (an S3 list of a live
+    // endpoint) count for the planned one too.
+    for l in live.prefix_lists.iter().filter(|l| l.service.is_some()) {
+        if !n.prefix_lists.iter().any(|p| p.key == l.key) {
+            n.prefix_lists.push(l.clone());
+        }
+    }
 }

@@ -11,8 +11,8 @@ use serde::Serialize;
 use vpcform_topology::escape::terminal;
 use vpcform_topology::{Direction, Protocol, TargetKind};
 
-use crate::flow::{EPHEMERAL, Endpoint, EndpointSpec, Packet, Service, resolve};
-use crate::model::{Component, Instance, Network, RouteTarget, SgPeer, Subnet};
+use crate::flow::{EPHEMERAL, Endpoint, EndpointSpec, Guard, Packet, Service, resolve};
+use crate::model::{Component, Network, RouteTarget, SgPeer, Subnet};
 
 /// The answer to "can FROM reach TO with SERVICE?".
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +91,7 @@ pub struct Block {
     pub fix: String,
 }
 
+mod endpoint;
 mod nat;
 
 /// A route target AWS reports active that the network read does not hold
@@ -184,25 +185,25 @@ impl<'n> Evaluation<'n> {
     fn forward(&mut self, src: &Endpoint<'n>, dst: &Endpoint<'n>) {
         let request = Packet::request(&self.service);
         self.hop(Leg::Forward, "source", None, src.label.clone(), true);
-        if let Some(i) = src.instance {
-            self.security_groups(Leg::Forward, i, Direction::Egress, dst, &request);
+        if let Some(g) = &src.guard {
+            self.security_groups(Leg::Forward, g, Direction::Egress, dst, &request);
         }
         if let Some(s) = src.subnet {
-            self.acl(Leg::Forward, s, Direction::Egress, dst.addr, &request);
+            self.acl_towards(Leg::Forward, s, Direction::Egress, dst, &request);
         }
         self.route(Leg::Forward, src, dst);
         if let Some(s) = dst.subnet {
-            self.acl(Leg::Forward, s, Direction::Ingress, src.addr, &request);
+            self.acl_towards(Leg::Forward, s, Direction::Ingress, src, &request);
         }
-        if let Some(i) = dst.instance {
-            self.security_groups(Leg::Forward, i, Direction::Ingress, src, &request);
+        if let Some(g) = &dst.guard {
+            self.security_groups(Leg::Forward, g, Direction::Ingress, src, &request);
         }
         self.hop(Leg::Forward, "destination", None, dst.label.clone(), true);
     }
 
     fn back(&mut self, src: &Endpoint<'n>, dst: &Endpoint<'n>) {
         let reply = Packet::reply(&self.service);
-        if dst.instance.is_some() || src.instance.is_some() {
+        if dst.guard.is_some() || src.guard.is_some() {
             self.hop(
                 Leg::Return,
                 "security groups",
@@ -212,11 +213,11 @@ impl<'n> Evaluation<'n> {
             );
         }
         if let Some(s) = dst.subnet {
-            self.acl(Leg::Return, s, Direction::Egress, src.addr, &reply);
+            self.acl_towards(Leg::Return, s, Direction::Egress, src, &reply);
         }
         self.route(Leg::Return, dst, src);
         if let Some(s) = src.subnet {
-            self.acl(Leg::Return, s, Direction::Ingress, dst.addr, &reply);
+            self.acl_towards(Leg::Return, s, Direction::Ingress, dst, &reply);
         }
     }
 
@@ -292,11 +293,13 @@ impl<'n> Evaluation<'n> {
         }
     }
 
-    /// Security groups of an instance: any allow rule of any of its groups admits.
+    /// Security groups of an interface: any allow rule of any of its groups
+    /// admits. A rule naming a prefix list whose addresses are not known
+    /// may admit: with nothing else admitting, the answer is unknown.
     fn security_groups(
         &mut self,
         leg: Leg,
-        instance: &Instance,
+        guard: &Guard<'n>,
         direction: Direction,
         remote: &Endpoint<'n>,
         packet: &Packet,
@@ -305,23 +308,22 @@ impl<'n> Evaluation<'n> {
             Direction::Egress => "security group egress",
             Direction::Ingress => "security group ingress",
         };
-        let groups: Vec<_> = instance
-            .security_groups
+        let groups: Vec<_> = guard
+            .groups
             .iter()
             .filter_map(|g| self.net.group(g))
             .collect();
+        let mut maybe = None;
         let allowing = groups.iter().find_map(|g| {
             g.rules
                 .iter()
-                .filter(|r| r.direction == direction)
-                .find(|r| {
-                    packet.matched_by(r.protocol, r.from, r.to)
-                        && match &r.peer {
-                            SgPeer::Cidr(c) => c.contains(&remote.addr),
-                            SgPeer::Group(peer) => remote
-                                .instance
-                                .is_some_and(|i| i.security_groups.contains(peer)),
-                        }
+                .filter(|r| r.direction == direction && packet.matched_by(r.protocol, r.from, r.to))
+                .find(|r| match self.peer_holds(&r.peer, remote) {
+                    Some(holds) => holds,
+                    None => {
+                        maybe.get_or_insert_with(|| r.peer.clone());
+                        false
+                    }
                 })
                 .map(|r| (g, r))
         });
@@ -347,11 +349,22 @@ impl<'n> Evaluation<'n> {
                 ),
                 true,
             ),
+            None if maybe.is_some() => {
+                let list = match maybe {
+                    Some(SgPeer::PrefixList(key)) => key,
+                    _ => String::new(),
+                };
+                let c = self.list_component(&list);
+                let reason = format!(
+                    "{what}: only a rule naming {c} could allow it, and its addresses are not known here"
+                );
+                self.undecided(leg, step, c, reason);
+            }
             None => {
                 let target = groups
                     .first()
                     .map(|g| g.component())
-                    .unwrap_or_else(|| instance.component());
+                    .unwrap_or_else(|| guard.owner.clone());
                 self.hop(
                     leg,
                     step,
@@ -493,6 +506,9 @@ impl<'n> Evaluation<'n> {
         let Some(vpc) = self.net.vpc(&subnet.vpc) else {
             return;
         };
+        if self.entering_through_endpoint(leg, a, b) {
+            return;
+        }
         let towards_a = self.net.route_table_of(subnet).and_then(|t| {
             t.routes
                 .iter()
@@ -598,33 +614,21 @@ impl<'n> Evaluation<'n> {
         if let Some(t) = table {
             candidates.extend(t.routes.iter().map(|r| (r.destination, Some(&r.target))));
         }
-        let mut matching: Vec<_> = candidates
-            .iter()
+        let mut matching: Vec<(Ipv4Net, Option<&RouteTarget>)> = candidates
+            .into_iter()
             .filter(|(d, _)| d.contains(&b.addr))
             .collect();
         matching.sort_by_key(|(d, _)| std::cmp::Reverse(d.prefix_len()));
-        // A prefix list may hold a longer prefix for `b` than any route found
-        // (never for `b` in the VPC: the local route covers its addresses).
-        let best = matching.first().map(|&&(d, t)| (d, t));
-        let overridable = best.is_none_or(|(d, t)| t.is_some() && d.prefix_len() < 32);
-        if let Some((list, via)) = table
-            .filter(|_| overridable)
-            .and_then(|t| t.prefix_list_routes.first())
-        {
-            let reason = format!(
-                "{table_c} routes prefix list {list} through {}; vpcform does not read the list's addresses, so whether it holds {} is unknown",
-                target_label(net, Some(via)),
-                b.label
-            );
-            let c = Component {
-                kind: "prefix-list",
-                name: list.clone(),
-                id: Some(list.clone()),
-            };
-            self.undecided(leg, "route table", c, reason);
-            return;
+        // A prefix-list route (a gateway endpoint's) wins with a longer prefix.
+        match self.list_route(table, b, matching.first().map(|(d, _)| *d)) {
+            Ok(Some(list_route)) => matching.insert(0, list_route),
+            Ok(None) => {}
+            Err((c, reason)) => {
+                self.undecided(leg, "route table", c, reason);
+                return;
+            }
         }
-        let Some(&&(destination, target)) = matching.first() else {
+        let Some(&(destination, target)) = matching.first() else {
             let reason = format!("{table_c} has no route to {}", b.label);
             self.hop(
                 leg,
@@ -638,7 +642,11 @@ impl<'n> Evaluation<'n> {
             return;
         };
         let reaches = |t: Option<&RouteTarget>| self.target_reaches(&vpc.key, t, b);
-        let detail = format!("{destination} → {}", target_label(net, target));
+        let detail = format!(
+            "{} → {}",
+            self.destination_label(table, destination, target),
+            target_label(net, target)
+        );
         match reaches(target) {
             Reach::Yes => {
                 self.hop(leg, "route table", Some(table_c), detail, true);
@@ -677,7 +685,10 @@ impl<'n> Evaluation<'n> {
                     false,
                 );
                 match better {
-                    Some((wider, t)) if code != "BAD_STATE_ROUTE" => {
+                    Some((wider, t))
+                        if !["BAD_STATE_ROUTE", "VPCE_GATEWAY_PROTOCOL_RESTRICTION"]
+                            .contains(&code) =>
+                    {
                         let fix = format!(
                             "remove the route to {destination} from {}, or point it at {} like the route to {wider}",
                             table_c.name,
@@ -706,6 +717,10 @@ impl<'n> Evaluation<'n> {
                                     component.name
                                 ),
                             },
+                            "VPCE_GATEWAY_PROTOCOL_RESTRICTION" => format!(
+                                "{} carries only TCP and ICMP to its service: use TCP (the service's HTTPS API)",
+                                component.name
+                            ),
                             "NGW_REQUIRES_SOURCE_IN_VPC" => format!(
                                 "give {} a NAT gateway of its own (in a public subnet) and route {destination} through it in {}",
                                 vpc.key, table_c.name
@@ -731,6 +746,10 @@ impl<'n> Evaluation<'n> {
         a: &Endpoint<'n>,
         b: &Endpoint<'n>,
     ) {
+        if let Some(RouteTarget::GatewayEndpoint(key)) = target {
+            self.through_gateway_endpoint(leg, key, b);
+            return;
+        }
         let Some(RouteTarget::To(kind, key)) = target else {
             return; // local, or a route that does not reach `b`
         };
@@ -802,6 +821,7 @@ impl<'n> Evaluation<'n> {
                     id: Some(id.clone()),
                 },
             ),
+            Some(RouteTarget::GatewayEndpoint(key)) => self.gateway_endpoint_reaches(vpc, key),
             Some(RouteTarget::To(kind, key)) => match kind {
                 TargetKind::Peering => self.peering_reaches(vpc, key, b_vpc, b),
                 TargetKind::InternetGateway => self.gateway_reaches(vpc, key, b_vpc, b),
@@ -916,6 +936,9 @@ impl<'n> Evaluation<'n> {
     /// The route that would carry traffic from `vpc` to `b`.
     fn route_fix(&self, table: &Component, from: &Subnet, b: &Endpoint<'n>) -> String {
         let vpc = from.vpc.as_str();
+        if let Some(fix) = self.endpoint_fix(table, vpc, b) {
+            return fix;
+        }
         // A private subnet reaches the internet through a NAT gateway of its VPC.
         let nat = (!from.map_public_ip_on_launch)
             .then(|| {
@@ -1031,6 +1054,7 @@ fn peer_label(peer: &SgPeer) -> String {
     match peer {
         SgPeer::Cidr(c) => format!("with {c}"),
         SgPeer::Group(g) => format!("with members of {g}"),
+        SgPeer::PrefixList(p) => format!("with prefix list {p}"),
     }
 }
 
@@ -1076,6 +1100,9 @@ fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
         },
         Some(RouteTarget::Unmodeled { what, id }) => format!("{id} ({what}, not modelled)"),
         Some(RouteTarget::Blackhole(id)) => format!("{id} (blackhole)"),
+        Some(RouteTarget::GatewayEndpoint(key)) => net
+            .vpc_endpoint(key)
+            .map_or(key.clone(), |x| x.component().to_string()),
     }
 }
 

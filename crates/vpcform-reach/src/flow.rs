@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use vpcform_topology::Protocol;
 
-use crate::model::{Instance, Network, Subnet};
+use crate::model::{Component, Instance, Network, Subnet, VpcEndpoint, service_list_key};
 
 /// An endpoint as a user names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum EndpointSpec {
     Ip(Ipv4Addr),
     Cidr(Ipv4Net),
     Internet,
+    /// An AWS service's public addresses (`service:s3`, or `s3`, `dynamodb`).
+    Service(String),
 }
 
 impl std::str::FromStr for EndpointSpec {
@@ -36,18 +38,27 @@ impl std::str::FromStr for EndpointSpec {
         if let Ok(net) = text.parse::<Ipv4Net>() {
             return Ok(EndpointSpec::Cidr(net.trunc()));
         }
-        if text.starts_with("i-") || text.starts_with("subnet-") {
+        if ["i-", "subnet-", "vpce-", "eni-"]
+            .iter()
+            .any(|p| text.starts_with(p))
+        {
             return Ok(EndpointSpec::Id(text.to_string()));
         }
+        if let Some(service) = text.strip_prefix("service:").filter(|s| !s.is_empty()) {
+            return Ok(EndpointSpec::Service(service.to_string()));
+        }
+        if vpcform_topology::kinds::vpc_endpoint::GATEWAY_SERVICES.contains(&text) {
+            return Ok(EndpointSpec::Service(text.to_string()));
+        }
         match text.split_once('.') {
-            Some((kind @ ("instance" | "subnet"), name)) if !name.is_empty() => {
+            Some((kind @ ("instance" | "subnet" | "vpc-endpoint"), name)) if !name.is_empty() => {
                 Ok(EndpointSpec::Address {
                     kind: kind.to_string(),
                     name: name.to_string(),
                 })
             }
             _ => Err(format!(
-                "`{text}` is not an endpoint: use `instance.NAME`, `subnet.NAME`, an id (`i-…`, `subnet-…`), an IP, a CIDR, or `internet`"
+                "`{text}` is not an endpoint: use `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an id (`i-…`, `subnet-…`, `vpce-…`, `eni-…`), an IP, a CIDR, `internet`, or an AWS service (`s3`, `service:NAME`)"
             )),
         }
     }
@@ -63,11 +74,29 @@ pub struct Endpoint<'n> {
     pub addr: Ipv4Net,
     pub instance: Option<&'n Instance>,
     pub subnet: Option<&'n Subnet>,
+    /// The security groups on its interface (an instance's, an interface endpoint's).
+    pub guard: Option<Guard<'n>>,
+    /// The key of the prefix list it belongs to by definition (an AWS service's).
+    pub service_list: Option<String>,
+}
+
+/// Security groups on an interface, and what reports blame when none admits.
+#[derive(Clone, Debug)]
+pub struct Guard<'n> {
+    pub groups: &'n [String],
+    pub owner: Component,
 }
 
 impl Endpoint<'_> {
     pub fn is_internet(&self) -> bool {
         self.subnet.is_none()
+    }
+
+    /// Whether it sits behind a group of `key` (security-group references).
+    pub fn in_group(&self, key: &str) -> bool {
+        self.guard
+            .as_ref()
+            .is_some_and(|g| g.groups.iter().any(|x| x == key))
     }
 }
 
@@ -88,6 +117,11 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
             addr: instance_addr(i, subnet),
             instance: Some(i),
             subnet: Some(subnet),
+            guard: Some(Guard {
+                groups: &i.security_groups,
+                owner: i.component(),
+            }),
+            service_list: None,
         })
     };
     let of_subnet = |s: &'n Subnet, addr: Ipv4Net| Endpoint {
@@ -99,6 +133,8 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
         addr,
         instance: None,
         subnet: Some(s),
+        guard: None,
+        service_list: None,
     };
     let external = |addr: Ipv4Net| Endpoint {
         label: if addr.prefix_len() == 0 {
@@ -111,11 +147,20 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
         addr,
         instance: None,
         subnet: None,
+        guard: None,
+        service_list: None,
     };
     match spec {
         EndpointSpec::Internet => Ok(external(Ipv4Net::default())),
+        EndpointSpec::Service(name) => Ok(service(network, name)),
         EndpointSpec::Address { kind, name } => {
             let key = format!("{kind}.{name}");
+            if kind == "vpc-endpoint" {
+                let e = network
+                    .vpc_endpoint(&key)
+                    .ok_or_else(|| format!("no VPC endpoint `{name}` in the network"))?;
+                return interface_endpoint(network, e);
+            }
             if kind == "instance" {
                 let i = network
                     .instance(&key)
@@ -128,6 +173,17 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 Ok(of_subnet(s, s.cidr))
             }
         }
+        EndpointSpec::Id(id) if id.starts_with("vpce-") => {
+            let e = network
+                .vpc_endpoints
+                .iter()
+                .find(|e| e.id.as_ref() == Some(id))
+                .ok_or_else(|| format!("no VPC endpoint with id {id} in the network"))?;
+            interface_endpoint(network, e)
+        }
+        EndpointSpec::Id(id) if id.starts_with("eni-") => Err(format!(
+            "{id}: name an interface endpoint's interface by its endpoint (`vpc-endpoint.NAME` or `vpce-…`); vpcform does not read other interfaces"
+        )),
         EndpointSpec::Id(id) => {
             if let Some(i) = network.instances.iter().find(|i| i.id.as_ref() == Some(id)) {
                 return of_instance(i);
@@ -156,6 +212,67 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
             },
         ),
     }
+}
+
+/// An AWS service: its addresses are its prefix list's (the first entry
+/// stands for them all); unknown, they are any public address.
+fn service<'n>(network: &'n Network, name: &str) -> Endpoint<'n> {
+    let key = service_list_key(name);
+    let list = network.prefix_list(&key);
+    let first = list
+        .and_then(|l| l.entries.as_ref())
+        .and_then(|e| e.first().copied());
+    let label = match (list, first) {
+        (Some(l), Some(addr)) => format!(
+            "{name} ({}, {addr})",
+            l.id.as_deref().or(l.name.as_deref()).unwrap_or(&key)
+        ),
+        _ => format!("{name} (AWS service)"),
+    };
+    Endpoint {
+        label,
+        addr: first.unwrap_or_default(),
+        instance: None,
+        subnet: None,
+        guard: None,
+        service_list: list.map(|_| key),
+    }
+}
+
+/// An interface endpoint: its interface in its first subnet (the address
+/// there when known), behind its groups.
+fn interface_endpoint<'n>(
+    network: &'n Network,
+    e: &'n VpcEndpoint,
+) -> Result<Endpoint<'n>, String> {
+    if e.gateway {
+        return Err(format!(
+            "{} is a gateway endpoint: it has no address of its own; ask about its service (`service:{}`) instead",
+            e.key, e.service
+        ));
+    }
+    let (subnet_key, ip) = e
+        .interfaces
+        .first()
+        .ok_or_else(|| format!("{} has no subnet", e.key))?;
+    let subnet = network
+        .subnet(subnet_key)
+        .ok_or_else(|| format!("{}'s subnet {subnet_key} is not in the network", e.key))?;
+    // AWS may place an interface outside its subnet's range in moto; the subnet decides.
+    let addr = ip
+        .filter(|ip| subnet.cidr.contains(ip))
+        .map_or(subnet.cidr, |ip| Ipv4Net::new(ip, 32).expect("a /32"));
+    Ok(Endpoint {
+        label: e.component().to_string(),
+        addr,
+        instance: None,
+        subnet: Some(subnet),
+        guard: Some(Guard {
+            groups: &e.security_groups,
+            owner: e.component(),
+        }),
+        service_list: None,
+    })
 }
 
 /// The traffic: a protocol and its port or ICMP type and code.

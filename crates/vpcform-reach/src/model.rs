@@ -22,6 +22,8 @@ pub struct Network {
     pub internet_gateways: Vec<InternetGateway>,
     pub peerings: Vec<Peering>,
     pub nat_gateways: Vec<NatGateway>,
+    pub prefix_lists: Vec<PrefixList>,
+    pub vpc_endpoints: Vec<VpcEndpoint>,
     /// Lookups by key, built on first use (so change the network before asking it anything).
     index: Lazy,
 }
@@ -38,6 +40,8 @@ struct Index {
     internet_gateways: HashMap<String, usize>,
     peerings: HashMap<String, usize>,
     nat_gateways: HashMap<String, usize>,
+    prefix_lists: HashMap<String, usize>,
+    vpc_endpoints: HashMap<String, usize>,
     main_table: HashMap<String, usize>,
     default_acl: HashMap<String, usize>,
     igw_of_vpc: HashMap<String, usize>,
@@ -80,6 +84,8 @@ impl Index {
             internet_gateways: positions(&n.internet_gateways, |x| &x.key),
             peerings: positions(&n.peerings, |x| &x.key),
             nat_gateways: positions(&n.nat_gateways, |x| &x.key),
+            prefix_lists: positions(&n.prefix_lists, |x| &x.key),
+            vpc_endpoints: positions(&n.vpc_endpoints, |x| &x.key),
             main_table: by_vpc(
                 n.route_tables
                     .iter()
@@ -136,8 +142,8 @@ pub struct RouteTable {
     pub main: bool,
     /// Routes besides the implicit local route of the VPC's CIDR.
     pub routes: Vec<Route>,
-    /// Routes to prefix lists (`pl-…`, a gateway endpoint's), whose
-    /// addresses the model does not hold: where one could apply, the
+    /// Routes to prefix lists (a gateway endpoint's), by the list's key:
+    /// where the list's addresses are not known and one could apply, the
     /// answer is unknown.
     pub prefix_list_routes: Vec<(String, RouteTarget)>,
 }
@@ -161,6 +167,8 @@ pub enum RouteTarget {
     },
     /// A route AWS itself reports as a blackhole (its target was deleted).
     Blackhole(String),
+    /// A gateway endpoint (by key): the route AWS adds to its service's prefix list.
+    GatewayEndpoint(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -207,6 +215,8 @@ pub enum SgPeer {
     Cidr(Ipv4Net),
     /// Traffic from (or to) interfaces in this group.
     Group(String),
+    /// Every CIDR of a prefix list (by key).
+    PrefixList(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -249,6 +259,40 @@ pub struct NatGateway {
     pub public: bool,
 }
 
+/// A managed prefix list: a customer's (its entries) or AWS's list of a
+/// service's addresses (`com.amazonaws.REGION.s3`, keyed `service:s3`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrefixList {
+    pub key: String,
+    pub id: Option<String>,
+    /// Its name in AWS, when known.
+    pub name: Option<String>,
+    /// For AWS's list of a service's addresses: the service (`s3`).
+    pub service: Option<String>,
+    /// Its IPv4 entries; `None` when not known (AWS's lists, offline).
+    pub entries: Option<Vec<Ipv4Net>>,
+}
+
+/// The key of AWS's prefix list of `service`'s addresses.
+pub fn service_list_key(service: &str) -> String {
+    format!("service:{service}")
+}
+
+/// A VPC endpoint: a gateway (routes to its service's prefix list) or an
+/// interface (addresses in subnets, behind security groups).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VpcEndpoint {
+    pub key: String,
+    pub id: Option<String>,
+    pub vpc: String,
+    /// The service, short for AWS's (`s3`).
+    pub service: String,
+    pub gateway: bool,
+    /// Interface: its subnets, and the address it has in each when known.
+    pub interfaces: Vec<(String, Option<Ipv4Addr>)>,
+    pub security_groups: Vec<String>,
+}
+
 /// A component as reports name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Component {
@@ -289,6 +333,8 @@ component_of! {
     InternetGateway => "internet-gateway",
     Peering => "vpc-peering",
     NatGateway => "nat-gateway",
+    PrefixList => "prefix-list",
+    VpcEndpoint => "vpc-endpoint",
 }
 
 impl Network {
@@ -320,6 +366,20 @@ impl Network {
             .nat_gateways
             .get(key)
             .map(|&i| &self.nat_gateways[i])
+    }
+
+    pub fn prefix_list(&self, key: &str) -> Option<&PrefixList> {
+        self.index()
+            .prefix_lists
+            .get(key)
+            .map(|&i| &self.prefix_lists[i])
+    }
+
+    pub fn vpc_endpoint(&self, key: &str) -> Option<&VpcEndpoint> {
+        self.index()
+            .vpc_endpoints
+            .get(key)
+            .map(|&i| &self.vpc_endpoints[i])
     }
 
     pub fn instance(&self, key: &str) -> Option<&Instance> {

@@ -17,6 +17,9 @@ struct Scenario {
     #[serde(default)]
     peering_status: std::collections::BTreeMap<String, String>,
     add_route: Option<AddRoute>,
+    /// AWS's published addresses of a service's prefix list (`s3: [CIDR, …]`).
+    #[serde(default)]
+    service_entries: std::collections::BTreeMap<String, Vec<String>>,
     from: String,
     to: String,
     protocol: String,
@@ -76,6 +79,15 @@ fn network(s: &Scenario) -> Network {
             .find(|p| &p.key == key)
             .unwrap()
             .status = status.clone();
+    }
+    for (service, entries) in &s.service_entries {
+        let list = n
+            .prefix_lists
+            .iter_mut()
+            .find(|l| l.service.as_deref() == Some(service.as_str()))
+            .unwrap_or_else(|| panic!("{}: no list of {service}", s.name));
+        list.entries = Some(entries.iter().map(|e| e.parse().unwrap()).collect());
+        list.id = Some("pl-63a5400a".into());
     }
     if let Some(r) = &s.add_route {
         let table = n

@@ -27,6 +27,8 @@ pub enum Peer {
     Cidr(Ipv4Net),
     /// Logical name of a security group.
     SecurityGroup(String),
+    /// Logical name of a prefix list: every CIDR it holds.
+    PrefixList(String),
 }
 
 /// A security-group rule in AWS's terms: protocol and port range as
@@ -47,6 +49,7 @@ impl NormalRule {
         let peer = match &self.peer {
             Peer::Cidr(c) => c.to_string(),
             Peer::SecurityGroup(g) => format!("sg:{g}"),
+            Peer::PrefixList(p) => format!("pl:{p}"),
         };
         format!(
             "{}/{}/{}..{}/{}",

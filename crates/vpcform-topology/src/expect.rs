@@ -14,7 +14,8 @@ use crate::yaml::Node;
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
 #[schemars(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Expectation {
-    /// `instance.NAME`, `subnet.NAME`, an IP, a CIDR, or `internet`.
+    /// `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an IP, a CIDR,
+    /// `internet`, or an AWS service (`s3`, `dynamodb`, `service:NAME`).
     pub from: At<String>,
     /// Named the same ways.
     pub to: At<String>,
@@ -136,7 +137,10 @@ pub(crate) fn validate(expectations: &[Expectation], index: &NameIndex<'_>, cx: 
 
 fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
     let text = endpoint.value.trim();
+    let service = text.strip_prefix("service:").is_some_and(|s| !s.is_empty())
+        || crate::kinds::vpc_endpoint::GATEWAY_SERVICES.contains(&text);
     if text == "internet"
+        || service
         || text.parse::<std::net::Ipv4Addr>().is_ok()
         || text.parse::<ipnet::Ipv4Net>().is_ok()
     {
@@ -145,6 +149,7 @@ fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
     let kind = match text.split_once('.') {
         Some(("instance", name)) => Some((ResourceKind::Instance, name)),
         Some(("subnet", name)) => Some((ResourceKind::Subnet, name)),
+        Some(("vpc-endpoint", name)) => Some((ResourceKind::VpcEndpoint, name)),
         _ => None,
     };
     let Some((kind, name)) = kind else {
@@ -154,7 +159,7 @@ fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
                 endpoint.span,
                 format!("`{text}` is not an endpoint"),
             )
-            .with_help("use `instance.NAME`, `subnet.NAME`, an IP, a CIDR, or `internet`"),
+            .with_help("use `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an IP, a CIDR, `internet`, or an AWS service (`s3`, `service:NAME`)"),
         );
         return;
     };

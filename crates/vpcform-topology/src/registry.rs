@@ -42,8 +42,10 @@ macro_rules! with_registry {
             RouteTable => route_table::RouteTable, "route-table", "a route table", section(route_tables = "route-tables");
             RouteTableAssociation => route_table::Association, "route-table-association", "a route table association", part_of(RouteTable);
             Route => route_table::RouteKind, "route", "a route", part_of(RouteTable);
+            PrefixList => prefix_list::PrefixList, "prefix-list", "a prefix list", section(prefix_lists = "prefix-lists");
             SecurityGroup => security_group::SecurityGroup, "security-group", "a security group", section(security_groups = "security-groups");
             SecurityGroupRule => security_group::RuleKind, "security-group-rule", "a security group rule", part_of(SecurityGroup);
+            VpcEndpoint => vpc_endpoint::VpcEndpoint, "vpc-endpoint", "a VPC endpoint", section(vpc_endpoints = "vpc-endpoints");
             Instance => instance::Instance, "instance", "an instance", section(instances = "instances");
             LogGroup => log_group::LogGroup, "log-group", "a log group", section(log_groups = "log-groups");
             IamPolicy => iam::IamPolicy, "iam-policy", "an IAM policy", section(iam_policies = "iam-policies");

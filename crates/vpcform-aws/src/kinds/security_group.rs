@@ -7,8 +7,8 @@ use serde_json::Value;
 use vpcform_exec::{Operation, Outcome, Verb};
 use vpcform_topology::attr::{DESCRIPTION, TAGS, VPC_ID};
 use vpcform_topology::kinds::security_group::{
-    CIDR_IPV4, DIRECTION, FROM_PORT, GROUP_ID, GROUP_NAME, IP_PROTOCOL, REFERENCED_GROUP_ID,
-    REVOKE_DEFAULT_EGRESS, TO_PORT, USED_BY,
+    CIDR_IPV4, DIRECTION, FROM_PORT, GROUP_ID, GROUP_NAME, IP_PROTOCOL, PREFIX_LIST_ID,
+    REFERENCED_GROUP_ID, REVOKE_DEFAULT_EGRESS, TO_PORT, USED_BY,
 };
 use vpcform_topology::{Address, Attr, Direction, NormalRule, Peer, Protocol, ResourceKind};
 
@@ -50,12 +50,13 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             for (rule, peer_id) in rules_of(direction, permission) {
                 let mut key = rule.key();
                 if let Some(peer_id) = &peer_id {
-                    // Resolved to the peer group's logical name once all groups are read.
-                    key = key.replace(&format!("sg:{peer_id}"), &format!("sg:{ID_REF}{peer_id}"));
+                    // Resolved to the peer's logical name once all kinds are read.
+                    key = key.replace(&format!(":{peer_id}"), &format!(":{ID_REF}{peer_id}"));
                 }
-                let cidr = match &rule.peer {
-                    Peer::Cidr(c) => Value::from(c.to_string()),
-                    Peer::SecurityGroup(_) => Value::Null,
+                let (cidr, group, list) = match &rule.peer {
+                    Peer::Cidr(c) => (Value::from(c.to_string()), Value::Null, Value::Null),
+                    Peer::SecurityGroup(g) => (Value::Null, Value::from(g.as_str()), Value::Null),
+                    Peer::PrefixList(p) => (Value::Null, Value::Null, Value::from(p.as_str())),
                 };
                 found.objects.push(object(
                     Address::keyed(
@@ -71,7 +72,8 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                         (FROM_PORT, Value::from(rule.from_port)),
                         (TO_PORT, Value::from(rule.to_port)),
                         (CIDR_IPV4, cidr),
-                        (REFERENCED_GROUP_ID, opt_str(peer_id.as_deref())),
+                        (REFERENCED_GROUP_ID, group),
+                        (PREFIX_LIST_ID, list),
                         (DESCRIPTION, opt_str(rule.description.as_deref())),
                     ],
                 ));
@@ -229,7 +231,7 @@ pub(crate) fn permissions(
 }
 
 /// One `IpPermission` holds several peers; vpcform's rules have one each.
-/// Returns each rule with the peer group's id, if its peer is a group.
+/// Returns each rule with its peer's id, if its peer is a group or a prefix list.
 pub(crate) fn rules_of(
     direction: Direction,
     p: &IpPermission,
@@ -260,6 +262,14 @@ pub(crate) fn rules_of(
     for range in p.ip_ranges() {
         if let Some(cidr) = range.cidr_ip().and_then(|c| c.parse().ok()) {
             out.push((rule(Peer::Cidr(cidr), range.description()), None));
+        }
+    }
+    for list in p.prefix_list_ids() {
+        if let Some(id) = list.prefix_list_id() {
+            out.push((
+                rule(Peer::PrefixList(id.to_string()), list.description()),
+                Some(id.to_string()),
+            ));
         }
     }
     for pair in p.user_id_group_pairs() {
@@ -294,6 +304,14 @@ fn permission(op: &Operation) -> IpPermission {
         p = p.ip_ranges(
             IpRange::builder()
                 .cidr_ip(cidr)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    if let Some(list) = text(PREFIX_LIST_ID) {
+        p = p.prefix_list_ids(
+            aws_sdk_ec2::types::PrefixListId::builder()
+                .prefix_list_id(list)
                 .set_description(description.clone())
                 .build(),
         );

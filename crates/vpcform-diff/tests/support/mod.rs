@@ -199,6 +199,8 @@ fn fake_id(address: &Address, stack: &str) -> String {
         K::InternetGateway => format!("igw-{name}"),
         K::ElasticIp => format!("eipalloc-{name}"),
         K::NatGateway => format!("nat-{name}"),
+        K::PrefixList => format!("pl-{name}"),
+        K::VpcEndpoint => format!("vpce-{name}"),
         K::RouteTable => format!("rtb-{name}"),
         K::SecurityGroup => format!("sg-{name}"),
         K::Instance => format!("i-{name}"),

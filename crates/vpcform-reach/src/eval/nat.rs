@@ -62,7 +62,11 @@ impl<'n> Evaluation<'n> {
                     self.target_reaches(vpc, Some(t), b)
                 }
             },
-            Some(Some(t @ (RouteTarget::Unmodeled { .. } | RouteTarget::Blackhole(_)))) => {
+            Some(Some(
+                t @ (RouteTarget::Unmodeled { .. }
+                | RouteTarget::Blackhole(_)
+                | RouteTarget::GatewayEndpoint(_)),
+            )) => {
                 self.target_reaches(vpc, Some(t), b)
             }
         }

@@ -34,6 +34,7 @@ pub const FROM_PORT: Attr = Attr::new("from_port");
 pub const TO_PORT: Attr = Attr::new("to_port");
 pub const CIDR_IPV4: Attr = Attr::new("cidr_ipv4");
 pub const REFERENCED_GROUP_ID: Attr = Attr::new("referenced_group_id");
+pub const PREFIX_LIST_ID: Attr = Attr::new("prefix_list_id");
 /// Read only: what uses a group, as `i-…` (an instance's interface) or
 /// `eni-… (description)` (an interface of something else: an endpoint, a
 /// load balancer, a NAT gateway). Never compared; a plan that deletes the
@@ -74,7 +75,7 @@ impl SecurityGroup {
     }
 }
 
-/// One security-group rule. The peer is `cidr` or `security-group`.
+/// One security-group rule. The peer is `cidr`, `security-group` or `prefix-list`.
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
 #[schemars(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Rule {
@@ -95,6 +96,8 @@ pub struct Rule {
     pub cidr: Option<At<Ipv4Net>>,
     /// Logical name of a security group.
     pub security_group: Option<Ref>,
+    /// Logical name of a prefix list (every CIDR it holds).
+    pub prefix_list: Option<Ref>,
     pub description: Option<At<String>>,
     #[schemars(skip)]
     pub span: Span,
@@ -209,8 +212,14 @@ impl Declared for SecurityGroup {
                     rule.span,
                 );
                 b.edge(rule_node, Address::new(K::SecurityGroup, &r.name.value));
-                if let Peer::SecurityGroup(other) = &normal.peer {
-                    b.edge(rule_node, Address::new(K::SecurityGroup, other));
+                match &normal.peer {
+                    Peer::SecurityGroup(other) => {
+                        b.edge(rule_node, Address::new(K::SecurityGroup, other));
+                    }
+                    Peer::PrefixList(list) => {
+                        b.edge(rule_node, Address::new(K::PrefixList, list));
+                    }
+                    Peer::Cidr(_) => {}
                 }
             }
         }
@@ -272,6 +281,7 @@ impl Kind for RuleKind {
         AttrSpec::replace(TO_PORT, Compare::Exact),
         AttrSpec::replace(CIDR_IPV4, Compare::Cidr),
         AttrSpec::replace(REFERENCED_GROUP_ID, Compare::Id),
+        AttrSpec::replace(PREFIX_LIST_ID, Compare::Id),
         AttrSpec::update(DESCRIPTION, Compare::Exact),
     ];
 
@@ -286,14 +296,15 @@ impl Kind for RuleKind {
             .rules()
             .filter_map(|(dir, r)| r.normalise(dir))
             .find(|r| r.key() == key)?;
+        let none = || Desired::Known(Value::Null);
         let (cidr, group) = match &rule.peer {
-            Peer::Cidr(c) => (Desired::known(c.to_string()), Desired::Known(Value::Null)),
-            Peer::SecurityGroup(other) => (
-                Desired::Known(Value::Null),
-                Desired::id_of(ResourceKind::SecurityGroup, other),
-            ),
+            Peer::Cidr(c) => (Desired::known(c.to_string()), none()),
+            Peer::SecurityGroup(other) => {
+                (none(), Desired::id_of(ResourceKind::SecurityGroup, other))
+            }
+            Peer::PrefixList(_) => (none(), none()),
         };
-        Some(DesiredAttrs::from([
+        let mut d = DesiredAttrs::from([
             (
                 GROUP_ID,
                 Desired::id_of(ResourceKind::SecurityGroup, &a.name),
@@ -308,7 +319,15 @@ impl Kind for RuleKind {
                 DESCRIPTION,
                 Desired::Known(rule.description.clone().map_or(Value::Null, Value::String)),
             ),
-        ]))
+        ]);
+        // Only where the peer is a list, so other rules' hashes stay as they were.
+        if let Peer::PrefixList(list) = &rule.peer {
+            d.insert(
+                PREFIX_LIST_ID,
+                Desired::id_of(ResourceKind::PrefixList, list),
+            );
+        }
+        Some(d)
     }
 }
 
@@ -411,6 +430,7 @@ fn decode_rule(node: &Node, group: &str, direction: &str, cx: &mut Cx) -> Option
     let icmp_code = f.maybe("icmp-code", cx);
     let cidr = f.maybe("cidr", cx);
     let security_group = f.maybe("security-group", cx);
+    let prefix_list = f.maybe("prefix-list", cx);
     let description = f.maybe("description", cx);
     let span = f.span();
     f.finish(cx);
@@ -423,6 +443,7 @@ fn decode_rule(node: &Node, group: &str, direction: &str, cx: &mut Cx) -> Option
         icmp_code: icmp_code.ok()?,
         cidr: cidr.ok()?,
         security_group: security_group.ok()?,
+        prefix_list: prefix_list.ok()?,
         description: description.ok()?,
         span,
     })
@@ -432,20 +453,27 @@ fn decode_rule(node: &Node, group: &str, direction: &str, cx: &mut Cx) -> Option
 /// type and code only for icmp. Reports every problem; false if any.
 fn check_rule(rule: &Rule, index: &NameIndex<'_>, cx: &mut Cx) -> bool {
     let mut ok = true;
-    match (&rule.cidr, &rule.security_group) {
-        (Some(_), Some(_)) | (None, None) => {
-            cx.push(
-                Diagnostic::error(
-                    "rule-peer",
-                    rule.span,
-                    "a rule needs exactly one of `cidr` and `security-group`",
-                )
-                .with_help("e.g. `cidr: 0.0.0.0/0` or `security-group: <logical name>`"),
-            );
-            ok = false;
-        }
-        (None, Some(g)) => ok &= index.check(g, ResourceKind::SecurityGroup, "security-group", cx),
-        (Some(_), None) => {}
+    let peers = [
+        rule.cidr.is_some(),
+        rule.security_group.is_some(),
+        rule.prefix_list.is_some(),
+    ];
+    if peers.iter().filter(|p| **p).count() != 1 {
+        cx.push(
+            Diagnostic::error(
+                "rule-peer",
+                rule.span,
+                "a rule needs exactly one of `cidr`, `security-group` and `prefix-list`",
+            )
+            .with_help("e.g. `cidr: 0.0.0.0/0`, `security-group: <logical name>` or `prefix-list: <logical name>`"),
+        );
+        ok = false;
+    }
+    if let Some(g) = &rule.security_group {
+        ok &= index.check(g, ResourceKind::SecurityGroup, "security-group", cx);
+    }
+    if let Some(p) = &rule.prefix_list {
+        ok &= index.check(p, ResourceKind::PrefixList, "prefix-list", cx);
     }
     ok & crate::ports::check(&rule.ports(), cx)
 }
@@ -471,6 +499,29 @@ fn sorted(mut rules: Vec<(String, Yaml)>) -> Vec<Yaml> {
     rules.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The logical name of a rule's peer `id`; `None` (and left out) when it is not written.
+fn declared_peer(
+    group: &Observed,
+    rule: &std::collections::BTreeMap<String, Value>,
+    kind: ResourceKind,
+    id: &str,
+    unwritten: &str,
+    cx: &mut ExportCx,
+) -> Option<String> {
+    if let Some(name) = cx.name_of(kind, id) {
+        return Some(name.to_string());
+    }
+    cx.leave_out(
+        &group.id,
+        format!(
+            "the {} rule with {id}",
+            DIRECTION.str(rule).unwrap_or("ingress")
+        ),
+        format!("{id} is not declared ({unwritten}); the rule stays as it is"),
+    );
+    None
+}
+
 /// One observed rule as the topology writes it, with its normal key; `None`
 /// (and left out) when its peer group is not written.
 fn export_rule(
@@ -482,25 +533,29 @@ fn export_rule(
     let number = |a: Attr| a.get(rule).and_then(Value::as_i64).unwrap_or(-1);
     let (from, to) = (number(FROM_PORT), number(TO_PORT));
     let description = DESCRIPTION.str(rule).filter(|d| !d.is_empty());
-    let peer = match (CIDR_IPV4.str(rule), REFERENCED_GROUP_ID.str(rule)) {
-        (Some(cidr), _) => Peer::Cidr(cidr.parse().ok()?),
-        (None, Some(id)) => match cx.name_of(ResourceKind::SecurityGroup, id) {
-            Some(name) => Peer::SecurityGroup(name.to_string()),
-            None => {
-                cx.leave_out(
-                    &group.id,
-                    format!(
-                        "the {} rule from {id}",
-                        DIRECTION.str(rule).unwrap_or("ingress")
-                    ),
-                    format!(
-                        "{id} is not declared (a default group, or one outside the imported VPCs); the rule stays as it is"
-                    ),
-                );
-                return None;
-            }
-        },
-        (None, None) => return None,
+    let peer = match (
+        CIDR_IPV4.str(rule),
+        REFERENCED_GROUP_ID.str(rule),
+        PREFIX_LIST_ID.str(rule),
+    ) {
+        (Some(cidr), _, _) => Peer::Cidr(cidr.parse().ok()?),
+        (None, Some(id), _) => Peer::SecurityGroup(declared_peer(
+            group,
+            rule,
+            ResourceKind::SecurityGroup,
+            id,
+            "a default group, or one outside the imported VPCs",
+            cx,
+        )?),
+        (None, None, Some(id)) => Peer::PrefixList(declared_peer(
+            group,
+            rule,
+            ResourceKind::PrefixList,
+            id,
+            "an AWS-managed list, which vpcform does not yet name in rules",
+            cx,
+        )?),
+        (None, None, None) => return None,
     };
     let direction = if DIRECTION.str(rule) == Some(Direction::Egress.as_str()) {
         Direction::Egress
@@ -520,6 +575,7 @@ fn export_rule(
     match peer {
         Peer::Cidr(c) => m.set("cidr", c.to_string()),
         Peer::SecurityGroup(g) => m.set("security-group", g),
+        Peer::PrefixList(p) => m.set("prefix-list", p),
     };
     m.maybe("description", description);
     Some((normal.key(), m.into()))
@@ -528,9 +584,10 @@ fn export_rule(
 impl Rule {
     /// Normalises a validated rule; `None` if it lacks a peer.
     pub fn normalise(&self, direction: Direction) -> Option<NormalRule> {
-        let peer = match (&self.cidr, &self.security_group) {
-            (Some(c), None) => Peer::Cidr(c.value),
-            (None, Some(g)) => Peer::SecurityGroup(g.value.clone()),
+        let peer = match (&self.cidr, &self.security_group, &self.prefix_list) {
+            (Some(c), None, None) => Peer::Cidr(c.value),
+            (None, Some(g), None) => Peer::SecurityGroup(g.value.clone()),
+            (None, None, Some(p)) => Peer::PrefixList(p.value.clone()),
             _ => return None,
         };
         let (from_port, to_port) = self.ports().range();

@@ -1,0 +1,324 @@
+//! Customer-managed prefix lists. One DescribeManagedPrefixLists for the
+//! stack's lists, then GetManagedPrefixListEntries per list (AWS has no
+//! batched entries call), concurrently. AWS refuses entries and the maximum
+//! in one ModifyManagedPrefixList: the maximum grows before entries are
+//! added and shrinks after they are removed, each call at the list's
+//! current version, waiting for the previous change to complete.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{
+    AddPrefixListEntry, ManagedPrefixList, PrefixListState, RemovePrefixListEntry, ResourceType,
+};
+use serde_json::Value;
+use vpcform_exec::{Operation, Outcome};
+use vpcform_topology::ResourceKind;
+use vpcform_topology::attr::TAGS;
+use vpcform_topology::kinds::prefix_list::{
+    ADDRESS_FAMILY, ENTRIES, MAX_ENTRIES, PREFIX_LIST_NAME, entries_value,
+};
+use vpcform_topology::kinds::security_group::PREFIX_LIST_ID;
+
+use crate::apply::{
+    attr_i64, changed, client_token, delete, ec2_tag_spec, id, outcome, required, update_ec2_tags,
+    wait_for,
+};
+use crate::kind::{AwsKind, Read, Scan};
+use crate::read::{Found, ReadCx, Select, describe_ec2, ec2_tags, placed, tags_value};
+use crate::{Aws, AwsError};
+
+/// How long a list may take to settle after a change.
+const SETTLE: Duration = Duration::from_secs(120);
+
+async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
+    let lists = cx
+        .select(
+            ResourceKind::PrefixList,
+            |x: &ManagedPrefixList| x.prefix_list_id(),
+            |s| describe(aws, s),
+        )
+        .await?;
+    // AWS's own lists (S3's, DynamoDB's) are never the stack's.
+    let lists: Vec<ManagedPrefixList> = lists.into_iter().filter(|l| !aws_owned(l)).collect();
+    let entries = futures::future::try_join_all(
+        lists
+            .iter()
+            .map(|l| entries_of(aws, l.prefix_list_id().unwrap_or_default())),
+    )
+    .await?;
+    Ok(prefix_lists_found(&lists, &entries, cx))
+}
+
+/// Whether AWS owns the list (`com.amazonaws.…`): referenced, never managed.
+pub(crate) fn aws_owned(l: &ManagedPrefixList) -> bool {
+    l.owner_id() == Some("AWS")
+        || l.prefix_list_name()
+            .is_some_and(|n| n.starts_with("com.amazonaws."))
+}
+
+/// The stack's lists, as the plan compares them (entries beside each list).
+pub(crate) fn prefix_lists_found(
+    lists: &[ManagedPrefixList],
+    entries: &[Vec<(String, Option<String>)>],
+    cx: &ReadCx<'_>,
+) -> Found {
+    let mut found = Found::default();
+    for (l, entries) in lists.iter().zip(entries) {
+        let Some(id) = l.prefix_list_id() else {
+            continue;
+        };
+        let tags = ec2_tags(l.tags());
+        let Some(place) = cx.place(ResourceKind::PrefixList, &tags, id, &mut found.conflicts)
+        else {
+            continue;
+        };
+        let parsed = entries
+            .iter()
+            .filter_map(|(cidr, d)| Some((cidr.parse().ok()?, d.as_deref())));
+        found.objects.push(placed(
+            place,
+            id,
+            vec![
+                (
+                    PREFIX_LIST_NAME,
+                    Value::from(l.prefix_list_name().unwrap_or_default()),
+                ),
+                (
+                    ADDRESS_FAMILY,
+                    Value::from(l.address_family().unwrap_or("IPv4")),
+                ),
+                (MAX_ENTRIES, Value::from(l.max_entries().unwrap_or(0))),
+                (ENTRIES, entries_value(parsed)),
+                (TAGS, tags_value(&tags)),
+            ],
+        ));
+    }
+    found
+}
+
+pub(crate) async fn describe(
+    aws: &Aws,
+    select: Select,
+) -> Result<Vec<ManagedPrefixList>, AwsError> {
+    describe_ec2!(
+        aws,
+        select,
+        describe_managed_prefix_lists,
+        filters,
+        set_prefix_list_ids,
+        prefix_lists,
+        "ec2:DescribeManagedPrefixLists"
+    )
+}
+
+/// A list's entries: CIDR and description.
+pub(crate) async fn entries_of(
+    aws: &Aws,
+    list: &str,
+) -> Result<Vec<(String, Option<String>)>, AwsError> {
+    let mut pages = aws
+        .ec2
+        .get_managed_prefix_list_entries()
+        .prefix_list_id(list)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("ec2:GetManagedPrefixListEntries", e))?;
+        out.extend(
+            page.entries()
+                .iter()
+                .filter_map(|e| Some((e.cidr()?.to_string(), e.description().map(str::to_string)))),
+        );
+    }
+    Ok(out)
+}
+
+/// The desired entries: CIDR → description.
+fn desired_entries(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the list has settled after a change, and returns its version.
+async fn settled(aws: &Aws, list: &str) -> Result<i64, AwsError> {
+    wait_for(&format!("prefix list {list} to settle"), SETTLE, || async {
+        let found = describe(aws, Select::Ids(vec![list.to_string()])).await?;
+        let Some(l) = found.first() else {
+            return Err(AwsError::PlanMoved {
+                operation: format!("changing prefix list {list}"),
+                detail: "the list is gone".into(),
+            });
+        };
+        Ok(match l.state() {
+            Some(
+                PrefixListState::CreateFailed
+                | PrefixListState::ModifyFailed
+                | PrefixListState::RestoreFailed,
+            ) => {
+                return Err(AwsError::PlanMoved {
+                    operation: format!("changing prefix list {list}"),
+                    detail: format!(
+                        "AWS reports it failed: {}",
+                        l.state_message().unwrap_or("no reason given")
+                    ),
+                });
+            }
+            Some(
+                PrefixListState::CreateInProgress
+                | PrefixListState::ModifyInProgress
+                | PrefixListState::DeleteInProgress
+                | PrefixListState::RestoreInProgress,
+            ) => None,
+            _ => Some(l.version().unwrap_or(1)),
+        })
+    })
+    .await
+}
+
+/// A customer-managed prefix list.
+pub(crate) struct PrefixList;
+
+impl AwsKind for PrefixList {
+    const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
+    /// Found through the security-group rules that name them.
+    const SCAN: Scan = Scan::Through {
+        kind: ResourceKind::SecurityGroupRule,
+        attr: PREFIX_LIST_ID,
+        id: |id| Some(id.to_string()),
+    };
+
+    async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let entries: Vec<AddPrefixListEntry> = desired_entries(ENTRIES.get(&op.attrs))
+            .into_iter()
+            .map(|(cidr, d)| add_entry(cidr, d))
+            .collect();
+        let created = aws
+            .ec2
+            .create_managed_prefix_list()
+            .prefix_list_name(required(op, PREFIX_LIST_NAME)?)
+            .address_family(required(op, ADDRESS_FAMILY)?)
+            .max_entries(attr_i64(op, MAX_ENTRIES).unwrap_or(1) as i32)
+            .set_entries(Some(entries))
+            .tag_specifications(ec2_tag_spec(ResourceType::PrefixList, op))
+            .client_token(client_token(op))
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:CreateManagedPrefixList", e))?;
+        let list = created
+            .prefix_list()
+            .and_then(|l| l.prefix_list_id())
+            .ok_or_else(|| AwsError::MissingId {
+                operation: format!("{} {}", op.verb, op.address),
+            })?;
+        settled(aws, list).await?;
+        Ok(outcome(list))
+    }
+
+    /// Name, maximum and entries, the maximum in its own call: before the
+    /// entries when it grows, after them when it shrinks.
+    async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let list = id(op)?;
+        let max = changed(op, MAX_ENTRIES)
+            .then(|| attr_i64(op, MAX_ENTRIES))
+            .flatten();
+        let before_max = MAX_ENTRIES.get(&op.before).and_then(Value::as_i64);
+        let grows = max.zip(before_max).is_some_and(|(m, b)| m > b);
+        if grows {
+            modify(aws, list, |c| c.max_entries(max.unwrap_or(1) as i32)).await?;
+        }
+        let name = changed(op, PREFIX_LIST_NAME)
+            .then(|| PREFIX_LIST_NAME.str(&op.attrs).map(str::to_string))
+            .flatten();
+        if changed(op, ENTRIES) || name.is_some() {
+            let (add, remove) = entry_changes(op);
+            // A new description is the same CIDR removed, then added: AWS
+            // takes no CIDR twice in one call.
+            let (readd, add): (Vec<_>, Vec<_>) = add
+                .into_iter()
+                .partition(|e: &AddPrefixListEntry| remove.iter().any(|r| r.cidr() == e.cidr()));
+            modify(aws, list, |c| {
+                c.set_prefix_list_name(name.clone())
+                    .set_add_entries((!add.is_empty()).then(|| add.clone()))
+                    .set_remove_entries((!remove.is_empty()).then(|| remove.clone()))
+            })
+            .await?;
+            if !readd.is_empty() {
+                modify(aws, list, |c| c.set_add_entries(Some(readd.clone()))).await?;
+            }
+        }
+        if let Some(max) = max.filter(|_| !grows) {
+            modify(aws, list, |c| c.max_entries(max as i32)).await?;
+        }
+        update_ec2_tags(aws, list, op).await?;
+        Ok(outcome(list))
+    }
+
+    async fn retag(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        crate::apply::update_tags_only(aws, op).await
+    }
+
+    async fn delete(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
+        let list = id(op)?;
+        delete("prefix list", list, || async {
+            aws.ec2
+                .delete_managed_prefix_list()
+                .prefix_list_id(list)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DeleteManagedPrefixList", e))
+        })
+        .await
+    }
+}
+
+type Modify =
+    aws_sdk_ec2::operation::modify_managed_prefix_list::builders::ModifyManagedPrefixListFluentBuilder;
+
+/// One ModifyManagedPrefixList at the list's current version, then waits for it to settle.
+async fn modify(aws: &Aws, list: &str, change: impl Fn(Modify) -> Modify) -> Result<(), AwsError> {
+    let version = settled(aws, list).await?;
+    let call = aws
+        .ec2
+        .modify_managed_prefix_list()
+        .prefix_list_id(list)
+        .current_version(version);
+    change(call)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:ModifyManagedPrefixList", e))?;
+    settled(aws, list).await?;
+    Ok(())
+}
+
+fn add_entry(cidr: String, description: String) -> AddPrefixListEntry {
+    AddPrefixListEntry::builder()
+        .cidr(cidr)
+        .set_description((!description.is_empty()).then_some(description))
+        .build()
+}
+
+/// Entries to add (new, or with a new description) and to remove.
+fn entry_changes(op: &Operation) -> (Vec<AddPrefixListEntry>, Vec<RemovePrefixListEntry>) {
+    let want = desired_entries(ENTRIES.get(&op.attrs));
+    let have = desired_entries(ENTRIES.get(&op.before));
+    let add = want
+        .iter()
+        .filter(|(cidr, d)| have.get(*cidr) != Some(d))
+        .map(|(cidr, d)| add_entry(cidr.clone(), d.clone()))
+        .collect();
+    // A changed description: the entry goes, and comes back with it.
+    let remove = have
+        .iter()
+        .filter(|(cidr, d)| want.get(*cidr) != Some(d))
+        .map(|(cidr, _)| RemovePrefixListEntry::builder().cidr(cidr).build())
+        .collect();
+    (add, remove)
+}
