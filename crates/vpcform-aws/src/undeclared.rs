@@ -1,7 +1,7 @@
 //! The AWS objects in a VPC that no kind of vpcform's declares, each with
 //! how `vpcform import` finds them: listed as left out so that nothing in
 //! the VPCs is dropped silently. A kind that becomes declarable leaves this
-//! list for the registry. Scanned: VPC endpoints, virtual private gateways,
+//! list for the registry. Scanned: virtual private gateways,
 //! egress-only internet gateways, transit gateway attachments, DHCP options
 //! sets, and Elastic IPs of interfaces (a NAT gateway's are declared with it).
 
@@ -21,15 +21,14 @@ const WHY_ROUTABLE: &str =
 
 /// Every object of an undeclared kind in `vpcs`, one call per kind.
 pub(crate) async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let (endpoints, vpn, egress_only, attachments, dhcp, addresses) = tokio::try_join!(
-        vpc_endpoints(aws, vpcs),
+    let (vpn, egress_only, attachments, dhcp, addresses) = tokio::try_join!(
         vpn_gateways(aws, vpcs),
         egress_only_gateways(aws, vpcs),
         transit_gateway_attachments(aws, vpcs),
         dhcp_options(aws, vpcs),
         interface_addresses(aws, vpcs),
     )?;
-    Ok([endpoints, vpn, egress_only, attachments, dhcp, addresses].concat())
+    Ok([vpn, egress_only, attachments, dhcp, addresses].concat())
 }
 
 fn left_out(id: &str, what: String) -> LeftOut {
@@ -45,31 +44,6 @@ fn left_out_routable(id: &str, what: String) -> LeftOut {
         why: WHY_ROUTABLE.to_string(),
         ..left_out(id, what)
     }
-}
-
-async fn vpc_endpoints(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(in_vpcs("vpc-id", vpcs))
-        .into_paginator()
-        .items()
-        .send();
-    let mut out = Vec::new();
-    while let Some(e) = pages.next().await {
-        let e = e.map_err(|e| aws.error("ec2:DescribeVpcEndpoints", e))?;
-        let state = e.state().map(|s| s.as_str().to_ascii_lowercase());
-        if matches!(state.as_deref(), Some("deleted" | "deleting")) {
-            continue;
-        }
-        let service = e.service_name().unwrap_or("an unknown service");
-        let id = e.vpc_endpoint_id().unwrap_or_default();
-        out.push(left_out_routable(
-            id,
-            format!("a VPC endpoint for {service}"),
-        ));
-    }
-    Ok(out)
 }
 
 async fn vpn_gateways(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {

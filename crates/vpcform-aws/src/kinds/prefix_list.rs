@@ -222,40 +222,23 @@ impl AwsKind for PrefixList {
         Ok(outcome(list))
     }
 
-    /// Name, maximum and entries, the maximum in its own call: before the
-    /// entries when it grows, after them when it shrinks.
+    /// Name, maximum and entries, in the calls [`changes`] orders.
     async fn update(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let list = id(op)?;
-        let max = changed(op, MAX_ENTRIES)
-            .then(|| attr_i64(op, MAX_ENTRIES))
-            .flatten();
-        let before_max = MAX_ENTRIES.get(&op.before).and_then(Value::as_i64);
-        let grows = max.zip(before_max).is_some_and(|(m, b)| m > b);
-        if grows {
-            modify(aws, list, |c| c.max_entries(max.unwrap_or(1) as i32)).await?;
-        }
-        let name = changed(op, PREFIX_LIST_NAME)
-            .then(|| PREFIX_LIST_NAME.str(&op.attrs).map(str::to_string))
-            .flatten();
-        if changed(op, ENTRIES) || name.is_some() {
-            let (add, remove) = entry_changes(op);
-            // A new description is the same CIDR removed, then added: AWS
-            // takes no CIDR twice in one call.
-            let (readd, add): (Vec<_>, Vec<_>) = add
-                .into_iter()
-                .partition(|e: &AddPrefixListEntry| remove.iter().any(|r| r.cidr() == e.cidr()));
+        // Every call restates the name: moto forgets it otherwise, and AWS
+        // takes the name it has as no change.
+        let name = PREFIX_LIST_NAME.str(&op.attrs).map(str::to_string);
+        for change in changes(op) {
             modify(aws, list, |c| {
-                c.set_prefix_list_name(name.clone())
-                    .set_add_entries((!add.is_empty()).then(|| add.clone()))
-                    .set_remove_entries((!remove.is_empty()).then(|| remove.clone()))
+                let c = c.set_prefix_list_name(name.clone());
+                match &change {
+                    Change::Resize(max) => c.max_entries(*max),
+                    Change::Entries { add, remove } => c
+                        .set_add_entries((!add.is_empty()).then(|| add.clone()))
+                        .set_remove_entries((!remove.is_empty()).then(|| remove.clone())),
+                }
             })
             .await?;
-            if !readd.is_empty() {
-                modify(aws, list, |c| c.set_add_entries(Some(readd.clone()))).await?;
-            }
-        }
-        if let Some(max) = max.filter(|_| !grows) {
-            modify(aws, list, |c| c.max_entries(max as i32)).await?;
         }
         update_ec2_tags(aws, list, op).await?;
         Ok(outcome(list))
@@ -298,6 +281,57 @@ async fn modify(aws: &Aws, list: &str, change: impl Fn(Modify) -> Modify) -> Res
     Ok(())
 }
 
+/// One ModifyManagedPrefixList.
+#[derive(Debug, PartialEq)]
+enum Change {
+    Resize(i32),
+    Entries {
+        add: Vec<AddPrefixListEntry>,
+        remove: Vec<RemovePrefixListEntry>,
+    },
+}
+
+/// The calls an update makes, in order. AWS refuses entries and the maximum
+/// in one call: the maximum grows first, so the new entries fit, and
+/// shrinks last, once the old ones are gone. A new description is its CIDR
+/// removed, then added in a call of its own: AWS takes no CIDR twice in one.
+fn changes(op: &Operation) -> Vec<Change> {
+    let max = changed(op, MAX_ENTRIES)
+        .then(|| attr_i64(op, MAX_ENTRIES))
+        .flatten()
+        .map(|m| m as i32);
+    let before_max = MAX_ENTRIES.get(&op.before).and_then(Value::as_i64);
+    let grows = max.zip(before_max).is_some_and(|(m, b)| i64::from(m) > b);
+    let mut out = Vec::new();
+    if let Some(max) = max.filter(|_| grows) {
+        out.push(Change::Resize(max));
+    }
+    if changed(op, ENTRIES) {
+        let (add, remove) = entry_changes(op);
+        let (readd, add): (Vec<_>, Vec<_>) = add
+            .into_iter()
+            .partition(|e| remove.iter().any(|r| r.cidr() == e.cidr()));
+        out.push(Change::Entries { add, remove });
+        if !readd.is_empty() {
+            out.push(Change::Entries {
+                add: readd,
+                remove: Vec::new(),
+            });
+        }
+    }
+    if let Some(max) = max.filter(|_| !grows) {
+        out.push(Change::Resize(max));
+    }
+    if out.is_empty() && changed(op, PREFIX_LIST_NAME) {
+        // A new name alone: one call with nothing else in it.
+        out.push(Change::Entries {
+            add: Vec::new(),
+            remove: Vec::new(),
+        });
+    }
+    out
+}
+
 fn add_entry(cidr: String, description: String) -> AddPrefixListEntry {
     AddPrefixListEntry::builder()
         .cidr(cidr)
@@ -321,4 +355,84 @@ fn entry_changes(op: &Operation) -> (Vec<AddPrefixListEntry>, Vec<RemovePrefixLi
         .map(|(cidr, _)| RemovePrefixListEntry::builder().cidr(cidr).build())
         .collect();
     (add, remove)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use vpcform_exec::Verb;
+    use vpcform_topology::Address;
+
+    fn op(before: Value, after: Value, changed: &[&str]) -> Operation {
+        let map = |v: Value| v.as_object().unwrap().clone().into_iter().collect();
+        Operation {
+            stack: "s".into(),
+            address: Address::new(ResourceKind::PrefixList, "office"),
+            kind: ResourceKind::PrefixList,
+            verb: Verb::Update,
+            id: Some("pl-1".into()),
+            attrs: map(after),
+            before: map(before),
+            changed: changed.iter().map(|c| c.to_string()).collect(),
+            lookups: Default::default(),
+            config_hash: None,
+        }
+    }
+
+    fn shape(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                Change::Resize(m) => format!("resize {m}"),
+                Change::Entries { add, remove } => {
+                    let add: Vec<&str> = add.iter().filter_map(|a| a.cidr()).collect();
+                    let remove: Vec<&str> = remove.iter().filter_map(|r| r.cidr()).collect();
+                    format!("add {add:?} remove {remove:?}")
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_growing_list_is_resized_before_its_entries_are_added() {
+        let o = op(
+            json!({"max_entries": 1, "entries": {"10.0.0.0/8": ""}}),
+            json!({"max_entries": 2, "entries": {"10.0.0.0/8": "", "192.0.2.0/24": "b"}}),
+            &["max_entries", "entries"],
+        );
+        assert_eq!(
+            shape(&changes(&o)),
+            ["resize 2", "add [\"192.0.2.0/24\"] remove []"]
+        );
+    }
+
+    #[test]
+    fn a_shrinking_list_loses_its_entries_before_it_is_resized() {
+        let o = op(
+            json!({"max_entries": 3, "entries": {"10.0.0.0/8": "", "192.0.2.0/24": ""}}),
+            json!({"max_entries": 1, "entries": {"10.0.0.0/8": ""}}),
+            &["max_entries", "entries"],
+        );
+        assert_eq!(
+            shape(&changes(&o)),
+            ["add [] remove [\"192.0.2.0/24\"]", "resize 1"]
+        );
+    }
+
+    #[test]
+    fn a_new_description_removes_the_entry_then_adds_it_in_another_call() {
+        let o = op(
+            json!({"max_entries": 2, "entries": {"10.0.0.0/8": "old", "192.0.2.0/24": ""}}),
+            json!({"max_entries": 2, "entries": {"10.0.0.0/8": "new", "198.51.100.0/24": ""}}),
+            &["entries"],
+        );
+        assert_eq!(
+            shape(&changes(&o)),
+            [
+                "add [\"198.51.100.0/24\"] remove [\"10.0.0.0/8\", \"192.0.2.0/24\"]",
+                "add [\"10.0.0.0/8\"] remove []"
+            ]
+        );
+    }
 }

@@ -143,9 +143,15 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
         }
         // IPv4 routes through what no kind declares are listed by the
         // table's export; routes to IPv6 blocks and prefix lists here.
+        // A gateway endpoint's routes to its service's list are the endpoint's own.
+        let endpoint_route = |r: &&&aws_sdk_ec2::types::Route| {
+            r.destination_prefix_list_id().is_some()
+                && r.gateway_id().is_some_and(|g| g.starts_with("vpce-"))
+        };
         for r in by_hand
             .iter()
             .filter(|r| r.destination_cidr_block().is_none())
+            .filter(|r| !endpoint_route(r))
         {
             let destination = r
                 .destination_ipv6_cidr_block()

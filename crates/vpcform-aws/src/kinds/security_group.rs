@@ -164,16 +164,12 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
             continue;
         }
         for (direction, p) in permissions(&g) {
-            let peers = p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).chain(
-                p.prefix_list_ids()
-                    .iter()
-                    .filter_map(|l| l.prefix_list_id()),
-            );
-            for peer in peers {
+            // Prefix-list peers are declared (the rule's export says when a list is not).
+            for peer in p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()) {
                 out.leave_out(
                     id,
                     format!("the {} rule with {peer}", direction.as_str()),
-                    "vpcform declares IPv4 and security-group peers only; the rule stays as it is",
+                    "vpcform declares IPv4, security-group and prefix-list peers only; the rule stays as it is",
                 );
             }
         }
