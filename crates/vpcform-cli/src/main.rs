@@ -100,7 +100,7 @@ enum Command {
     ForceUnlock(apply::UnlockArgs),
     /// Can traffic get from one endpoint to another and back? Names every setting that blocks it.
     #[command(
-        after_help = "Endpoints: instance.NAME, subnet.NAME, an id (i-…, subnet-…), an IP, a CIDR, or `internet`.\nExit 0 when reachable, 2 when not, 3 when unknown (the path crosses a target vpcform does not model, e.g. a transit gateway), 1 on errors.\n\nExamples:\n  vpcform reach instance.instance-1 instance.instance-2                 # ping, from the topology\n  vpcform reach internet instance.instance-1 --protocol tcp --port 22\n  vpcform reach instance.instance-1 instance.instance-2 --live          # from the account\n  vpcform reach i-0abc 10.2.0.15 --live --format json"
+        after_help = "Endpoints: instance.NAME, subnet.NAME, vpc-endpoint.NAME (an interface endpoint), an id (i-…, subnet-…, vpce-…), an IP, a CIDR, `internet`, or an AWS service (`s3`, `dynamodb`, `service:NAME`: its prefix list's addresses, known with --live).\nExit 0 when reachable, 2 when not, 3 when unknown (the path crosses a target vpcform does not model, e.g. a transit gateway), 1 on errors.\n\nExamples:\n  vpcform reach instance.instance-1 instance.instance-2                 # ping, from the topology\n  vpcform reach internet instance.instance-1 --protocol tcp --port 22\n  vpcform reach instance.instance-1 instance.instance-2 --live          # from the account\n  vpcform reach i-0abc 10.2.0.15 --live --format json\n  vpcform reach instance.app s3 --protocol tcp --port 443 --live       # through the S3 gateway endpoint"
     )]
     Reach(reach::ReachArgs),
     /// Run a Logs Insights query over the flow logs: on AWS, locally, or offline on a file.

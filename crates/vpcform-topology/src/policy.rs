@@ -16,10 +16,12 @@ use crate::graph::DependencyGraph;
 use crate::kind::{Attr, Desired, DesiredCx};
 use crate::kinds::flow_log::RESOURCE_ID;
 use crate::kinds::log_group::RETENTION_IN_DAYS;
+use crate::kinds::prefix_list::ENTRIES;
 use crate::kinds::security_group::{
-    CIDR_IPV4, DEFAULT_DESCRIPTION, DIRECTION, FROM_PORT, GROUP_ID, IP_PROTOCOL,
+    CIDR_IPV4, DEFAULT_DESCRIPTION, DIRECTION, FROM_PORT, GROUP_ID, IP_PROTOCOL, PREFIX_LIST_ID,
     REVOKE_DEFAULT_EGRESS, TO_PORT,
 };
+use crate::kinds::vpc_endpoint;
 use crate::registry::Topology;
 
 /// One object as the checks see it.
@@ -140,6 +142,20 @@ pub static POLICY_RULES: &[PolicyRule] = &[
         check: unencrypted_logs,
     },
     PolicyRule {
+        id: "vpcform-endpoint-full-access",
+        aliases: &[],
+        title: "a VPC endpoint's policy grants less than full access",
+        fix: "declare `policy:` with the actions and resources the VPC needs (AWS's default lets anyone do anything through the endpoint)",
+        check: full_access_endpoints,
+    },
+    PolicyRule {
+        id: "vpcform-endpoint-private-dns",
+        aliases: &[],
+        title: "an interface endpoint resolves its service's name (private DNS)",
+        fix: "set `private-dns: true` (and `enable-dns-hostnames: true` on the VPC), so clients use the endpoint instead of the internet",
+        check: endpoints_without_private_dns,
+    },
+    PolicyRule {
         id: "CKV2_AWS_11",
         aliases: &["AVD-AWS-0178"],
         title: "every VPC has flow logs",
@@ -242,18 +258,63 @@ fn default_egress_fact(group: &Address) -> (Address, Fact) {
 const WORLD: &str = "0.0.0.0/0";
 
 /// Security-group rules of `direction` open to 0.0.0.0/0.
+/// Rules open to the whole internet: by their CIDR, or by a prefix list
+/// that holds 0.0.0.0/0 (a list's entries are what its rules grant).
 fn world_rules<'f>(
     facts: &'f Facts,
     direction: &'f str,
 ) -> impl Iterator<Item = (&'f Address, &'f Fact)> {
+    let world = |c: &str| {
+        c.parse::<ipnet::Ipv4Net>()
+            .is_ok_and(|c| c.prefix_len() == 0)
+    };
+    let list_holds_world = move |list: &str| {
+        let address = Address::parse(list);
+        address
+            .and_then(|a| facts.0.get(&a))
+            .and_then(|f| f.get(ENTRIES))
+            .and_then(Value::as_object)
+            .is_some_and(|entries| entries.keys().any(|c| world(c)))
+    };
     facts
         .of(ResourceKind::SecurityGroupRule)
         .filter(move |(_, r)| {
             r.str(DIRECTION) == Some(direction)
-                && r.str(CIDR_IPV4)
-                    .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
-                    .is_some_and(|c| c.prefix_len() == 0)
+                && (r.str(CIDR_IPV4).is_some_and(world)
+                    || r.str(PREFIX_LIST_ID).is_some_and(list_holds_world))
         })
+}
+
+fn full_access_endpoints(facts: &Facts, out: &mut Vec<(Address, String)>) {
+    for (address, e) in facts.of(ResourceKind::VpcEndpoint) {
+        let policy = e
+            .get(vpc_endpoint::POLICY_DOCUMENT)
+            .filter(|p| !p.is_null())
+            .map(crate::decode_policy_document);
+        match policy {
+            None => out.push((
+                address.clone(),
+                "no policy is declared: AWS's default lets anyone do anything through it".into(),
+            )),
+            Some(p) if vpc_endpoint::is_full_access(&p) => out.push((
+                address.clone(),
+                "its policy allows every action on every resource to everyone".into(),
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+fn endpoints_without_private_dns(facts: &Facts, out: &mut Vec<(Address, String)>) {
+    for (address, e) in facts.of(ResourceKind::VpcEndpoint) {
+        let interface = e.str(vpc_endpoint::ENDPOINT_TYPE) == Some("interface");
+        if interface && e.get(vpc_endpoint::PRIVATE_DNS_ENABLED) == Some(&Value::Bool(false)) {
+            out.push((
+                address.clone(),
+                "private DNS is off: clients resolve the service's public name and go around the endpoint".into(),
+            ));
+        }
+    }
 }
 
 fn all_traffic(r: &Fact) -> bool {

@@ -142,6 +142,7 @@ fn examples_validate_as_documented() {
         ("topology.yaml", &[]),
         ("examples/minimal.yaml", &[]),
         ("examples/hub.yaml", &[]),
+        ("examples/production-vpc.yaml", &[]),
         (
             "examples/peering-without-routes.yaml",
             &["peering-without-routes"],
