@@ -31,7 +31,7 @@ fn validate_accepts_the_seed_topology_by_default() {
     let out = stdout(&o);
     assert!(
         out.starts_with(
-            "topology.yaml: valid (stack `vpc-monitoring`, 31 resources, 42 dependencies)\nPolicy checks (10 rules): 6 finding(s), 6 waived\n"
+            "topology.yaml: valid (stack `vpc-monitoring`, 31 resources, 42 dependencies)\nPolicy checks (12 rules): 6 finding(s), 6 waived\n"
         ),
         "{out}"
     );
