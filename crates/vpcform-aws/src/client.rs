@@ -39,13 +39,22 @@ fn attempt_timeout() -> Duration {
         .map_or(Duration::from_secs(30), Duration::from_secs)
 }
 
-/// Counts API calls (operations, not retries) made through the clients.
+/// Counts API calls (operations, not retries) made through the clients,
+/// and attempts by operation (`EC2:DescribeVpcs`), for benchmarks.
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<AtomicU64>);
+pub struct CallCounter(
+    Arc<AtomicU64>,
+    Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+);
 
 impl CallCounter {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// Attempts so far, by operation.
+    pub fn by_operation(&self) -> std::collections::BTreeMap<String, u64> {
+        self.1.lock().map(|m| m.clone()).unwrap_or_default()
     }
 }
 
@@ -75,6 +84,10 @@ impl Intercept for CountCalls {
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {
             tracing::debug!("AWS call {}:{}", meta.service(), meta.name());
+            if let Ok(mut by) = self.0.1.lock() {
+                *by.entry(format!("{}:{}", meta.service(), meta.name()))
+                    .or_default() += 1;
+            }
         }
         Ok(())
     }

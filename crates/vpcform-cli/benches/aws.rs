@@ -115,6 +115,54 @@ fn critical_path(plan: &Plan, durations: &HashMap<(Address, String), Duration>) 
     finish.into_iter().max().unwrap_or_default()
 }
 
+/// Plans of production-shaped VPCs (NAT gateways, endpoints, prefix lists):
+/// AWS calls by operation for 1 and 20 VPCs, so what grows with the
+/// network shows (issue 19: per kind, not per object).
+#[allow(clippy::print_stdout)]
+fn production_calls(rt: &tokio::runtime::Runtime) {
+    println!("\n## plan of production-shaped VPCs: AWS calls by operation\n");
+    let mut columns = Vec::new();
+    for vpcs in [1, 20] {
+        let moto = Moto::start();
+        let yaml = generate::production_vpcs("prod", vpcs);
+        let (counts, objects, time) = rt.block_on(async {
+            let aws = connect(&moto.endpoint).await;
+            let plan = make_plan(&aws, &yaml).await;
+            apply(&aws, &plan, 10).await;
+            let before = aws.calls().by_operation();
+            let started = Instant::now();
+            let plan = make_plan(&aws, &yaml).await;
+            let time = started.elapsed();
+            assert!(!plan.has_changes(), "a second plan must be clean");
+            let after = aws.calls().by_operation();
+            let counts: std::collections::BTreeMap<String, u64> = after
+                .iter()
+                .map(|(op, n)| (op.clone(), n - before.get(op).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            (counts, plan.fingerprints.len(), time)
+        });
+        columns.push((vpcs, counts, objects, time));
+    }
+    let ops: std::collections::BTreeSet<&String> =
+        columns.iter().flat_map(|(_, c, _, _)| c.keys()).collect();
+    println!("| operation | 1 VPC | 20 VPCs |");
+    println!("|---|---:|---:|");
+    for op in ops {
+        let n = |i: usize| columns[i].1.get(op).copied().unwrap_or(0);
+        println!("| {op} | {} | {} |", n(0), n(1));
+    }
+    let total = |i: usize| columns[i].1.values().sum::<u64>();
+    println!("| **total** | {} | {} |", total(0), total(1));
+    println!(
+        "\nobjects planned: {} and {}; plan time {:.0} ms and {:.0} ms",
+        columns[0].2,
+        columns[1].2,
+        columns[0].3.as_secs_f64() * 1e3,
+        columns[1].3.as_secs_f64() * 1e3
+    );
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
     let rt = runtime();
@@ -154,6 +202,8 @@ fn main() {
             );
         });
     }
+
+    production_calls(&rt);
 
     println!("\n## apply of 20 independent VPC stacks through a 50 ms latency proxy\n");
     println!(

@@ -27,7 +27,14 @@ fn reach(moto: &Moto, dir: &std::path::Path, from: &str, to: &str, port: &str) -
         moto,
         dir,
         &[
-            "reach", from, to, "--protocol", "tcp", "--port", port, "--live",
+            "reach",
+            from,
+            to,
+            "--protocol",
+            "tcp",
+            "--port",
+            port,
+            "--live",
         ],
     )
 }
@@ -41,7 +48,11 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
     ok(&vpcform(&moto, dir.path(), &["validate"]));
     ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
     let plan = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "re-plan is clean:\n{}\n{}", plan.stdout, plan.stderr);
+    assert_eq!(
+        plan.code, 0,
+        "re-plan is clean:\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
 
     // The list, its rule and the endpoints as AWS holds them, tagged at creation.
     let (list, entries, group_lists, s3_tables, s3_id, ssm_id) = rt.block_on(async {
@@ -109,7 +120,7 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
         entries,
         ["198.51.100.0/25 branch", "203.0.113.0/24 head office"]
     );
-    assert_eq!(group_lists, [list_id.clone()]);
+    assert_eq!(group_lists, std::slice::from_ref(&list_id));
     assert_eq!(s3_tables, 2, "the endpoint serves both app tables");
 
     // reach: S3 through the endpoint (not the NAT gateway), the office
@@ -117,18 +128,28 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
     let to_s3 = reach(&moto, dir.path(), "instance.app-1", "s3", "443");
     assert_eq!(to_s3.code, 0, "{}\n{}", to_s3.stdout, to_s3.stderr);
     assert!(to_s3.stdout.contains(&s3_id), "{}", to_s3.stdout);
-    assert!(to_s3.stdout.contains("gateway endpoint"), "{}", to_s3.stdout);
+    assert!(
+        to_s3.stdout.contains("gateway endpoint"),
+        "{}",
+        to_s3.stdout
+    );
     assert!(!to_s3.stdout.contains("nat gateway"), "{}", to_s3.stdout);
     let office = reach(&moto, dir.path(), "203.0.113.10", "instance.bastion", "22");
     assert_eq!(office.code, 0, "{}\n{}", office.stdout, office.stderr);
     assert!(
-        office.stdout.contains("prefix list prefix-list.office-ranges"),
+        office
+            .stdout
+            .contains("prefix list prefix-list.office-ranges"),
         "{}",
         office.stdout
     );
     let stranger = reach(&moto, dir.path(), "192.0.2.10", "instance.bastion", "22");
     assert_eq!(stranger.code, 2, "{}\n{}", stranger.stdout, stranger.stderr);
-    assert!(stranger.stdout.contains("ENI_SG_RULES_MISMATCH"), "{}", stranger.stdout);
+    assert!(
+        stranger.stdout.contains("ENI_SG_RULES_MISMATCH"),
+        "{}",
+        stranger.stdout
+    );
     let ssm = reach(&moto, dir.path(), "instance.app-1", &ssm_id, "443");
     assert_eq!(ssm.code, 0, "{}\n{}", ssm.stdout, ssm.stderr);
 
@@ -156,8 +177,16 @@ fn grow_in_place(
     std::fs::write(dir.join("topology.yaml"), grown).unwrap();
     let plan = vpcform(moto, dir, &["plan"]);
     ok(&plan);
-    assert!(plan.stdout.contains("0 to add, 2 to change, 0 to destroy"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("broadening"), "a wider list broadens:\n{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("0 to add, 2 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("broadening"),
+        "a wider list broadens:\n{}",
+        plan.stdout
+    );
     ok(&vpcform(moto, dir, &["apply", "--auto-approve"]));
     let (max, entries, tables) = rt.block_on(async {
         let list = sdk
@@ -362,7 +391,8 @@ async fn build_by_hand(sdk: &Sdk) -> ByHand {
 }
 
 #[test]
-fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_adopted_with_tags_only() {
+fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_adopted_with_tags_only()
+ {
     let moto = Moto::start();
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());
@@ -371,7 +401,15 @@ fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_ado
     let run = vpcform(
         &moto,
         dir.path(),
-        &["import", "--vpc", &built.vpc, "--stack", "shop", "-o", "topology.yaml"],
+        &[
+            "import",
+            "--vpc",
+            &built.vpc,
+            "--stack",
+            "shop",
+            "-o",
+            "topology.yaml",
+        ],
     );
     ok(&run);
     let written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
@@ -388,7 +426,11 @@ fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_ado
         assert!(written.contains(&wanted), "{wanted}\n{written}");
     }
     for id in [&built.list, &built.s3, &built.ssm] {
-        assert!(!run.stderr.contains(&format!("left out {id}")), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains(&format!("left out {id}")),
+            "{}",
+            run.stderr
+        );
     }
     // The gateway endpoint's routes are its own: not left out, not declared twice.
     assert!(!run.stderr.contains(&built.s3), "{}", run.stderr);

@@ -53,6 +53,103 @@ pub fn wide_topology(stack: &str, vpcs: usize) -> String {
     y
 }
 
+/// `vpcs` production-shaped VPCs (issue 19's layout): two zones of public
+/// and app subnets, an internet gateway, a NAT gateway per zone with its
+/// Elastic IP, a table per tier and zone, an office prefix list on a
+/// bastion group's rule (without a description: moto drops a prefix-list
+/// peer's), an S3 gateway endpoint and an SSM interface
+/// endpoint behind their own group.
+pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
+    let mut y = String::with_capacity(vpcs * 2400);
+    let _ = writeln!(y, "stack: {stack}\nregion: us-east-1");
+    let mut sections: Vec<(&str, String)> = [
+        "vpcs",
+        "subnets",
+        "internet-gateways",
+        "elastic-ips",
+        "nat-gateways",
+        "route-tables",
+        "prefix-lists",
+        "security-groups",
+        "vpc-endpoints",
+    ]
+    .iter()
+    .map(|s| (*s, String::new()))
+    .collect();
+    for i in 0..vpcs {
+        let [
+            vpc,
+            subnets,
+            igws,
+            eips,
+            nats,
+            tables,
+            lists,
+            groups,
+            endpoints,
+        ] = sections_mut(&mut sections);
+        let _ = writeln!(
+            vpc,
+            "  v{i}: {{ cidr: 10.{i}.0.0/16, enable-dns-hostnames: true }}"
+        );
+        for (z, az) in [("a", "us-east-1a"), ("b", "us-east-1b")] {
+            let n = usize::from(z == "b");
+            let _ = writeln!(
+                subnets,
+                "  v{i}-pub-{z}: {{ vpc: v{i}, cidr: 10.{i}.{n}.0/24, availability-zone: {az}, map-public-ip-on-launch: true }}"
+            );
+            let _ = writeln!(
+                subnets,
+                "  v{i}-app-{z}: {{ vpc: v{i}, cidr: 10.{i}.1{n}.0/24, availability-zone: {az} }}"
+            );
+            let _ = writeln!(eips, "  v{i}-eip-{z}: {{}}");
+            let _ = writeln!(
+                nats,
+                "  v{i}-nat-{z}: {{ subnet: v{i}-pub-{z}, elastic-ip: v{i}-eip-{z} }}"
+            );
+            let _ = writeln!(
+                tables,
+                "  v{i}-app-{z}-rt:\n    vpc: v{i}\n    subnets: [v{i}-app-{z}]\n    routes:\n      - {{ destination: 0.0.0.0/0, nat-gateway: v{i}-nat-{z} }}"
+            );
+        }
+        let _ = writeln!(igws, "  v{i}-igw: {{ vpc: v{i} }}");
+        let _ = writeln!(
+            tables,
+            "  v{i}-pub-rt:\n    vpc: v{i}\n    subnets: [v{i}-pub-a, v{i}-pub-b]\n    routes:\n      - {{ destination: 0.0.0.0/0, internet-gateway: v{i}-igw }}"
+        );
+        let _ = writeln!(
+            lists,
+            "  v{i}-office:\n    entries:\n      - {{ cidr: 203.0.113.0/24, description: head office }}"
+        );
+        let _ = writeln!(
+            groups,
+            "  v{i}-bastion:\n    vpc: v{i}\n    description: SSH from the office\n    ingress:\n      - {{ protocol: tcp, port: 22, prefix-list: v{i}-office }}"
+        );
+        let _ = writeln!(
+            groups,
+            "  v{i}-endpoints:\n    vpc: v{i}\n    description: interface endpoints\n    ingress:\n      - {{ protocol: tcp, port: 443, cidr: 10.{i}.0.0/16, description: HTTPS }}"
+        );
+        let _ = writeln!(
+            endpoints,
+            "  v{i}-s3: {{ vpc: v{i}, service: s3, route-tables: [v{i}-app-a-rt, v{i}-app-b-rt] }}"
+        );
+        let _ = writeln!(
+            endpoints,
+            "  v{i}-ssm: {{ vpc: v{i}, service: ssm, subnets: [v{i}-app-a, v{i}-app-b], security-groups: [v{i}-endpoints] }}"
+        );
+    }
+    for (name, body) in sections {
+        let _ = write!(y, "{name}:\n{body}");
+    }
+    y
+}
+
+/// The nine section buffers of [`production_vpcs`], by position.
+fn sections_mut<'s>(sections: &'s mut [(&str, String)]) -> [&'s mut String; 9] {
+    let mut it = sections.iter_mut().map(|(_, b)| b);
+    std::array::from_fn(|_| it.next().expect("nine sections"))
+}
+
 /// A hub VPC (172.16.0.0/16, with an internet gateway) peered with `spokes`
 /// spoke VPCs (`add-routes`: a route each way), one subnet, security group
 /// and instance in every VPC; spokes allow ICMP and SSH from the hub.

@@ -41,7 +41,11 @@ fn invalid_topologies_are_refused_with_located_messages() {
                 "{name}: expected a `{expected}` diagnostic, got {codes:?}\n{text}"
             );
         }
-        let expected = all_expected.split(", ").next().unwrap_or_default().to_string();
+        let expected = all_expected
+            .split(", ")
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let is_warning_case = expected.starts_with("flow-log-role")
             || expected == "peering-without-routes"
             || expected == "shadowed-acl-entry"
