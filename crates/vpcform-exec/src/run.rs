@@ -127,7 +127,7 @@ pub async fn execute(
     }
     let mut report = walk(plan, &graph, provider.clone(), options, &events, &stop).await;
     // Interrupted too: what finished is recorded as finished.
-    retag(plan, &mut report, provider, &events).await;
+    retag(plan, &mut report, provider, options.parallelism, &events).await;
     report
 }
 
@@ -403,15 +403,50 @@ fn operation(
 /// (their own attributes or their implicit objects), once every step of
 /// theirs succeeded: a step skipped (a failure's dependent, or one an
 /// interrupt kept from starting: the walk records those too) leaves the
-/// object unfinished.
+/// object unfinished. The retags run `parallelism` at a time, like the
+/// steps (one after another they made a large apply wait a call per
+/// object); the report lists them in container order.
 async fn retag(
     plan: &Plan,
     report: &mut Report,
     provider: Arc<dyn Provider>,
+    parallelism: usize,
     events: &UnboundedSender<Event>,
 ) {
+    use futures::stream::StreamExt as _;
+    let ops = retag_operations(plan, report);
+    let results: Vec<(Address, StepResult)> = futures::stream::iter(ops)
+        .map(|(container, op)| {
+            let provider = provider.clone();
+            async move {
+                let step_result = match provider.execute(op).await {
+                    Ok(o) => StepResult::Applied { id: o.id },
+                    Err(e) => {
+                        let _ = events.send(Event::Failed {
+                            address: container.clone(),
+                            verb: Verb::Retag,
+                            message: e.message.clone(),
+                            elapsed: Duration::ZERO,
+                        });
+                        StepResult::Failed { message: e.message }
+                    }
+                };
+                (container, step_result)
+            }
+        })
+        .buffered(parallelism.max(1))
+        .collect()
+        .await;
+    for (container, step_result) in results {
+        report.steps.push((container, Verb::Retag, step_result));
+    }
+}
+
+/// The retag of each container whose steps all succeeded, in container order.
+fn retag_operations(plan: &Plan, report: &Report) -> Vec<(Address, Operation)> {
     let container_of =
         |address: &Address| ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
+    let mut out = Vec::new();
     let mut touched: BTreeMap<Address, bool> = BTreeMap::new(); // container → all succeeded
     for (address, _, result) in &report.steps {
         let ok = matches!(result, StepResult::Applied { .. });
@@ -456,19 +491,7 @@ async fn retag(
             lookups: BTreeMap::new(),
             config_hash: Some(hash.clone()),
         };
-        let result = provider.execute(op).await;
-        let step_result = match result {
-            Ok(o) => StepResult::Applied { id: o.id },
-            Err(e) => {
-                let _ = events.send(Event::Failed {
-                    address: container.clone(),
-                    verb: Verb::Retag,
-                    message: e.message.clone(),
-                    elapsed: Duration::ZERO,
-                });
-                StepResult::Failed { message: e.message }
-            }
-        };
-        report.steps.push((container, Verb::Retag, step_result));
+        out.push((container, op));
     }
+    out
 }
