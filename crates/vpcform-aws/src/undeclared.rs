@@ -1,15 +1,14 @@
 //! The AWS objects in a VPC that no kind of vpcform's declares, each with
 //! how `vpcform import` finds them: listed as left out so that nothing in
 //! the VPCs is dropped silently. A kind that becomes declarable leaves this
-//! list for the registry. Scanned: virtual private gateways,
-//! egress-only internet gateways, transit gateway attachments, DHCP options
-//! sets, and Elastic IPs of interfaces (a NAT gateway's are declared with it).
+//! list for the registry. Scanned: virtual private gateways, egress-only
+//! internet gateways, transit gateway attachments, and Elastic IPs of
+//! interfaces (a NAT gateway's are declared with it).
 
 use std::collections::HashSet;
 
 use vpcform_topology::export::LeftOut;
 
-use crate::kinds::vpc;
 use crate::read::{Select, in_vpcs};
 use crate::{Aws, AwsError};
 
@@ -21,14 +20,13 @@ const WHY_ROUTABLE: &str =
 
 /// Every object of an undeclared kind in `vpcs`, one call per kind.
 pub(crate) async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let (vpn, egress_only, attachments, dhcp, addresses) = tokio::try_join!(
+    let (vpn, egress_only, attachments, addresses) = tokio::try_join!(
         vpn_gateways(aws, vpcs),
         egress_only_gateways(aws, vpcs),
         transit_gateway_attachments(aws, vpcs),
-        dhcp_options(aws, vpcs),
         interface_addresses(aws, vpcs),
     )?;
-    Ok([vpn, egress_only, attachments, dhcp, addresses].concat())
+    Ok([vpn, egress_only, attachments, addresses].concat())
 }
 
 fn left_out(id: &str, what: String) -> LeftOut {
@@ -113,17 +111,6 @@ async fn transit_gateway_attachments(aws: &Aws, vpcs: &[String]) -> Result<Vec<L
         out.push(left_out_routable(id, what));
     }
     Ok(out)
-}
-
-/// A VPC's own DHCP options set (AWS's `default` is no object to declare).
-async fn dhcp_options(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let found = vpc::describe(aws, Select::Ids(vpcs.to_vec())).await?;
-    Ok(found
-        .iter()
-        .filter_map(|v| Some((v.vpc_id()?, v.dhcp_options_id()?)))
-        .filter(|(_, dhcp)| *dhcp != "default")
-        .map(|(vpc, dhcp)| left_out(dhcp, format!("the DHCP options set of {vpc}")))
-        .collect())
 }
 
 /// Elastic IPs on interfaces in the VPCs, but those of NAT gateways (declared with them).

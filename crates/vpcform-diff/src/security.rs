@@ -121,7 +121,8 @@ impl Grants {
             K::NetworkAclEntry => Grants::Rule(RuleKind::NetworkAcl),
             K::VpcEndpoint => Grants::EndpointPolicy,
             K::PrefixList => Grants::PrefixListEntries,
-            K::Vpc
+            K::DhcpOptions
+            | K::Vpc
             | K::Subnet
             | K::InternetGateway
             | K::InternetGatewayAttachment

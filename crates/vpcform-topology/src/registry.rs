@@ -33,6 +33,7 @@ use crate::yaml::Node;
 macro_rules! with_registry {
     ($callback:ident) => {
         $callback! {
+            DhcpOptions => dhcp_options::DhcpOptions, "dhcp-options", "a DHCP options set", section(dhcp_options = "dhcp-options");
             Vpc => vpc::Vpc, "vpc", "a VPC", section(vpcs = "vpcs");
             Subnet => subnet::Subnet, "subnet", "a subnet", section(subnets = "subnets");
             InternetGateway => internet_gateway::InternetGateway, "internet-gateway", "an internet gateway", section(internet_gateways = "internet-gateways"), route_target(InternetGateway = "internet-gateway");

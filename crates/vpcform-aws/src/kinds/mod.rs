@@ -2,6 +2,7 @@
 //! and its create, update, retag and delete, behind [`crate::kind::AwsKind`].
 //! Module names match the registry and `vpcform-topology/src/kinds/`.
 
+pub(crate) mod dhcp_options;
 pub(crate) mod flow_log;
 pub(crate) mod iam;
 pub(crate) mod instance;

@@ -10,18 +10,19 @@ use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::vpc::{
-    CIDR_BLOCK, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT, RESTRICT_DEFAULT_SECURITY_GROUP,
+    CIDR_BLOCK, DHCP_OPTIONS_ID, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT,
+    RESTRICT_DEFAULT_SECURITY_GROUP,
 };
 
 use crate::kinds::security_group::restrict_default_group;
 
 use crate::apply::{
-    attr_bool, changed, create_once, created_filters, delete, ec2_tag_spec, id, no_retries,
+    attr, attr_bool, changed, create_once, created_filters, delete, ec2_tag_spec, id, no_retries,
     outcome, required, update_ec2_tags, update_tags_only, wait_for,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::{
-    Found, ReadCx, Select, concurrently, describe_ec2, ec2_tags, placed, tags_value,
+    Found, ReadCx, Select, concurrently, describe_ec2, ec2_tags, opt_str, placed, tags_value,
 };
 use crate::{Aws, AwsError};
 
@@ -165,6 +166,7 @@ async fn read_one(
                 ),
             ),
             (RESTRICT_DEFAULT_SECURITY_GROUP, Value::from(restricted)),
+            (DHCP_OPTIONS_ID, opt_str(vpc.dhcp_options_id())),
             (TAGS, tags_value(&tags)),
         ],
     ))
@@ -236,6 +238,9 @@ impl AwsKind for Vpc {
         if attr_bool(op, RESTRICT_DEFAULT_SECURITY_GROUP) == Some(true) {
             restrict_default_group(aws, &vpc, true).await?;
         }
+        if let Some(set) = attr(op, DHCP_OPTIONS_ID) {
+            associate_dhcp_options(aws, &vpc, set).await?;
+        }
         Ok(outcome(vpc))
     }
 
@@ -251,6 +256,9 @@ impl AwsKind for Vpc {
         .await?;
         if let Some(restrict) = wanted(RESTRICT_DEFAULT_SECURITY_GROUP) {
             restrict_default_group(aws, vpc, restrict).await?;
+        }
+        if let Some(set) = attr(op, DHCP_OPTIONS_ID).filter(|_| changed(op, DHCP_OPTIONS_ID)) {
+            associate_dhcp_options(aws, vpc, set).await?;
         }
         update_ec2_tags(aws, vpc, op).await?;
         Ok(outcome(vpc))
@@ -272,6 +280,18 @@ impl AwsKind for Vpc {
         })
         .await
     }
+}
+
+/// Moves the VPC to the DHCP options set `set` (instances pick it up on renewal).
+async fn associate_dhcp_options(aws: &Aws, vpc: &str, set: &str) -> Result<(), AwsError> {
+    aws.ec2
+        .associate_dhcp_options()
+        .vpc_id(vpc)
+        .dhcp_options_id(set)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:AssociateDhcpOptions", e))?;
+    Ok(())
 }
 
 /// Sets the DNS attributes given (one ModifyVpcAttribute call each, as AWS requires).

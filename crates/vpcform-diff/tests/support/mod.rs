@@ -194,6 +194,7 @@ fn fake_id(address: &Address, stack: &str) -> String {
     let name = &address.name;
     let key = address.key.clone().unwrap_or_default();
     match address.kind {
+        K::DhcpOptions => format!("dopt-{name}"),
         K::Vpc => format!("vpc-{name}"),
         K::Subnet => format!("subnet-{name}"),
         K::InternetGateway => format!("igw-{name}"),

@@ -4,6 +4,7 @@
 //! Each module's name is the one the registry line gives, and matches the
 //! kind's module in `vpcform-aws/src/kinds/`.
 
+pub mod dhcp_options;
 pub mod flow_log;
 pub mod iam;
 pub mod instance;

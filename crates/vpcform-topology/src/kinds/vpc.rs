@@ -23,6 +23,8 @@ use crate::yaml::Node;
 pub const CIDR_BLOCK: Attr = Attr::new("cidr_block");
 pub const ENABLE_DNS_SUPPORT: Attr = Attr::new("enable_dns_support");
 pub const ENABLE_DNS_HOSTNAMES: Attr = Attr::new("enable_dns_hostnames");
+/// The DHCP options set the VPC uses (`dopt-…`); compared only when declared.
+pub const DHCP_OPTIONS_ID: Attr = Attr::new("dhcp_options_id");
 /// Whether the VPC's default security group holds no rule at all.
 pub const RESTRICT_DEFAULT_SECURITY_GROUP: Attr = Attr::new("restrict_default_security_group");
 
@@ -41,6 +43,8 @@ pub struct Vpc {
     /// from itself and to anywhere), so nothing placed in it by mistake can
     /// talk; `false` puts AWS's rules back. Default false.
     pub restrict_default_security_group: Option<At<bool>>,
+    /// The DHCP options set its instances get (logical name); omit to leave the VPC's as it is.
+    pub dhcp_options: Option<Ref>,
     #[schemars(default)]
     pub tags: Tags,
     #[schemars(default)]
@@ -57,6 +61,7 @@ impl Kind for Vpc {
         AttrSpec::update(ENABLE_DNS_SUPPORT, Compare::Exact),
         AttrSpec::update(ENABLE_DNS_HOSTNAMES, Compare::Exact),
         AttrSpec::update(RESTRICT_DEFAULT_SECURITY_GROUP, Compare::Exact),
+        AttrSpec::update(DHCP_OPTIONS_ID, Compare::Id),
         crate::attr::TAGS_SPEC,
     ];
 
@@ -66,7 +71,7 @@ impl Kind for Vpc {
 
     fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
         let v = cx.index.vpcs.get(a.name.as_str())?;
-        Some(DesiredAttrs::from([
+        let mut d = DesiredAttrs::from([
             (CIDR_BLOCK, Desired::known(v.cidr.value.to_string())),
             (
                 ENABLE_DNS_SUPPORT,
@@ -85,7 +90,14 @@ impl Kind for Vpc {
                 ),
             ),
             (TAGS, cx.tags(a, &v.tags)),
-        ]))
+        ]);
+        if let Some(set) = &v.dhcp_options {
+            d.insert(
+                DHCP_OPTIONS_ID,
+                Desired::id_of(ResourceKind::DhcpOptions, &set.value),
+            );
+        }
+        Some(d)
     }
 }
 
@@ -96,6 +108,7 @@ impl Declared for Vpc {
         let dns_support = f.maybe("enable-dns-support", cx);
         let dns_hostnames = f.maybe("enable-dns-hostnames", cx);
         let restrict = f.maybe("restrict-default-security-group", cx);
+        let dhcp = f.maybe("dhcp-options", cx);
         let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(Vpc {
@@ -103,21 +116,28 @@ impl Declared for Vpc {
             enable_dns_support: dns_support.ok()?,
             enable_dns_hostnames: dns_hostnames.ok()?,
             restrict_default_security_group: restrict.ok()?,
+            dhcp_options: dhcp.ok()?,
             tags: tags?,
             depends_on: deps?,
             import_id: import_id?,
         })
     }
 
-    fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
+    fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         for vpc in items {
             check_cidr_size(&vpc.spec.cidr, "a VPC", cx);
+            if let Some(set) = &vpc.spec.dhcp_options {
+                index.check(set, ResourceKind::DhcpOptions, "dhcp-options", cx);
+            }
         }
     }
 
     fn add_to_graph(items: &[Named<Self>], _: &Topology, b: &mut Builder) {
         for r in items {
-            b.node(Address::new(ResourceKind::Vpc, &r.name.value), r.name.span);
+            let a = b.node(Address::new(ResourceKind::Vpc, &r.name.value), r.name.span);
+            if let Some(set) = &r.spec.dhcp_options {
+                b.edge(a, Address::new(ResourceKind::DhcpOptions, &set.value));
+            }
         }
     }
 
@@ -133,9 +153,11 @@ impl Declared for Vpc {
 
     const AWS_NAME: Option<Attr> = None;
 
-    fn export(o: &Observed, _: &mut ExportCx) -> Option<Map> {
+    fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
         let mut m = Map::new();
         m.set("cidr", o.str(CIDR_BLOCK)?);
+        // AWS's default set is not declared: the VPC keeps it unmanaged.
+        cx.reference(o, DHCP_OPTIONS_ID, ResourceKind::DhcpOptions, "dhcp-options", &mut m);
         if o.get(ENABLE_DNS_SUPPORT) == Some(&Value::Bool(false)) {
             m.set("enable-dns-support", false);
         }
