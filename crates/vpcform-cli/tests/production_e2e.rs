@@ -122,6 +122,39 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
     );
     assert_eq!(group_lists, std::slice::from_ref(&list_id));
     assert_eq!(s3_tables, 2, "the endpoint serves both app tables");
+    let (vpc_set, domain) = rt.block_on(async {
+        let vpcs = sdk
+            .ec2
+            .describe_vpcs()
+            .filters(by_tag("vpcform:address", "vpc.main"))
+            .send()
+            .await
+            .unwrap();
+        let set = vpcs.vpcs()[0].dhcp_options_id().unwrap().to_string();
+        let sets = sdk
+            .ec2
+            .describe_dhcp_options()
+            .filters(by_tag("vpcform:address", "dhcp-options.corp-dhcp"))
+            .send()
+            .await
+            .unwrap();
+        let own = &sets.dhcp_options()[0];
+        let domain: Vec<String> = own
+            .dhcp_configurations()
+            .iter()
+            .filter(|c| c.key() == Some("domain-name"))
+            .flat_map(|c| c.values())
+            .filter_map(|v| v.value().map(str::to_string))
+            .collect();
+        assert_eq!(
+            own.dhcp_options_id(),
+            Some(set.as_str()),
+            "the VPC uses the stack's set"
+        );
+        (set, domain)
+    });
+    assert!(vpc_set.starts_with("dopt-"));
+    assert_eq!(domain, ["corp.example.com"]);
 
     // reach: S3 through the endpoint (not the NAT gateway), the office
     // through the list, the SSM endpoint through its group.
@@ -253,10 +286,12 @@ struct ByHand {
     list: String,
     s3: String,
     ssm: String,
+    dhcp: String,
 }
 
 /// The console's way: a VPC with app subnets in two zones, their table, an
-/// office list on the bastion group's SSH rule, S3 and SSM endpoints.
+/// office list on the bastion group's SSH rule, S3 and SSM endpoints, and
+/// a DHCP options set of its own.
 async fn build_by_hand(sdk: &Sdk) -> ByHand {
     use ec2::types::{
         AddPrefixListEntry, IpPermission, PrefixListId, ResourceType as R, VpcEndpointType,
@@ -387,7 +422,37 @@ async fn build_by_hand(sdk: &Sdk) -> ByHand {
     };
     let s3 = endpoint(VpcEndpointType::Gateway, "s3").await;
     let ssm = endpoint(VpcEndpointType::Interface, "ssm").await;
-    ByHand { vpc, list, s3, ssm }
+    let dhcp = ec2
+        .create_dhcp_options()
+        .dhcp_configurations(
+            ec2::types::NewDhcpConfiguration::builder()
+                .key("domain-name")
+                .values("shop.example.com")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .dhcp_options()
+        .unwrap()
+        .dhcp_options_id()
+        .unwrap()
+        .to_string();
+    // moto drops the tags of CreateDhcpOptions' TagSpecifications: named after.
+    add_ec2_tag(sdk, &dhcp, "Name", "shop-dhcp").await;
+    ec2.associate_dhcp_options()
+        .vpc_id(&vpc)
+        .dhcp_options_id(&dhcp)
+        .send()
+        .await
+        .unwrap();
+    ByHand {
+        vpc,
+        list,
+        s3,
+        ssm,
+        dhcp,
+    }
 }
 
 #[test]
@@ -417,6 +482,9 @@ fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_ado
         format!("import-id: {}", built.list),
         format!("import-id: {}", built.s3),
         format!("import-id: {}", built.ssm),
+        format!("import-id: {}", built.dhcp),
+        "dhcp-options: shop-dhcp".to_string(),
+        "domain-name: shop.example.com".to_string(),
         "prefix-list: office-ranges".to_string(),
         "route-tables: [shop-app-rt]".to_string(),
         "service: ssm".to_string(),
@@ -425,7 +493,7 @@ fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_ado
     ] {
         assert!(written.contains(&wanted), "{wanted}\n{written}");
     }
-    for id in [&built.list, &built.s3, &built.ssm] {
+    for id in [&built.list, &built.s3, &built.ssm, &built.dhcp] {
         assert!(
             !run.stderr.contains(&format!("left out {id}")),
             "{}",

@@ -52,13 +52,18 @@ pub(crate) fn dhcp_options_found(items: &[Dopt], cx: &ReadCx<'_>) -> Found {
         else {
             continue;
         };
-        let domain = values(d, "domain-name").first().map_or(Value::Null, |v| Value::from(*v));
+        let domain = values(d, "domain-name")
+            .first()
+            .map_or(Value::Null, |v| Value::from(*v));
         found.objects.push(placed(
             place,
             id,
             vec![
                 (DOMAIN_NAME, domain),
-                (DOMAIN_NAME_SERVERS, Value::from(values(d, "domain-name-servers"))),
+                (
+                    DOMAIN_NAME_SERVERS,
+                    Value::from(values(d, "domain-name-servers")),
+                ),
                 (NTP_SERVERS, Value::from(values(d, "ntp-servers"))),
                 (TAGS, tags_value(&tags)),
             ],
@@ -133,7 +138,12 @@ impl AwsKind for DhcpOptions {
         let list = |name: vpcform_topology::Attr| -> Vec<String> {
             name.get(&op.attrs)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let mut configurations = Vec::new();
@@ -161,13 +171,24 @@ impl AwsKind for DhcpOptions {
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:CreateDhcpOptions", e))?;
-            created
-                .dhcp_options()
+            let set = created.dhcp_options();
+            let id = set
                 .and_then(|d| d.dhcp_options_id())
                 .map(str::to_string)
                 .ok_or_else(|| AwsError::MissingId {
                     operation: format!("{} {}", op.verb, op.address),
-                })
+                })?;
+            // The answer shows the tags the set carries: a service that
+            // dropped the create's tags (moto does) gets them at once.
+            let tagged = set.is_some_and(|d| {
+                d.tags()
+                    .iter()
+                    .any(|t| t.key() == Some(vpcform_topology::TAG_STACK))
+            });
+            if !tagged {
+                crate::apply::update_ec2_tags(aws, &id, op).await?;
+            }
+            Ok(id)
         };
         let find = || async {
             let found = aws

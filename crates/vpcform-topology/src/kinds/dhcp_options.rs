@@ -74,7 +74,10 @@ impl Kind for DhcpOptions {
         let d = cx.index.dhcp_options.get(a.name.as_str())?;
         Some(DesiredAttrs::from([
             (DOMAIN_NAME, Desired::optional(d.domain_name.as_ref())),
-            (DOMAIN_NAME_SERVERS, Desired::Known(strings(&d.domain_name_servers))),
+            (
+                DOMAIN_NAME_SERVERS,
+                Desired::Known(strings(&d.domain_name_servers)),
+            ),
             (NTP_SERVERS, Desired::Known(strings(&d.ntp_servers))),
             (TAGS, cx.tags(a, &d.tags)),
         ]))
@@ -103,7 +106,10 @@ impl Declared for DhcpOptions {
         for set in items {
             let d = &set.spec;
             let name = &set.name.value;
-            if d.domain_name.is_none() && d.domain_name_servers.is_empty() && d.ntp_servers.is_empty() {
+            if d.domain_name.is_none()
+                && d.domain_name_servers.is_empty()
+                && d.ntp_servers.is_empty()
+            {
                 cx.push(
                     Diagnostic::error(
                         "dhcp-options-empty",
@@ -113,7 +119,14 @@ impl Declared for DhcpOptions {
                     .with_help("give it `domain-name`, `domain-name-servers` or `ntp-servers`"),
                 );
             }
-            check_servers(name, "domain-name-servers", &d.domain_name_servers, 4, true, cx);
+            check_servers(
+                name,
+                "domain-name-servers",
+                &d.domain_name_servers,
+                4,
+                true,
+                cx,
+            );
             check_servers(name, "ntp-servers", &d.ntp_servers, 8, false, cx);
         }
     }
@@ -158,7 +171,14 @@ impl Declared for DhcpOptions {
 }
 
 /// At most `max` servers, each an IPv4 address (or AWS's resolver, where allowed), each once.
-fn check_servers(set: &str, field: &str, servers: &[At<String>], max: usize, amazon: bool, cx: &mut Cx) {
+fn check_servers(
+    set: &str,
+    field: &str,
+    servers: &[At<String>],
+    max: usize,
+    amazon: bool,
+    cx: &mut Cx,
+) {
     if servers.len() > max {
         cx.push(
             Diagnostic::error(

@@ -157,7 +157,13 @@ impl Declared for Vpc {
         let mut m = Map::new();
         m.set("cidr", o.str(CIDR_BLOCK)?);
         // AWS's default set is not declared: the VPC keeps it unmanaged.
-        cx.reference(o, DHCP_OPTIONS_ID, ResourceKind::DhcpOptions, "dhcp-options", &mut m);
+        cx.reference(
+            o,
+            DHCP_OPTIONS_ID,
+            ResourceKind::DhcpOptions,
+            "dhcp-options",
+            &mut m,
+        );
         if o.get(ENABLE_DNS_SUPPORT) == Some(&Value::Bool(false)) {
             m.set("enable-dns-support", false);
         }
