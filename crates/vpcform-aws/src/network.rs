@@ -170,10 +170,22 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     for v in &all_vpcs {
         let id = v.vpc_id().unwrap_or_default();
         if let Some(cidr) = v.cidr_block().and_then(|c| c.parse::<Ipv4Net>().ok()) {
+            let secondary_cidrs = v
+                .cidr_block_association_set()
+                .iter()
+                .filter(|b| {
+                    b.cidr_block_state()
+                        .and_then(|s| s.state())
+                        .is_some_and(|s| s.as_str() == "associated")
+                })
+                .filter_map(|b| b.cidr_block()?.parse::<Ipv4Net>().ok())
+                .filter(|c| *c != cidr)
+                .collect();
             net.vpcs.push(Vpc {
                 key: names.of(id),
                 id: Some(id.into()),
                 cidr,
+                secondary_cidrs,
             });
         }
     }

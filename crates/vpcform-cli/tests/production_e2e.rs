@@ -189,8 +189,9 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
     grow_in_place(&moto, dir.path(), &sdk, &rt, &list_id, &s3_id);
 }
 
-/// The list gains an entry and a description changes, and the S3
-/// endpoint takes the database table: in place, ids unchanged, clean after.
+/// The list gains an entry and a description changes, the S3 endpoint
+/// takes the database table, the VPC a secondary block with a subnet in
+/// it: in place, ids unchanged, clean after.
 fn grow_in_place(
     moto: &Moto,
     dir: &std::path::Path,
@@ -205,13 +206,21 @@ fn grow_in_place(
             "      - { cidr: 198.51.100.0/25, description: branch }\n",
             "      - { cidr: 198.51.100.0/25, description: branch office }\n      - { cidr: 192.0.2.0/24, description: home office }\n",
         )
-        .replace("route-tables: [app-a-rt, app-b-rt]", "route-tables: [app-a-rt, app-b-rt, db-rt]");
+        .replace("route-tables: [app-a-rt, app-b-rt]", "route-tables: [app-a-rt, app-b-rt, db-rt]")
+        .replace(
+            "restrict-default-security-group: true, dhcp-options",
+            "secondary-cidrs: [100.64.0.0/16], restrict-default-security-group: true, dhcp-options",
+        )
+        .replace(
+            "  db-b: { vpc: main,",
+            "  db-c: { vpc: main, cidr: 100.64.20.0/24, availability-zone: us-east-1a }\n  db-b: { vpc: main,",
+        );
     assert_ne!(grown, text);
     std::fs::write(dir.join("topology.yaml"), grown).unwrap();
     let plan = vpcform(moto, dir, &["plan"]);
     ok(&plan);
     assert!(
-        plan.stdout.contains("0 to add, 2 to change, 0 to destroy"),
+        plan.stdout.contains("1 to add, 3 to change, 0 to destroy"),
         "{}",
         plan.stdout
     );
@@ -221,7 +230,7 @@ fn grow_in_place(
         plan.stdout
     );
     ok(&vpcform(moto, dir, &["apply", "--auto-approve"]));
-    let (max, entries, tables) = rt.block_on(async {
+    let (max, entries, tables, blocks) = rt.block_on(async {
         let list = sdk
             .ec2
             .describe_managed_prefix_lists()
@@ -249,12 +258,26 @@ fn grow_in_place(
             .send()
             .await
             .unwrap();
+        let vpcs = sdk
+            .ec2
+            .describe_vpcs()
+            .filters(by_tag("vpcform:address", "vpc.main"))
+            .send()
+            .await
+            .unwrap();
+        let blocks: Vec<String> = vpcs.vpcs()[0]
+            .cidr_block_association_set()
+            .iter()
+            .filter_map(|b| b.cidr_block().map(str::to_string))
+            .collect();
         (
             list.prefix_lists()[0].max_entries(),
             cidrs,
             endpoint.vpc_endpoints()[0].route_table_ids().len(),
+            blocks,
         )
     });
+    assert_eq!(blocks, ["10.20.0.0/16", "100.64.0.0/16"]);
     // moto 5.2.5 ignores MaxEntries in ModifyManagedPrefixList: the order of
     // resize and entries is unit-tested in vpcform-aws (kinds::prefix_list).
     assert_eq!(max, Some(5));
@@ -290,8 +313,8 @@ struct ByHand {
 }
 
 /// The console's way: a VPC with app subnets in two zones, their table, an
-/// office list on the bastion group's SSH rule, S3 and SSM endpoints, and
-/// a DHCP options set of its own.
+/// office list on the bastion group's SSH rule, S3 and SSM endpoints, a
+/// DHCP options set of its own, and a secondary block with a subnet in it.
 async fn build_by_hand(sdk: &Sdk) -> ByHand {
     use ec2::types::{
         AddPrefixListEntry, IpPermission, PrefixListId, ResourceType as R, VpcEndpointType,
@@ -325,6 +348,20 @@ async fn build_by_hand(sdk: &Sdk) -> ByHand {
             .unwrap();
         subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
     }
+    ec2.associate_vpc_cidr_block()
+        .vpc_id(&vpc)
+        .cidr_block("100.64.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    ec2.create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("100.64.1.0/24")
+        .availability_zone("us-east-1a")
+        .tag_specifications(named(R::Subnet, "shop-pods"))
+        .send()
+        .await
+        .unwrap();
     let rtb = ec2
         .create_route_table()
         .vpc_id(&vpc)
@@ -484,6 +521,8 @@ fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_ado
         format!("import-id: {}", built.ssm),
         format!("import-id: {}", built.dhcp),
         "dhcp-options: shop-dhcp".to_string(),
+        "secondary-cidrs: [100.64.0.0/16]".to_string(),
+        "cidr: 100.64.1.0/24".to_string(),
         "domain-name: shop.example.com".to_string(),
         "prefix-list: office-ranges".to_string(),
         "route-tables: [shop-app-rt]".to_string(),

@@ -66,6 +66,7 @@ pub fn from_topology(t: &Topology) -> Network {
             key,
             id: None,
             cidr: v.spec.cidr.value,
+            secondary_cidrs: v.spec.cidrs().skip(1).collect(),
         });
     }
     for s in &t.subnets {

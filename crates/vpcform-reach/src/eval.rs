@@ -610,7 +610,8 @@ impl<'n> Evaluation<'n> {
             id: None,
         });
         // Candidates: the local route and the table's routes containing every address of `b`.
-        let mut candidates: Vec<(Ipv4Net, Option<&RouteTarget>)> = vec![(vpc.cidr, None)];
+        let mut candidates: Vec<(Ipv4Net, Option<&RouteTarget>)> =
+            vpc.cidrs().map(|c| (c, None)).collect();
         if let Some(t) = table {
             candidates.extend(t.routes.iter().map(|r| (r.destination, Some(&r.target))));
         }

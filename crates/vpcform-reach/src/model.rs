@@ -118,6 +118,15 @@ pub struct Vpc {
     pub key: String,
     pub id: Option<String>,
     pub cidr: Ipv4Net,
+    /// Secondary blocks: the local route covers them too.
+    pub secondary_cidrs: Vec<Ipv4Net>,
+}
+
+impl Vpc {
+    /// Every block of the VPC, primary first: the local route's destinations.
+    pub fn cidrs(&self) -> impl Iterator<Item = Ipv4Net> + '_ {
+        std::iter::once(self.cidr).chain(self.secondary_cidrs.iter().copied())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -11,7 +11,7 @@ use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::vpc::{
     CIDR_BLOCK, DHCP_OPTIONS_ID, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT,
-    RESTRICT_DEFAULT_SECURITY_GROUP,
+    RESTRICT_DEFAULT_SECURITY_GROUP, SECONDARY_CIDR_BLOCKS,
 };
 
 use crate::kinds::security_group::restrict_default_group;
@@ -67,20 +67,6 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
     let mut out = Scanned::default();
     for v in describe(aws, Select::Ids(vpcs.to_vec())).await? {
         let id = v.vpc_id().unwrap_or_default();
-        for block in v.cidr_block_association_set() {
-            let cidr = block.cidr_block().unwrap_or_default();
-            let associated = block
-                .cidr_block_state()
-                .and_then(|s| s.state())
-                .is_some_and(|s| s.as_str() == "associated");
-            if associated && Some(cidr) != v.cidr_block() {
-                out.leave_out(
-                    id,
-                    format!("the secondary CIDR block {cidr}"),
-                    "vpcform declares one CIDR block per VPC; it stays associated",
-                );
-            }
-        }
         for block in v.ipv6_cidr_block_association_set() {
             let cidr = block.ipv6_cidr_block().unwrap_or_default();
             out.leave_out(
@@ -167,6 +153,7 @@ async fn read_one(
             ),
             (RESTRICT_DEFAULT_SECURITY_GROUP, Value::from(restricted)),
             (DHCP_OPTIONS_ID, opt_str(vpc.dhcp_options_id())),
+            (SECONDARY_CIDR_BLOCKS, Value::from(secondary_blocks(vpc))),
             (TAGS, tags_value(&tags)),
         ],
     ))
@@ -241,6 +228,9 @@ impl AwsKind for Vpc {
         if let Some(set) = attr(op, DHCP_OPTIONS_ID) {
             associate_dhcp_options(aws, &vpc, set).await?;
         }
+        if let Some(blocks) = wanted_blocks(op).filter(|b| !b.is_empty()) {
+            set_secondary_blocks(aws, &vpc, &blocks).await?;
+        }
         Ok(outcome(vpc))
     }
 
@@ -256,6 +246,9 @@ impl AwsKind for Vpc {
         .await?;
         if let Some(restrict) = wanted(RESTRICT_DEFAULT_SECURITY_GROUP) {
             restrict_default_group(aws, vpc, restrict).await?;
+        }
+        if let Some(blocks) = wanted_blocks(op).filter(|_| changed(op, SECONDARY_CIDR_BLOCKS)) {
+            set_secondary_blocks(aws, vpc, &blocks).await?;
         }
         if let Some(set) = attr(op, DHCP_OPTIONS_ID).filter(|_| changed(op, DHCP_OPTIONS_ID)) {
             associate_dhcp_options(aws, vpc, set).await?;
@@ -280,6 +273,88 @@ impl AwsKind for Vpc {
         })
         .await
     }
+}
+
+/// The VPC's associated (or associating) blocks but the primary, sorted.
+fn secondary_blocks(v: &aws_sdk_ec2::types::Vpc) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .cidr_block_association_set()
+        .iter()
+        .filter(|b| {
+            b.cidr_block_state()
+                .and_then(|s| s.state())
+                .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"))
+        })
+        .filter_map(|b| b.cidr_block())
+        .filter(|c| Some(*c) != v.cidr_block())
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The desired secondary blocks, or `None` when the topology leaves them alone.
+fn wanted_blocks(op: &Operation) -> Option<Vec<String>> {
+    SECONDARY_CIDR_BLOCKS
+        .get(&op.attrs)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+}
+
+/// Associates the blocks the VPC lacks and disassociates those it should
+/// not have, then waits until they are settled (subnets need them).
+async fn set_secondary_blocks(aws: &Aws, vpc: &str, wanted: &[String]) -> Result<(), AwsError> {
+    let found = describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
+    let Some(v) = found.first() else {
+        return Ok(());
+    };
+    let have = secondary_blocks(v);
+    for block in wanted.iter().filter(|b| !have.contains(b)) {
+        aws.ec2
+            .associate_vpc_cidr_block()
+            .vpc_id(vpc)
+            .cidr_block(block)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:AssociateVpcCidrBlock", e))?;
+    }
+    let stale = v
+        .cidr_block_association_set()
+        .iter()
+        .filter(|b| {
+            b.cidr_block()
+                .is_some_and(|c| have.iter().any(|h| h == c) && !wanted.iter().any(|w| w == c))
+        })
+        .filter_map(|b| b.association_id());
+    for association in stale {
+        aws.ec2
+            .disassociate_vpc_cidr_block()
+            .association_id(association)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:DisassociateVpcCidrBlock", e))?;
+    }
+    wait_for(
+        &format!("the CIDR blocks of {vpc} to settle"),
+        Duration::from_secs(120),
+        || async {
+            let found = describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
+            let settled = found.first().is_some_and(|v| {
+                v.cidr_block_association_set().iter().all(|b| {
+                    b.cidr_block_state()
+                        .and_then(|s| s.state())
+                        .is_none_or(|s| !s.as_str().ends_with("ing"))
+                })
+            });
+            Ok(settled.then_some(()))
+        },
+    )
+    .await
 }
 
 /// Moves the VPC to the DHCP options set `set` (instances pick it up on renewal).

@@ -77,9 +77,9 @@ impl<'n> Evaluation<'n> {
         let net = self.net;
         let vpc = net.vpc(&subnet.vpc)?;
         let mut best: Option<(u8, Option<&'n RouteTarget>)> = vpc
-            .cidr
-            .contains(&b.addr)
-            .then_some((vpc.cidr.prefix_len(), None));
+            .cidrs()
+            .find(|c| c.contains(&b.addr))
+            .map(|c| (c.prefix_len(), None));
         for r in net
             .route_table_of(subnet)
             .map_or(&[][..], |t| &t.routes[..])

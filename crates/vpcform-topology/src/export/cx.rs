@@ -82,7 +82,8 @@ pub struct LeftOut {
 pub struct ExportCx {
     pub(super) names: HashMap<(ResourceKind, String), String>,
     /// Each observed VPC's primary CIDR block, by id.
-    pub(super) vpc_cidrs: HashMap<String, String>,
+    /// Each observed VPC's blocks, primary first.
+    pub(super) vpc_cidrs: HashMap<String, Vec<ipnet::Ipv4Net>>,
     pub(super) left_out: Vec<LeftOut>,
 }
 
@@ -92,9 +93,9 @@ impl ExportCx {
         self.names.get(&(kind, id.to_string())).map(String::as_str)
     }
 
-    /// The primary CIDR block of the observed VPC `id`.
-    pub fn vpc_cidr(&self, id: &str) -> Option<&str> {
-        self.vpc_cidrs.get(id).map(String::as_str)
+    /// The CIDR blocks of the observed VPC `id` (primary first; none if not observed).
+    pub fn vpc_cidrs(&self, id: &str) -> Vec<ipnet::Ipv4Net> {
+        self.vpc_cidrs.get(id).cloned().unwrap_or_default()
     }
 
     /// Records something the declaration of `id` cannot express.

@@ -52,12 +52,7 @@ pub fn write(origin: &Origin, observed: &[Observed], left_out: Vec<LeftOut>) -> 
             vpc_cidrs: observed
                 .iter()
                 .filter(|o| o.kind == ResourceKind::Vpc)
-                .filter_map(|o| {
-                    Some((
-                        o.id.clone(),
-                        o.str(crate::kinds::vpc::CIDR_BLOCK)?.to_string(),
-                    ))
-                })
+                .map(|o| (o.id.clone(), vpc_blocks(o)))
                 .collect(),
             left_out: left_out.clone(),
         };
@@ -283,6 +278,22 @@ pub fn kebab_case(text: &str) -> String {
         out.push(c.to_ascii_lowercase());
     }
     out
+}
+
+/// An observed VPC's IPv4 blocks, primary first.
+fn vpc_blocks(o: &Observed) -> Vec<ipnet::Ipv4Net> {
+    use crate::kinds::vpc::{CIDR_BLOCK, SECONDARY_CIDR_BLOCKS};
+    let secondary = o
+        .get(SECONDARY_CIDR_BLOCKS)
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str);
+    o.str(CIDR_BLOCK)
+        .into_iter()
+        .chain(secondary)
+        .filter_map(|c| c.parse().ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ impl Declared for Subnet {
             let Some(vpc) = vpcs.get(s.vpc.value.as_str()) else {
                 continue;
             };
-            if !vpc.spec.cidr.value.contains(&s.cidr.value) {
+            if !vpc.spec.cidrs().any(|b| b.contains(&s.cidr.value)) {
                 cx.push(
                     Diagnostic::error(
                         "subnet-outside-vpc",
@@ -129,7 +129,7 @@ impl Declared for Subnet {
                         ),
                     )
                     .with_help(format!(
-                        "choose a CIDR block inside {}",
+                        "choose a CIDR block inside {}, or add a block to the VPC's `secondary-cidrs`",
                         vpc.spec.cidr.value
                     )),
                 );
@@ -169,11 +169,11 @@ impl Declared for Subnet {
             return None;
         }
         let cidr = o.str(CIDR_BLOCK)?;
-        if !in_primary_block(o, cidr, cx) {
+        if !in_a_block(o, cidr, cx) {
             cx.leave_out(
                 &o.id,
-                format!("subnet {} ({cidr}), in a secondary CIDR block of its VPC", o.id),
-                "vpcform declares a VPC's primary CIDR block only; the subnet and what is in it stay as they are",
+                format!("subnet {} ({cidr}), outside its VPC's associated blocks", o.id),
+                "its block is not associated with the VPC; the subnet and what is in it stay as they are",
             );
             return None;
         }
@@ -188,13 +188,10 @@ impl Declared for Subnet {
 }
 
 /// Whether a subnet lies in its VPC's primary CIDR block (the one a VPC declares).
-fn in_primary_block(o: &Observed, cidr: &str, cx: &ExportCx) -> bool {
-    let vpc = o.str(VPC_ID).and_then(|v| cx.vpc_cidr(v));
-    match (
-        vpc.and_then(|v| v.parse::<Ipv4Net>().ok()),
-        cidr.parse::<Ipv4Net>(),
-    ) {
-        (Some(vpc), Ok(subnet)) => vpc.contains(&subnet),
+fn in_a_block(o: &Observed, cidr: &str, cx: &ExportCx) -> bool {
+    let blocks = o.str(VPC_ID).map(|v| cx.vpc_cidrs(v)).unwrap_or_default();
+    match cidr.parse::<Ipv4Net>() {
+        Ok(subnet) if !blocks.is_empty() => blocks.iter().any(|b| b.contains(&subnet)),
         _ => true,
     }
 }

@@ -1,4 +1,5 @@
-//! VPCs: one IPv4 CIDR block and the DNS attributes.
+//! VPCs: a primary IPv4 CIDR block, secondary blocks, the DNS attributes
+//! and the DHCP options set.
 
 use ipnet::Ipv4Net;
 use schemars::JsonSchema;
@@ -8,7 +9,7 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
 use crate::diagnostic::Diagnostic;
-use crate::emit::Map;
+use crate::emit::{Map, Yaml};
 use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
 use crate::kind::{
@@ -21,6 +22,8 @@ use crate::validate::NameIndex;
 use crate::yaml::Node;
 
 pub const CIDR_BLOCK: Attr = Attr::new("cidr_block");
+/// Secondary IPv4 blocks, compared as a set; only when declared.
+pub const SECONDARY_CIDR_BLOCKS: Attr = Attr::new("secondary_cidr_blocks");
 pub const ENABLE_DNS_SUPPORT: Attr = Attr::new("enable_dns_support");
 pub const ENABLE_DNS_HOSTNAMES: Attr = Attr::new("enable_dns_hostnames");
 /// The DHCP options set the VPC uses (`dopt-…`); compared only when declared.
@@ -28,13 +31,17 @@ pub const DHCP_OPTIONS_ID: Attr = Attr::new("dhcp_options_id");
 /// Whether the VPC's default security group holds no rule at all.
 pub const RESTRICT_DEFAULT_SECURITY_GROUP: Attr = Attr::new("restrict_default_security_group");
 
-/// A VPC with one IPv4 CIDR block.
+/// A VPC: a primary IPv4 CIDR block and optional secondary ones.
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
 #[schemars(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Vpc {
     /// IPv4 CIDR block, e.g. `10.1.0.0/16` (changing it replaces the VPC).
     #[schemars(with = "String")]
     pub cidr: At<Ipv4Net>,
+    /// More IPv4 blocks for subnets when the first runs out (associated and
+    /// disassociated in place); omit to leave the VPC's as they are.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub secondary_cidrs: Option<Vec<At<Ipv4Net>>>,
     /// Default true.
     pub enable_dns_support: Option<At<bool>>,
     /// Default false.
@@ -58,6 +65,7 @@ impl Kind for Vpc {
     const KIND: ResourceKind = ResourceKind::Vpc;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(CIDR_BLOCK, Compare::Cidr),
+        AttrSpec::update(SECONDARY_CIDR_BLOCKS, Compare::StringSet),
         AttrSpec::update(ENABLE_DNS_SUPPORT, Compare::Exact),
         AttrSpec::update(ENABLE_DNS_HOSTNAMES, Compare::Exact),
         AttrSpec::update(RESTRICT_DEFAULT_SECURITY_GROUP, Compare::Exact),
@@ -91,6 +99,10 @@ impl Kind for Vpc {
             ),
             (TAGS, cx.tags(a, &v.tags)),
         ]);
+        if let Some(blocks) = &v.secondary_cidrs {
+            let blocks: Vec<String> = blocks.iter().map(|b| b.value.to_string()).collect();
+            d.insert(SECONDARY_CIDR_BLOCKS, Desired::known(blocks));
+        }
         if let Some(set) = &v.dhcp_options {
             d.insert(
                 DHCP_OPTIONS_ID,
@@ -105,6 +117,7 @@ impl Declared for Vpc {
     fn decode(node: &Node, what: &str, cx: &mut Cx) -> Option<Self> {
         let mut f = Fields::new(node, what, cx)?;
         let cidr = f.required("cidr", cx);
+        let secondary = f.maybe("secondary-cidrs", cx);
         let dns_support = f.maybe("enable-dns-support", cx);
         let dns_hostnames = f.maybe("enable-dns-hostnames", cx);
         let restrict = f.maybe("restrict-default-security-group", cx);
@@ -113,6 +126,7 @@ impl Declared for Vpc {
         f.finish(cx);
         Some(Vpc {
             cidr: cidr?,
+            secondary_cidrs: secondary.ok()?,
             enable_dns_support: dns_support.ok()?,
             enable_dns_hostnames: dns_hostnames.ok()?,
             restrict_default_security_group: restrict.ok()?,
@@ -126,6 +140,7 @@ impl Declared for Vpc {
     fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         for vpc in items {
             check_cidr_size(&vpc.spec.cidr, "a VPC", cx);
+            check_secondary(vpc, cx);
             if let Some(set) = &vpc.spec.dhcp_options {
                 index.check(set, ResourceKind::DhcpOptions, "dhcp-options", cx);
             }
@@ -156,6 +171,14 @@ impl Declared for Vpc {
     fn export(o: &Observed, cx: &mut ExportCx) -> Option<Map> {
         let mut m = Map::new();
         m.set("cidr", o.str(CIDR_BLOCK)?);
+        let secondary: Vec<Yaml> = o
+            .get(SECONDARY_CIDR_BLOCKS)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(Yaml::from).collect())
+            .unwrap_or_default();
+        if !secondary.is_empty() {
+            m.list("secondary-cidrs", secondary);
+        }
         // AWS's default set is not declared: the VPC keeps it unmanaged.
         cx.reference(
             o,
@@ -174,6 +197,39 @@ impl Declared for Vpc {
             m.set("enable-dns-hostnames", true);
         }
         Some(m)
+    }
+}
+
+impl Vpc {
+    /// Every IPv4 block: the primary, then the secondary ones.
+    pub fn cidrs(&self) -> impl Iterator<Item = Ipv4Net> + '_ {
+        std::iter::once(self.cidr.value)
+            .chain(self.secondary_cidrs.iter().flatten().map(|c| c.value))
+    }
+}
+
+/// Secondary blocks of the right size, apart from each other and the primary.
+fn check_secondary(vpc: &Named<Vpc>, cx: &mut Cx) {
+    let mut seen = vec![vpc.spec.cidr.value];
+    for block in vpc.spec.secondary_cidrs.iter().flatten() {
+        check_cidr_size(block, "a VPC", cx);
+        if let Some(other) = seen
+            .iter()
+            .find(|o| o.contains(&block.value) || block.value.contains(*o))
+        {
+            cx.push(
+                Diagnostic::error(
+                    "secondary-cidr-overlap",
+                    block.span,
+                    format!(
+                        "{} overlaps {other}, already a block of VPC `{}`",
+                        block.value, vpc.name.value
+                    ),
+                )
+                .with_help("a VPC's blocks must not overlap"),
+            );
+        }
+        seen.push(block.value);
     }
 }
 
