@@ -620,15 +620,39 @@ fn an_apply_that_waited_refuses_its_stale_plan() {
     assert_eq!(vpcs.vpcs().len(), 1, "nothing was created twice");
 }
 
-/// Destroy never starts what AWS would refuse halfway: a table a left-out
-/// subnet (in a secondary CIDR) is associated with, and a VPC that still
+/// Destroy never starts what AWS would refuse halfway: a table a subnet
+/// added by hand after the import is associated with, and a VPC that still
 /// holds that subnet, make the destroy plan an error; nothing is deleted.
 #[test]
 fn destroy_refuses_what_others_still_use_instead_of_failing_halfway() {
     let moto = Moto::start();
     let rt = runtime();
     let sdk = rt.block_on(moto.sdk());
-    let (vpc, extra) = rt.block_on(async {
+    let subnet = |vpc: String, cidr: &'static str| {
+        let ec2 = sdk.ec2.clone();
+        async move {
+            let s = ec2
+                .create_subnet()
+                .vpc_id(vpc)
+                .cidr_block(cidr)
+                .send()
+                .await
+                .unwrap();
+            s.subnet().unwrap().subnet_id().unwrap().to_string()
+        }
+    };
+    let associate = |rtb: String, subnet: String| {
+        let ec2 = sdk.ec2.clone();
+        async move {
+            ec2.associate_route_table()
+                .route_table_id(rtb)
+                .subnet_id(subnet)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let (vpc, rtb) = rt.block_on(async {
         let ec2 = &sdk.ec2;
         let vpc = ec2
             .create_vpc()
@@ -643,21 +667,7 @@ fn destroy_refuses_what_others_still_use_instead_of_failing_halfway() {
             .send()
             .await
             .unwrap();
-        let subnet = |cidr: &'static str| {
-            let vpc = vpc.clone();
-            async move {
-                let s = ec2
-                    .create_subnet()
-                    .vpc_id(vpc)
-                    .cidr_block(cidr)
-                    .send()
-                    .await
-                    .unwrap();
-                s.subnet().unwrap().subnet_id().unwrap().to_string()
-            }
-        };
-        let app = subnet("10.70.1.0/24").await;
-        let extra = subnet("10.71.1.0/24").await;
+        let app = subnet(vpc.clone(), "10.70.1.0/24").await;
         let rtb = ec2.create_route_table().vpc_id(&vpc).send().await.unwrap();
         let rtb = rtb
             .route_table()
@@ -665,15 +675,8 @@ fn destroy_refuses_what_others_still_use_instead_of_failing_halfway() {
             .route_table_id()
             .unwrap()
             .to_string();
-        for s in [&app, &extra] {
-            ec2.associate_route_table()
-                .route_table_id(&rtb)
-                .subnet_id(s)
-                .send()
-                .await
-                .unwrap();
-        }
-        (vpc, extra)
+        associate(rtb.clone(), app).await;
+        (vpc, rtb)
     });
     let dir = tempfile::tempdir().unwrap();
     ok(&vpcform(
@@ -690,6 +693,12 @@ fn destroy_refuses_what_others_still_use_instead_of_failing_halfway() {
         ],
     ));
     ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    // Someone adds a subnet in the secondary block and uses the stack's table.
+    let extra = rt.block_on(async {
+        let extra = subnet(vpc.clone(), "10.71.1.0/24").await;
+        associate(rtb.clone(), extra.clone()).await;
+        extra
+    });
     let before = rt.block_on(census(&sdk));
     let destroy = vpcform(&moto, dir.path(), &["destroy", "--auto-approve"]);
     assert_eq!(destroy.code, 1, "{}\n{}", destroy.stdout, destroy.stderr);
