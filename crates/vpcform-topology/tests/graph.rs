@@ -203,3 +203,27 @@ fn hub_add_routes_creates_routes_on_both_sides() {
         "peering is not transitive"
     );
 }
+
+#[test]
+fn add_routes_reach_every_block_of_the_peer() {
+    let yaml = r#"
+stack: demo
+vpcs:
+  a: { cidr: 10.1.0.0/16 }
+  b: { cidr: 10.2.0.0/16, secondary-cidrs: [100.64.0.0/16] }
+route-tables:
+  a-rt: { vpc: a }
+peerings:
+  a-b: { requester: a, accepter: b, add-routes: true }
+"#;
+    let loaded = vpcform_topology::load("t.yaml", yaml.as_bytes());
+    let (t, _) = loaded.valid().expect("valid");
+    let mut destinations: Vec<String> = t
+        .effective_routes()
+        .iter()
+        .filter(|r| r.table == "a-rt")
+        .map(|r| r.destination.to_string())
+        .collect();
+    destinations.sort();
+    assert_eq!(destinations, ["10.2.0.0/16", "100.64.0.0/16"]);
+}

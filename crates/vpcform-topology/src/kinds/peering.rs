@@ -235,7 +235,7 @@ impl Routable for Peering {
             return;
         };
         if let Some(peer_vpc) = t.vpcs.get(peer)
-            && !peer_vpc.cidr.value.contains(&route.destination)
+            && !peer_vpc.cidrs().any(|c| c.contains(&route.destination))
         {
             cx.push(
                 Diagnostic::error(

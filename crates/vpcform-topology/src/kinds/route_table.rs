@@ -451,14 +451,17 @@ impl Topology {
                 let Some(remote_vpc) = self.vpcs.iter().find(|v| &v.name.value == remote) else {
                     continue;
                 };
-                for table in self
+                // A route to every block of the peer, secondary ones included.
+                let tables = self
                     .route_tables
                     .iter()
-                    .filter(|t| &t.spec.vpc.value == local)
+                    .filter(|t| &t.spec.vpc.value == local);
+                for (table, destination) in
+                    tables.flat_map(|t| remote_vpc.spec.cidrs().map(move |c| (t, c)))
                 {
                     out.push(EffectiveRoute {
                         table: table.name.value.clone(),
-                        destination: remote_vpc.spec.cidr.value,
+                        destination,
                         target: RouteTarget::new(TargetKind::Peering, &peering.name.value),
                         span: peering
                             .spec

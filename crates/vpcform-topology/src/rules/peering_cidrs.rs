@@ -20,12 +20,17 @@ pub(super) fn check(t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         ) else {
             continue;
         };
-        if overlaps(r.spec.cidr.value, a.spec.cidr.value) {
+        // Every block counts, secondary ones included.
+        let clash = r
+            .spec
+            .cidrs()
+            .find_map(|x| a.spec.cidrs().find(|y| overlaps(x, *y)).map(|y| (x, y)));
+        if let Some((x, y)) = clash {
             cx.push(
                 Diagnostic::error(
                     "overlapping-peered-vpcs",
                     p.accepter.span,
-                    format!("peered VPCs `{}` ({}) and `{}` ({}) have overlapping CIDR blocks", r.name.value, r.spec.cidr.value, a.name.value, a.spec.cidr.value),
+                    format!("peered VPCs `{}` ({x}) and `{}` ({y}) have overlapping CIDR blocks", r.name.value, a.name.value),
                 )
                 .with_related(a.spec.cidr.span, format!("`{}` is declared here", a.name.value))
                 .with_help("AWS refuses to peer VPCs whose CIDR blocks overlap; give one of them a different range"),
