@@ -160,7 +160,7 @@ pub fn security_changes(plan: &Plan) -> Vec<SecurityChange> {
                 iam.extend(statement_changes(c, vpc_endpoint::POLICY_DOCUMENT));
             }
             Grants::EndpointPolicy => {}
-            Grants::PrefixListEntries => rules.extend(entry_changes(c)),
+            Grants::PrefixListEntries => rules.extend(entry_changes(plan, c)),
             Grants::Nothing => {}
         }
     }
@@ -401,9 +401,34 @@ fn rule_changes(plan: &Plan, c: &ResourceChange, kind: RuleKind) -> Vec<Security
     out
 }
 
-/// A prefix list's entries added and removed: every rule that names the
-/// list grants an added entry (broadening unless an entry before covered it).
-fn entry_changes(c: &ResourceChange) -> Vec<SecurityChange> {
+/// The rules that name the list `list` (its logical name), as grants of
+/// their group; none when no rule names it.
+fn rules_naming(plan: &Plan, list: &str) -> Vec<(Address, Grant)> {
+    let suffix = format!("/pl:{list}");
+    plan.changes
+        .iter()
+        .filter(|r| Grants::of(r.kind) == Grants::Rule(RuleKind::SecurityGroup))
+        .filter(|r| !matches!(r.action, Action::Delete))
+        .filter(|r| {
+            r.address
+                .key
+                .as_deref()
+                .is_some_and(|k| k.ends_with(&suffix))
+        })
+        .filter_map(|r| {
+            let group = ResourceKind::container_of(&r.address)?;
+            Some((
+                group,
+                grant(RuleKind::SecurityGroup, r.address.key.as_deref(), &r.after)?,
+            ))
+        })
+        .collect()
+}
+
+/// A prefix list's entries added and removed, as what each rule naming the
+/// list grants (broadening unless an entry before covered it); a list no
+/// rule names is one row of its own.
+fn entry_changes(plan: &Plan, c: &ResourceChange) -> Vec<SecurityChange> {
     let cidrs = |attrs: &BTreeMap<String, Value>| -> Vec<String> {
         attrs
             .get(prefix_list::ENTRIES.as_str())
@@ -421,16 +446,31 @@ fn entry_changes(c: &ResourceChange) -> Vec<SecurityChange> {
     } else {
         cidrs(&c.after)
     };
-    let entry = |sign: Sign, cidr: &str, broadening: bool| SecurityChange::Rule {
-        sign,
-        address: c.address.clone(),
-        kind: ResourceKind::PrefixList,
-        direction: "entry".into(),
-        protocol: "as the rules say".into(),
-        ports: "as the rules say".into(),
-        peer: cidr.to_string(),
-        action: "allow".into(),
-        broadening,
+    let users = rules_naming(plan, &c.address.name);
+    let entry = |sign: Sign, cidr: &str, broadening: bool| -> Vec<SecurityChange> {
+        if users.is_empty() {
+            return vec![SecurityChange::Rule {
+                sign,
+                address: c.address.clone(),
+                kind: ResourceKind::PrefixList,
+                direction: "entry".into(),
+                protocol: "(no rule names it)".into(),
+                ports: "-".into(),
+                peer: cidr.to_string(),
+                action: "allow".into(),
+                broadening,
+            }];
+        }
+        users
+            .iter()
+            .map(|(group, g)| {
+                let via = Grant {
+                    peer: format!("{cidr} (via {})", c.address),
+                    ..g.clone()
+                };
+                rule(sign, group, ResourceKind::SecurityGroup, &via, broadening)
+            })
+            .collect()
     };
     let covered = |cidr: &str| {
         before.iter().any(
@@ -443,13 +483,13 @@ fn entry_changes(c: &ResourceChange) -> Vec<SecurityChange> {
     let mut out: Vec<SecurityChange> = after
         .iter()
         .filter(|a| !before.contains(a))
-        .map(|a| entry(Sign::Added, a, !covered(a)))
+        .flat_map(|a| entry(Sign::Added, a, !covered(a)))
         .collect();
     out.extend(
         before
             .iter()
             .filter(|b| !after.contains(b))
-            .map(|b| entry(Sign::Removed, b, false)),
+            .flat_map(|b| entry(Sign::Removed, b, false)),
     );
     out
 }

@@ -20,6 +20,8 @@ struct Scenario {
     /// AWS's published addresses of a service's prefix list (`s3: [CIDR, …]`).
     #[serde(default)]
     service_entries: std::collections::BTreeMap<String, Vec<String>>,
+    /// The component an `unknown` answer names, when no `add-route` says it.
+    unknown_names: Option<String>,
     from: String,
     to: String,
     protocol: String,
@@ -152,10 +154,11 @@ fn every_scenario_blocks_exactly_where_it_says() {
                 assert_eq!(v.answer, Answer::Unknown, "{}\n{}", s.name, v.to_text());
                 assert!(!v.reachable && got.is_empty(), "{}: {got:?}", s.name);
                 // Named: the prefix list, else the target.
-                let id = s
-                    .add_route
-                    .as_ref()
-                    .and_then(|r| r.prefix_list.as_deref().or(r.unmodeled.as_deref()));
+                let id = s.unknown_names.as_deref().or_else(|| {
+                    s.add_route
+                        .as_ref()
+                        .and_then(|r| r.prefix_list.as_deref().or(r.unmodeled.as_deref()))
+                });
                 assert!(
                     v.unknown.iter().any(|u| Some(u.component.as_str()) == id),
                     "{}: the unknown names the target\n{}",

@@ -121,6 +121,24 @@ impl<'n> Evaluation<'n> {
             match (holding, self.list_holds(key, b)) {
                 // Same prefix: the CIDR route wins.
                 (Some(entry), _) if best.is_none_or(|d| entry.prefix_len() > d.prefix_len()) => {
+                    // A narrower CIDR route over part of the destination wins
+                    // for those addresses only: which way it goes depends on
+                    // the address, so the answer for the whole is unknown.
+                    let b_range = b.addr;
+                    if let Some(r) = table.routes.iter().find(|r| {
+                        r.destination.prefix_len() > b_range.prefix_len()
+                            && b_range.contains(&r.destination.network())
+                    }) {
+                        let c = self.list_component(key);
+                        let reason = format!(
+                            "{} routes {} (part of {}) through {}, and the rest of it through {c}: the way depends on the address; ask about one address",
+                            table.component(),
+                            r.destination,
+                            b.label,
+                            super::target_label(self.net, Some(&r.target))
+                        );
+                        return Err((table.component(), reason));
+                    }
                     return Ok(Some((*entry, Some(target))));
                 }
                 (Some(_), _) | (None, Some(false)) => {}

@@ -193,6 +193,10 @@ impl Declared for SecurityGroup {
         for sg in items {
             let vpc_ok = index.check(&sg.spec.vpc, ResourceKind::Vpc, "vpc", cx);
             check_group_name(sg, vpc_ok, &mut group_names, cx);
+            check_description(sg.spec.description.as_ref(), "a security group's", cx);
+            for (_, rule) in sg.spec.rules() {
+                check_description(rule.description.as_ref(), "a rule's", cx);
+            }
             let vpc = vpc_ok.then_some(sg.spec.vpc.value.as_str());
             check_rules(sg, vpc, &groups, &peered, index, cx);
         }
@@ -328,6 +332,43 @@ impl Kind for RuleKind {
             );
         }
         Some(d)
+    }
+}
+
+/// The characters AWS takes in a group's or rule's description (besides
+/// letters, digits and spaces), and how many.
+const DESCRIPTION_PUNCTUATION: &str = "._-:/()#,@[]+=&;{}!$*";
+const DESCRIPTION_LIMIT: usize = 255;
+
+/// AWS refuses a description with other characters, or longer, at apply.
+fn check_description(description: Option<&At<String>>, whose: &str, cx: &mut Cx) {
+    let Some(d) = description else { return };
+    let bad: String = d
+        .value
+        .chars()
+        .filter(|c| {
+            !(c.is_ascii_alphanumeric() || *c == ' ' || DESCRIPTION_PUNCTUATION.contains(*c))
+        })
+        .collect();
+    if !bad.is_empty() {
+        let shown = crate::escape::terminal(&bad);
+        cx.push(
+            Diagnostic::error(
+                "invalid-description",
+                d.span,
+                format!("{whose} description holds characters AWS refuses: {shown}"),
+            )
+            .with_help(format!(
+                "use letters, digits, spaces and {DESCRIPTION_PUNCTUATION}"
+            )),
+        );
+    }
+    if d.value.chars().count() > DESCRIPTION_LIMIT {
+        cx.push(Diagnostic::error(
+            "invalid-description",
+            d.span,
+            format!("{whose} description is longer than {DESCRIPTION_LIMIT} characters"),
+        ));
     }
 }
 
