@@ -193,9 +193,15 @@ impl Declared for SecurityGroup {
         for sg in items {
             let vpc_ok = index.check(&sg.spec.vpc, ResourceKind::Vpc, "vpc", cx);
             check_group_name(sg, vpc_ok, &mut group_names, cx);
-            check_description(sg.spec.description.as_ref(), "a security group's", cx);
+            let adopted = sg.spec.import_id.is_some();
+            check_description(
+                sg.spec.description.as_ref(),
+                "a security group's",
+                adopted,
+                cx,
+            );
             for (_, rule) in sg.spec.rules() {
-                check_description(rule.description.as_ref(), "a rule's", cx);
+                check_description(rule.description.as_ref(), "a rule's", adopted, cx);
             }
             let vpc = vpc_ok.then_some(sg.spec.vpc.value.as_str());
             check_rules(sg, vpc, &groups, &peered, index, cx);
@@ -340,9 +346,16 @@ impl Kind for RuleKind {
 const DESCRIPTION_PUNCTUATION: &str = "._-:/()#,@[]+=&;{}!$*";
 const DESCRIPTION_LIMIT: usize = 255;
 
-/// AWS refuses a description with other characters, or longer, at apply.
-fn check_description(description: Option<&At<String>>, whose: &str, cx: &mut Cx) {
+/// AWS refuses a description with other characters, or longer, at apply:
+/// an error. In an adopted group (`import-id`) it is what AWS already holds
+/// (older groups may), sent again only if changed: a warning.
+fn check_description(description: Option<&At<String>>, whose: &str, adopted: bool, cx: &mut Cx) {
     let Some(d) = description else { return };
+    let diagnostic = if adopted {
+        Diagnostic::warning
+    } else {
+        Diagnostic::error
+    };
     let bad: String = d
         .value
         .chars()
@@ -353,7 +366,7 @@ fn check_description(description: Option<&At<String>>, whose: &str, cx: &mut Cx)
     if !bad.is_empty() {
         let shown = crate::escape::terminal(&bad);
         cx.push(
-            Diagnostic::error(
+            diagnostic(
                 "invalid-description",
                 d.span,
                 format!("{whose} description holds characters AWS refuses: {shown}"),
@@ -364,7 +377,7 @@ fn check_description(description: Option<&At<String>>, whose: &str, cx: &mut Cx)
         );
     }
     if d.value.chars().count() > DESCRIPTION_LIMIT {
-        cx.push(Diagnostic::error(
+        cx.push(diagnostic(
             "invalid-description",
             d.span,
             format!("{whose} description is longer than {DESCRIPTION_LIMIT} characters"),
