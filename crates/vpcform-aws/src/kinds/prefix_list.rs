@@ -39,8 +39,12 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             |s| describe(aws, s),
         )
         .await?;
-    // AWS's own lists (S3's, DynamoDB's) are never the stack's.
-    let lists: Vec<ManagedPrefixList> = lists.into_iter().filter(|l| !aws_owned(l)).collect();
+    // AWS's own lists (S3's, DynamoDB's) are never the stack's; deleted
+    // ones stay visible for a while and count as gone.
+    let lists: Vec<ManagedPrefixList> = lists
+        .into_iter()
+        .filter(|l| !aws_owned(l) && !deleted(l))
+        .collect();
     let entries = futures::future::try_join_all(
         lists
             .iter()
@@ -48,6 +52,14 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     )
     .await?;
     Ok(prefix_lists_found(&lists, &entries, cx))
+}
+
+/// Whether the list is deleted, or being deleted.
+fn deleted(l: &ManagedPrefixList) -> bool {
+    matches!(
+        l.state(),
+        Some(PrefixListState::DeleteComplete | PrefixListState::DeleteInProgress)
+    )
 }
 
 /// Whether AWS owns the list (`com.amazonaws.…`): referenced, never managed.
