@@ -468,13 +468,19 @@ async fn add_endpoints(
                 .subnet_ids()
                 .iter()
                 .map(|s| {
-                    let ip = interfaces
+                    let eni = interfaces
                         .iter()
                         .filter(mine)
-                        .find(|i| i.subnet_id() == Some(s.as_str()))
-                        .and_then(|i| i.private_ip_address())
-                        .and_then(|ip| ip.parse().ok());
-                    (names.of(s), ip)
+                        .find(|i| i.subnet_id() == Some(s.as_str()));
+                    vpcform_reach::EndpointInterface {
+                        subnet: names.of(s),
+                        id: eni
+                            .and_then(|i| i.network_interface_id())
+                            .map(str::to_string),
+                        ip: eni
+                            .and_then(|i| i.private_ip_address())
+                            .and_then(|ip| ip.parse().ok()),
+                    }
                 })
                 .collect(),
             security_groups: e

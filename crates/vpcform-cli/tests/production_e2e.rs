@@ -185,6 +185,20 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
     );
     let ssm = reach(&moto, dir.path(), "instance.app-1", &ssm_id, "443");
     assert_eq!(ssm.code, 0, "{}\n{}", ssm.stdout, ssm.stderr);
+    // Its second interface, by the `eni-…` id AWS gave it.
+    let eni = rt.block_on(async {
+        let e = sdk
+            .ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(&ssm_id)
+            .send()
+            .await
+            .unwrap();
+        e.vpc_endpoints()[0].network_interface_ids()[1].clone()
+    });
+    let by_eni = reach(&moto, dir.path(), "instance.app-1", &eni, "443");
+    assert_eq!(by_eni.code, 0, "{}\n{}", by_eni.stdout, by_eni.stderr);
+    assert!(by_eni.stdout.contains(&eni), "{}", by_eni.stdout);
 
     grow_in_place(&moto, dir.path(), &sdk, &rt, &list_id, &s3_id);
 }

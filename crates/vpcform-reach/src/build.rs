@@ -303,7 +303,11 @@ fn add_endpoints(n: &mut Network, t: &Topology) {
                 .spec
                 .subnets
                 .iter()
-                .map(|s| (address("subnet", &s.value), None))
+                .map(|s| crate::model::EndpointInterface {
+                    subnet: address("subnet", &s.value),
+                    id: None,
+                    ip: None,
+                })
                 .collect(),
             security_groups: e
                 .spec
@@ -418,12 +422,11 @@ fn with_live_addresses(n: &mut Network, live: &Network) {
     }
     for e in &mut n.vpc_endpoints {
         if let Some(l) = live.vpc_endpoints.iter().find(|l| l.key == e.key) {
-            for (subnet, ip) in &mut e.interfaces {
-                *ip = l
-                    .interfaces
-                    .iter()
-                    .find(|(s, _)| s == subnet)
-                    .and_then(|(_, ip)| *ip);
+            for i in &mut e.interfaces {
+                if let Some(live) = l.interfaces.iter().find(|x| x.subnet == i.subnet) {
+                    i.id = live.id.clone();
+                    i.ip = live.ip;
+                }
             }
         }
     }

@@ -159,7 +159,7 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 let e = network
                     .vpc_endpoint(&key)
                     .ok_or_else(|| format!("no VPC endpoint `{name}` in the network"))?;
-                return interface_endpoint(network, e);
+                return interface_endpoint(network, e, None);
             }
             if kind == "instance" {
                 let i = network
@@ -179,11 +179,21 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 .iter()
                 .find(|e| e.id.as_ref() == Some(id))
                 .ok_or_else(|| format!("no VPC endpoint with id {id} in the network"))?;
-            interface_endpoint(network, e)
+            interface_endpoint(network, e, None)
         }
-        EndpointSpec::Id(id) if id.starts_with("eni-") => Err(format!(
-            "{id}: name an interface endpoint's interface by its endpoint (`vpc-endpoint.NAME` or `vpce-…`); vpcform does not read other interfaces"
-        )),
+        EndpointSpec::Id(id) if id.starts_with("eni-") => {
+            let (e, i) = network
+                .vpc_endpoints
+                .iter()
+                .find_map(|e| {
+                    let i = e.interfaces.iter().position(|i| i.id.as_ref() == Some(id))?;
+                    Some((e, i))
+                })
+                .ok_or_else(|| format!(
+                    "no interface endpoint's network interface has id {id} in the network (vpcform reads the interfaces of interface endpoints only)"
+                ))?;
+            interface_endpoint(network, e, Some(i))
+        }
         EndpointSpec::Id(id) => {
             if let Some(i) = network.instances.iter().find(|i| i.id.as_ref() == Some(id)) {
                 return of_instance(i);
@@ -239,11 +249,12 @@ fn service<'n>(network: &'n Network, name: &str) -> Endpoint<'n> {
     }
 }
 
-/// An interface endpoint: its interface in its first subnet (the address
-/// there when known), behind its groups.
+/// An interface endpoint: the interface an `eni-…` id named (`which`),
+/// else its first, at its address when known, behind its groups.
 fn interface_endpoint<'n>(
     network: &'n Network,
     e: &'n VpcEndpoint,
+    which: Option<usize>,
 ) -> Result<Endpoint<'n>, String> {
     if e.gateway {
         return Err(format!(
@@ -251,19 +262,27 @@ fn interface_endpoint<'n>(
             e.key, e.service
         ));
     }
-    let (subnet_key, ip) = e
+    let interface = e
         .interfaces
-        .first()
+        .get(which.unwrap_or(0))
         .ok_or_else(|| format!("{} has no subnet", e.key))?;
-    let subnet = network
-        .subnet(subnet_key)
-        .ok_or_else(|| format!("{}'s subnet {subnet_key} is not in the network", e.key))?;
+    let subnet = network.subnet(&interface.subnet).ok_or_else(|| {
+        format!(
+            "{}'s subnet {} is not in the network",
+            e.key, interface.subnet
+        )
+    })?;
+    let ip = interface.ip;
     // AWS may place an interface outside its subnet's range in moto; the subnet decides.
     let addr = ip
         .filter(|ip| subnet.cidr.contains(ip))
         .map_or(subnet.cidr, |ip| Ipv4Net::new(ip, 32).expect("a /32"));
+    let label = match &interface.id {
+        Some(eni) if which.is_some() => format!("{} ({eni})", e.component()),
+        Some(_) | None => e.component().to_string(),
+    };
     Ok(Endpoint {
-        label: e.component().to_string(),
+        label,
         addr,
         instance: None,
         subnet: Some(subnet),

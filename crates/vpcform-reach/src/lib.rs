@@ -19,7 +19,7 @@ pub use connectivity::{
 pub use eval::{Answer, Block, Hop, Undecided, Verdict, evaluate};
 pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};
 pub use model::{
-    AclEntry, Component, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering,
-    PrefixList, Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc,
-    VpcEndpoint, service_list_key,
+    AclEntry, Component, EndpointInterface, Instance, InternetGateway, NatGateway, Network,
+    NetworkAcl, Peering, PrefixList, Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule,
+    Subnet, Vpc, VpcEndpoint, service_list_key,
 };

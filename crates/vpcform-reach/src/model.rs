@@ -297,9 +297,19 @@ pub struct VpcEndpoint {
     /// The service, short for AWS's (`s3`).
     pub service: String,
     pub gateway: bool,
-    /// Interface: its subnets, and the address it has in each when known.
-    pub interfaces: Vec<(String, Option<Ipv4Addr>)>,
+    /// Interface: one network interface per subnet.
+    pub interfaces: Vec<EndpointInterface>,
     pub security_groups: Vec<String>,
+}
+
+/// An interface endpoint's network interface in one subnet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointInterface {
+    /// The subnet's key.
+    pub subnet: String,
+    /// Its `eni-…` id and address, when the account was read.
+    pub id: Option<String>,
+    pub ip: Option<Ipv4Addr>,
 }
 
 /// A component as reports name it.
