@@ -379,7 +379,7 @@ async fn read_prefix_lists(
         .collect();
     let mut found = Vec::new();
     if !ids.is_empty() {
-        found.extend(prefix_list::describe(aws, Select::Ids(ids)).await?);
+        found.extend(lists_by_id(aws, ids).await?);
     }
     if !wanted.is_empty() {
         let by_name =
@@ -417,6 +417,28 @@ async fn read_prefix_lists(
         });
     }
     Ok(out)
+}
+
+/// Lists by id. AWS refuses the whole call for one unknown id (a list
+/// deleted under a route): then each is asked alone, and an unknown one
+/// stays without addresses (reach says so).
+async fn lists_by_id(
+    aws: &Aws,
+    ids: Vec<String>,
+) -> Result<Vec<aws_sdk_ec2::types::ManagedPrefixList>, AwsError> {
+    match prefix_list::describe(aws, Select::Ids(ids.clone())).await {
+        Err(e) if crate::apply::gone(&e) => {}
+        other => return other,
+    }
+    let mut found = Vec::new();
+    for id in ids {
+        match prefix_list::describe(aws, Select::Ids(vec![id])).await {
+            Ok(lists) => found.extend(lists),
+            Err(e) if crate::apply::gone(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
 }
 
 /// Endpoints, an interface endpoint with the address of its interface in
