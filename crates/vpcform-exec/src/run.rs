@@ -444,54 +444,58 @@ async fn retag(
 
 /// The retag of each container whose steps all succeeded, in container order.
 fn retag_operations(plan: &Plan, report: &Report) -> Vec<(Address, Operation)> {
-    let container_of =
-        |address: &Address| ResourceKind::container_of(address).unwrap_or_else(|| address.clone());
-    let mut out = Vec::new();
     let mut touched: BTreeMap<Address, bool> = BTreeMap::new(); // container → all succeeded
     for (address, _, result) in &report.steps {
         let ok = matches!(result, StepResult::Applied { .. });
         *touched.entry(container_of(address)).or_insert(true) &= ok;
     }
-    for (container, all_ok) in touched {
-        let Some(change) = plan.changes.iter().find(|c| c.address == container) else {
-            continue;
-        };
-        let retagged = report
-            .steps
-            .iter()
-            .any(|(a, v, _)| *a == container && *v == Verb::Retag);
-        if retagged {
-            continue; // a step of the plan already did (finishing an earlier apply)
-        }
-        // A container created in this run (its hash recorded unfinished): its new id.
-        let created = report.steps.iter().find_map(|(a, v, r)| match r {
-            StepResult::Applied { id } if *a == container && *v == Verb::Create => Some(id),
-            _ => None,
-        });
-        let id = match (&change.action, created) {
-            (Action::NoOp | Action::Update | Action::Adopt, _) => change.id.as_ref(),
-            (Action::Create | Action::Replace { .. }, created) => created,
-            (Action::Delete, _) => None,
-        };
-        let (Some(hash), Some(id)) = (&change.config_hash, id) else {
-            continue;
-        };
-        if !all_ok {
-            continue;
-        }
-        let op = Operation {
-            stack: plan.stack.clone(),
-            address: container.clone(),
-            kind: change.kind,
-            verb: Verb::Retag,
-            id: Some(id.clone()),
-            attrs: change.after.clone(),
-            before: change.before.clone(),
-            changed: Vec::new(),
-            lookups: BTreeMap::new(),
-            config_hash: Some(hash.clone()),
-        };
-        out.push((container, op));
+    touched
+        .into_iter()
+        .filter(|(_, all_ok)| *all_ok)
+        .filter_map(|(container, _)| {
+            let op = retag_operation(plan, report, &container)?;
+            Some((container, op))
+        })
+        .collect()
+}
+
+/// The object an address belongs to: itself, or its container.
+fn container_of(address: &Address) -> Address {
+    ResourceKind::container_of(address).unwrap_or_else(|| address.clone())
+}
+
+/// The retag of `container`, whose steps all succeeded; `None` when it
+/// needs none (no hash, no id, or retagged already).
+fn retag_operation(plan: &Plan, report: &Report, container: &Address) -> Option<Operation> {
+    let change = plan.changes.iter().find(|c| c.address == *container)?;
+    let retagged = report
+        .steps
+        .iter()
+        .any(|(a, v, _)| a == container && *v == Verb::Retag);
+    if retagged {
+        return None; // a step of the plan already did (finishing an earlier apply), or the walk
     }
-    out
+    // A container created in this run (its hash recorded unfinished): its new id.
+    let created = report.steps.iter().find_map(|(a, v, r)| match r {
+        StepResult::Applied { id } if a == container && *v == Verb::Create => Some(id),
+        _ => None,
+    });
+    let id = match (&change.action, created) {
+        (Action::NoOp | Action::Update | Action::Adopt, _) => change.id.as_ref(),
+        (Action::Create | Action::Replace { .. }, created) => created,
+        (Action::Delete, _) => None,
+    }?;
+    let hash = change.config_hash.as_ref()?;
+    Some(Operation {
+        stack: plan.stack.clone(),
+        address: container.clone(),
+        kind: change.kind,
+        verb: Verb::Retag,
+        id: Some(id.clone()),
+        attrs: change.after.clone(),
+        before: change.before.clone(),
+        changed: Vec::new(),
+        lookups: BTreeMap::new(),
+        config_hash: Some(hash.clone()),
+    })
 }
