@@ -370,9 +370,13 @@ async fn read_prefix_lists(
         .collect();
     ids.sort();
     ids.dedup();
+    // AWS's lists exist for the gateway services only.
     let wanted: Vec<String> = topology
         .vpc_endpoints
         .iter()
+        .filter(|e| {
+            e.spec.endpoint_type() == vpcform_topology::kinds::vpc_endpoint::EndpointType::Gateway
+        })
         .map(|e| {
             vpcform_topology::kinds::vpc_endpoint::service_name(&e.spec.service.value, aws.region())
         })

@@ -22,6 +22,24 @@ fn production_example() -> String {
     text.replace(with, "prefix-list: office-ranges }")
 }
 
+/// A list's entries as AWS holds them, `CIDR description`, sorted.
+async fn list_entries(sdk: &Sdk, list: &str) -> Vec<String> {
+    let entries = sdk
+        .ec2
+        .get_managed_prefix_list_entries()
+        .prefix_list_id(list)
+        .send()
+        .await
+        .unwrap();
+    let mut cidrs: Vec<String> = entries
+        .entries()
+        .iter()
+        .map(|e| format!("{} {}", e.cidr().unwrap(), e.description().unwrap_or("")))
+        .collect();
+    cidrs.sort();
+    cidrs
+}
+
 fn reach(moto: &Moto, dir: &std::path::Path, from: &str, to: &str, port: &str) -> Run {
     vpcform(
         moto,
@@ -65,19 +83,7 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
             .unwrap();
         let list = lists.prefix_lists()[0].clone();
         let id = list.prefix_list_id().unwrap().to_string();
-        let entries = sdk
-            .ec2
-            .get_managed_prefix_list_entries()
-            .prefix_list_id(&id)
-            .send()
-            .await
-            .unwrap();
-        let mut cidrs: Vec<String> = entries
-            .entries()
-            .iter()
-            .map(|e| format!("{} {}", e.cidr().unwrap(), e.description().unwrap_or("")))
-            .collect();
-        cidrs.sort();
+        let cidrs = list_entries(&sdk, &id).await;
         let groups = sdk
             .ec2
             .describe_security_groups()
@@ -252,19 +258,7 @@ fn grow_in_place(
             .send()
             .await
             .unwrap();
-        let entries = sdk
-            .ec2
-            .get_managed_prefix_list_entries()
-            .prefix_list_id(list_id)
-            .send()
-            .await
-            .unwrap();
-        let mut cidrs: Vec<String> = entries
-            .entries()
-            .iter()
-            .map(|e| format!("{} {}", e.cidr().unwrap(), e.description().unwrap_or("")))
-            .collect();
-        cidrs.sort();
+        let cidrs = list_entries(sdk, list_id).await;
         let endpoint = sdk
             .ec2
             .describe_vpc_endpoints()

@@ -473,13 +473,17 @@ fn retag_operation(plan: &Plan, report: &Report, container: &Address) -> Option<
         .iter()
         .any(|(a, v, _)| a == container && *v == Verb::Retag);
     if retagged {
-        return None; // a step of the plan already did (finishing an earlier apply), or the walk
+        return None; // a step of the plan already did (finishing an earlier apply)
     }
     // A container created in this run (its hash recorded unfinished): its new id.
-    let created = report.steps.iter().find_map(|(a, v, r)| match r {
-        StepResult::Applied { id } if a == container && *v == Verb::Create => Some(id),
-        _ => None,
-    });
+    let created = report
+        .steps
+        .iter()
+        .filter(|(a, v, _)| a == container && *v == Verb::Create)
+        .find_map(|(_, _, r)| match r {
+            StepResult::Applied { id } => Some(id),
+            StepResult::Failed { .. } | StepResult::Skipped { .. } => None,
+        });
     let id = match (&change.action, created) {
         (Action::NoOp | Action::Update | Action::Adopt, _) => change.id.as_ref(),
         (Action::Create | Action::Replace { .. }, created) => created,
