@@ -6,17 +6,17 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::Filter;
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use vpcform_reach::{
-    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, PrefixList,
-    Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint,
-    service_list_key,
+    AclEntry, EgressOnlyGateway, Instance, InternetGateway, Ipv6Block, NatGateway, Network,
+    NetworkAcl, Peering, PrefixList, Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule,
+    Subnet, Vpc, VpcEndpoint, service_list_key,
 };
 use vpcform_topology::{Direction, Peer, Protocol, TargetKind, Topology, target_description};
 
 use crate::kinds::{
-    instance, internet_gateway, nat_gateway, network_acl, peering, prefix_list, route_table,
-    security_group, subnet, vpc, vpc_endpoint,
+    egress_only_gateway, instance, internet_gateway, nat_gateway, network_acl, peering,
+    prefix_list, route_table, security_group, subnet, vpc, vpc_endpoint,
 };
 use crate::read::{Select, ec2_tags, stack_filter};
 use crate::{Aws, AwsError};
@@ -140,6 +140,15 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
         nat_gateway::describe(aws, by_vpc()),
         vpc_endpoint::describe(aws, by_vpc()),
     )?;
+    let egress_only: Vec<_> = egress_only_gateway::all(aws)
+        .await?
+        .into_iter()
+        .filter(|g| egress_only_gateway::vpc_of(g).is_some_and(|v| vpc_ids.iter().any(|x| x == v)))
+        .collect();
+    for g in &egress_only {
+        let id = g.egress_only_internet_gateway_id().unwrap_or_default();
+        names.learn(id, g.tags(), stack);
+    }
     // Learn every name before building, so references use them.
     for s in &subnets {
         names.learn(s.subnet_id().unwrap_or_default(), s.tags(), stack);
@@ -181,11 +190,25 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
                 .filter_map(|b| b.cidr_block()?.parse::<Ipv4Net>().ok())
                 .filter(|c| *c != cidr)
                 .collect();
+            let ipv6 = v
+                .ipv6_cidr_block_association_set()
+                .iter()
+                .filter(|b| {
+                    b.ipv6_cidr_block_state()
+                        .and_then(|s| s.state())
+                        .is_some_and(|s| s.as_str() == "associated")
+                })
+                .find_map(|b| b.ipv6_cidr_block()?.parse().ok())
+                .map(|cidr| Ipv6Block {
+                    cidr,
+                    assigned_on_apply: false,
+                });
             net.vpcs.push(Vpc {
                 key: names.of(id),
                 id: Some(id.into()),
                 cidr,
                 secondary_cidrs,
+                ipv6,
             });
         }
     }
@@ -195,6 +218,14 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     add_groups(&mut net, &names, &groups);
     add_instances(&mut net, &names, &instances);
     add_internet_gateways(&mut net, &names, &igws);
+    for g in &egress_only {
+        let id = g.egress_only_internet_gateway_id().unwrap_or_default();
+        net.egress_only_gateways.push(EgressOnlyGateway {
+            key: names.of(id),
+            id: Some(id.into()),
+            vpc: names.of(egress_only_gateway::vpc_of(g).unwrap_or_default()),
+        });
+    }
     add_nat_gateways(&mut net, &names, &nats);
     net.prefix_lists = lists;
     add_endpoints(aws, &mut net, &names, &endpoints).await?;
@@ -223,12 +254,19 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
 fn add_instances(net: &mut Network, names: &Names, instances: &[aws_sdk_ec2::types::Instance]) {
     for i in instances {
         let id = i.instance_id().unwrap_or_default();
+        let ipv6 = i
+            .network_interfaces()
+            .iter()
+            .flat_map(|n| n.ipv6_addresses())
+            .find_map(|a| a.ipv6_address()?.parse().ok());
         net.instances.push(Instance {
             key: names.of(id),
             id: Some(id.into()),
             subnet: names.of(i.subnet_id().unwrap_or_default()),
             private_ip: i.private_ip_address().and_then(|a| a.parse().ok()),
             public_ip: i.public_ip_address().is_some(),
+            has_ipv6: ipv6.is_some(),
+            ipv6,
             security_groups: i
                 .security_groups()
                 .iter()
@@ -284,6 +322,16 @@ fn add_subnets(
             id: Some(id.into()),
             vpc: names.of(s.vpc_id().unwrap_or_default()),
             cidr,
+            ipv6_cidr: s
+                .ipv6_cidr_block_association_set()
+                .iter()
+                .filter(|b| {
+                    b.ipv6_cidr_block_state()
+                        .and_then(|s| s.state())
+                        .is_some_and(|s| s.as_str() == "associated")
+                })
+                .find_map(|b| b.ipv6_cidr_block()?.parse().ok()),
+            assign_ipv6: s.assign_ipv6_address_on_creation().unwrap_or(false),
             route_table: table.and_then(|t| t.route_table_id()).map(|t| names.of(t)),
             network_acl: acl.and_then(|a| a.network_acl_id()).map(|a| names.of(a)),
             map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
@@ -303,7 +351,8 @@ fn add_tables(net: &mut Network, names: &Names, tables: &[aws_sdk_ec2::types::Ro
             }
             let Some(destination) = r
                 .destination_cidr_block()
-                .and_then(|d| d.parse::<Ipv4Net>().ok())
+                .or(r.destination_ipv6_cidr_block())
+                .and_then(|d| d.parse::<IpNet>().ok())
             else {
                 continue;
             };
@@ -551,7 +600,7 @@ fn add_acls(net: &mut Network, names: &Names, acls: &[aws_sdk_ec2::types::Networ
             .filter_map(|e| {
                 let protocol = Protocol::from_aws(e.protocol()?)?;
                 let (from, to) = match protocol {
-                    Protocol::Icmp => e.icmp_type_code().map_or((-1, -1), |c| {
+                    Protocol::Icmp | Protocol::Icmpv6 => e.icmp_type_code().map_or((-1, -1), |c| {
                         (
                             i64::from(c.r#type().unwrap_or(-1)),
                             i64::from(c.code().unwrap_or(-1)),
@@ -563,7 +612,7 @@ fn add_acls(net: &mut Network, names: &Names, acls: &[aws_sdk_ec2::types::Networ
                             i64::from(r.to().unwrap_or(65535)),
                         )
                     }),
-                    _ => (-1, -1),
+                    Protocol::All | Protocol::Number(_) => (-1, -1),
                 };
                 Some(AclEntry {
                     direction: if e.egress() == Some(true) {
@@ -575,7 +624,7 @@ fn add_acls(net: &mut Network, names: &Names, acls: &[aws_sdk_ec2::types::Networ
                     protocol,
                     from,
                     to,
-                    cidr: e.cidr_block()?.parse().ok()?,
+                    cidr: e.cidr_block().or(e.ipv6_cidr_block())?.parse().ok()?,
                     allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
                 })
             })

@@ -1,8 +1,8 @@
 //! The AWS objects in a VPC that no kind of vpcform's declares, each with
 //! how `vpcform import` finds them: listed as left out so that nothing in
 //! the VPCs is dropped silently. A kind that becomes declarable leaves this
-//! list for the registry. Scanned: virtual private gateways, egress-only
-//! internet gateways, transit gateway attachments, and Elastic IPs of
+//! list for the registry. Scanned: virtual private gateways, transit
+//! gateway attachments, and Elastic IPs of
 //! interfaces (a NAT gateway's are declared with it).
 
 use std::collections::HashSet;
@@ -20,13 +20,12 @@ const WHY_ROUTABLE: &str =
 
 /// Every object of an undeclared kind in `vpcs`, one call per kind.
 pub(crate) async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let (vpn, egress_only, attachments, addresses) = tokio::try_join!(
+    let (vpn, attachments, addresses) = tokio::try_join!(
         vpn_gateways(aws, vpcs),
-        egress_only_gateways(aws, vpcs),
         transit_gateway_attachments(aws, vpcs),
         interface_addresses(aws, vpcs),
     )?;
-    Ok([vpn, egress_only, attachments, addresses].concat())
+    Ok([vpn, attachments, addresses].concat())
 }
 
 fn left_out(id: &str, what: String) -> LeftOut {
@@ -58,32 +57,6 @@ async fn vpn_gateways(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsErr
         .filter_map(|g| g.vpn_gateway_id())
         .map(|id| left_out_routable(id, "a virtual private gateway".into()))
         .collect())
-}
-
-/// Egress-only gateways have no VPC filter: their attachments say where they are.
-async fn egress_only_gateways(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_egress_only_internet_gateways()
-        .into_paginator()
-        .items()
-        .send();
-    let mut out = Vec::new();
-    while let Some(g) = pages.next().await {
-        let g = g.map_err(|e| aws.error("ec2:DescribeEgressOnlyInternetGateways", e))?;
-        let attached = g
-            .attachments()
-            .iter()
-            .filter_map(|a| a.vpc_id())
-            .find(|v| vpcs.iter().any(|x| x == v));
-        if let (Some(vpc), Some(id)) = (attached, g.egress_only_internet_gateway_id()) {
-            out.push(left_out_routable(
-                id,
-                format!("an egress-only internet gateway of {vpc}"),
-            ));
-        }
-    }
-    Ok(out)
 }
 
 async fn transit_gateway_attachments(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {

@@ -12,7 +12,8 @@ use crate::{FileArg, Output, out};
 
 #[derive(Debug, Args)]
 pub(crate) struct ReachArgs {
-    /// Where traffic starts: instance.NAME, subnet.NAME, an id (i-…, subnet-…), an IP, a CIDR, or `internet`.
+    /// Where traffic starts: instance.NAME, subnet.NAME, vpc-endpoint.NAME, an id (i-…, subnet-…,
+    /// vpce-…, eni-…), an IPv4 or IPv6 address or CIDR, `internet`, or an AWS service (s3).
     from: String,
     /// Where it goes, named the same ways.
     to: String,
@@ -21,6 +22,9 @@ pub(crate) struct ReachArgs {
     /// Destination port (tcp and udp; required for them).
     #[arg(long, value_name = "N")]
     port: Option<u16>,
+    /// Ask about IPv6 (icmp becomes ICMPv6 echo); implied by an IPv6 address or CIDR.
+    #[arg(long)]
+    ipv6: bool,
     /// Answer from the live account: every object in the stack's VPCs (and
     /// the VPCs they peer with), owned by the stack or not.
     #[arg(long)]
@@ -58,6 +62,11 @@ pub(crate) fn run_reach(args: &ReachArgs, output: Output) -> anyhow::Result<Exit
         (_, None) => {
             anyhow::bail!("give the destination port with --port, e.g. --protocol tcp --port 22")
         }
+    };
+    let service = if args.ipv6 {
+        service.over_ipv6()
+    } else {
+        service
     };
     let from: EndpointSpec = args.from.parse().map_err(anyhow::Error::msg)?;
     let to: EndpointSpec = args.to.parse().map_err(anyhow::Error::msg)?;

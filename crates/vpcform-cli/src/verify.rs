@@ -117,9 +117,10 @@ pub(crate) fn run_verify(args: &VerifyArgs, output: Output) -> anyhow::Result<Ex
 }
 
 /// The address an endpoint has in the live network, for the flow-log filter.
-fn address(network: &Network, spec: &EndpointSpec) -> Option<String> {
-    let e = vpcform_reach::resolve(network, spec).ok()?;
-    (!e.is_internet() && e.addr.prefix_len() == 32).then(|| e.addr.addr().to_string())
+fn address(network: &Network, spec: &EndpointSpec, ipv6: bool) -> Option<String> {
+    let e = vpcform_reach::resolve(network, spec, ipv6).ok()?;
+    (!e.is_internet() && e.addr.prefix_len() == e.addr.max_prefix_len())
+        .then(|| e.addr.addr().to_string())
 }
 
 /// The flow-log records of the expectation's requests in the window:
@@ -135,13 +136,15 @@ async fn records(
 ) -> anyhow::Result<(u64, u64, Vec<String>)> {
     // The requests' records: from the source's address (any, from the internet) to the destination's.
     let mut conditions = Vec::new();
-    if let Some(a) = address(network, from) {
+    let ipv6 = e.over_ipv6() || from.is_ipv6() == Some(true) || to.is_ipv6() == Some(true);
+    if let Some(a) = address(network, from, ipv6) {
         conditions.push(format!("srcAddr = '{a}'"));
     }
-    if let Some(b) = address(network, to) {
+    if let Some(b) = address(network, to, ipv6) {
         conditions.push(format!("dstAddr = '{b}'"));
     }
     let protocol = match e.protocol.value {
+        ExpectProtocol::Icmp if ipv6 => 58,
         ExpectProtocol::Icmp => 1,
         ExpectProtocol::Tcp => 6,
         ExpectProtocol::Udp => 17,
@@ -217,15 +220,7 @@ async fn check(
             .parse::<EndpointSpec>()
             .map_err(anyhow::Error::msg)?,
     );
-    let service = match e.protocol.value {
-        ExpectProtocol::Icmp => vpcform_reach::Service::icmp(),
-        ExpectProtocol::Tcp => {
-            vpcform_reach::Service::tcp(e.port.as_ref().map_or(0, |p| p.value as u16))
-        }
-        ExpectProtocol::Udp => {
-            vpcform_reach::Service::udp(e.port.as_ref().map_or(0, |p| p.value as u16))
-        }
-    };
+    let service = vpcform_reach::service_of(e);
     let verdict =
         vpcform_reach::evaluate(network, &from, &to, service).map_err(anyhow::Error::msg)?;
     let (accepted, rejected, rejected_at) =

@@ -12,10 +12,7 @@ pub(crate) use vpcform_topology::kinds::flow_log::DEFAULT_FLOW_LOG_FORMAT;
 pub(crate) fn normalize(compare: Compare, value: &Value) -> Value {
     match compare {
         Compare::Exact | Compare::Id | Compare::Unread => value.clone(),
-        Compare::Cidr => match value
-            .as_str()
-            .and_then(|s| s.parse::<ipnet::Ipv4Net>().ok())
-        {
+        Compare::Cidr => match value.as_str().and_then(|s| s.parse::<ipnet::IpNet>().ok()) {
             Some(net) => Value::String(net.trunc().to_string()),
             None => value.clone(),
         },

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use vpcform_topology::escape::{md_cell, terminal};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::Serialize;
 use vpcform_topology::kinds::{iam, network_acl, prefix_list, vpc_endpoint};
 use vpcform_topology::{Address, ResourceKind, iam_matches, statements, string_or_list};
@@ -126,6 +126,7 @@ impl Grants {
             | K::Subnet
             | K::InternetGateway
             | K::InternetGatewayAttachment
+            | K::EgressOnlyGateway
             | K::ElasticIp
             | K::NatGateway
             | K::RouteTable
@@ -308,7 +309,7 @@ impl Grant {
             || (self.from == -1 && self.to == -1)
             || (self.from <= other.from && other.to <= self.to && other.from >= 0);
         let peer = self.peer == other.peer
-            || match (self.peer.parse::<Ipv4Net>(), other.peer.parse::<Ipv4Net>()) {
+            || match (self.peer.parse::<IpNet>(), other.peer.parse::<IpNet>()) {
                 (Ok(wide), Ok(narrow)) => wide.contains(&narrow),
                 _ => false,
             };

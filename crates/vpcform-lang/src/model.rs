@@ -55,6 +55,8 @@ pub enum Protocol {
     Tcp,
     Udp,
     Icmp,
+    /// ICMP for IPv6 (protocol 58): what `ping` over IPv6 uses.
+    Icmpv6,
     All,
     Number(u8),
 }
@@ -66,9 +68,15 @@ impl Protocol {
             Protocol::Tcp => "tcp".into(),
             Protocol::Udp => "udp".into(),
             Protocol::Icmp => "icmp".into(),
+            Protocol::Icmpv6 => "58".into(),
             Protocol::All => "-1".into(),
             Protocol::Number(n) => n.to_string(),
         }
+    }
+
+    /// Whether its rules hold an ICMP type and code instead of ports.
+    pub fn is_icmp(self) -> bool {
+        matches!(self, Protocol::Icmp | Protocol::Icmpv6)
     }
 
     /// Parses `IpProtocol` as AWS returns it (`tcp`, `6`, `icmp`, `-1`, …).
@@ -77,6 +85,7 @@ impl Protocol {
             "tcp" | "6" => Protocol::Tcp,
             "udp" | "17" => Protocol::Udp,
             "icmp" | "1" => Protocol::Icmp,
+            "icmpv6" | "58" => Protocol::Icmpv6,
             "-1" | "all" => Protocol::All,
             other => Protocol::Number(other.parse().ok()?),
         })
@@ -88,6 +97,7 @@ impl Protocol {
             Protocol::Tcp => "6".into(),
             Protocol::Udp => "17".into(),
             Protocol::Icmp => "1".into(),
+            Protocol::Icmpv6 => "58".into(),
             Protocol::All => "-1".into(),
             Protocol::Number(n) => n.to_string(),
         }
@@ -114,6 +124,7 @@ pub enum ProtocolName {
     Tcp,
     Udp,
     Icmp,
+    Icmpv6,
     All,
 }
 
@@ -125,12 +136,14 @@ impl FromNode for Protocol {
                 "tcp" | "6" => Some(Protocol::Tcp),
                 "udp" | "17" => Some(Protocol::Udp),
                 "icmp" | "1" => Some(Protocol::Icmp),
+                "icmpv6" | "58" => Some(Protocol::Icmpv6),
                 "all" | "-1" => Some(Protocol::All),
                 _ => None,
             },
             NodeKind::Int(6) => Some(Protocol::Tcp),
             NodeKind::Int(17) => Some(Protocol::Udp),
             NodeKind::Int(1) => Some(Protocol::Icmp),
+            NodeKind::Int(58) => Some(Protocol::Icmpv6),
             NodeKind::Int(-1) => Some(Protocol::All),
             NodeKind::Int(n) if (0..=255).contains(n) => Some(Protocol::Number(*n as u8)),
             _ => None,

@@ -2,15 +2,15 @@
 //! adds by itself included (each VPC's main route table with only the local
 //! route, and its default network ACL that allows everything).
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vpcform_topology::{Direction, Protocol, Topology};
 
 use vpcform_topology::kinds::nat_gateway::Connectivity;
 
 use crate::model::{
-    AclEntry, Instance, InternetGateway, NatGateway, Network, NetworkAcl, Peering, PrefixList,
-    Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint,
-    service_list_key,
+    AclEntry, EgressOnlyGateway, Instance, InternetGateway, Ipv6Block, NatGateway, Network,
+    NetworkAcl, Peering, PrefixList, Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule,
+    Subnet, Vpc, VpcEndpoint, service_list_key,
 };
 
 fn address(kind: &str, name: &str) -> String {
@@ -27,26 +27,34 @@ pub(crate) fn default_acl(vpc: &str) -> String {
     format!("{vpc} default network ACL")
 }
 
-/// AWS's default ACL: rule 100 allows everything both ways.
-pub(crate) fn allow_all_entries() -> Vec<AclEntry> {
+/// AWS's default ACL: rule 100 allows all IPv4 both ways, and in a VPC
+/// with IPv6, rule 101 all IPv6.
+pub(crate) fn allow_all_entries(ipv6: bool) -> Vec<AclEntry> {
+    let mut blocks = vec![(100, IpNet::V4(Ipv4Net::default()))];
+    if ipv6 {
+        blocks.push((101, IpNet::V6(Ipv6Net::default())));
+    }
     [Direction::Ingress, Direction::Egress]
         .into_iter()
-        .map(|direction| AclEntry {
-            direction,
-            number: 100,
-            protocol: Protocol::All,
-            from: -1,
-            to: -1,
-            cidr: Ipv4Net::default(),
-            allow: true,
+        .flat_map(|direction| {
+            blocks.iter().map(move |&(number, cidr)| AclEntry {
+                direction,
+                number,
+                protocol: Protocol::All,
+                from: -1,
+                to: -1,
+                cidr,
+                allow: true,
+            })
         })
         .collect()
 }
 
 pub fn from_topology(t: &Topology) -> Network {
     let mut n = Network::default();
-    for v in &t.vpcs {
+    for (i, v) in t.vpcs.iter().enumerate() {
         let key = address("vpc", &v.name.value);
+        let ipv6 = v.spec.has_ipv6().then(|| Ipv6Block::on_apply(i));
         n.route_tables.push(RouteTable {
             key: main_table(&key),
             id: None,
@@ -60,13 +68,14 @@ pub fn from_topology(t: &Topology) -> Network {
             id: None,
             vpc: key.clone(),
             default: true,
-            entries: allow_all_entries(),
+            entries: allow_all_entries(ipv6.is_some()),
         });
         n.vpcs.push(Vpc {
             key,
             id: None,
             cidr: v.spec.cidr.value,
             secondary_cidrs: v.spec.cidrs().skip(1).collect(),
+            ipv6,
         });
     }
     for s in &t.subnets {
@@ -77,6 +86,8 @@ pub fn from_topology(t: &Topology) -> Network {
             id: None,
             vpc: address("vpc", &s.spec.vpc.value),
             cidr: s.spec.cidr.value,
+            ipv6_cidr: None,
+            assign_ipv6: s.spec.assigns_ipv6(),
             route_table: t
                 .route_tables
                 .iter()
@@ -94,6 +105,7 @@ pub fn from_topology(t: &Topology) -> Network {
                 .is_some_and(|m| m.value),
         });
     }
+    place_ipv6_subnets(&mut n, t);
     add_route_tables(&mut n, t);
     add_filters(&mut n, t);
     add_prefix_lists(&mut n, t);
@@ -105,15 +117,25 @@ pub fn from_topology(t: &Topology) -> Network {
         .filter(|s| s.map_public_ip_on_launch)
         .map(|s| s.key.clone())
         .collect();
+    let subnets: std::collections::HashMap<&str, _> = t
+        .subnets
+        .iter()
+        .map(|s| (s.name.value.as_str(), s))
+        .collect();
     for i in &t.instances {
         let subnet = address("subnet", &i.spec.subnet.value);
         let public = public_subnets.contains(&subnet);
+        let has_ipv6 = subnets
+            .get(i.spec.subnet.value.as_str())
+            .is_some_and(|s| i.spec.has_ipv6(&s.spec));
         n.instances.push(Instance {
             key: address("instance", &i.name.value),
             id: None,
             subnet,
             private_ip: None,
             public_ip: public,
+            has_ipv6,
+            ipv6: None,
             security_groups: i
                 .spec
                 .security_groups
@@ -127,6 +149,13 @@ pub fn from_topology(t: &Topology) -> Network {
             key: address("internet-gateway", &g.name.value),
             id: None,
             vpc: Some(address("vpc", &g.spec.vpc.value)),
+        });
+    }
+    for g in &t.egress_only_gateways {
+        n.egress_only_gateways.push(EgressOnlyGateway {
+            key: address("egress-only-gateway", &g.name.value),
+            id: None,
+            vpc: address("vpc", &g.spec.vpc.value),
         });
     }
     for g in &t.nat_gateways {
@@ -147,6 +176,23 @@ pub fn from_topology(t: &Topology) -> Network {
         });
     }
     n
+}
+
+/// Each subnet's /64 of its VPC's block (a stand-in until AWS assigns it).
+fn place_ipv6_subnets(n: &mut Network, t: &Topology) {
+    for (subnet, declared) in n.subnets.iter_mut().zip(&t.subnets) {
+        let block = n
+            .vpcs
+            .iter()
+            .find(|v| v.key == subnet.vpc)
+            .and_then(|v| v.ipv6);
+        subnet.ipv6_cidr = match (block, &declared.spec.ipv6_index) {
+            (Some(b), Some(index)) => u8::try_from(index.value)
+                .ok()
+                .map(|i| vpcform_topology::kinds::subnet::ipv6_subnet(b.cidr, i)),
+            _ => None,
+        };
+    }
 }
 
 fn add_route_tables(n: &mut Network, t: &Topology) {
@@ -218,14 +264,22 @@ fn add_filters(n: &mut Network, t: &Topology) {
             })
             .collect();
         if g.spec.egress.is_none() {
-            // Unmanaged egress: AWS's default allow-all rule stays.
-            rules.push(SgRule {
+            // Unmanaged egress: AWS's default allow-all rules stay (IPv6's in a VPC with IPv6).
+            let ipv6 = t
+                .vpcs
+                .iter()
+                .any(|v| v.name.value == g.spec.vpc.value && v.spec.has_ipv6());
+            let mut everything = vec![IpNet::V4(Ipv4Net::default())];
+            if ipv6 {
+                everything.push(IpNet::V6(Ipv6Net::default()));
+            }
+            rules.extend(everything.into_iter().map(|cidr| SgRule {
                 direction: Direction::Egress,
                 protocol: Protocol::All,
                 from: -1,
                 to: -1,
-                peer: SgPeer::Cidr(Ipv4Net::default()),
-            });
+                peer: SgPeer::Cidr(cidr),
+            }));
         }
         n.security_groups.push(SecurityGroup {
             key: address("security-group", &g.name.value),
@@ -236,18 +290,10 @@ fn add_filters(n: &mut Network, t: &Topology) {
     }
 }
 
-/// Customer-managed lists with their IPv4 entries.
+/// Customer-managed lists with their entries.
 fn add_prefix_lists(n: &mut Network, t: &Topology) {
     for p in &t.prefix_lists {
-        let entries = p
-            .spec
-            .entries
-            .iter()
-            .filter_map(|e| match e.cidr.value {
-                ipnet::IpNet::V4(v4) => Some(v4),
-                ipnet::IpNet::V6(_) => None,
-            })
-            .collect();
+        let entries = p.spec.entries.iter().map(|e| e.cidr.value).collect();
         n.prefix_lists.push(PrefixList {
             key: address("prefix-list", &p.name.value),
             id: None,
@@ -395,8 +441,9 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
         peerings,
         nat_gateways
     );
-    ids!(prefix_lists, vpc_endpoints);
+    ids!(prefix_lists, vpc_endpoints, egress_only_gateways);
     with_live_addresses(&mut n, live);
+    with_live_ipv6_blocks(&mut n, live);
     for i in &mut n.instances {
         if let Some(l) = live
             .instances
@@ -406,9 +453,28 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
             i.id = l.id.clone();
             i.private_ip = l.private_ip;
             i.public_ip = l.public_ip;
+            i.ipv6 = l.ipv6.filter(|_| i.has_ipv6);
         }
     }
     n
+}
+
+/// The IPv6 blocks AWS has assigned to VPCs that have one, and the
+/// subnets' /64s in them (the same index: the address's eighth byte).
+fn with_live_ipv6_blocks(n: &mut Network, live: &Network) {
+    for v in &mut n.vpcs {
+        let assigned = live.vpc(&v.key).and_then(|l| l.ipv6);
+        if let (Some(block), Some(assigned)) = (&mut v.ipv6, assigned) {
+            *block = assigned;
+        }
+    }
+    for s in &mut n.subnets {
+        let block = n.vpcs.iter().find(|v| v.key == s.vpc).and_then(|v| v.ipv6);
+        if let (Some(cidr), Some(block)) = (&mut s.ipv6_cidr, block) {
+            let index = cidr.network().octets()[7];
+            *cidr = vpcform_topology::kinds::subnet::ipv6_subnet(block.cidr, index);
+        }
+    }
 }
 
 /// What only the account knows: AWS's lists' entries, endpoints' addresses.

@@ -73,15 +73,20 @@ pub struct FlowChange {
     pub blocked: Vec<Block>,
 }
 
-fn service_of(e: &Expectation) -> Service {
+pub fn service_of(e: &Expectation) -> Service {
     let port = e
         .port
         .as_ref()
         .map_or(0, |p| p.value.clamp(0, 65535) as u16);
-    match e.protocol.value {
+    let service = match e.protocol.value {
         ExpectProtocol::Icmp => Service::icmp(),
         ExpectProtocol::Tcp => Service::tcp(port),
         ExpectProtocol::Udp => Service::udp(port),
+    };
+    if e.over_ipv6() {
+        service.over_ipv6()
+    } else {
+        service
     }
 }
 

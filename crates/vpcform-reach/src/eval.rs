@@ -6,7 +6,7 @@
 //! Every setting that blocks the flow is reported, not only the first: each
 //! hop is judged as if the earlier ones were fixed.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::Serialize;
 use vpcform_topology::escape::terminal;
 use vpcform_topology::{Direction, Protocol, TargetKind};
@@ -92,6 +92,7 @@ pub struct Block {
 }
 
 mod endpoint;
+mod ipv6;
 mod nat;
 
 /// A route target AWS reports active that the network read does not hold
@@ -143,8 +144,16 @@ pub fn evaluate(
     to: &EndpointSpec,
     service: Service,
 ) -> Result<Verdict, String> {
-    let src = resolve(network, from)?;
-    let dst = resolve(network, to)?;
+    let ipv6 = match (from.is_ipv6(), to.is_ipv6()) {
+        (Some(a), Some(b)) if a != b => {
+            return Err("FROM and TO are of different IP versions: a flow is IPv4 or IPv6".into());
+        }
+        (Some(v), _) | (None, Some(v)) => v,
+        (None, None) => service.ipv6,
+    };
+    let service = if ipv6 { service.over_ipv6() } else { service };
+    let src = resolve(network, from, ipv6)?;
+    let dst = resolve(network, to, ipv6)?;
     if src.is_internet() && dst.is_internet() {
         return Err("at least one endpoint must be inside a VPC of the topology".into());
     }
@@ -350,14 +359,25 @@ impl<'n> Evaluation<'n> {
                 true,
             ),
             None if maybe.is_some() => {
-                let list = match maybe {
-                    Some(SgPeer::PrefixList(key)) => key,
-                    _ => String::new(),
+                let (c, reason) = match maybe {
+                    Some(SgPeer::PrefixList(key)) => {
+                        let c = self.list_component(&key);
+                        let reason = format!(
+                            "{what}: only a rule naming {c} could allow it, and its addresses are not known here"
+                        );
+                        (c, reason)
+                    }
+                    _ => {
+                        let c = groups
+                            .first()
+                            .map(|g| g.component())
+                            .unwrap_or_else(|| guard.owner.clone());
+                        let reason = format!(
+                            "{what}: only a rule of {names} for a narrower IPv6 range could allow it, and AWS assigns the VPC's IPv6 block on apply"
+                        );
+                        (c, reason)
+                    }
                 };
-                let c = self.list_component(&list);
-                let reason = format!(
-                    "{what}: only a rule naming {c} could allow it, and its addresses are not known here"
-                );
                 self.undecided(leg, step, c, reason);
             }
             None => {
@@ -398,7 +418,7 @@ impl<'n> Evaluation<'n> {
         leg: Leg,
         subnet: &Subnet,
         direction: Direction,
-        remote: Ipv4Net,
+        remote: IpNet,
         packet: &Packet,
     ) {
         let step = match direction {
@@ -526,6 +546,12 @@ impl<'n> Evaluation<'n> {
             self.entering_through_nat(leg, nat, a, b);
             return;
         }
+        if let Some(RouteTarget::To(TargetKind::EgressOnlyGateway, g)) =
+            towards_a.map(|r| &r.target)
+            && self.entering_through_egress_only(leg, g, a, b)
+        {
+            return;
+        }
         if let Some(RouteTarget::Unmodeled { what, id }) = towards_a.map(|r| &r.target) {
             let c = Component {
                 kind: "route-target",
@@ -571,6 +597,23 @@ impl<'n> Evaluation<'n> {
 
     /// Traffic through an internet gateway needs a public address on the VPC's side.
     fn public_ip(&mut self, leg: Leg, e: &Endpoint<'n>) {
+        if self.service.ipv6 {
+            // Every IPv6 address AWS gives is global: having one (resolving did) is enough.
+            if let Some(c) = e
+                .instance
+                .map(|i| i.component())
+                .or(e.subnet.map(|s| s.component()))
+            {
+                self.hop(
+                    leg,
+                    "IPv6 address",
+                    Some(c),
+                    format!("{} is a global address", e.addr),
+                    true,
+                );
+            }
+            return;
+        }
         let (has, c) = match (e.instance, e.subnet) {
             (Some(i), _) => (i.public_ip, i.component()),
             (None, Some(s)) => (s.map_public_ip_on_launch, s.component()),
@@ -610,12 +653,12 @@ impl<'n> Evaluation<'n> {
             id: None,
         });
         // Candidates: the local route and the table's routes containing every address of `b`.
-        let mut candidates: Vec<(Ipv4Net, Option<&RouteTarget>)> =
+        let mut candidates: Vec<(IpNet, Option<&RouteTarget>)> =
             vpc.cidrs().map(|c| (c, None)).collect();
         if let Some(t) = table {
             candidates.extend(t.routes.iter().map(|r| (r.destination, Some(&r.target))));
         }
-        let mut matching: Vec<(Ipv4Net, Option<&RouteTarget>)> = candidates
+        let mut matching: Vec<(IpNet, Option<&RouteTarget>)> = candidates
             .into_iter()
             .filter(|(d, _)| d.contains(&b.addr))
             .collect();
@@ -628,6 +671,10 @@ impl<'n> Evaluation<'n> {
                 self.undecided(leg, "route table", c, reason);
                 return;
             }
+        }
+        if let Some(reason) = self.ipv6_route_unknown(table, b) {
+            self.undecided(leg, "route table", table_c, reason);
+            return;
         }
         let Some(&(destination, target)) = matching.first() else {
             let reason = format!("{table_c} has no route to {}", b.label);
@@ -779,6 +826,7 @@ impl<'n> Evaluation<'n> {
                 }
                 self.public_ip(leg, a);
             }
+            TargetKind::EgressOnlyGateway => self.through_egress_only(leg, key, a),
         }
     }
 
@@ -827,6 +875,7 @@ impl<'n> Evaluation<'n> {
                 TargetKind::Peering => self.peering_reaches(vpc, key, b_vpc, b),
                 TargetKind::InternetGateway => self.gateway_reaches(vpc, key, b_vpc, b),
                 TargetKind::NatGateway => self.nat_reaches(vpc, key, b),
+                TargetKind::EgressOnlyGateway => self.egress_only_reaches(vpc, key, b_vpc, b),
             },
         }
     }
@@ -936,6 +985,9 @@ impl<'n> Evaluation<'n> {
 
     /// The route that would carry traffic from `vpc` to `b`.
     fn route_fix(&self, table: &Component, from: &Subnet, b: &Endpoint<'n>) -> String {
+        if self.service.ipv6 {
+            return self.ipv6_route_fix(table, from, b);
+        }
         let vpc = from.vpc.as_str();
         if let Some(fix) = self.endpoint_fix(table, vpc, b) {
             return fix;
@@ -1011,7 +1063,7 @@ fn sub_ranges(packet: &Packet, entries: &[&crate::model::AclEntry]) -> Vec<i64> 
     points
 }
 
-fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
+fn overlaps(a: IpNet, b: IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
@@ -1097,6 +1149,9 @@ fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
                 .map_or(key.clone(), |x| x.component().to_string()),
             TargetKind::NatGateway => net
                 .nat_gateway(key)
+                .map_or(key.clone(), |x| x.component().to_string()),
+            TargetKind::EgressOnlyGateway => net
+                .egress_only_gateway(key)
                 .map_or(key.clone(), |x| x.component().to_string()),
         },
         Some(RouteTarget::Unmodeled { what, id }) => format!("{id} ({what}, not modelled)"),

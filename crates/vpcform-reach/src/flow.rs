@@ -1,8 +1,8 @@
 //! What is asked: the two endpoints and the traffic between them.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vpcform_topology::Protocol;
 
 use crate::model::{Component, Instance, Network, Subnet, VpcEndpoint, service_list_key};
@@ -17,8 +17,8 @@ pub enum EndpointSpec {
     },
     /// `i-…` or `subnet-…`.
     Id(String),
-    Ip(Ipv4Addr),
-    Cidr(Ipv4Net),
+    Ip(IpAddr),
+    Cidr(IpNet),
     Internet,
     /// An AWS service's public addresses (`service:s3`, or `s3`, `dynamodb`).
     Service(String),
@@ -32,10 +32,10 @@ impl std::str::FromStr for EndpointSpec {
         if text == "internet" {
             return Ok(EndpointSpec::Internet);
         }
-        if let Ok(ip) = text.parse::<Ipv4Addr>() {
+        if let Ok(ip) = text.parse::<IpAddr>() {
             return Ok(EndpointSpec::Ip(ip));
         }
-        if let Ok(net) = text.parse::<Ipv4Net>() {
+        if let Ok(net) = text.parse::<IpNet>() {
             return Ok(EndpointSpec::Cidr(net.trunc()));
         }
         if ["i-", "subnet-", "vpce-", "eni-"]
@@ -58,7 +58,7 @@ impl std::str::FromStr for EndpointSpec {
                 })
             }
             _ => Err(format!(
-                "`{text}` is not an endpoint: use `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an id (`i-…`, `subnet-…`, `vpce-…`, `eni-…`), an IP, a CIDR, `internet`, or an AWS service (`s3`, `service:NAME`)"
+                "`{text}` is not an endpoint: use `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an id (`i-…`, `subnet-…`, `vpce-…`, `eni-…`), an IPv4 or IPv6 address or CIDR, `internet`, or an AWS service (`s3`, `service:NAME`)"
             )),
         }
     }
@@ -69,9 +69,12 @@ impl std::str::FromStr for EndpointSpec {
 pub struct Endpoint<'n> {
     /// How reports name it.
     pub label: String,
-    /// Its addresses: one (/32), or every address it may have (an instance
-    /// not launched yet: its subnet; a subnet; the internet: 0.0.0.0/0).
-    pub addr: Ipv4Net,
+    /// Its addresses in the flow's family: one (/32, /128), or every
+    /// address it may have (an instance not launched yet: its subnet; a
+    /// subnet; the internet: 0.0.0.0/0 or ::/0).
+    pub addr: IpNet,
+    /// Its IPv6 addresses lie in a block AWS assigns on apply (a stand-in here).
+    pub assigned_on_apply: bool,
     pub instance: Option<&'n Instance>,
     pub subnet: Option<&'n Subnet>,
     /// The security groups on its interface (an instance's, an interface endpoint's).
@@ -100,21 +103,78 @@ impl Endpoint<'_> {
     }
 }
 
-/// The address range an instance has.
-fn instance_addr(i: &Instance, s: &Subnet) -> Ipv4Net {
-    i.private_ip
-        .map_or(s.cidr, |ip| Ipv4Net::new(ip, 32).expect("a /32"))
+impl EndpointSpec {
+    /// Whether it names an IPv6 address or block (`None`: it names no address).
+    pub fn is_ipv6(&self) -> Option<bool> {
+        match self {
+            EndpointSpec::Ip(ip) => Some(ip.is_ipv6()),
+            EndpointSpec::Cidr(net) => Some(net.addr().is_ipv6()),
+            EndpointSpec::Address { .. }
+            | EndpointSpec::Id(_)
+            | EndpointSpec::Internet
+            | EndpointSpec::Service(_) => None,
+        }
+    }
 }
 
-/// Finds an endpoint in the network.
-pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint<'n>, String> {
+fn host(ip: IpAddr) -> IpNet {
+    IpNet::from(ip)
+}
+
+/// A subnet's block in the flow's family.
+fn subnet_block(s: &Subnet, ipv6: bool) -> Result<IpNet, String> {
+    match (ipv6, s.ipv6_cidr) {
+        (false, _) => Ok(IpNet::V4(s.cidr)),
+        (true, Some(block)) => Ok(IpNet::V6(block)),
+        (true, None) => Err(format!(
+            "{} has no IPv6 block: give it an `ipv6-index` (its VPC needs `ipv6: true`) to ask about IPv6",
+            s.component()
+        )),
+    }
+}
+
+/// The addresses an instance has in the flow's family.
+fn instance_addr(i: &Instance, s: &Subnet, ipv6: bool) -> Result<IpNet, String> {
+    if !ipv6 {
+        return Ok(i
+            .private_ip
+            .map_or(IpNet::V4(s.cidr), |ip| host(IpAddr::V4(ip))));
+    }
+    if let Some(ip) = i.ipv6 {
+        return Ok(host(IpAddr::V6(ip)));
+    }
+    if !i.has_ipv6 {
+        return Err(format!(
+            "{} has no IPv6 address: set `assign-ipv6-on-creation: true` on {} or `ipv6-address-count` on the instance",
+            i.component(),
+            s.key
+        ));
+    }
+    subnet_block(s, true)
+}
+
+/// Whether the subnet's IPv6 block is a stand-in for one AWS assigns on apply.
+fn on_apply(network: &Network, s: &Subnet, ipv6: bool) -> bool {
+    ipv6 && network
+        .vpc(&s.vpc)
+        .and_then(|v| v.ipv6)
+        .is_some_and(|b| b.assigned_on_apply)
+}
+
+/// Finds an endpoint in the network, with its addresses in one family.
+pub fn resolve<'n>(
+    network: &'n Network,
+    spec: &EndpointSpec,
+    ipv6: bool,
+) -> Result<Endpoint<'n>, String> {
     let of_instance = |i: &'n Instance| -> Result<Endpoint<'n>, String> {
         let subnet = network
             .subnet(&i.subnet)
             .ok_or_else(|| format!("{}'s subnet {} is not in the network", i.key, i.subnet))?;
         Ok(Endpoint {
             label: i.component().to_string(),
-            addr: instance_addr(i, subnet),
+            addr: instance_addr(i, subnet, ipv6)?,
+            assigned_on_apply: i.ipv6.is_none() && on_apply(network, subnet, ipv6),
             instance: Some(i),
             subnet: Some(subnet),
             guard: Some(Guard {
@@ -124,34 +184,35 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
             service_list: None,
         })
     };
-    let of_subnet = |s: &'n Subnet, addr: Ipv4Net| Endpoint {
-        label: if addr == s.cidr {
+    let of_subnet = |s: &'n Subnet, addr: IpNet| Endpoint {
+        label: if addr == IpNet::V4(s.cidr) || Some(addr) == s.ipv6_cidr.map(IpNet::V6) {
             s.component().to_string()
         } else {
             format!("{addr} in {}", s.component())
         },
         addr,
+        assigned_on_apply: on_apply(network, s, ipv6),
         instance: None,
         subnet: Some(s),
         guard: None,
         service_list: None,
     };
-    let external = |addr: Ipv4Net| Endpoint {
-        label: if addr.prefix_len() == 0 {
-            "internet".to_string()
-        } else if is_private(addr) {
-            format!("{addr} (outside the VPCs)")
-        } else {
-            format!("{addr} (internet)")
-        },
-        addr,
-        instance: None,
-        subnet: None,
-        guard: None,
-        service_list: None,
+    let in_subnet = |net: &IpNet| {
+        network.subnets.iter().find(|s| match net {
+            IpNet::V4(n) => s.cidr.contains(n),
+            IpNet::V6(n) => s.ipv6_cidr.is_some_and(|b| b.contains(n)),
+        })
     };
     match spec {
-        EndpointSpec::Internet => Ok(external(Ipv4Net::default())),
+        EndpointSpec::Internet => Ok(external(if ipv6 {
+            IpNet::V6(Ipv6Net::default())
+        } else {
+            IpNet::V4(Ipv4Net::default())
+        })),
+        EndpointSpec::Service(_) if ipv6 => Err(
+            "AWS services are asked about over IPv4: vpcform models their IPv4 prefix lists only"
+                .into(),
+        ),
         EndpointSpec::Service(name) => Ok(service(network, name)),
         EndpointSpec::Address { kind, name } => {
             let key = format!("{kind}.{name}");
@@ -159,7 +220,7 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 let e = network
                     .vpc_endpoint(&key)
                     .ok_or_else(|| format!("no VPC endpoint `{name}` in the network"))?;
-                return interface_endpoint(network, e, None);
+                return interface_endpoint(network, e, None, ipv6);
             }
             if kind == "instance" {
                 let i = network
@@ -170,7 +231,7 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 let s = network
                     .subnet(&key)
                     .ok_or_else(|| format!("no subnet `{name}` in the network"))?;
-                Ok(of_subnet(s, s.cidr))
+                Ok(of_subnet(s, subnet_block(s, ipv6)?))
             }
         }
         EndpointSpec::Id(id) if id.starts_with("vpce-") => {
@@ -179,7 +240,7 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 .iter()
                 .find(|e| e.id.as_ref() == Some(id))
                 .ok_or_else(|| format!("no VPC endpoint with id {id} in the network"))?;
-            interface_endpoint(network, e, None)
+            interface_endpoint(network, e, None, ipv6)
         }
         EndpointSpec::Id(id) if id.starts_with("eni-") => {
             let (e, i) = network
@@ -192,7 +253,7 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 .ok_or_else(|| format!(
                     "no interface endpoint's network interface has id {id} in the network (vpcform reads the interfaces of interface endpoints only)"
                 ))?;
-            interface_endpoint(network, e, Some(i))
+            interface_endpoint(network, e, Some(i), ipv6)
         }
         EndpointSpec::Id(id) => {
             if let Some(i) = network.instances.iter().find(|i| i.id.as_ref() == Some(id)) {
@@ -203,24 +264,44 @@ pub fn resolve<'n>(network: &'n Network, spec: &EndpointSpec) -> Result<Endpoint
                 .iter()
                 .find(|s| s.id.as_ref() == Some(id))
                 .ok_or_else(|| format!("no instance or subnet with id {id} in the network"))?;
-            Ok(of_subnet(s, s.cidr))
+            Ok(of_subnet(s, subnet_block(s, ipv6)?))
         }
         EndpointSpec::Ip(ip) => {
-            if let Some(i) = network.instances.iter().find(|i| i.private_ip == Some(*ip)) {
+            let owner = network.instances.iter().find(|i| match ip {
+                IpAddr::V4(v4) => i.private_ip == Some(*v4),
+                IpAddr::V6(v6) => i.ipv6 == Some(*v6),
+            });
+            if let Some(i) = owner {
                 return of_instance(i);
             }
-            let host = Ipv4Net::new(*ip, 32).expect("a /32");
-            Ok(match network.subnets.iter().find(|s| s.cidr.contains(ip)) {
-                Some(s) => of_subnet(s, host),
-                None => external(host),
+            Ok(match in_subnet(&host(*ip)) {
+                Some(s) => of_subnet(s, host(*ip)),
+                None => external(host(*ip)),
             })
         }
-        EndpointSpec::Cidr(net) => Ok(
-            match network.subnets.iter().find(|s| s.cidr.contains(net)) {
-                Some(s) => of_subnet(s, *net),
-                None => external(*net),
-            },
-        ),
+        EndpointSpec::Cidr(net) => Ok(match in_subnet(net) {
+            Some(s) => of_subnet(s, *net),
+            None => external(*net),
+        }),
+    }
+}
+
+/// Addresses outside every VPC: the internet, or a private range beyond it.
+fn external<'n>(addr: IpNet) -> Endpoint<'n> {
+    Endpoint {
+        label: if addr.prefix_len() == 0 {
+            "internet".to_string()
+        } else if is_private(addr) {
+            format!("{addr} (outside the VPCs)")
+        } else {
+            format!("{addr} (internet)")
+        },
+        addr,
+        assigned_on_apply: false,
+        instance: None,
+        subnet: None,
+        guard: None,
+        service_list: None,
     }
 }
 
@@ -241,7 +322,8 @@ fn service<'n>(network: &'n Network, name: &str) -> Endpoint<'n> {
     };
     Endpoint {
         label,
-        addr: first.unwrap_or_default(),
+        addr: first.unwrap_or(IpNet::V4(Ipv4Net::default())),
+        assigned_on_apply: false,
         instance: None,
         subnet: None,
         guard: None,
@@ -255,7 +337,14 @@ fn interface_endpoint<'n>(
     network: &'n Network,
     e: &'n VpcEndpoint,
     which: Option<usize>,
+    ipv6: bool,
 ) -> Result<Endpoint<'n>, String> {
+    if ipv6 {
+        return Err(format!(
+            "{} is asked about over IPv4: vpcform models interface endpoints' IPv4 addresses only",
+            e.key
+        ));
+    }
     if e.gateway {
         return Err(format!(
             "{} is a gateway endpoint: it has no address of its own; ask about its service (`service:{}`) instead",
@@ -276,7 +365,7 @@ fn interface_endpoint<'n>(
     // AWS may place an interface outside its subnet's range in moto; the subnet decides.
     let addr = ip
         .filter(|ip| subnet.cidr.contains(ip))
-        .map_or(subnet.cidr, |ip| Ipv4Net::new(ip, 32).expect("a /32"));
+        .map_or(IpNet::V4(subnet.cidr), |ip| host(IpAddr::V4(ip)));
     let label = match &interface.id {
         Some(eni) if which.is_some() => format!("{} ({eni})", e.component()),
         Some(_) | None => e.component().to_string(),
@@ -284,6 +373,7 @@ fn interface_endpoint<'n>(
     Ok(Endpoint {
         label,
         addr,
+        assigned_on_apply: false,
         instance: None,
         subnet: Some(subnet),
         guard: Some(Guard {
@@ -302,12 +392,17 @@ pub struct Service {
     pub port: u16,
     /// ICMP type and code of the request (echo request: 8, 0).
     pub icmp: (i64, i64),
+    /// Over IPv6 (ICMP is then ICMPv6).
+    pub ipv6: bool,
 }
 
 /// ICMP echo reply.
 pub const ECHO_REPLY: (i64, i64) = (0, 0);
 /// ICMP echo request.
 pub const ECHO_REQUEST: (i64, i64) = (8, 0);
+/// ICMPv6 echo request and reply.
+pub const ECHO6_REQUEST: (i64, i64) = (128, 0);
+pub const ECHO6_REPLY: (i64, i64) = (129, 0);
 
 /// The client ports a reply goes back to: Linux's ephemeral range, which
 /// Amazon Linux uses (NACLs must admit every port of it for replies to pass).
@@ -319,6 +414,22 @@ impl Service {
             protocol: Protocol::Icmp,
             port: 0,
             icmp: ECHO_REQUEST,
+            ipv6: false,
+        }
+    }
+
+    /// The same traffic over IPv6: ping becomes ICMPv6 echo.
+    pub fn over_ipv6(self) -> Self {
+        match self.protocol {
+            Protocol::Icmp | Protocol::Icmpv6 => Service {
+                protocol: Protocol::Icmpv6,
+                icmp: ECHO6_REQUEST,
+                ipv6: true,
+                ..self
+            },
+            Protocol::Tcp | Protocol::Udp | Protocol::All | Protocol::Number(_) => {
+                Service { ipv6: true, ..self }
+            }
         }
     }
 
@@ -327,6 +438,7 @@ impl Service {
             protocol: Protocol::Tcp,
             port,
             icmp: (-1, -1),
+            ipv6: false,
         }
     }
 
@@ -335,15 +447,22 @@ impl Service {
             protocol: Protocol::Udp,
             port,
             icmp: (-1, -1),
+            ipv6: false,
         }
     }
 
-    /// How reports name it: `icmp`, `tcp/22`.
+    /// How reports name it: `icmp`, `tcp/22`, `tcp/22 over IPv6`.
     pub fn label(&self) -> String {
-        match self.protocol {
+        let what = match self.protocol {
             Protocol::Tcp | Protocol::Udp => format!("{}/{}", self.protocol.aws_name(), self.port),
             Protocol::Icmp => "icmp echo".into(),
+            Protocol::Icmpv6 => "icmpv6 echo".into(),
             other => other.aws_name(),
+        };
+        if self.ipv6 && self.protocol != Protocol::Icmpv6 {
+            format!("{what} over IPv6")
+        } else {
+            what
         }
     }
 }
@@ -370,10 +489,10 @@ impl Packet {
         Packet {
             protocol: s.protocol,
             ports: EPHEMERAL,
-            icmp: if s.icmp == ECHO_REQUEST {
-                ECHO_REPLY
-            } else {
-                s.icmp
+            icmp: match s.icmp {
+                ECHO_REQUEST => ECHO_REPLY,
+                ECHO6_REQUEST => ECHO6_REPLY,
+                other => other,
             },
         }
     }
@@ -389,16 +508,26 @@ impl Packet {
         }
         match protocol {
             Protocol::Tcp | Protocol::Udp => from <= self.ports.0 && self.ports.1 <= to,
-            Protocol::Icmp => {
+            Protocol::Icmp | Protocol::Icmpv6 => {
                 (from == -1 || from == self.icmp.0) && (to == -1 || to == self.icmp.1)
             }
-            _ => true,
+            Protocol::All | Protocol::Number(_) => true,
         }
     }
 }
 
-/// Private ranges (RFC 1918, shared address space): not routed on the internet.
-pub(crate) fn is_private(addr: Ipv4Net) -> bool {
+/// Private ranges, not routed on the internet: IPv4's RFC 1918 and shared
+/// address space; IPv6's unique local addresses (fc00::/7).
+pub(crate) fn is_private(addr: IpNet) -> bool {
+    match addr {
+        IpNet::V4(v4) => is_private_v4(v4),
+        IpNet::V6(v6) => "fc00::/7"
+            .parse::<Ipv6Net>()
+            .is_ok_and(|ula| ula.contains(&v6)),
+    }
+}
+
+fn is_private_v4(addr: Ipv4Net) -> bool {
     [
         "10.0.0.0/8",
         "172.16.0.0/12",

@@ -14,12 +14,15 @@ mod model;
 pub use build::{from_topology, planned};
 pub use connectivity::{
     Connectivity, ExpectationResult, FlowChange, Status, check_expectations, diff,
-    expectation_diagnostics, flows_compared,
+    expectation_diagnostics, flows_compared, service_of,
 };
 pub use eval::{Answer, Block, Hop, Undecided, Verdict, evaluate};
-pub use flow::{ECHO_REPLY, ECHO_REQUEST, EPHEMERAL, Endpoint, EndpointSpec, Service, resolve};
+pub use flow::{
+    ECHO_REPLY, ECHO_REQUEST, ECHO6_REPLY, ECHO6_REQUEST, EPHEMERAL, Endpoint, EndpointSpec,
+    Service, resolve,
+};
 pub use model::{
-    AclEntry, Component, EndpointInterface, Instance, InternetGateway, NatGateway, Network,
-    NetworkAcl, Peering, PrefixList, Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule,
-    Subnet, Vpc, VpcEndpoint, service_list_key,
+    AclEntry, Component, EgressOnlyGateway, EndpointInterface, Instance, InternetGateway,
+    Ipv6Block, NatGateway, Network, NetworkAcl, Peering, PrefixList, Route, RouteTable,
+    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint, service_list_key,
 };

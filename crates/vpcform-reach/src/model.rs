@@ -4,10 +4,10 @@
 //! one, else its AWS id) and, when known, its AWS `id`.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 use vpcform_topology::{Direction, Protocol, TargetKind};
 
@@ -20,6 +20,7 @@ pub struct Network {
     pub security_groups: Vec<SecurityGroup>,
     pub instances: Vec<Instance>,
     pub internet_gateways: Vec<InternetGateway>,
+    pub egress_only_gateways: Vec<EgressOnlyGateway>,
     pub peerings: Vec<Peering>,
     pub nat_gateways: Vec<NatGateway>,
     pub prefix_lists: Vec<PrefixList>,
@@ -38,6 +39,7 @@ struct Index {
     security_groups: HashMap<String, usize>,
     instances: HashMap<String, usize>,
     internet_gateways: HashMap<String, usize>,
+    egress_only_gateways: HashMap<String, usize>,
     peerings: HashMap<String, usize>,
     nat_gateways: HashMap<String, usize>,
     prefix_lists: HashMap<String, usize>,
@@ -82,6 +84,7 @@ impl Index {
             security_groups: positions(&n.security_groups, |x| &x.key),
             instances: positions(&n.instances, |x| &x.key),
             internet_gateways: positions(&n.internet_gateways, |x| &x.key),
+            egress_only_gateways: positions(&n.egress_only_gateways, |x| &x.key),
             peerings: positions(&n.peerings, |x| &x.key),
             nat_gateways: positions(&n.nat_gateways, |x| &x.key),
             prefix_lists: positions(&n.prefix_lists, |x| &x.key),
@@ -120,12 +123,38 @@ pub struct Vpc {
     pub cidr: Ipv4Net,
     /// Secondary blocks: the local route covers them too.
     pub secondary_cidrs: Vec<Ipv4Net>,
+    /// Its IPv6 block, if it has one.
+    pub ipv6: Option<Ipv6Block>,
+}
+
+/// A VPC's IPv6 block: AWS's, or one AWS assigns on apply (then a
+/// stand-in from the documentation range 2001:db8::/32, which no real
+/// route or rule holds: where one could, the answer is unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6Block {
+    pub cidr: Ipv6Net,
+    pub assigned_on_apply: bool,
+}
+
+impl Ipv6Block {
+    /// The stand-in block of the `n`th VPC whose block AWS has yet to assign.
+    pub fn on_apply(n: usize) -> Self {
+        let n = n as u16;
+        let network = Ipv6Addr::new(0x2001, 0x0db8, n >> 8, (n & 0xff) << 8, 0, 0, 0, 0);
+        Ipv6Block {
+            cidr: Ipv6Net::new(network, 56).expect("a /56"),
+            assigned_on_apply: true,
+        }
+    }
 }
 
 impl Vpc {
-    /// Every block of the VPC, primary first: the local route's destinations.
-    pub fn cidrs(&self) -> impl Iterator<Item = Ipv4Net> + '_ {
-        std::iter::once(self.cidr).chain(self.secondary_cidrs.iter().copied())
+    /// Every block of the VPC, primary first, IPv6 last: the local route's destinations.
+    pub fn cidrs(&self) -> impl Iterator<Item = IpNet> + '_ {
+        std::iter::once(self.cidr)
+            .chain(self.secondary_cidrs.iter().copied())
+            .map(IpNet::V4)
+            .chain(self.ipv6.map(|b| IpNet::V6(b.cidr)))
     }
 }
 
@@ -135,6 +164,10 @@ pub struct Subnet {
     pub id: Option<String>,
     pub vpc: String,
     pub cidr: Ipv4Net,
+    /// Its IPv6 /64, if it has one.
+    pub ipv6_cidr: Option<Ipv6Net>,
+    /// Interfaces launched here get an IPv6 address.
+    pub assign_ipv6: bool,
     /// The explicitly associated route table; `None` means the VPC's main table.
     pub route_table: Option<String>,
     /// The associated network ACL; `None` means the VPC's default ACL.
@@ -159,7 +192,8 @@ pub struct RouteTable {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
-    pub destination: Ipv4Net,
+    /// IPv4 or IPv6: a packet only ever matches routes of its own family.
+    pub destination: IpNet,
     pub target: RouteTarget,
 }
 
@@ -198,7 +232,7 @@ pub struct AclEntry {
     /// Ports for tcp/udp, ICMP type and code (-1 for all) for icmp.
     pub from: i64,
     pub to: i64,
-    pub cidr: Ipv4Net,
+    pub cidr: IpNet,
     pub allow: bool,
 }
 
@@ -221,7 +255,7 @@ pub struct SgRule {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SgPeer {
-    Cidr(Ipv4Net),
+    Cidr(IpNet),
     /// Traffic from (or to) interfaces in this group.
     Group(String),
     /// Every CIDR of a prefix list (by key).
@@ -236,6 +270,10 @@ pub struct Instance {
     /// Unknown before the instance exists: then any address of its subnet.
     pub private_ip: Option<Ipv4Addr>,
     pub public_ip: bool,
+    /// Whether it has an IPv6 address (its subnet assigns one, or it asks
+    /// for some), and the address once known.
+    pub has_ipv6: bool,
+    pub ipv6: Option<Ipv6Addr>,
     pub security_groups: Vec<String>,
 }
 
@@ -245,6 +283,14 @@ pub struct InternetGateway {
     pub id: Option<String>,
     /// The attached VPC.
     pub vpc: Option<String>,
+}
+
+/// An egress-only internet gateway: IPv6 out of its VPC, replies back in, nothing opened from outside.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EgressOnlyGateway {
+    pub key: String,
+    pub id: Option<String>,
+    pub vpc: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -278,8 +324,8 @@ pub struct PrefixList {
     pub name: Option<String>,
     /// For AWS's list of a service's addresses: the service (`s3`).
     pub service: Option<String>,
-    /// Its IPv4 entries; `None` when not known (AWS's lists, offline).
-    pub entries: Option<Vec<Ipv4Net>>,
+    /// Its entries; `None` when not known (AWS's lists, offline).
+    pub entries: Option<Vec<IpNet>>,
 }
 
 /// The key of AWS's prefix list of `service`'s addresses.
@@ -350,6 +396,7 @@ component_of! {
     SecurityGroup => "security-group",
     Instance => "instance",
     InternetGateway => "internet-gateway",
+    EgressOnlyGateway => "egress-only-gateway",
     Peering => "vpc-peering",
     NatGateway => "nat-gateway",
     PrefixList => "prefix-list",
@@ -374,6 +421,13 @@ impl Network {
             .security_groups
             .get(key)
             .map(|&i| &self.security_groups[i])
+    }
+
+    pub fn egress_only_gateway(&self, key: &str) -> Option<&EgressOnlyGateway> {
+        self.index()
+            .egress_only_gateways
+            .get(key)
+            .map(|&i| &self.egress_only_gateways[i])
     }
 
     pub fn peering(&self, key: &str) -> Option<&Peering> {

@@ -2,7 +2,7 @@
 //! the effective route set (explicit routes plus `add-routes`), normalised
 //! security-group rules, and policy-document helpers.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde_json::Value;
 
 use crate::model::Protocol;
@@ -24,7 +24,8 @@ impl Direction {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Peer {
-    Cidr(Ipv4Net),
+    /// IPv4 or IPv6.
+    Cidr(IpNet),
     /// Logical name of a security group.
     SecurityGroup(String),
     /// Logical name of a prefix list: every CIDR it holds.
@@ -69,7 +70,7 @@ pub fn default_egress() -> NormalRule {
         protocol: Protocol::All,
         from_port: -1,
         to_port: -1,
-        peer: Peer::Cidr(Ipv4Net::default()),
+        peer: Peer::Cidr(IpNet::V4(ipnet::Ipv4Net::default())),
         description: None,
     }
 }

@@ -26,6 +26,9 @@ pub struct Expectation {
     pub port: Option<At<i64>>,
     /// Whether the traffic must get through (true) or must be blocked (false).
     pub reachable: At<bool>,
+    /// Over IPv6 (icmp is then ICMPv6 echo); implied when `from` or `to` is
+    /// an IPv6 address or block. Default false.
+    pub ipv6: Option<At<bool>>,
     #[schemars(skip)]
     pub span: Span,
 }
@@ -78,7 +81,13 @@ impl Expectation {
             (p, Some(port)) => format!("{}/{}", p.as_str(), port.value),
             (p, None) => p.as_str().to_string(),
         };
-        format!("{} → {} {service}", self.from.value, self.to.value)
+        let over = if self.over_ipv6() { " over IPv6" } else { "" };
+        format!("{} → {} {service}{over}", self.from.value, self.to.value)
+    }
+
+    /// Whether it asks about IPv6.
+    pub fn over_ipv6(&self) -> bool {
+        self.ipv6.as_ref().is_some_and(|x| x.value)
     }
 }
 
@@ -90,6 +99,7 @@ pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Option<Vec<Expectation>> {
         let protocol = f.required("protocol", cx);
         let port = f.maybe("port", cx);
         let reachable = f.required("reachable", cx);
+        let ipv6 = f.maybe("ipv6", cx);
         let span = f.span();
         f.finish(cx);
         Some(Expectation {
@@ -98,6 +108,7 @@ pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Option<Vec<Expectation>> {
             protocol: protocol?,
             port: port.ok()?,
             reachable: reachable?,
+            ipv6: ipv6.ok()?,
             span,
         })
     })
@@ -141,8 +152,8 @@ fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
         || crate::kinds::vpc_endpoint::GATEWAY_SERVICES.contains(&text);
     if text == "internet"
         || service
-        || text.parse::<std::net::Ipv4Addr>().is_ok()
-        || text.parse::<ipnet::Ipv4Net>().is_ok()
+        || text.parse::<std::net::IpAddr>().is_ok()
+        || text.parse::<ipnet::IpNet>().is_ok()
     {
         return;
     }

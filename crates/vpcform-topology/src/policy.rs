@@ -18,8 +18,8 @@ use crate::kinds::flow_log::RESOURCE_ID;
 use crate::kinds::log_group::RETENTION_IN_DAYS;
 use crate::kinds::prefix_list::ENTRIES;
 use crate::kinds::security_group::{
-    CIDR_IPV4, DEFAULT_DESCRIPTION, DIRECTION, FROM_PORT, GROUP_ID, IP_PROTOCOL, PREFIX_LIST_ID,
-    REVOKE_DEFAULT_EGRESS, TO_PORT,
+    CIDR_IPV4, CIDR_IPV6, DEFAULT_DESCRIPTION, DIRECTION, FROM_PORT, GROUP_ID, IP_PROTOCOL,
+    PREFIX_LIST_ID, REVOKE_DEFAULT_EGRESS, TO_PORT,
 };
 use crate::kinds::vpc_endpoint;
 use crate::registry::Topology;
@@ -264,10 +264,7 @@ fn world_rules<'f>(
     facts: &'f Facts,
     direction: &'f str,
 ) -> impl Iterator<Item = (&'f Address, &'f Fact)> {
-    let world = |c: &str| {
-        c.parse::<ipnet::Ipv4Net>()
-            .is_ok_and(|c| c.prefix_len() == 0)
-    };
+    let world = |c: &str| c.parse::<ipnet::IpNet>().is_ok_and(|c| c.prefix_len() == 0);
     let list_holds_world = move |list: &str| {
         let address = Address::parse(list);
         address
@@ -281,6 +278,7 @@ fn world_rules<'f>(
         .filter(move |(_, r)| {
             r.str(DIRECTION) == Some(direction)
                 && (r.str(CIDR_IPV4).is_some_and(world)
+                    || r.str(CIDR_IPV6).is_some_and(world)
                     || r.str(PREFIX_LIST_ID).is_some_and(list_holds_world))
         })
 }

@@ -30,7 +30,7 @@ impl PortFields<'_> {
                 (None, None, Some(t)) => (t.value, t.value),
                 (None, None, None) => (0, 65535),
             },
-            Protocol::Icmp => (
+            Protocol::Icmp | Protocol::Icmpv6 => (
                 self.icmp_type.as_ref().map_or(-1, |t| t.value),
                 self.icmp_code.as_ref().map_or(-1, |c| c.value),
             ),
@@ -114,14 +114,14 @@ fn check_icmp(rule: &PortFields<'_>, cx: &mut Cx) -> bool {
     let protocol = rule.protocol;
     for (field, name) in [(rule.icmp_type, "icmp-type"), (rule.icmp_code, "icmp-code")] {
         let Some(f) = field else { continue };
-        if protocol != Protocol::Icmp {
+        if !protocol.is_icmp() {
             cx.push(
                 Diagnostic::error(
                     "invalid-icmp",
                     f.span,
                     format!("`{name}` applies to protocol icmp only"),
                 )
-                .with_help("remove it, or set `protocol: icmp`"),
+                .with_help("remove it, or set `protocol: icmp` (`icmpv6` for IPv6)"),
             );
             ok = false;
         } else if !(-1..=255).contains(&f.value) {
@@ -136,7 +136,7 @@ fn check_icmp(rule: &PortFields<'_>, cx: &mut Cx) -> bool {
             ok = false;
         }
     }
-    if protocol == Protocol::Icmp && rule.icmp_code.is_some() && rule.icmp_type.is_none() {
+    if protocol.is_icmp() && rule.icmp_code.is_some() && rule.icmp_type.is_none() {
         cx.push(
             Diagnostic::error(
                 "invalid-icmp",
@@ -172,7 +172,7 @@ pub(crate) fn export(m: &mut crate::emit::Map, protocol: Protocol, from: i64, to
         Protocol::Tcp | Protocol::Udp => {
             m.set("from-port", from).set("to-port", to);
         }
-        Protocol::Icmp if from >= 0 => {
+        Protocol::Icmp | Protocol::Icmpv6 if from >= 0 => {
             m.set("icmp-type", from);
             if to >= 0 {
                 m.set("icmp-code", to);

@@ -38,6 +38,7 @@ macro_rules! with_registry {
             Subnet => subnet::Subnet, "subnet", "a subnet", section(subnets = "subnets");
             InternetGateway => internet_gateway::InternetGateway, "internet-gateway", "an internet gateway", section(internet_gateways = "internet-gateways"), route_target(InternetGateway = "internet-gateway");
             InternetGatewayAttachment => internet_gateway::Attachment, "internet-gateway-attachment", "an internet gateway attachment", part_of(InternetGateway);
+            EgressOnlyGateway => egress_only_gateway::EgressOnlyGateway, "egress-only-gateway", "an egress-only internet gateway", section(egress_only_gateways = "egress-only-gateways"), route_target(EgressOnlyGateway = "egress-only-gateway");
             ElasticIp => nat_gateway::ElasticIp, "elastic-ip", "an Elastic IP", section(elastic_ips = "elastic-ips");
             NatGateway => nat_gateway::NatGateway, "nat-gateway", "a NAT gateway", section(nat_gateways = "nat-gateways"), route_target(NatGateway = "nat-gateway");
             RouteTable => route_table::RouteTable, "route-table", "a route table", section(route_tables = "route-tables");

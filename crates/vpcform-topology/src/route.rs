@@ -1,7 +1,7 @@
 //! What a route is, below the kinds: its target (a declared object of a
 //! route-target kind) and the routes a table ends up with.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use crate::address::TargetKind;
 use crate::diagnostic::Span;
@@ -37,7 +37,7 @@ impl std::fmt::Display for RouteTarget {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EffectiveRoute {
     pub table: String,
-    pub destination: Ipv4Net,
+    pub destination: IpNet,
     pub target: RouteTarget,
     pub span: Span,
     /// True when the route comes from a peering's `add-routes`.

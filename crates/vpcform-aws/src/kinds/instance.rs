@@ -9,7 +9,7 @@ use vpcform_exec::{Lookup, Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::{SUBNET_ID, TAGS};
 use vpcform_topology::kinds::instance::{
-    AMI, INSTANCE_TYPE, KEY_NAME, PRIVATE_IP_ADDRESS, SECURITY_GROUP_IDS, STATE,
+    AMI, INSTANCE_TYPE, IPV6_ADDRESS_COUNT, KEY_NAME, PRIVATE_IP_ADDRESS, SECURITY_GROUP_IDS, STATE,
 };
 
 use crate::apply::{
@@ -63,6 +63,15 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                     opt_str(i.state().and_then(|s| s.name()).map(|n| n.as_str())),
                 ),
                 (PRIVATE_IP_ADDRESS, opt_str(i.private_ip_address())),
+                (
+                    IPV6_ADDRESS_COUNT,
+                    Value::from(
+                        i.network_interfaces()
+                            .iter()
+                            .map(|n| n.ipv6_addresses().len())
+                            .sum::<usize>(),
+                    ),
+                ),
                 (TAGS, tags_value(&tags)),
             ],
         ));
@@ -225,6 +234,9 @@ impl AwsKind for Instance {
             .tag_specifications(ec2_tag_spec(ResourceType::Instance, op));
         if let Some(key) = attr(op, KEY_NAME) {
             call = call.key_name(key);
+        }
+        if let Some(count) = crate::apply::attr_i64(op, IPV6_ADDRESS_COUNT).filter(|c| *c > 0) {
+            call = call.ipv6_address_count(count as i32);
         }
         let ran = call
             .send()

@@ -3,6 +3,7 @@
 //! Module names match the registry and `vpcform-topology/src/kinds/`.
 
 pub(crate) mod dhcp_options;
+pub(crate) mod egress_only_gateway;
 pub(crate) mod flow_log;
 pub(crate) mod iam;
 pub(crate) mod instance;

@@ -85,18 +85,6 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
             }
             continue;
         }
-        for e in acl
-            .entries()
-            .iter()
-            .filter(|e| e.ipv6_cidr_block().is_some())
-        {
-            let number = e.rule_number().unwrap_or_default();
-            out.leave_out(
-                id,
-                format!("the IPv6 entry {number}"),
-                "vpcform declares IPv4 entries only; the entry stays as it is",
-            );
-        }
         out.ids.push(id.to_string());
     }
     Ok(out)
@@ -134,7 +122,8 @@ fn entries_of(acl: &aws_sdk_ec2::types::NetworkAcl, name: &str) -> Vec<vpcform_d
     let id = acl.network_acl_id().unwrap_or_default();
     let mut out = Vec::new();
     for e in acl.entries() {
-        let (Some(number), Some(cidr)) = (e.rule_number(), e.cidr_block()) else {
+        let cidr = e.cidr_block().or(e.ipv6_cidr_block());
+        let (Some(number), Some(cidr)) = (e.rule_number(), cidr) else {
             continue;
         };
         if number == DEFAULT_RULE {
@@ -148,7 +137,7 @@ fn entries_of(acl: &aws_sdk_ec2::types::NetworkAcl, name: &str) -> Vec<vpcform_d
         };
         let protocol = e.protocol().unwrap_or("-1");
         let (from, to) = match protocol {
-            "1" => e.icmp_type_code().map_or((-1, -1), |c| {
+            "1" | "58" => e.icmp_type_code().map_or((-1, -1), |c| {
                 (c.r#type().unwrap_or(-1), c.code().unwrap_or(-1))
             }),
             "6" | "17" => e.port_range().map_or((0, 65535), |r| {
@@ -237,7 +226,15 @@ impl EntryKind {
             attr_i64(op, FROM_PORT).unwrap_or(-1) as i32,
             attr_i64(op, TO_PORT).unwrap_or(-1) as i32,
         );
-        let icmp = (protocol == "1").then(|| IcmpTypeCode::builder().r#type(from).code(to).build());
+        let icmp = matches!(protocol, "1" | "58")
+            .then(|| IcmpTypeCode::builder().r#type(from).code(to).build());
+        // AWS holds IPv4 and IPv6 blocks in fields of their own.
+        let cidr = required(op, CIDR_BLOCK)?;
+        let (v4, v6) = if cidr.contains(':') {
+            (None, Some(cidr.to_string()))
+        } else {
+            (Some(cidr.to_string()), None)
+        };
         let ports =
             matches!(protocol, "6" | "17").then(|| PortRange::builder().from(from).to(to).build());
         macro_rules! fill {
@@ -248,8 +245,9 @@ impl EntryKind {
                     .egress(attr_bool(op, EGRESS).unwrap_or(false))
                     .protocol(protocol)
                     .rule_action(RuleAction::from(attr(op, RULE_ACTION).unwrap_or("deny")))
-                    .cidr_block(required(op, CIDR_BLOCK)?)
-                    .set_icmp_type_code(icmp)
+                    .set_cidr_block(v4.clone())
+                    .set_ipv6_cidr_block(v6.clone())
+                    .set_icmp_type_code(icmp.clone())
                     .set_port_range(ports)
                     .send()
                     .await

@@ -72,7 +72,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     Ok(found)
 }
 
-/// A table's IPv4 routes but AWS's local route, whatever they point at:
+/// A table's IPv4 and IPv6 routes but AWS's local routes, whatever they point at:
 /// a route through a target no kind declares (a transit gateway, an
 /// interface) is read so that the plan sees what a declared route to the
 /// same destination would replace; it is never deleted (its `target` names
@@ -84,7 +84,7 @@ pub(crate) fn routes_of(t: &aws_sdk_ec2::types::RouteTable, table: &str) -> Vec<
         .filter(|r| r.origin() != Some(&RouteOrigin::CreateRouteTable))
         .filter(|r| r.gateway_id() != Some("local"))
         .filter_map(|route| {
-            let destination = route.destination_cidr_block()?;
+            let destination = destination_of(route)?;
             Some(object(
                 Address::keyed(ResourceKind::Route, table, destination),
                 format!("{id}|{destination}"),
@@ -96,6 +96,13 @@ pub(crate) fn routes_of(t: &aws_sdk_ec2::types::RouteTable, table: &str) -> Vec<
             ))
         })
         .collect()
+}
+
+/// A route's destination block, IPv4 or IPv6 (`None`: a prefix list's).
+pub(crate) fn destination_of(route: &aws_sdk_ec2::types::Route) -> Option<&str> {
+    route
+        .destination_cidr_block()
+        .or(route.destination_ipv6_cidr_block())
 }
 
 /// The id of what a route goes through, whichever field AWS holds it in.
@@ -141,8 +148,8 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
             }
             continue;
         }
-        // IPv4 routes through what no kind declares are listed by the
-        // table's export; routes to IPv6 blocks and prefix lists here.
+        // Routes through what no kind declares are listed by the table's
+        // export; routes to prefix lists here.
         // A gateway endpoint's routes to its service's list are the endpoint's own.
         let endpoint_route = |r: &&&aws_sdk_ec2::types::Route| {
             r.destination_prefix_list_id().is_some()
@@ -150,17 +157,16 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
         };
         for r in by_hand
             .iter()
-            .filter(|r| r.destination_cidr_block().is_none())
+            .filter(|r| destination_of(r).is_none())
             .filter(|r| !endpoint_route(r))
         {
             let destination = r
-                .destination_ipv6_cidr_block()
-                .or(r.destination_prefix_list_id())
+                .destination_prefix_list_id()
                 .unwrap_or("an unknown destination");
             out.leave_out(
                 id,
                 format!("the route to {destination} through {}", any_target(r)),
-                "vpcform declares IPv4 destinations only; the route stays as it is",
+                "vpcform declares routes to CIDR blocks only; the route stays as it is",
             );
         }
         out.ids.push(id.to_string());
@@ -306,7 +312,8 @@ impl AwsKind for RouteKind {
             aws.ec2
                 .delete_route()
                 .route_table_id(&route.table)
-                .destination_cidr_block(&route.destination)
+                .set_destination_cidr_block(route.ipv4())
+                .set_destination_ipv6_cidr_block(route.ipv6())
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:DeleteRoute", e)),
@@ -349,6 +356,20 @@ impl RouteCall {
         format!("{}|{}", self.table, self.destination)
     }
 
+    fn is_ipv6(&self) -> bool {
+        self.destination.contains(':')
+    }
+
+    /// The destination for AWS's IPv4 field, if it is IPv4.
+    fn ipv4(&self) -> Option<String> {
+        (!self.is_ipv6()).then(|| self.destination.clone())
+    }
+
+    /// The destination for AWS's IPv6 field, if it is IPv6.
+    fn ipv6(&self) -> Option<String> {
+        self.is_ipv6().then(|| self.destination.clone())
+    }
+
     /// CreateRoute, or ReplaceRoute when `replace`; the target's field
     /// comes from its kind (`AwsRoutable`, through the registry).
     async fn send(&self, aws: &Aws, replace: bool) -> Result<(), AwsError> {
@@ -360,7 +381,8 @@ impl RouteCall {
                 .ec2
                 .replace_route()
                 .route_table_id(&self.table)
-                .destination_cidr_block(&self.destination);
+                .set_destination_cidr_block(self.ipv4())
+                .set_destination_ipv6_cidr_block(self.ipv6());
             crate::registry::replace_route_to(*kind, call, target)
                 .send()
                 .await
@@ -370,7 +392,8 @@ impl RouteCall {
                 .ec2
                 .create_route()
                 .route_table_id(&self.table)
-                .destination_cidr_block(&self.destination);
+                .set_destination_cidr_block(self.ipv4())
+                .set_destination_ipv6_cidr_block(self.ipv6());
             crate::registry::create_route_to(*kind, call, target)
                 .send()
                 .await
@@ -386,7 +409,7 @@ impl RouteCall {
         let current = tables
             .iter()
             .flat_map(|t| t.routes())
-            .find(|r| r.destination_cidr_block() == Some(self.destination.as_str()))
+            .find(|r| destination_of(r) == Some(self.destination.as_str()))
             .and_then(target_id);
         let planned = self.target.as_ref().map(|(_, id)| id.as_str());
         if current.is_some() && current == planned {
@@ -487,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn every_ipv4_route_is_read_with_one_target_whatever_it_points_at() {
+    fn every_cidr_route_is_read_with_one_target_whatever_it_points_at() {
         let lines: Vec<String> = routes_of(&table(), "private")
             .iter()
             .map(|o| {
@@ -504,6 +527,7 @@ mod tests {
         route.private[10.9.0.0/16] rtb-0a|10.9.0.0/16 target=tgw-0a
         route.private[10.2.0.0/16] rtb-0a|10.2.0.0/16 target=pcx-0a
         route.private[192.0.2.0/24] rtb-0a|192.0.2.0/24 target=igw-0gone
+        route.private[::/0] rtb-0a|::/0 target=eigw-0a
         ");
     }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use vpcform_exec::{Operation, Outcome, Verb};
 use vpcform_topology::attr::{DESCRIPTION, TAGS, VPC_ID};
 use vpcform_topology::kinds::security_group::{
-    CIDR_IPV4, DIRECTION, FROM_PORT, GROUP_ID, GROUP_NAME, IP_PROTOCOL, PREFIX_LIST_ID,
+    CIDR_IPV4, CIDR_IPV6, DIRECTION, FROM_PORT, GROUP_ID, GROUP_NAME, IP_PROTOCOL, PREFIX_LIST_ID,
     REFERENCED_GROUP_ID, REVOKE_DEFAULT_EGRESS, TO_PORT, USED_BY,
 };
 use vpcform_topology::{Address, Attr, Direction, NormalRule, Peer, Protocol, ResourceKind};
@@ -58,6 +58,13 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                     Peer::SecurityGroup(g) => (Value::Null, Value::from(g.as_str()), Value::Null),
                     Peer::PrefixList(p) => (Value::Null, Value::Null, Value::from(p.as_str())),
                 };
+                // An IPv6 peer is reported under its own attribute, as AWS holds it.
+                let (cidr, cidr6) = match &rule.peer {
+                    Peer::Cidr(ipnet::IpNet::V6(_)) => (Value::Null, cidr),
+                    Peer::Cidr(ipnet::IpNet::V4(_))
+                    | Peer::SecurityGroup(_)
+                    | Peer::PrefixList(_) => (cidr, Value::Null),
+                };
                 found.objects.push(object(
                     Address::keyed(
                         ResourceKind::SecurityGroupRule,
@@ -72,6 +79,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                         (FROM_PORT, Value::from(rule.from_port)),
                         (TO_PORT, Value::from(rule.to_port)),
                         (CIDR_IPV4, cidr),
+                        (CIDR_IPV6, cidr6),
                         (REFERENCED_GROUP_ID, group),
                         (PREFIX_LIST_ID, list),
                         (DESCRIPTION, opt_str(rule.description.as_deref())),
@@ -240,7 +248,7 @@ pub(crate) fn rules_of(
             i64::from(p.from_port().unwrap_or(0)),
             i64::from(p.to_port().unwrap_or(65535)),
         ),
-        Protocol::Icmp => (
+        Protocol::Icmp | Protocol::Icmpv6 => (
             i64::from(p.from_port().unwrap_or(-1)),
             i64::from(p.to_port().unwrap_or(-1)),
         ),
@@ -257,6 +265,11 @@ pub(crate) fn rules_of(
     };
     for range in p.ip_ranges() {
         if let Some(cidr) = range.cidr_ip().and_then(|c| c.parse().ok()) {
+            out.push((rule(Peer::Cidr(cidr), range.description()), None));
+        }
+    }
+    for range in p.ipv6_ranges() {
+        if let Some(cidr) = range.cidr_ipv6().and_then(|c| c.parse().ok()) {
             out.push((rule(Peer::Cidr(cidr), range.description()), None));
         }
     }
@@ -300,6 +313,14 @@ fn permission(op: &Operation) -> IpPermission {
         p = p.ip_ranges(
             IpRange::builder()
                 .cidr_ip(cidr)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    if let Some(cidr) = text(CIDR_IPV6) {
+        p = p.ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6(cidr)
                 .set_description(description.clone())
                 .build(),
         );

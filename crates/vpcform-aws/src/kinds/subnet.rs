@@ -5,11 +5,14 @@ use serde_json::Value;
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::{TAGS, VPC_ID};
-use vpcform_topology::kinds::subnet::{AVAILABILITY_ZONE, CIDR_BLOCK, MAP_PUBLIC_IP_ON_LAUNCH};
+use vpcform_topology::kinds::subnet::{
+    ASSIGN_IPV6_ADDRESS_ON_CREATION, AVAILABILITY_ZONE, CIDR_BLOCK, IPV6_INDEX,
+    MAP_PUBLIC_IP_ON_LAUNCH, ipv6_subnet,
+};
 
 use crate::apply::{
-    attr, attr_bool, changed, create_once, created_filters, delete, ec2_tag_spec, id, no_retries,
-    or_own, outcome, required, update_ec2_tags, update_tags_only,
+    attr, attr_bool, attr_i64, changed, create_once, created_filters, delete, ec2_tag_spec, id,
+    no_retries, or_own, outcome, required, update_ec2_tags, update_tags_only,
 };
 use crate::kind::{AwsKind, Read, Scan, Scanned};
 use crate::read::in_vpcs;
@@ -45,6 +48,14 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                     MAP_PUBLIC_IP_ON_LAUNCH,
                     Value::from(s.map_public_ip_on_launch().unwrap_or(false)),
                 ),
+                (
+                    IPV6_INDEX,
+                    ipv6_block(s).map_or(Value::Null, |(_, b)| b.network().octets()[7].into()),
+                ),
+                (
+                    ASSIGN_IPV6_ADDRESS_ON_CREATION,
+                    Value::from(s.assign_ipv6_address_on_creation().unwrap_or(false)),
+                ),
                 (TAGS, tags_value(&tags)),
             ],
         ));
@@ -56,14 +67,6 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
     let mut out = Scanned::default();
     for s in describe(aws, Select::Filter(in_vpcs("vpc-id", vpcs))).await? {
         let id = s.subnet_id().unwrap_or_default();
-        for block in s.ipv6_cidr_block_association_set() {
-            let cidr = block.ipv6_cidr_block().unwrap_or_default();
-            out.leave_out(
-                id,
-                format!("the IPv6 CIDR block {cidr}"),
-                "vpcform manages IPv4 only; it stays associated",
-            );
-        }
         out.ids.push(id.to_string());
     }
     Ok(out)
@@ -93,6 +96,10 @@ impl AwsKind for Subnet {
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let (vpc, cidr) = (required(op, VPC_ID)?, required(op, CIDR_BLOCK)?);
+        let ipv6 = match wanted_index(op) {
+            Some(index) => Some(block_at(aws, vpc, index).await?),
+            None => None,
+        };
         let find = || async {
             let own = aws
                 .ec2
@@ -113,6 +120,7 @@ impl AwsKind for Subnet {
                 .create_subnet()
                 .vpc_id(vpc)
                 .cidr_block(cidr)
+                .set_ipv6_cidr_block(ipv6.clone())
                 .set_availability_zone(attr(op, AVAILABILITY_ZONE).map(str::to_string))
                 .tag_specifications(ec2_tag_spec(ResourceType::Subnet, op))
                 .customize()
@@ -134,6 +142,9 @@ impl AwsKind for Subnet {
         if attr_bool(op, MAP_PUBLIC_IP_ON_LAUNCH) == Some(true) {
             set_public(aws, &subnet, true).await?;
         }
+        if attr_bool(op, ASSIGN_IPV6_ADDRESS_ON_CREATION) == Some(true) {
+            set_assign_ipv6(aws, &subnet, true).await?;
+        }
         Ok(outcome(subnet))
     }
 
@@ -142,6 +153,18 @@ impl AwsKind for Subnet {
         if changed(op, MAP_PUBLIC_IP_ON_LAUNCH) {
             let public = attr_bool(op, MAP_PUBLIC_IP_ON_LAUNCH).unwrap_or(false);
             set_public(aws, subnet, public).await?;
+        }
+        let assign = changed(op, ASSIGN_IPV6_ADDRESS_ON_CREATION)
+            .then(|| attr_bool(op, ASSIGN_IPV6_ADDRESS_ON_CREATION).unwrap_or(false));
+        // Stop assigning before the block goes; start once it is there.
+        if assign == Some(false) {
+            set_assign_ipv6(aws, subnet, false).await?;
+        }
+        if changed(op, IPV6_INDEX) {
+            set_ipv6_block(aws, subnet, required(op, VPC_ID)?, wanted_index(op)).await?;
+        }
+        if assign == Some(true) {
+            set_assign_ipv6(aws, subnet, true).await?;
         }
         update_ec2_tags(aws, subnet, op).await?;
         Ok(outcome(subnet))
@@ -163,6 +186,79 @@ impl AwsKind for Subnet {
         })
         .await
     }
+}
+
+/// The subnet's associated IPv6 block: its association id and the /64.
+fn ipv6_block(s: &aws_sdk_ec2::types::Subnet) -> Option<(String, ipnet::Ipv6Net)> {
+    s.ipv6_cidr_block_association_set()
+        .iter()
+        .filter(|b| {
+            b.ipv6_cidr_block_state()
+                .and_then(|s| s.state())
+                .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"))
+        })
+        .find_map(|b| {
+            let cidr = b.ipv6_cidr_block()?.parse().ok()?;
+            Some((b.association_id().unwrap_or_default().to_string(), cidr))
+        })
+}
+
+/// The /64 index the plan wants (`None`: no IPv6 block).
+fn wanted_index(op: &Operation) -> Option<u8> {
+    attr_i64(op, IPV6_INDEX).and_then(|i| u8::try_from(i).ok())
+}
+
+/// The /64 at `index` of the VPC's IPv6 block, which AWS chose.
+async fn block_at(aws: &Aws, vpc: &str, index: u8) -> Result<String, AwsError> {
+    let vpcs = crate::kinds::vpc::describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
+    let block = vpcs
+        .first()
+        .and_then(crate::kinds::vpc::ipv6_block)
+        .ok_or_else(|| AwsError::PlanMoved {
+            operation: format!("giving a subnet of {vpc} an IPv6 block"),
+            detail: format!("{vpc} has no IPv6 block"),
+        })?;
+    Ok(ipv6_subnet(block, index).to_string())
+}
+
+/// Moves the subnet to the /64 at `index` (or none): the old block goes first.
+async fn set_ipv6_block(
+    aws: &Aws,
+    subnet: &str,
+    vpc: &str,
+    index: Option<u8>,
+) -> Result<(), AwsError> {
+    let found = describe(aws, Select::Ids(vec![subnet.to_string()])).await?;
+    if let Some((association, _)) = found.first().and_then(ipv6_block) {
+        aws.ec2
+            .disassociate_subnet_cidr_block()
+            .association_id(association)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:DisassociateSubnetCidrBlock", e))?;
+    }
+    if let Some(index) = index {
+        let block = block_at(aws, vpc, index).await?;
+        aws.ec2
+            .associate_subnet_cidr_block()
+            .subnet_id(subnet)
+            .ipv6_cidr_block(block)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:AssociateSubnetCidrBlock", e))?;
+    }
+    Ok(())
+}
+
+async fn set_assign_ipv6(aws: &Aws, subnet: &str, assign: bool) -> Result<(), AwsError> {
+    aws.ec2
+        .modify_subnet_attribute()
+        .subnet_id(subnet)
+        .assign_ipv6_address_on_creation(AttributeBooleanValue::builder().value(assign).build())
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:ModifySubnetAttribute", e))
+        .map(|_| ())
 }
 
 async fn set_public(aws: &Aws, subnet: &str, public: bool) -> Result<(), AwsError> {

@@ -10,7 +10,7 @@ use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::vpc::{
-    CIDR_BLOCK, DHCP_OPTIONS_ID, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT,
+    AMAZON_IPV6, CIDR_BLOCK, DHCP_OPTIONS_ID, ENABLE_DNS_HOSTNAMES, ENABLE_DNS_SUPPORT,
     RESTRICT_DEFAULT_SECURITY_GROUP, SECONDARY_CIDR_BLOCKS,
 };
 
@@ -67,12 +67,20 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
     let mut out = Scanned::default();
     for v in describe(aws, Select::Ids(vpcs.to_vec())).await? {
         let id = v.vpc_id().unwrap_or_default();
-        for block in v.ipv6_cidr_block_association_set() {
+        // Amazon-provided blocks are declared (`ipv6: true`); others are not.
+        for block in v
+            .ipv6_cidr_block_association_set()
+            .iter()
+            .filter(|b| b.ipv6_pool().is_some_and(|p| p != "Amazon"))
+        {
             let cidr = block.ipv6_cidr_block().unwrap_or_default();
             out.leave_out(
                 id,
-                format!("the IPv6 CIDR block {cidr}"),
-                "vpcform manages IPv4 only; it stays associated",
+                format!(
+                    "the IPv6 CIDR block {cidr} from pool {}",
+                    block.ipv6_pool().unwrap_or_default()
+                ),
+                "vpcform declares Amazon-provided IPv6 blocks only; it stays associated",
             );
         }
         if v.instance_tenancy()
@@ -154,6 +162,7 @@ async fn read_one(
             (RESTRICT_DEFAULT_SECURITY_GROUP, Value::from(restricted)),
             (DHCP_OPTIONS_ID, opt_str(vpc.dhcp_options_id())),
             (SECONDARY_CIDR_BLOCKS, Value::from(secondary_blocks(vpc))),
+            (AMAZON_IPV6, Value::from(ipv6_block(vpc).is_some())),
             (TAGS, tags_value(&tags)),
         ],
     ))
@@ -173,6 +182,7 @@ impl AwsKind for Vpc {
                 .ec2
                 .create_vpc()
                 .cidr_block(cidr)
+                .set_amazon_provided_ipv6_cidr_block(attr_bool(op, AMAZON_IPV6).filter(|b| *b))
                 .tag_specifications(ec2_tag_spec(ResourceType::Vpc, op))
                 .customize()
                 .config_override(no_retries())
@@ -231,6 +241,9 @@ impl AwsKind for Vpc {
         if let Some(blocks) = wanted_blocks(op).filter(|b| !b.is_empty()) {
             set_secondary_blocks(aws, &vpc, &blocks).await?;
         }
+        if attr_bool(op, AMAZON_IPV6) == Some(true) {
+            settle_blocks(aws, &vpc).await?;
+        }
         Ok(outcome(vpc))
     }
 
@@ -249,6 +262,9 @@ impl AwsKind for Vpc {
         }
         if let Some(blocks) = wanted_blocks(op).filter(|_| changed(op, SECONDARY_CIDR_BLOCKS)) {
             set_secondary_blocks(aws, vpc, &blocks).await?;
+        }
+        if let Some(ipv6) = wanted(AMAZON_IPV6) {
+            set_ipv6(aws, vpc, ipv6).await?;
         }
         if let Some(set) = attr(op, DHCP_OPTIONS_ID).filter(|_| changed(op, DHCP_OPTIONS_ID)) {
             associate_dhcp_options(aws, vpc, set).await?;
@@ -273,6 +289,47 @@ impl AwsKind for Vpc {
         })
         .await
     }
+}
+
+/// The VPC's IPv6 block, when one is associated (or associating).
+pub(crate) fn ipv6_block(v: &aws_sdk_ec2::types::Vpc) -> Option<ipnet::Ipv6Net> {
+    v.ipv6_cidr_block_association_set()
+        .iter()
+        .filter(|b| {
+            b.ipv6_cidr_block_state()
+                .and_then(|s| s.state())
+                .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"))
+        })
+        .find_map(|b| b.ipv6_cidr_block()?.parse().ok())
+}
+
+/// Asks AWS for an IPv6 block, or gives the VPC's back, then waits until it is settled.
+async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool) -> Result<(), AwsError> {
+    if wanted {
+        aws.ec2
+            .associate_vpc_cidr_block()
+            .vpc_id(vpc)
+            .amazon_provided_ipv6_cidr_block(true)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:AssociateVpcCidrBlock", e))?;
+    } else {
+        let found = describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
+        let associations = found
+            .iter()
+            .flat_map(|v| v.ipv6_cidr_block_association_set())
+            .filter(|b| b.ipv6_pool().is_none_or(|p| p == "Amazon"))
+            .filter_map(|b| b.association_id());
+        for association in associations {
+            aws.ec2
+                .disassociate_vpc_cidr_block()
+                .association_id(association)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DisassociateVpcCidrBlock", e))?;
+        }
+    }
+    settle_blocks(aws, vpc).await
 }
 
 /// The VPC's associated (or associating) blocks but the primary, sorted.
@@ -339,17 +396,29 @@ async fn set_secondary_blocks(aws: &Aws, vpc: &str, wanted: &[String]) -> Result
             .await
             .map_err(|e| aws.error("ec2:DisassociateVpcCidrBlock", e))?;
     }
+    settle_blocks(aws, vpc).await
+}
+
+/// Waits until no block of the VPC, IPv4 or IPv6, is still being
+/// associated or disassociated (subnets need them).
+async fn settle_blocks(aws: &Aws, vpc: &str) -> Result<(), AwsError> {
     wait_for(
         &format!("the CIDR blocks of {vpc} to settle"),
         Duration::from_secs(120),
         || async {
             let found = describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
             let settled = found.first().is_some_and(|v| {
-                v.cidr_block_association_set().iter().all(|b| {
+                let v4 = v.cidr_block_association_set().iter().map(|b| {
                     b.cidr_block_state()
                         .and_then(|s| s.state())
-                        .is_none_or(|s| !s.as_str().ends_with("ing"))
-                })
+                        .map(|s| s.as_str())
+                });
+                let v6 = v.ipv6_cidr_block_association_set().iter().map(|b| {
+                    b.ipv6_cidr_block_state()
+                        .and_then(|s| s.state())
+                        .map(|s| s.as_str())
+                });
+                v4.chain(v6).all(|s| s.is_none_or(|s| !s.ends_with("ing")))
             });
             Ok(settled.then_some(()))
         },

@@ -198,6 +198,7 @@ fn fake_id(address: &Address, stack: &str) -> String {
         K::Vpc => format!("vpc-{name}"),
         K::Subnet => format!("subnet-{name}"),
         K::InternetGateway => format!("igw-{name}"),
+        K::EgressOnlyGateway => format!("eigw-{name}"),
         K::ElasticIp => format!("eipalloc-{name}"),
         K::NatGateway => format!("nat-{name}"),
         K::PrefixList => format!("pl-{name}"),

@@ -5,7 +5,7 @@
 //! a gateway endpoint (VPCE_GATEWAY_PROTOCOL_RESTRICTION). A list whose
 //! addresses the model does not hold makes what depends on it unknown.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use vpcform_topology::Protocol;
 
 use super::{Evaluation, Leg, Reach};
@@ -13,7 +13,7 @@ use crate::flow::Endpoint;
 use crate::model::{Component, RouteTable, RouteTarget, SgPeer};
 
 /// A prefix-list route that wins, with the entry that holds the destination.
-type ListRoute<'n> = (Ipv4Net, Option<&'n RouteTarget>);
+type ListRoute<'n> = (IpNet, Option<&'n RouteTarget>);
 
 impl<'n> Evaluation<'n> {
     /// A subnet's ACL towards `remote`; for a service whose addresses are
@@ -26,21 +26,33 @@ impl<'n> Evaluation<'n> {
         remote: &Endpoint<'n>,
         packet: &crate::flow::Packet,
     ) {
-        let addresses_unknown = remote.service_list.is_some() && remote.addr.prefix_len() == 0;
+        let addresses_unknown = (remote.service_list.is_some() && remote.addr.prefix_len() == 0)
+            || remote.assigned_on_apply;
         let acl = self.net.acl_of(subnet);
         let narrow = acl.is_some_and(|a| {
             a.entries.iter().any(|e| {
                 e.direction == direction
                     && e.cidr.prefix_len() > 0
+                    && e.cidr.addr().is_ipv6() == remote.addr.addr().is_ipv6()
                     && (e.protocol == Protocol::All || e.protocol == packet.protocol)
             })
         });
         match acl {
             Some(a) if addresses_unknown && narrow => {
                 let reason = format!(
-                    "{} has entries for narrower ranges than 0.0.0.0/0, and the addresses of {} are not known here",
+                    "{} has entries for narrower ranges than {}, and the addresses of {} are not known here{}",
                     a.component(),
-                    remote.label
+                    if remote.addr.addr().is_ipv6() {
+                        "::/0"
+                    } else {
+                        "0.0.0.0/0"
+                    },
+                    remote.label,
+                    if remote.assigned_on_apply {
+                        " (AWS assigns its VPC's IPv6 block on apply)"
+                    } else {
+                        ""
+                    }
                 );
                 let step = match direction {
                     vpcform_topology::Direction::Egress => "network ACL outbound",
@@ -90,8 +102,12 @@ impl<'n> Evaluation<'n> {
 
     /// Whether a security-group rule's peer covers `remote`; `None` when unknown.
     pub(super) fn peer_holds(&self, peer: &SgPeer, remote: &Endpoint<'n>) -> Option<bool> {
+        let same_family = |c: &IpNet| c.addr().is_ipv6() == remote.addr.addr().is_ipv6();
         match peer {
+            SgPeer::Cidr(c) if !same_family(c) => Some(false),
             SgPeer::Cidr(c) if c.prefix_len() == 0 => Some(true),
+            // An IPv6 block AWS assigns on apply: a narrower rule may or may not hold it.
+            SgPeer::Cidr(_) if remote.assigned_on_apply => None,
             // A service whose addresses are not known: a narrower CIDR may or may not hold them.
             SgPeer::Cidr(_) if remote.service_list.is_some() && remote.addr.prefix_len() == 0 => {
                 None
@@ -108,7 +124,7 @@ impl<'n> Evaluation<'n> {
         &self,
         table: Option<&'n RouteTable>,
         b: &Endpoint<'n>,
-        best: Option<Ipv4Net>,
+        best: Option<IpNet>,
     ) -> Result<Option<ListRoute<'n>>, (Component, String)> {
         let Some(table) = table else { return Ok(None) };
         for (key, target) in &table.prefix_list_routes {
@@ -188,7 +204,7 @@ impl<'n> Evaluation<'n> {
     pub(super) fn destination_label(
         &self,
         table: Option<&RouteTable>,
-        destination: Ipv4Net,
+        destination: IpNet,
         target: Option<&RouteTarget>,
     ) -> String {
         let list = table.zip(target).and_then(|(t, target)| {

@@ -58,7 +58,9 @@ impl<'n> Evaluation<'n> {
                         nat.key
                     ),
                 )),
-                TargetKind::InternetGateway | TargetKind::Peering => {
+                TargetKind::InternetGateway
+                | TargetKind::Peering
+                | TargetKind::EgressOnlyGateway => {
                     self.target_reaches(vpc, Some(t), b)
                 }
             },

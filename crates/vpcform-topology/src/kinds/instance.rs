@@ -23,6 +23,8 @@ pub const AMI: Attr = Attr::new("ami");
 pub const INSTANCE_TYPE: Attr = Attr::new("instance_type");
 pub const SECURITY_GROUP_IDS: Attr = Attr::new("security_group_ids");
 pub const KEY_NAME: Attr = Attr::new("key_name");
+/// How many IPv6 addresses the instance asks for at launch; compared only when declared.
+pub const IPV6_ADDRESS_COUNT: Attr = Attr::new("ipv6_address_count");
 /// Read but not planned: the instance's state and private address.
 pub const STATE: Attr = Attr::new("state");
 pub const PRIVATE_IP_ADDRESS: Attr = Attr::new("private_ip_address");
@@ -42,6 +44,10 @@ pub struct Instance {
     pub security_groups: Vec<Ref>,
     /// Name of an existing EC2 key pair.
     pub key_name: Option<At<String>>,
+    /// IPv6 addresses to launch with, from its subnet's /64 (changing it
+    /// replaces the instance). Its subnet may give one by itself
+    /// (`assign-ipv6-on-creation`).
+    pub ipv6_address_count: Option<At<i64>>,
     #[schemars(default)]
     pub tags: Tags,
     #[schemars(default)]
@@ -59,6 +65,7 @@ impl Kind for Instance {
         AttrSpec::replace(SUBNET_ID, Compare::Exact),
         AttrSpec::update(SECURITY_GROUP_IDS, Compare::StringSet),
         AttrSpec::replace(KEY_NAME, Compare::Exact),
+        AttrSpec::replace(IPV6_ADDRESS_COUNT, Compare::Exact),
         crate::attr::TAGS_SPEC,
     ];
 
@@ -101,6 +108,9 @@ impl Kind for Instance {
             }
             (None, None) => {}
         }
+        if let Some(count) = &i.ipv6_address_count {
+            d.insert(IPV6_ADDRESS_COUNT, Desired::known(count.value));
+        }
         Some(d)
     }
 }
@@ -114,6 +124,7 @@ impl Declared for Instance {
         let subnet = f.required("subnet", cx);
         let sgs = f.maybe("security-groups", cx);
         let key_name = f.maybe("key-name", cx);
+        let ipv6_count = f.maybe("ipv6-address-count", cx);
         let (tags, deps, import_id) = common_fields(&mut f, cx);
         let span = f.span();
         f.finish(cx);
@@ -132,6 +143,7 @@ impl Declared for Instance {
             subnet: subnet?,
             security_groups: sgs.ok()?.unwrap_or_default(),
             key_name: key_name.ok()?,
+            ipv6_address_count: ipv6_count.ok()?,
             tags: tags?,
             depends_on: deps?,
             import_id: import_id?,
@@ -147,9 +159,9 @@ impl Declared for Instance {
             if !index.check(&i.subnet, ResourceKind::Subnet, "subnet", cx) {
                 continue;
             }
-            let vpc = subnets
-                .get(i.subnet.value.as_str())
-                .map(|s| &s.spec.vpc.value);
+            let subnet = subnets.get(i.subnet.value.as_str());
+            check_ipv6_count(inst, subnet.map(|s| &s.spec), cx);
+            let vpc = subnet.map(|s| &s.spec.vpc.value);
             for sg_ref in &i.security_groups {
                 if !index.check(sg_ref, ResourceKind::SecurityGroup, "security-groups", cx) {
                     continue;
@@ -223,6 +235,50 @@ impl Declared for Instance {
         m.list("security-groups", groups);
         m.maybe("key-name", o.str(KEY_NAME));
         Some(m)
+    }
+}
+
+impl Instance {
+    /// Whether it launches with an IPv6 address (asked for, or given by its subnet).
+    pub fn has_ipv6(&self, subnet: &crate::kinds::subnet::Subnet) -> bool {
+        subnet.assigns_ipv6()
+            || self
+                .ipv6_address_count
+                .as_ref()
+                .is_some_and(|c| c.value > 0)
+    }
+}
+
+/// IPv6 addresses come from the subnet's /64: it needs one.
+fn check_ipv6_count(
+    inst: &Named<Instance>,
+    subnet: Option<&crate::kinds::subnet::Subnet>,
+    cx: &mut Cx,
+) {
+    let Some(count) = &inst.spec.ipv6_address_count else {
+        return;
+    };
+    if count.value < 0 {
+        cx.push(
+            Diagnostic::error(
+                "ipv6-address-count",
+                count.span,
+                "`ipv6-address-count` cannot be negative",
+            )
+            .with_help("give a count from 0 up"),
+        );
+    } else if count.value > 0 && subnet.is_some_and(|s| s.ipv6_index.is_none()) {
+        cx.push(
+            Diagnostic::error(
+                "subnet-ipv6-without-vpc-block",
+                count.span,
+                format!(
+                    "instance `{}` asks for IPv6 addresses, but subnet `{}` has no IPv6 block",
+                    inst.name.value, inst.spec.subnet.value
+                ),
+            )
+            .with_help("give the subnet an `ipv6-index` (its VPC needs `ipv6: true`)"),
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 //! kind's module in `vpcform-aws/src/kinds/`.
 
 pub mod dhcp_options;
+pub mod egress_only_gateway;
 pub mod flow_log;
 pub mod iam;
 pub mod instance;

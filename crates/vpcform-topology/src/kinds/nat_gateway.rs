@@ -317,6 +317,19 @@ impl Declared for NatGateway {
 impl Routable for NatGateway {
     fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx) {
         let name = &route.target.name;
+        // NAT64: AWS's NAT gateways translate 64:ff9b::/96 to IPv4; no other IPv6.
+        if let ipnet::IpNet::V6(d) = route.destination
+            && d.to_string() != "64:ff9b::/96"
+        {
+            cx.push(
+                Diagnostic::error(
+                    "route-family",
+                    route.span,
+                    format!("NAT gateway `{name}` does not translate IPv6, but this route's destination is {d}"),
+                )
+                .with_help("IPv6 leaves through an egress-only gateway (outbound only) or an internet gateway; a NAT gateway takes only NAT64's 64:ff9b::/96"),
+            );
+        }
         let Some(nat) = t.nat_gateways.get(name.as_str()) else {
             return;
         };

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde_json::Value;
 
@@ -80,7 +80,7 @@ pub struct AclEntry {
     /// ICMP code; omit for all codes.
     pub icmp_code: Option<At<i64>>,
     #[schemars(with = "String")]
-    pub cidr: At<Ipv4Net>,
+    pub cidr: At<IpNet>,
     /// `allow` or `deny`.
     #[schemars(with = "AclAction")]
     pub action: At<AclAction>,
@@ -135,7 +135,7 @@ pub struct NormalAclEntry {
     /// Ports for tcp/udp (0..65535 for all), ICMP type and code (-1 for all), -1 otherwise.
     pub from_port: i64,
     pub to_port: i64,
-    pub cidr: Ipv4Net,
+    pub cidr: IpNet,
     pub action: AclAction,
 }
 

@@ -234,9 +234,24 @@ impl Routable for Peering {
             );
             return;
         };
-        if let Some(peer_vpc) = t.vpcs.get(peer)
-            && !peer_vpc.cidrs().any(|c| c.contains(&route.destination))
-        {
+        let Some(peer_vpc) = t.vpcs.get(peer) else {
+            return;
+        };
+        let inside = match route.destination {
+            ipnet::IpNet::V4(d) => peer_vpc.cidrs().any(|c| c.contains(&d)),
+            // The peer's IPv6 block is Amazon's to choose: known only once it exists.
+            ipnet::IpNet::V6(_) => peer_vpc.has_ipv6(),
+        };
+        if !inside && route.destination.addr().is_ipv6() {
+            cx.push(
+                Diagnostic::error(
+                    "route-outside-peer",
+                    route.span,
+                    format!("route to {} through peering `{name}`: the peer VPC `{peer}` has no IPv6 block", route.destination),
+                )
+                .with_help(format!("set `ipv6: true` on VPC `{peer}`, or route only IPv4 through the peering")),
+            );
+        } else if !inside {
             cx.push(
                 Diagnostic::error(
                     "route-outside-peer",

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use schemars::JsonSchema;
 
 use crate::address::TargetKind;
@@ -54,7 +54,7 @@ pub struct RouteTable {
 /// (`internet-gateway: NAME`, `peering: NAME`, …).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
-    pub destination: At<Ipv4Net>,
+    pub destination: At<IpNet>,
     pub target: At<RouteTarget>,
     /// The id of a target vpcform does not manage (`nat-0abc…`) whose route
     /// to this destination this one may replace; without it such a
@@ -393,7 +393,7 @@ fn check_associations<'t>(
 fn check_routes(t: &Topology, index: &NameIndex<'_>, tables_ok: &HashSet<&str>, cx: &mut Cx) {
     let tables = by_name(&t.route_tables);
     let declared = TopologyIndex::new(t);
-    let mut seen: HashMap<(&str, Ipv4Net), Span> = HashMap::new();
+    let mut seen: HashMap<(&str, IpNet), Span> = HashMap::new();
     for route in &t.effective_routes() {
         if !tables_ok.contains(route.table.as_str()) {
             continue;
@@ -457,7 +457,7 @@ impl Topology {
                     .iter()
                     .filter(|t| &t.spec.vpc.value == local);
                 for (table, destination) in
-                    tables.flat_map(|t| remote_vpc.spec.cidrs().map(move |c| (t, c)))
+                    tables.flat_map(|t| remote_vpc.spec.cidrs().map(move |c| (t, IpNet::V4(c))))
                 {
                     out.push(EffectiveRoute {
                         table: table.name.value.clone(),

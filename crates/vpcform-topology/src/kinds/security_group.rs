@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use ipnet::Ipv4Net;
 use schemars::JsonSchema;
 use serde_json::Value;
 
@@ -33,6 +32,8 @@ pub const IP_PROTOCOL: Attr = Attr::new("ip_protocol");
 pub const FROM_PORT: Attr = Attr::new("from_port");
 pub const TO_PORT: Attr = Attr::new("to_port");
 pub const CIDR_IPV4: Attr = Attr::new("cidr_ipv4");
+/// An IPv6 peer; in a rule's attributes only when its peer is one.
+pub const CIDR_IPV6: Attr = Attr::new("cidr_ipv6");
 pub const REFERENCED_GROUP_ID: Attr = Attr::new("referenced_group_id");
 pub const PREFIX_LIST_ID: Attr = Attr::new("prefix_list_id");
 /// Read only: what uses a group, as `i-…` (an instance's interface) or
@@ -92,8 +93,9 @@ pub struct Rule {
     pub icmp_type: Option<At<i64>>,
     /// ICMP code; omit for all codes.
     pub icmp_code: Option<At<i64>>,
+    /// An IPv4 or IPv6 CIDR block (`0.0.0.0/0`, `::/0`).
     #[schemars(with = "Option<String>")]
-    pub cidr: Option<At<Ipv4Net>>,
+    pub cidr: Option<At<ipnet::IpNet>>,
     /// Logical name of a security group.
     pub security_group: Option<Ref>,
     /// Logical name of a prefix list (every CIDR it holds).
@@ -290,6 +292,7 @@ impl Kind for RuleKind {
         AttrSpec::replace(FROM_PORT, Compare::Exact),
         AttrSpec::replace(TO_PORT, Compare::Exact),
         AttrSpec::replace(CIDR_IPV4, Compare::Cidr),
+        AttrSpec::replace(CIDR_IPV6, Compare::Cidr),
         AttrSpec::replace(REFERENCED_GROUP_ID, Compare::Id),
         AttrSpec::replace(PREFIX_LIST_ID, Compare::Id),
         AttrSpec::update(DESCRIPTION, Compare::Exact),
@@ -308,7 +311,8 @@ impl Kind for RuleKind {
             .find(|r| r.key() == key)?;
         let none = || Desired::Known(Value::Null);
         let (cidr, group) = match &rule.peer {
-            Peer::Cidr(c) => (Desired::known(c.to_string()), none()),
+            Peer::Cidr(ipnet::IpNet::V4(c)) => (Desired::known(c.to_string()), none()),
+            Peer::Cidr(ipnet::IpNet::V6(_)) => (none(), none()),
             Peer::SecurityGroup(other) => {
                 (none(), Desired::id_of(ResourceKind::SecurityGroup, other))
             }
@@ -330,12 +334,19 @@ impl Kind for RuleKind {
                 Desired::Known(rule.description.clone().map_or(Value::Null, Value::String)),
             ),
         ]);
-        // Only where the peer is a list, so other rules' hashes stay as they were.
-        if let Peer::PrefixList(list) = &rule.peer {
-            d.insert(
-                PREFIX_LIST_ID,
-                Desired::id_of(ResourceKind::PrefixList, list),
-            );
+        // Only where the peer is a list (an IPv6 block), so other rules'
+        // hashes stay as they were.
+        match &rule.peer {
+            Peer::PrefixList(list) => {
+                d.insert(
+                    PREFIX_LIST_ID,
+                    Desired::id_of(ResourceKind::PrefixList, list),
+                );
+            }
+            Peer::Cidr(ipnet::IpNet::V6(c)) => {
+                d.insert(CIDR_IPV6, Desired::known(c.to_string()));
+            }
+            Peer::Cidr(ipnet::IpNet::V4(_)) | Peer::SecurityGroup(_) => {}
         }
         Some(d)
     }
@@ -587,8 +598,9 @@ fn export_rule(
     let number = |a: Attr| a.get(rule).and_then(Value::as_i64).unwrap_or(-1);
     let (from, to) = (number(FROM_PORT), number(TO_PORT));
     let description = DESCRIPTION.str(rule).filter(|d| !d.is_empty());
+    let cidr = CIDR_IPV4.str(rule).or_else(|| CIDR_IPV6.str(rule));
     let peer = match (
-        CIDR_IPV4.str(rule),
+        cidr,
         REFERENCED_GROUP_ID.str(rule),
         PREFIX_LIST_ID.str(rule),
     ) {

@@ -25,6 +25,10 @@ use crate::yaml::Node;
 pub const CIDR_BLOCK: Attr = crate::kinds::vpc::CIDR_BLOCK;
 pub const AVAILABILITY_ZONE: Attr = Attr::new("availability_zone");
 pub const MAP_PUBLIC_IP_ON_LAUNCH: Attr = Attr::new("map_public_ip_on_launch");
+/// Which /64 of its VPC's IPv6 /56 the subnet has (null: none); compared
+/// when the VPC declares `ipv6`.
+pub const IPV6_INDEX: Attr = Attr::new("ipv6_index");
+pub const ASSIGN_IPV6_ADDRESS_ON_CREATION: Attr = Attr::new("assign_ipv6_address_on_creation");
 
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
 #[schemars(rename_all = "kebab-case", deny_unknown_fields)]
@@ -38,6 +42,11 @@ pub struct Subnet {
     pub availability_zone: Option<At<String>>,
     /// Give instances launched here a public IPv4 address. Default false.
     pub map_public_ip_on_launch: Option<At<bool>>,
+    /// Which /64 of the VPC's IPv6 block the subnet takes (0 to 255; the
+    /// VPC needs `ipv6: true`); changed in place.
+    pub ipv6_index: Option<At<i64>>,
+    /// Give each interface launched here an IPv6 address. Default false.
+    pub assign_ipv6_on_creation: Option<At<bool>>,
     #[schemars(default)]
     pub tags: Tags,
     #[schemars(default)]
@@ -54,6 +63,8 @@ impl Kind for Subnet {
         AttrSpec::replace(CIDR_BLOCK, Compare::Cidr),
         AttrSpec::replace(AVAILABILITY_ZONE, Compare::Exact),
         AttrSpec::update(MAP_PUBLIC_IP_ON_LAUNCH, Compare::Exact),
+        AttrSpec::update(IPV6_INDEX, Compare::Exact),
+        AttrSpec::update(ASSIGN_IPV6_ADDRESS_ON_CREATION, Compare::Exact),
         crate::attr::TAGS_SPEC,
     ];
 
@@ -75,6 +86,19 @@ impl Kind for Subnet {
         if let Some(az) = &s.availability_zone {
             d.insert(AVAILABILITY_ZONE, Desired::known(az.value.clone()));
         }
+        // Only where the VPC manages IPv6, so other subnets' hashes stay as they were.
+        let vpc = cx.index.vpcs.get(s.vpc.value.as_str());
+        if vpc.is_some_and(|v| v.ipv6.is_some()) {
+            let index = s
+                .ipv6_index
+                .as_ref()
+                .map_or(Value::Null, |i| i.value.into());
+            d.insert(IPV6_INDEX, Desired::Known(index));
+            d.insert(
+                ASSIGN_IPV6_ADDRESS_ON_CREATION,
+                Desired::known(s.assigns_ipv6()),
+            );
+        }
         Some(d)
     }
 }
@@ -86,6 +110,8 @@ impl Declared for Subnet {
         let cidr = f.required("cidr", cx);
         let az = f.maybe("availability-zone", cx);
         let public = f.maybe("map-public-ip-on-launch", cx);
+        let ipv6_index = f.maybe("ipv6-index", cx);
+        let assign_ipv6 = f.maybe("assign-ipv6-on-creation", cx);
         let (tags, deps, import_id) = common_fields(&mut f, cx);
         f.finish(cx);
         Some(Subnet {
@@ -93,6 +119,8 @@ impl Declared for Subnet {
             cidr: cidr?,
             availability_zone: az.ok()?,
             map_public_ip_on_launch: public.ok()?,
+            ipv6_index: ipv6_index.ok()?,
+            assign_ipv6_on_creation: assign_ipv6.ok()?,
             tags: tags?,
             depends_on: deps?,
             import_id: import_id?,
@@ -134,10 +162,12 @@ impl Declared for Subnet {
                     )),
                 );
             }
+            check_ipv6(subnet, vpc, cx);
             by_vpc.entry(s.vpc.value.as_str()).or_default().push(subnet);
         }
         for list in by_vpc.values_mut() {
             check_overlaps(list, cx);
+            check_ipv6_indexes(list, cx);
         }
     }
 
@@ -183,7 +213,105 @@ impl Declared for Subnet {
         if o.get(MAP_PUBLIC_IP_ON_LAUNCH) == Some(&Value::Bool(true)) {
             m.set("map-public-ip-on-launch", true);
         }
+        if let Some(index) = o.get(IPV6_INDEX).and_then(Value::as_i64) {
+            m.set("ipv6-index", index);
+        }
+        if o.get(ASSIGN_IPV6_ADDRESS_ON_CREATION) == Some(&Value::Bool(true)) {
+            m.set("assign-ipv6-on-creation", true);
+        }
         Some(m)
+    }
+}
+
+impl Subnet {
+    /// Whether interfaces launched here get an IPv6 address.
+    pub fn assigns_ipv6(&self) -> bool {
+        self.assign_ipv6_on_creation
+            .as_ref()
+            .is_some_and(|x| x.value)
+    }
+}
+
+/// The /64 of the subnet at `index` in the VPC's /56 (AWS's scheme: the
+/// index is the block's eighth byte).
+pub fn ipv6_subnet(vpc_block: ipnet::Ipv6Net, index: u8) -> ipnet::Ipv6Net {
+    let mut octets = vpc_block.network().octets();
+    octets[7] = index;
+    ipnet::Ipv6Net::new(octets.into(), 64).expect("a /64")
+}
+
+/// A subnet's IPv6 settings need its VPC's block, and an index AWS takes.
+fn check_ipv6(subnet: &Named<Subnet>, vpc: &Named<crate::kinds::vpc::Vpc>, cx: &mut Cx) {
+    let s = &subnet.spec;
+    if let Some(index) = &s.ipv6_index {
+        if !(0..=255).contains(&index.value) {
+            cx.push(
+                Diagnostic::error(
+                    "ipv6-index",
+                    index.span,
+                    format!(
+                        "`ipv6-index` is {}, but a VPC's /56 holds /64s 0 to 255",
+                        index.value
+                    ),
+                )
+                .with_help("choose an index from 0 to 255"),
+            );
+        }
+        if !vpc.spec.has_ipv6() {
+            cx.push(
+                Diagnostic::error(
+                    "subnet-ipv6-without-vpc-block",
+                    index.span,
+                    format!(
+                        "subnet `{}` takes IPv6 /64 number {}, but VPC `{}` has no IPv6 block",
+                        subnet.name.value, index.value, vpc.name.value
+                    ),
+                )
+                .with_help(format!("set `ipv6: true` on VPC `{}`", vpc.name.value)),
+            );
+        }
+    }
+    if let Some(assign) = s.assign_ipv6_on_creation.as_ref().filter(|a| a.value)
+        && s.ipv6_index.is_none()
+    {
+        cx.push(
+            Diagnostic::error(
+                "subnet-ipv6-without-vpc-block",
+                assign.span,
+                format!(
+                    "subnet `{}` assigns IPv6 addresses but has no IPv6 block",
+                    subnet.name.value
+                ),
+            )
+            .with_help("give the subnet an `ipv6-index` (its /64 of the VPC's block)"),
+        );
+    }
+}
+
+/// Two subnets of one VPC cannot take the same /64.
+fn check_ipv6_indexes(list: &[&Named<Subnet>], cx: &mut Cx) {
+    let mut seen: BTreeMap<i64, &Named<Subnet>> = BTreeMap::new();
+    for subnet in list {
+        let Some(index) = &subnet.spec.ipv6_index else {
+            continue;
+        };
+        if let Some(first) = seen.insert(index.value, subnet) {
+            cx.push(
+                Diagnostic::error(
+                    "overlapping-subnets",
+                    index.span,
+                    format!(
+                        "subnet `{}` takes IPv6 /64 number {}, like subnet `{}`",
+                        subnet.name.value, index.value, first.name.value
+                    ),
+                )
+                .with_related(
+                    first.name.span,
+                    format!("`{}` is declared here", first.name.value),
+                )
+                .with_help("give each subnet of a VPC its own `ipv6-index`"),
+            );
+        }
     }
 }
 

@@ -24,6 +24,8 @@ use crate::yaml::Node;
 pub const CIDR_BLOCK: Attr = Attr::new("cidr_block");
 /// Secondary IPv4 blocks, compared as a set; only when declared.
 pub const SECONDARY_CIDR_BLOCKS: Attr = Attr::new("secondary_cidr_blocks");
+/// Whether the VPC has an Amazon-provided IPv6 block; compared only when declared.
+pub const AMAZON_IPV6: Attr = Attr::new("amazon_ipv6");
 pub const ENABLE_DNS_SUPPORT: Attr = Attr::new("enable_dns_support");
 pub const ENABLE_DNS_HOSTNAMES: Attr = Attr::new("enable_dns_hostnames");
 /// The DHCP options set the VPC uses (`dopt-…`); compared only when declared.
@@ -42,6 +44,10 @@ pub struct Vpc {
     /// disassociated in place); omit to leave the VPC's as they are.
     #[schemars(with = "Option<Vec<String>>")]
     pub secondary_cidrs: Option<Vec<At<Ipv4Net>>>,
+    /// An Amazon-provided IPv6 block (a /56; AWS chooses it), associated
+    /// and disassociated in place; subnets take /64s of it by `ipv6-index`.
+    /// Omit to leave the VPC's as it is.
+    pub ipv6: Option<At<bool>>,
     /// Default true.
     pub enable_dns_support: Option<At<bool>>,
     /// Default false.
@@ -66,6 +72,7 @@ impl Kind for Vpc {
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(CIDR_BLOCK, Compare::Cidr),
         AttrSpec::update(SECONDARY_CIDR_BLOCKS, Compare::StringSet),
+        AttrSpec::update(AMAZON_IPV6, Compare::Exact),
         AttrSpec::update(ENABLE_DNS_SUPPORT, Compare::Exact),
         AttrSpec::update(ENABLE_DNS_HOSTNAMES, Compare::Exact),
         AttrSpec::update(RESTRICT_DEFAULT_SECURITY_GROUP, Compare::Exact),
@@ -103,6 +110,9 @@ impl Kind for Vpc {
             let blocks: Vec<String> = blocks.iter().map(|b| b.value.to_string()).collect();
             d.insert(SECONDARY_CIDR_BLOCKS, Desired::known(blocks));
         }
+        if let Some(ipv6) = &v.ipv6 {
+            d.insert(AMAZON_IPV6, Desired::known(ipv6.value));
+        }
         if let Some(set) = &v.dhcp_options {
             d.insert(
                 DHCP_OPTIONS_ID,
@@ -118,6 +128,7 @@ impl Declared for Vpc {
         let mut f = Fields::new(node, what, cx)?;
         let cidr = f.required("cidr", cx);
         let secondary = f.maybe("secondary-cidrs", cx);
+        let ipv6 = f.maybe("ipv6", cx);
         let dns_support = f.maybe("enable-dns-support", cx);
         let dns_hostnames = f.maybe("enable-dns-hostnames", cx);
         let restrict = f.maybe("restrict-default-security-group", cx);
@@ -127,6 +138,7 @@ impl Declared for Vpc {
         Some(Vpc {
             cidr: cidr?,
             secondary_cidrs: secondary.ok()?,
+            ipv6: ipv6.ok()?,
             enable_dns_support: dns_support.ok()?,
             enable_dns_hostnames: dns_hostnames.ok()?,
             restrict_default_security_group: restrict.ok()?,
@@ -179,6 +191,9 @@ impl Declared for Vpc {
         if !secondary.is_empty() {
             m.list("secondary-cidrs", secondary);
         }
+        if o.get(AMAZON_IPV6) == Some(&Value::Bool(true)) {
+            m.set("ipv6", true);
+        }
         // AWS's default set is not declared: the VPC keeps it unmanaged.
         cx.reference(
             o,
@@ -201,6 +216,11 @@ impl Declared for Vpc {
 }
 
 impl Vpc {
+    /// Whether the topology gives the VPC an IPv6 block.
+    pub fn has_ipv6(&self) -> bool {
+        self.ipv6.as_ref().is_some_and(|x| x.value)
+    }
+
     /// Every IPv4 block: the primary, then the secondary ones.
     pub fn cidrs(&self) -> impl Iterator<Item = Ipv4Net> + '_ {
         std::iter::once(self.cidr.value)
