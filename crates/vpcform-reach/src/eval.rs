@@ -442,7 +442,8 @@ impl<'n> Evaluation<'n> {
             .filter(|e| e.direction == direction)
             .collect();
         entries.sort_by_key(|e| e.number);
-        let what = format!("{} {} {remote}", packet_label(packet), to_from(direction));
+        let shown = self.addr_text(remote);
+        let what = format!("{} {} {shown}", packet_label(packet), to_from(direction));
         let mut denied = None;
         let mut allowed_by = Vec::new();
         for port in sub_ranges(packet, &entries) {
@@ -498,7 +499,7 @@ impl<'n> Evaluation<'n> {
                     .map(|n| format!(" numbered below {n}"))
                     .unwrap_or_default();
                 let fix = format!(
-                    "add an {} entry to {}{below} allowing {} {} {remote}",
+                    "add an {} entry to {}{below} allowing {} {} {shown}",
                     direction.as_str(),
                     acl.component().name,
                     acl_rule_text(packet),
@@ -604,13 +605,8 @@ impl<'n> Evaluation<'n> {
                 .map(|i| i.component())
                 .or(e.subnet.map(|s| s.component()))
             {
-                self.hop(
-                    leg,
-                    "IPv6 address",
-                    Some(c),
-                    format!("{} is a global address", e.addr),
-                    true,
-                );
+                let detail = format!("{} is a global address", self.addr_text(e.addr));
+                self.hop(leg, "IPv6 address", Some(c), detail, true);
             }
             return;
         }
@@ -1078,6 +1074,8 @@ fn packet_label(p: &Packet) -> String {
     match p.protocol {
         Protocol::Icmp if p.icmp == crate::flow::ECHO_REPLY => "icmp echo reply".into(),
         Protocol::Icmp => "icmp echo request".into(),
+        Protocol::Icmpv6 if p.icmp == crate::flow::ECHO6_REPLY => "icmpv6 echo reply".into(),
+        Protocol::Icmpv6 => "icmpv6 echo request".into(),
         Protocol::Tcp | Protocol::Udp if p.ports == EPHEMERAL => {
             format!(
                 "{} reply to ports {}-{}",
@@ -1096,6 +1094,8 @@ fn rule_label(protocol: Protocol, from: i64, to: i64, peer: &str) -> String {
         Protocol::All => "all traffic".to_string(),
         Protocol::Icmp if from == -1 => "all icmp".to_string(),
         Protocol::Icmp => format!("icmp type {from}"),
+        Protocol::Icmpv6 if from == -1 => "all icmpv6".to_string(),
+        Protocol::Icmpv6 => format!("icmpv6 type {from}"),
         Protocol::Tcp | Protocol::Udp if from == to => format!("{} {from}", protocol.aws_name()),
         Protocol::Tcp | Protocol::Udp => format!("{} {from}-{to}", protocol.aws_name()),
         other => other.aws_name(),
@@ -1115,6 +1115,7 @@ fn peer_label(peer: &SgPeer) -> String {
 fn service_rule(s: &Service) -> String {
     match s.protocol {
         Protocol::Icmp => "icmp (echo request, type 8)".into(),
+        Protocol::Icmpv6 => "icmpv6 (echo request, type 128)".into(),
         p => format!("{} port {}", p.aws_name(), s.port),
     }
 }
@@ -1124,6 +1125,10 @@ fn acl_rule_text(p: &Packet) -> String {
     match p.protocol {
         Protocol::Icmp if p.icmp == crate::flow::ECHO_REPLY => "icmp echo reply (type 0)".into(),
         Protocol::Icmp => "icmp echo request (type 8)".into(),
+        Protocol::Icmpv6 if p.icmp == crate::flow::ECHO6_REPLY => {
+            "icmpv6 echo reply (type 129)".into()
+        }
+        Protocol::Icmpv6 => "icmpv6 echo request (type 128)".into(),
         Protocol::Tcp | Protocol::Udp if p.ports == EPHEMERAL => {
             format!("{} ports 1024-65535 (replies)", p.protocol.aws_name())
         }

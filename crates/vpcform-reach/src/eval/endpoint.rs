@@ -218,7 +218,7 @@ impl<'n> Evaluation<'n> {
                 format!("{destination} (prefix list {})", self.list_component(key))
             }
             Some(key) => format!("prefix list {}", self.list_component(key)),
-            None => destination.to_string(),
+            None => self.addr_text(destination),
         }
     }
 

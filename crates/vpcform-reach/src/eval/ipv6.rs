@@ -149,6 +149,22 @@ impl<'n> Evaluation<'n> {
         ))
     }
 
+    /// An address as reports show it: a stand-in for a block AWS has yet
+    /// to assign says so.
+    pub(super) fn addr_text(&self, addr: IpNet) -> String {
+        let stand_in = self
+            .net
+            .vpcs
+            .iter()
+            .filter_map(|v| v.ipv6)
+            .any(|b| b.assigned_on_apply && IpNet::V6(b.cidr).contains(&addr));
+        if stand_in {
+            format!("{addr} (a stand-in: AWS assigns the IPv6 block on apply)")
+        } else {
+            addr.to_string()
+        }
+    }
+
     /// The IPv6 route that would carry traffic from `from`'s subnet to `b`.
     pub(super) fn ipv6_route_fix(
         &self,
