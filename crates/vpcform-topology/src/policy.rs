@@ -81,21 +81,21 @@ pub static POLICY_RULES: &[PolicyRule] = &[
     PolicyRule {
         id: "CKV_AWS_24",
         aliases: &["AVD-AWS-0107"],
-        title: "no security-group ingress from 0.0.0.0/0 to port 22",
+        title: "no security-group ingress from 0.0.0.0/0 or ::/0 to port 22",
         fix: "allow SSH from the addresses that need it, or reach instances through SSM Session Manager",
         check: |f, out| world_ingress_to_port(f, 22, "SSH", out),
     },
     PolicyRule {
         id: "CKV_AWS_25",
         aliases: &["AVD-AWS-0107"],
-        title: "no security-group ingress from 0.0.0.0/0 to port 3389",
+        title: "no security-group ingress from 0.0.0.0/0 or ::/0 to port 3389",
         fix: "allow RDP from the addresses that need it, or use Fleet Manager",
         check: |f, out| world_ingress_to_port(f, 3389, "RDP", out),
     },
     PolicyRule {
         id: "CKV_AWS_277",
         aliases: &[],
-        title: "no security-group ingress from 0.0.0.0/0 to all ports",
+        title: "no security-group ingress from 0.0.0.0/0 or ::/0 to all ports",
         fix: "allow only the protocols and ports the service needs",
         check: world_ingress_to_all_ports,
     },
@@ -109,7 +109,7 @@ pub static POLICY_RULES: &[PolicyRule] = &[
     PolicyRule {
         id: "AVD-AWS-0104",
         aliases: &["CKV_AWS_382"],
-        title: "no unrestricted security-group egress to 0.0.0.0/0",
+        title: "no unrestricted security-group egress to 0.0.0.0/0 or ::/0",
         fix: "declare `egress:` with the destinations the instances need (omitting it keeps AWS's allow-all rule)",
         check: unrestricted_egress,
     },
@@ -218,24 +218,40 @@ pub fn desired_facts(t: &Topology, graph: &DependencyGraph) -> Facts {
             attrs,
         };
         if fact.kind == ResourceKind::SecurityGroup && fact.get(REVOKE_DEFAULT_EGRESS).is_none() {
-            let (address, rule) = default_egress_fact(&node.address);
-            facts.insert(address, rule);
+            // A group in a VPC with IPv6 gets AWS's ::/0 egress rule too.
+            let ipv6 = t
+                .security_groups
+                .iter()
+                .find(|g| g.name.value == node.address.name)
+                .and_then(|g| t.vpcs.iter().find(|v| v.name.value == g.spec.vpc.value))
+                .is_some_and(|v| v.spec.has_ipv6());
+            for world in std::iter::once(WORLD).chain(ipv6.then_some(WORLD6)) {
+                let (address, rule) = default_egress_fact(&node.address, world);
+                facts.insert(address, rule);
+            }
         }
         facts.insert(node.address.clone(), fact);
     }
     Facts(facts)
 }
 
-/// AWS's egress rule of a new group, as the reader reports it.
-fn default_egress_fact(group: &Address) -> (Address, Fact) {
-    let rule = crate::default_egress();
+/// AWS's egress rule of a new group to `world` (0.0.0.0/0, or ::/0 in a
+/// VPC with IPv6), as the reader reports it.
+fn default_egress_fact(group: &Address, world: &str) -> (Address, Fact) {
+    let mut rule = crate::default_egress();
+    let cidr = world.parse().expect("a CIDR");
+    rule.peer = crate::Peer::Cidr(cidr);
+    let family = match cidr {
+        ipnet::IpNet::V4(_) => CIDR_IPV4,
+        ipnet::IpNet::V6(_) => CIDR_IPV6,
+    };
     let attrs = [
         (GROUP_ID, Value::String(group.to_string())),
         (DIRECTION, Value::from("egress")),
         (IP_PROTOCOL, Value::from("-1")),
         (FROM_PORT, Value::from(-1)),
         (TO_PORT, Value::from(-1)),
-        (CIDR_IPV4, Value::from("0.0.0.0/0")),
+        (family, Value::from(world)),
     ]
     .into_iter()
     .map(|(a, v)| (a.as_str().to_string(), v))
@@ -256,10 +272,19 @@ fn default_egress_fact(group: &Address) -> (Address, Fact) {
 // ---- The checks ---------------------------------------------------------------------
 
 const WORLD: &str = "0.0.0.0/0";
+const WORLD6: &str = "::/0";
 
-/// Security-group rules of `direction` open to 0.0.0.0/0.
-/// Rules open to the whole internet: by their CIDR, or by a prefix list
-/// that holds 0.0.0.0/0 (a list's entries are what its rules grant).
+/// What of the whole internet a rule names: its CIDR, or the list holding it.
+fn world_of(r: &Fact) -> String {
+    match (r.str(CIDR_IPV4).or(r.str(CIDR_IPV6)), r.str(PREFIX_LIST_ID)) {
+        (Some(cidr), _) => cidr.to_string(),
+        (None, Some(list)) => format!("prefix list {list}, which holds it"),
+        (None, None) => WORLD.to_string(),
+    }
+}
+
+/// Security-group rules of `direction` open to the whole internet: by their CIDR, or by a prefix list
+/// that holds 0.0.0.0/0 or ::/0 (a list's entries are what its rules grant).
 fn world_rules<'f>(
     facts: &'f Facts,
     direction: &'f str,
@@ -333,26 +358,29 @@ fn world_ingress_to_port(facts: &Facts, port: i64, what: &str, out: &mut Vec<(Ad
         if reaches {
             out.push((
                 address.clone(),
-                format!("{what} (port {port}) is open to the whole internet ({WORLD})"),
+                format!(
+                    "{what} (port {port}) is open to the whole internet ({})",
+                    world_of(r)
+                ),
             ));
         }
     }
 }
 
 fn world_ingress_to_all_ports(facts: &Facts, out: &mut Vec<(Address, String)>) {
-    for (address, _) in world_rules(facts, "ingress").filter(|(_, r)| all_traffic(r)) {
+    for (address, r) in world_rules(facts, "ingress").filter(|(_, r)| all_traffic(r)) {
         out.push((
             address.clone(),
-            format!("every port is open to the whole internet ({WORLD})"),
+            format!("every port is open to the whole internet ({})", world_of(r)),
         ));
     }
 }
 
 fn unrestricted_egress(facts: &Facts, out: &mut Vec<(Address, String)>) {
-    for (address, _) in world_rules(facts, "egress").filter(|(_, r)| all_traffic(r)) {
+    for (address, r) in world_rules(facts, "egress").filter(|(_, r)| all_traffic(r)) {
         out.push((
             address.clone(),
-            format!("all traffic may leave to anywhere ({WORLD})"),
+            format!("all traffic may leave to anywhere ({})", world_of(r)),
         ));
     }
 }
