@@ -194,9 +194,11 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
                 .ipv6_cidr_block_association_set()
                 .iter()
                 .filter(|b| {
-                    b.ipv6_cidr_block_state()
-                        .and_then(|s| s.state())
-                        .is_some_and(|s| s.as_str() == "associated")
+                    crate::read::ipv6_block_in_use(
+                        b.ipv6_cidr_block_state()
+                            .and_then(|s| s.state())
+                            .map(|s| s.as_str()),
+                    )
                 })
                 .find_map(|b| b.ipv6_cidr_block()?.parse().ok())
                 .map(|cidr| Ipv6Block {
@@ -326,9 +328,11 @@ fn add_subnets(
                 .ipv6_cidr_block_association_set()
                 .iter()
                 .filter(|b| {
-                    b.ipv6_cidr_block_state()
-                        .and_then(|s| s.state())
-                        .is_some_and(|s| s.as_str() == "associated")
+                    crate::read::ipv6_block_in_use(
+                        b.ipv6_cidr_block_state()
+                            .and_then(|s| s.state())
+                            .map(|s| s.as_str()),
+                    )
                 })
                 .find_map(|b| b.ipv6_cidr_block()?.parse().ok()),
             assign_ipv6: s.assign_ipv6_address_on_creation().unwrap_or(false),

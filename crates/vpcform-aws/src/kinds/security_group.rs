@@ -344,6 +344,33 @@ fn permission(op: &Operation) -> IpPermission {
     p.build()
 }
 
+/// Removes AWS's allow-all egress of a new group: to 0.0.0.0/0, and in a
+/// VPC with IPv6 to ::/0. One call for both; AWS answers for the ones it
+/// holds. Where it refuses a rule it does not hold, IPv4's alone.
+async fn revoke_default_egress(aws: &Aws, group: &str) -> Result<(), AwsError> {
+    let all = |ipv6: bool| {
+        let p = IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build());
+        let p = if ipv6 {
+            p.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6("::/0").build())
+        } else {
+            p
+        };
+        p.build()
+    };
+    let not_found = |e: &AwsError| is_code(e, &["InvalidPermission.NotFound"]);
+    match rule_call(aws, RuleCall::Revoke, Direction::Egress, group, all(true)).await {
+        Err(e) if not_found(&e) => {
+            match rule_call(aws, RuleCall::Revoke, Direction::Egress, group, all(false)).await {
+                Err(e) if !not_found(&e) => Err(e),
+                _ => Ok(()),
+            }
+        }
+        other => other.map(|_| ()),
+    }
+}
+
 /// A security group.
 pub(crate) struct SecurityGroup;
 
@@ -382,14 +409,7 @@ impl AwsKind for SecurityGroup {
         )
         .await?;
         if attr_bool(op, REVOKE_DEFAULT_EGRESS) == Some(true) {
-            let all = IpPermission::builder()
-                .ip_protocol("-1")
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build();
-            match rule_call(aws, RuleCall::Revoke, Direction::Egress, &group, all).await {
-                Err(e) if !is_code(&e, &["InvalidPermission.NotFound"]) => return Err(e),
-                _ => {}
-            }
+            revoke_default_egress(aws, &group).await?;
         }
         Ok(outcome(group))
     }

@@ -193,9 +193,11 @@ fn ipv6_block(s: &aws_sdk_ec2::types::Subnet) -> Option<(String, ipnet::Ipv6Net)
     s.ipv6_cidr_block_association_set()
         .iter()
         .filter(|b| {
-            b.ipv6_cidr_block_state()
-                .and_then(|s| s.state())
-                .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"))
+            crate::read::ipv6_block_in_use(
+                b.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
+            )
         })
         .find_map(|b| {
             let cidr = b.ipv6_cidr_block()?.parse().ok()?;
