@@ -63,7 +63,15 @@ instances:
 
 fn reach6(moto: &Moto, dir: &std::path::Path, from: &str, to: &str) -> Run {
     let args = [
-        "reach", from, to, "--protocol", "tcp", "--port", "443", "--ipv6", "--live",
+        "reach",
+        from,
+        to,
+        "--protocol",
+        "tcp",
+        "--port",
+        "443",
+        "--ipv6",
+        "--live",
     ];
     vpcform(moto, dir, &args)
 }
@@ -137,7 +145,10 @@ async fn ipv6_facts(sdk: &Sdk) -> (String, Vec<String>) {
         .await
         .unwrap();
     let g = &groups.security_groups()[0];
-    for (direction, permissions) in [("in", g.ip_permissions()), ("out", g.ip_permissions_egress())] {
+    for (direction, permissions) in [
+        ("in", g.ip_permissions()),
+        ("out", g.ip_permissions_egress()),
+    ] {
         for p in permissions {
             for r in p.ipv6_ranges() {
                 facts.push(format!(
@@ -161,7 +172,11 @@ fn a_dual_stack_network_applies_replans_clean_and_reach_answers_over_ipv6() {
     ok(&vpcform(&moto, dir.path(), &["validate"]));
     ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
     let plan = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "re-plan is clean:\n{}\n{}", plan.stdout, plan.stderr);
+    assert_eq!(
+        plan.code, 0,
+        "re-plan is clean:\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
 
     let (block, facts) = rt.block_on(ipv6_facts(&sdk));
     let block: ipnet::Ipv6Net = block.parse().unwrap();
@@ -194,7 +209,11 @@ fn a_dual_stack_network_applies_replans_clean_and_reach_answers_over_ipv6() {
     // Over IPv6 the app leaves through the egress-only gateway; nothing opens inwards.
     let out = reach6(&moto, dir.path(), "instance.app", "internet");
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("egress-only-gateway.eigw"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("egress-only-gateway.eigw"),
+        "{}",
+        out.stdout
+    );
     let inwards = reach6(&moto, dir.path(), "::/0", "instance.app");
     assert_ne!(inwards.code, 0, "{}", inwards.stdout);
     assert!(
@@ -223,4 +242,184 @@ fn a_dual_stack_network_applies_replans_clean_and_reach_answers_over_ipv6() {
     assert!(facts.contains(&now), "{now}:\n{facts:#?}");
     let plan = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
+/// The console's way: a VPC with an Amazon-provided block, a subnet on /64
+/// number 3 assigning addresses, an egress-only gateway and its `::/0`
+/// route, an SSH rule from an IPv6 block and an IPv6 ACL entry.
+async fn build_by_hand(sdk: &Sdk) -> (String, String) {
+    use ec2::types::{IpPermission, Ipv6Range, RuleAction};
+    let ec2 = &sdk.ec2;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.60.0.0/16")
+        .amazon_provided_ipv6_cidr_block(true)
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .clone();
+    let vpc_id = vpc.vpc_id().unwrap().to_string();
+    let block: ipnet::Ipv6Net = vpc.ipv6_cidr_block_association_set()[0]
+        .ipv6_cidr_block()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.60.3.0/24")
+        .availability_zone("us-east-1a")
+        .ipv6_cidr_block(vpcform_topology::kinds::subnet::ipv6_subnet(block, 3).to_string())
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    ec2.modify_subnet_attribute()
+        .subnet_id(&subnet)
+        .assign_ipv6_address_on_creation(
+            ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eigw = ec2
+        .create_egress_only_internet_gateway()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .egress_only_internet_gateway()
+        .unwrap()
+        .egress_only_internet_gateway_id()
+        .unwrap()
+        .to_string();
+    let rtb = ec2
+        .create_route_table()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    ec2.associate_route_table()
+        .route_table_id(&rtb)
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    ec2.create_route()
+        .route_table_id(&rtb)
+        .destination_ipv6_cidr_block("::/0")
+        .egress_only_internet_gateway_id(&eigw)
+        .send()
+        .await
+        .unwrap();
+    let group = ec2
+        .create_security_group()
+        .group_name("admin")
+        .description("admin")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("2001:db8:1::/48").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let acl = ec2
+        .create_network_acl()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    ec2.create_network_acl_entry()
+        .network_acl_id(&acl)
+        .rule_number(120)
+        .egress(false)
+        .protocol("6")
+        .rule_action(RuleAction::Allow)
+        .ipv6_cidr_block("::/0")
+        .port_range(ec2::types::PortRange::builder().from(443).to(443).build())
+        .send()
+        .await
+        .unwrap();
+    (vpc_id, eigw)
+}
+
+#[test]
+fn an_ipv6_network_built_by_hand_is_imported_and_adopted_with_tags_only() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let (vpc, eigw) = rt.block_on(build_by_hand(&sdk));
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "import",
+        "--vpc",
+        &vpc,
+        "--stack",
+        "hand",
+        "-o",
+        "topology.yaml",
+    ];
+    let run = vpcform(&moto, dir.path(), &args);
+    ok(&run);
+    let written = std::fs::read_to_string(dir.path().join("topology.yaml")).unwrap();
+    for wanted in [
+        "ipv6: true",
+        "ipv6-index: 3",
+        "assign-ipv6-on-creation: true",
+        &format!("import-id: {eigw}"),
+        "{ destination: \"::/0\", egress-only-gateway: ",
+        "{ protocol: tcp, port: 22, cidr: \"2001:db8:1::/48\" }",
+        "{ rule: 120, protocol: tcp, port: 443, cidr: \"::/0\", action: allow }",
+        "Nothing in these VPCs was left out.",
+    ] {
+        assert!(written.contains(wanted), "{wanted}\n{written}");
+    }
+    for absent in ["IPv6", &eigw] {
+        assert!(
+            !run.stderr.contains(absent),
+            "nothing of IPv6 is left out:\n{}",
+            run.stderr
+        );
+    }
+    ok(&vpcform(&moto, dir.path(), &["validate"]));
+    let plan = vpcform(&moto, dir.path(), &["plan", "--format", "json"]);
+    ok(&plan);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let summary = &plan["summary"];
+    let counts = ["add", "change", "destroy"].map(|k| summary[k].as_u64());
+    assert_eq!(counts, [Some(0); 3], "only adoptions:\n{plan:#}");
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let again = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }

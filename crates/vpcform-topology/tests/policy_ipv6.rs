@@ -38,7 +38,9 @@ fn findings(rule: &str) -> Vec<String> {
 fn ssh_open_to_all_of_ipv6_is_found_and_a_narrow_ipv6_block_is_not() {
     assert_eq!(
         findings("CKV_AWS_24"),
-        ["security-group-rule.admin[ingress/tcp/22..22/::/0]: SSH (port 22) is open to the whole internet (::/0)"]
+        [
+            "security-group-rule.admin[ingress/tcp/22..22/::/0]: SSH (port 22) is open to the whole internet (::/0)"
+        ]
     );
     assert_eq!(findings("CKV_AWS_25"), Vec::<String>::new());
 }

@@ -171,23 +171,15 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
             }
             continue;
         }
-        for (direction, p) in permissions(&g) {
-            // Prefix-list peers are declared (the rule's export says when a list is not).
-            for peer in p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()) {
-                out.leave_out(
-                    id,
-                    format!("the {} rule with {peer}", direction.as_str()),
-                    "vpcform declares IPv4, security-group and prefix-list peers only; the rule stays as it is",
-                );
-            }
-        }
+        // Every peer is declared: the rule's export says when a group or list is not.
         out.ids.push(id.to_string());
     }
     Ok(out)
 }
 
 /// Whether a default group holds only AWS's rules (all traffic from the
-/// group itself, all out), or fewer: nothing was added by hand.
+/// group itself, all out, to ::/0 too in a VPC with IPv6), or fewer:
+/// nothing was added by hand.
 fn has_default_rules(g: &aws_sdk_ec2::types::SecurityGroup) -> bool {
     let own = g.group_id().unwrap_or_default();
     let from_itself = NormalRule {
@@ -198,13 +190,14 @@ fn has_default_rules(g: &aws_sdk_ec2::types::SecurityGroup) -> bool {
         peer: Peer::SecurityGroup(own.to_string()),
         description: None,
     };
-    let ipv4_only = permissions(g).all(|(_, p)| p.prefix_list_ids().is_empty())
-        && permissions(g)
-            .all(|(direction, p)| direction == Direction::Egress || p.ipv6_ranges().is_empty());
-    ipv4_only
-        && permissions(g)
-            .flat_map(|(direction, p)| rules_of(direction, p))
-            .all(|(rule, _)| rule == from_itself || rule == vpcform_topology::default_egress())
+    let all_out = vpcform_topology::default_egress();
+    let all_out_v6 = NormalRule {
+        peer: Peer::Cidr("::/0".parse().expect("a CIDR")),
+        ..all_out.clone()
+    };
+    permissions(g)
+        .flat_map(|(direction, p)| rules_of(direction, p))
+        .all(|(rule, _)| [&from_itself, &all_out, &all_out_v6].contains(&&rule))
 }
 
 pub(crate) async fn describe(
@@ -353,7 +346,11 @@ async fn revoke_default_egress(aws: &Aws, group: &str) -> Result<(), AwsError> {
             .ip_protocol("-1")
             .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build());
         let p = if ipv6 {
-            p.ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6("::/0").build())
+            p.ipv6_ranges(
+                aws_sdk_ec2::types::Ipv6Range::builder()
+                    .cidr_ipv6("::/0")
+                    .build(),
+            )
         } else {
             p
         };
