@@ -392,6 +392,16 @@ fn resolve_id_refs(key: &str, names: &HashMap<String, String>) -> String {
     out
 }
 
+/// Whether an IPv6 block association counts as the object's block: any
+/// state but those of a block going or gone. (moto 5.2.5 reports a
+/// subnet's state as the text of a nested structure, not `associated`.)
+pub(crate) fn ipv6_block_in_use(state: Option<&str>) -> bool {
+    !matches!(
+        state,
+        Some("disassociating" | "disassociated" | "failing" | "failed")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,14 +439,4 @@ mod tests {
         );
         assert_eq!(resolve_id_refs("id:subnet-9", &names), "subnet-9");
     }
-}
-
-/// Whether an IPv6 block association counts as the object's block: any
-/// state but those of a block going or gone. (moto 5.2.5 reports a
-/// subnet's state as the text of a nested structure, not `associated`.)
-pub(crate) fn ipv6_block_in_use(state: Option<&str>) -> bool {
-    !matches!(
-        state,
-        Some("disassociating" | "disassociated" | "failing" | "failed")
-    )
 }
