@@ -143,6 +143,13 @@ fn instance_addr(i: &Instance, s: &Subnet, ipv6: bool) -> Result<IpNet, String> 
     if let Some(ip) = i.ipv6 {
         return Ok(host(IpAddr::V6(ip)));
     }
+    if !i.has_ipv6 && s.assign_ipv6 {
+        return Err(format!(
+            "{} has no IPv6 address: {} assigns one only to interfaces launched after it was set; give the instance `ipv6-address-count` (which replaces it) or assign one to its interface",
+            i.component(),
+            s.key
+        ));
+    }
     if !i.has_ipv6 {
         return Err(format!(
             "{} has no IPv6 address: set `assign-ipv6-on-creation: true` on {} or `ipv6-address-count` on the instance",

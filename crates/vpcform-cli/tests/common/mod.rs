@@ -249,3 +249,48 @@ pub fn by_tag(key: &str, value: &str) -> ec2::types::Filter {
         .values(value)
         .build()
 }
+
+/// What AWS gives the default network ACL of a VPC with IPv6 and moto
+/// 5.2.5 does not: rule 101 allowing all IPv6 traffic in and out ("Default
+/// network ACL", Amazon VPC User Guide). Written into moto so that the
+/// account looks as AWS's would.
+pub async fn add_default_ipv6_acl_entries(sdk: &Sdk) {
+    let default = ec2::types::Filter::builder()
+        .name("default")
+        .values("true")
+        .build();
+    let acls = sdk
+        .ec2
+        .describe_network_acls()
+        .filters(default)
+        .send()
+        .await
+        .unwrap();
+    // moto keeps the default ACLs of deleted VPCs: only those of live VPCs count.
+    let vpcs = sdk.ec2.describe_vpcs().send().await.unwrap();
+    let ipv6: Vec<&str> = vpcs
+        .vpcs()
+        .iter()
+        .filter(|v| !v.ipv6_cidr_block_association_set().is_empty())
+        .filter_map(|v| v.vpc_id())
+        .collect();
+    for acl in acls.network_acls() {
+        let has = acl.entries().iter().any(|e| e.rule_number() == Some(101));
+        if !acl.vpc_id().is_some_and(|v| ipv6.contains(&v)) || has {
+            continue;
+        }
+        for egress in [false, true] {
+            sdk.ec2
+                .create_network_acl_entry()
+                .network_acl_id(acl.network_acl_id().unwrap())
+                .rule_number(101)
+                .egress(egress)
+                .protocol("-1")
+                .rule_action(ec2::types::RuleAction::Allow)
+                .ipv6_cidr_block("::/0")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
