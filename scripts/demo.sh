@@ -77,8 +77,9 @@ log "(moto drops a prefix-list rule's description, which AWS keeps: the demo's c
 log " moto gives no IPv6 address to an instance its subnet should give one: app-1 asks for one)"
 prod="$(mktemp -d)"
 sed -e 's/prefix-list: office-ranges, description: office }/prefix-list: office-ranges }/' \
+  -e 's/prefix-list: com.amazonaws.us-east-1.s3, description: backups to S3 }/prefix-list: com.amazonaws.us-east-1.s3 }/' \
   -e 's/^    security-groups: \[app-sg\]$/&\n    ipv6-address-count: 1/' \
-  -e 's/^waivers:$/waivers:\n  - { rule: CKV_AWS_23, resource: security-group.bastion-sg, reason: "moto drops the description of a prefix-list rule" }/' \
+  -e 's/^waivers:$/waivers:\n  - { rule: CKV_AWS_23, resource: security-group.bastion-sg, reason: "moto drops the description of a prefix-list rule" }\n  - { rule: CKV_AWS_23, resource: security-group.db-sg, reason: "moto drops the description of a prefix-list rule" }/' \
   examples/production-vpc.yaml >"$prod/production.yaml"
 step apply -f "$prod/production.yaml" --auto-approve 2>&1 | grep -E 'prefix-list|vpc-endpoint|egress-only|Apply complete'
 log "moto gives the default ACL of an IPv6 VPC no IPv6 entries; AWS's (rule 101, allow all) are written in"

@@ -26,6 +26,8 @@ pub struct Imported {
     pub left_out: Vec<LeftOut>,
     /// Objects another stack already owns.
     pub conflicts: Vec<Conflict>,
+    /// AWS's prefix lists the rules found name, id → name.
+    pub aws_prefix_lists: BTreeMap<String, String>,
     pub api_calls: u64,
 }
 
@@ -67,12 +69,38 @@ pub async fn read_vpcs(aws: &Aws, stack: &str, vpcs: &[String]) -> Result<Import
         }
         pending = reached_through(&objects, &cx.adopted);
     }
+    let aws_prefix_lists = aws_lists_named_by_rules(aws, &objects).await?;
     Ok(Imported {
         observed: vpcform_diff::to_observed(objects.into_values()),
         left_out,
         conflicts,
+        aws_prefix_lists,
         api_calls: aws.calls.get() - before,
     })
+}
+
+/// AWS's lists (id → name), when a rule found names a list the import did
+/// not read (one call for all of AWS's lists in the region).
+async fn aws_lists_named_by_rules(
+    aws: &Aws,
+    objects: &BTreeMap<Address, LiveObject>,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    use vpcform_topology::kinds::security_group::PREFIX_LIST_ID;
+    let read: HashSet<&str> = objects
+        .values()
+        .filter(|o| o.address.kind == ResourceKind::PrefixList)
+        .map(|o| o.id.as_str())
+        .collect();
+    let unread = objects
+        .values()
+        .filter(|o| o.address.kind == ResourceKind::SecurityGroupRule)
+        .filter_map(|o| PREFIX_LIST_ID.str(&o.attrs))
+        .any(|id| !read.contains(id));
+    if !unread {
+        return Ok(BTreeMap::new());
+    }
+    let lists = crate::kinds::prefix_list::aws_managed(aws, None).await?;
+    Ok(lists.into_iter().map(|(name, id)| (id, name)).collect())
 }
 
 /// Every kind found by VPC, scanned concurrently.

@@ -423,8 +423,9 @@ async fn read_prefix_lists(
         .collect();
     ids.sort();
     ids.dedup();
-    // AWS's lists exist for the gateway services only.
-    let wanted: Vec<String> = topology
+    // AWS's lists the topology names: its gateway endpoints' services'
+    // (AWS has lists for those only) and those its rules name.
+    let mut wanted: Vec<String> = topology
         .vpc_endpoints
         .iter()
         .filter(|e| {
@@ -433,7 +434,18 @@ async fn read_prefix_lists(
         .map(|e| {
             vpcform_topology::kinds::vpc_endpoint::service_name(&e.spec.service.value, aws.region())
         })
+        .chain(
+            topology
+                .security_groups
+                .iter()
+                .flat_map(|g| g.spec.rules().map(|(_, r)| r))
+                .filter_map(|r| r.prefix_list.as_ref())
+                .filter(|l| vpcform_topology::kinds::prefix_list::is_aws_managed(&l.value))
+                .map(|l| l.value.clone()),
+        )
         .collect();
+    wanted.sort();
+    wanted.dedup();
     let mut found = Vec::new();
     if !ids.is_empty() {
         found.extend(lists_by_id(aws, ids).await?);
@@ -462,6 +474,10 @@ async fn read_prefix_lists(
         match &service {
             Some(service) => {
                 names.0.insert(id.to_string(), service_list_key(service));
+            }
+            // AWS's other lists (global ones) go by AWS's name, as rules name them.
+            None if prefix_list::aws_owned(l) => {
+                names.0.insert(id.to_string(), name.to_string());
             }
             None => names.learn(id, l.tags(), &topology.stack.value),
         }

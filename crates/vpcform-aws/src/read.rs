@@ -285,12 +285,14 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
     let reads = crate::registry::own_readers()
         .into_iter()
         .map(|(_, read)| read(aws, &cx));
-    let (found, ssm) = tokio::try_join!(
+    let managed = aws_managed_lists_named(topology);
+    let (found, ssm, lists) = tokio::try_join!(
         futures::future::try_join_all(reads),
         crate::kinds::instance::read_ssm_parameters(aws, &cx),
+        crate::kinds::prefix_list::aws_managed(aws, Some(managed.keys().cloned().collect())),
     )?;
     let mut live = LiveState {
-        ssm_parameters: ssm,
+        lookups: ssm,
         ..LiveState::default()
     };
     let mut all = Vec::new();
@@ -298,12 +300,17 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
         all.extend(found.objects);
         live.conflicts.extend(found.conflicts);
     }
-    // Child keys that name other objects by id get those objects' logical names.
-    let names: HashMap<String, String> = all
+    // Child keys that name other objects by id get those objects' logical
+    // names; AWS's lists go by AWS's names.
+    let mut names: HashMap<String, String> = all
         .iter()
         .filter(|o| o.address.key.is_none())
         .map(|o| (o.id.clone(), o.address.name.clone()))
         .collect();
+    names.extend(lists.iter().map(|(name, id)| (id.clone(), name.clone())));
+    live.conflicts
+        .extend(unpublished_lists(&managed, &lists, aws.region()));
+    live.lookups.extend(lists);
     for object in &mut all {
         if let Some(key) = &object.address.key
             && key.contains(ID_REF)
@@ -372,6 +379,47 @@ fn collect_strings(value: &Value, out: &mut HashSet<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
         _ => {}
     }
+}
+
+/// The AWS-managed lists the topology's rules name, each with the rules
+/// that name it.
+fn aws_managed_lists_named(topology: &Topology) -> BTreeMap<String, Vec<Address>> {
+    use vpcform_topology::kinds::prefix_list::is_aws_managed;
+    let mut out: BTreeMap<String, Vec<Address>> = BTreeMap::new();
+    for g in &topology.security_groups {
+        for rule in g.spec.rules().filter_map(|(d, r)| r.normalise(d)) {
+            if let vpcform_topology::Peer::PrefixList(list) = &rule.peer
+                && is_aws_managed(list)
+            {
+                let address =
+                    Address::keyed(ResourceKind::SecurityGroupRule, &g.name.value, rule.key());
+                out.entry(list.clone()).or_default().push(address);
+            }
+        }
+    }
+    out
+}
+
+/// A rule naming a list AWS does not publish here cannot be made: its
+/// create is refused, naming the region.
+fn unpublished_lists(
+    named: &BTreeMap<String, Vec<Address>>,
+    found: &BTreeMap<String, String>,
+    region: &str,
+) -> Vec<Conflict> {
+    named
+        .iter()
+        .filter(|(name, _)| !found.contains_key(*name))
+        .flat_map(|(name, rules)| {
+            rules.iter().map(move |address| Conflict {
+                address: address.clone(),
+                id: String::new(),
+                message: format!(
+                    "AWS publishes no prefix list named `{name}` in {region} (AWS's lists are named like com.amazonaws.{region}.s3)"
+                ),
+            })
+        })
+        .collect()
 }
 
 fn resolve_id_refs(key: &str, names: &HashMap<String, String>) -> String {

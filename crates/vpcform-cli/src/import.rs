@@ -54,6 +54,7 @@ pub(crate) fn run_import(args: &ImportArgs, output: Output) -> anyhow::Result<Ex
         stack: args.stack.clone(),
         region: aws.region().to_string(),
         vpcs: args.vpcs.clone(),
+        aws_prefix_lists: imported.aws_prefix_lists.clone(),
     };
     let written = vpcform_topology::export::write(&origin, &imported.observed, imported.left_out);
     check_written(&written.text)?;

@@ -6,7 +6,8 @@
 //! by hand, imported with references, adopted with nothing but tags.
 //!
 //! moto 5.2.5 drops the description of a security-group rule's prefix-list
-//! peer (AWS keeps it), so the example's rule loses its description here;
+//! peer (AWS keeps it), so the example's two such rules lose their
+//! descriptions here;
 //! everything else is the example as shipped. It also ignores a new
 //! maximum of entries, so the maximum stays as declared, and gives the
 //! default ACL of an IPv6 VPC no `::/0` entries, which the test writes in
@@ -21,7 +22,10 @@ fn production_example() -> String {
     let text = std::fs::read_to_string(root().join("examples/production-vpc.yaml")).unwrap();
     let with = "prefix-list: office-ranges, description: office }";
     assert!(text.contains(with), "the example's bastion rule");
+    let s3 = "prefix-list: com.amazonaws.us-east-1.s3, description: backups to S3 }";
+    assert!(text.contains(s3), "the example's rule to S3's list");
     text.replace(with, "prefix-list: office-ranges }")
+        .replace(s3, "prefix-list: com.amazonaws.us-east-1.s3 }")
 }
 
 /// A list's entries as AWS holds them, `CIDR description`, sorted.
@@ -179,9 +183,7 @@ fn the_production_example_applies_replans_clean_and_reach_answers_through_endpoi
     let office = reach(&moto, dir.path(), "203.0.113.10", "instance.bastion", "22");
     assert_eq!(office.code, 0, "{}\n{}", office.stdout, office.stderr);
     assert!(
-        office
-            .stdout
-            .contains("prefix list prefix-list.office-ranges"),
+        office.stdout.contains("prefix list office-ranges (pl-"),
         "{}",
         office.stdout
     );
@@ -429,6 +431,35 @@ async fn build_by_hand(sdk: &Sdk) -> ByHand {
     };
     let bastion = group("bastion").await;
     let endpoints = group("endpoints").await;
+    // The console's "S3 prefix list" destination: AWS's list, by its id.
+    let aws_s3 = ec2
+        .describe_managed_prefix_lists()
+        .filters(
+            ec2::types::Filter::builder()
+                .name("prefix-list-name")
+                .values("com.amazonaws.us-east-1.s3")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .prefix_lists()[0]
+        .prefix_list_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_egress()
+        .group_id(&endpoints)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .prefix_list_ids(PrefixListId::builder().prefix_list_id(&aws_s3).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     ec2.authorize_security_group_ingress()
         .group_id(&bastion)
         .ip_permissions(
@@ -536,6 +567,7 @@ fn endpoints_and_prefix_lists_built_by_hand_are_imported_with_references_and_ado
         "cidr: 100.64.1.0/24".to_string(),
         "domain-name: shop.example.com".to_string(),
         "prefix-list: office-ranges".to_string(),
+        "{ protocol: tcp, port: 443, prefix-list: com.amazonaws.us-east-1.s3 }".to_string(),
         "route-tables: [shop-app-rt]".to_string(),
         "service: ssm".to_string(),
         "private-dns: false".to_string(),

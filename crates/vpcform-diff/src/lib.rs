@@ -179,8 +179,10 @@ pub struct Conflict {
 pub struct LiveState {
     pub objects: BTreeMap<Address, LiveObject>,
     pub conflicts: Vec<Conflict>,
-    /// AMI ids that SSM parameters resolve to.
-    pub ssm_parameters: BTreeMap<String, String>,
+    /// Names the account resolved: SSM parameters to AMI ids, AWS-managed
+    /// prefix lists' names to their ids.
+    #[serde(alias = "ssm_parameters")]
+    pub lookups: BTreeMap<String, String>,
     /// API calls made to read this state.
     pub api_calls: u64,
 }

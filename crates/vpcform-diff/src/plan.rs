@@ -32,7 +32,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         live,
         topology_hash,
     } = input;
-    let cx = DesiredCx::new(topology, &live.ssm_parameters);
+    let cx = DesiredCx::new(topology, &live.lookups);
     let order = graph
         .topological_order()
         .unwrap_or_else(|_| graph.nodes().map(|(i, _)| i).collect());

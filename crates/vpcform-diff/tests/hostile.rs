@@ -51,7 +51,7 @@ fn hostile_plan(text: &str) -> Plan {
     let dir = Path::new(support::CORPUS).join("09-drift");
     let base = support::run(&dir);
     let mut live = LiveState::default();
-    live.ssm_parameters = base.live.ssm_parameters.clone();
+    live.lookups = base.live.lookups.clone();
     for (i, mut object) in base.live.objects.into_values().enumerate() {
         for value in object.attrs.values_mut() {
             poison(value, text);

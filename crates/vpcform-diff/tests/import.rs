@@ -47,7 +47,7 @@ fn placed(live: LiveState, topology: &vpcform_topology::Topology) -> LiveState {
         }
     };
     let mut out = LiveState {
-        ssm_parameters: live.ssm_parameters.clone(),
+        lookups: live.lookups.clone(),
         ..LiveState::default()
     };
     for mut o in live.objects.into_values() {
@@ -137,6 +137,12 @@ fn every_written_topology_plans_as_adoptions_only() {
             stack: "imported".into(),
             region: "us-east-1".into(),
             vpcs: vec!["vpc-…".into()],
+            aws_prefix_lists: live
+                .lookups
+                .iter()
+                .filter(|(_, id)| id.starts_with("pl-"))
+                .map(|(name, id)| (id.clone(), name.clone()))
+                .collect(),
         };
         let observed = vpcform_diff::to_observed(live.objects.values().cloned());
         let written = write(&origin, &observed, Vec::new());

@@ -97,7 +97,7 @@ fn collect(value: &Value, out: &mut Vec<String>) {
 impl Memory {
     fn live(&self) -> LiveState {
         let mut live = LiveState::default();
-        live.ssm_parameters.insert(SSM.into(), AMI.into());
+        live.lookups.insert(SSM.into(), AMI.into());
         for o in self.objects.lock().unwrap().values() {
             live.insert(o.clone());
         }

@@ -110,6 +110,7 @@ pub fn from_topology(t: &Topology) -> Network {
     add_filters(&mut n, t);
     add_prefix_lists(&mut n, t);
     add_endpoints(&mut n, t);
+    add_aws_lists_of_rules(&mut n, t);
     // No lookups on `n` while it is built: its index is made on first use.
     let public_subnets: std::collections::HashSet<String> = n
         .subnets
@@ -257,9 +258,7 @@ fn add_filters(n: &mut Network, t: &Topology) {
                     vpcform_topology::Peer::SecurityGroup(s) => {
                         SgPeer::Group(address("security-group", &s))
                     }
-                    vpcform_topology::Peer::PrefixList(p) => {
-                        SgPeer::PrefixList(address("prefix-list", &p))
-                    }
+                    vpcform_topology::Peer::PrefixList(p) => SgPeer::PrefixList(list_key(t, &p)),
                 },
             })
             .collect();
@@ -286,6 +285,45 @@ fn add_filters(n: &mut Network, t: &Topology) {
             id: None,
             vpc: address("vpc", &g.spec.vpc.value),
             rules,
+        });
+    }
+}
+
+/// How reach keys the list a rule names: a declared one by address, AWS's
+/// list of a service by `service:NAME` (as gateway endpoints do), another
+/// of AWS's by its name.
+fn list_key(t: &Topology, name: &str) -> String {
+    use vpcform_topology::kinds::prefix_list::{aws_service_of, is_aws_managed};
+    let region = t.region.as_ref().map_or("", |r| r.value.as_str());
+    match aws_service_of(name, region) {
+        Some(service) => service_list_key(service),
+        None if is_aws_managed(name) => name.to_string(),
+        None => address("prefix-list", name),
+    }
+}
+
+/// AWS's lists that rules name, their entries unknown offline.
+fn add_aws_lists_of_rules(n: &mut Network, t: &Topology) {
+    use vpcform_topology::kinds::prefix_list::is_aws_managed;
+    let region = t.region.as_ref().map_or("", |r| r.value.as_str());
+    let names = t
+        .security_groups
+        .iter()
+        .flat_map(|g| g.spec.rules().map(|(_, r)| r))
+        .filter_map(|r| r.prefix_list.as_ref())
+        .filter(|l| is_aws_managed(&l.value));
+    for name in names {
+        let key = list_key(t, &name.value);
+        if n.prefix_lists.iter().any(|p| p.key == key) {
+            continue;
+        }
+        n.prefix_lists.push(PrefixList {
+            key,
+            id: None,
+            name: Some(name.value.clone()),
+            service: vpcform_topology::kinds::prefix_list::aws_service_of(&name.value, region)
+                .map(str::to_string),
+            entries: None,
         });
     }
 }

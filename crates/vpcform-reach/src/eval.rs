@@ -302,6 +302,15 @@ impl<'n> Evaluation<'n> {
         }
     }
 
+    /// A rule's peer as reports name it (a list by its name and id).
+    fn peer_label(&self, peer: &SgPeer) -> String {
+        match peer {
+            SgPeer::Cidr(c) => format!("with {c}"),
+            SgPeer::Group(g) => format!("with members of {g}"),
+            SgPeer::PrefixList(p) => format!("with prefix list {}", self.list_component(p)),
+        }
+    }
+
     /// Security groups of an interface: any allow rule of any of its groups
     /// admits. A rule naming a prefix list whose addresses are not known
     /// may admit: with nothing else admitting, the answer is unknown.
@@ -354,7 +363,7 @@ impl<'n> Evaluation<'n> {
                 Some(g.component()),
                 format!(
                     "{what}: allowed by {}",
-                    rule_label(r.protocol, r.from, r.to, &peer_label(&r.peer))
+                    rule_label(r.protocol, r.from, r.to, &self.peer_label(&r.peer))
                 ),
                 true,
             ),
@@ -1101,14 +1110,6 @@ fn rule_label(protocol: Protocol, from: i64, to: i64, peer: &str) -> String {
         other => other.aws_name(),
     };
     format!("{what} {peer}")
-}
-
-fn peer_label(peer: &SgPeer) -> String {
-    match peer {
-        SgPeer::Cidr(c) => format!("with {c}"),
-        SgPeer::Group(g) => format!("with members of {g}"),
-        SgPeer::PrefixList(p) => format!("with prefix list {p}"),
-    }
 }
 
 /// The rule text of a fix for the service asked about.

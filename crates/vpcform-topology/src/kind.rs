@@ -64,12 +64,13 @@ pub struct DesiredCx<'t> {
     pub index: TopologyIndex<'t>,
     /// Effective routes (explicit and `add-routes`) by table and destination.
     pub routes: HashMap<(String, String), RouteTarget>,
-    /// AMI ids that SSM parameters resolve to, as read from the account.
-    pub ssm: &'t BTreeMap<String, String>,
+    /// Names the account resolved, as read from it: SSM parameters to AMI
+    /// ids, AWS-managed prefix lists' names to their ids.
+    pub lookups: &'t BTreeMap<String, String>,
 }
 
 impl<'t> DesiredCx<'t> {
-    pub fn new(t: &'t Topology, ssm: &'t BTreeMap<String, String>) -> Self {
+    pub fn new(t: &'t Topology, lookups: &'t BTreeMap<String, String>) -> Self {
         DesiredCx {
             stack: &t.stack.value,
             index: TopologyIndex::new(t),
@@ -78,7 +79,7 @@ impl<'t> DesiredCx<'t> {
                 .into_iter()
                 .map(|r| ((r.table, r.destination.to_string()), r.target))
                 .collect(),
-            ssm,
+            lookups,
         }
     }
 

@@ -124,6 +124,34 @@ pub(crate) async fn describe(
     )
 }
 
+/// AWS-managed lists, name → id: those named (one call filtered by name),
+/// or every one of AWS's in the region (`None`: by owner).
+pub(crate) async fn aws_managed(
+    aws: &Aws,
+    names: Option<Vec<String>>,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let filter = match names {
+        Some(names) if names.is_empty() => return Ok(BTreeMap::new()),
+        Some(names) => aws_sdk_ec2::types::Filter::builder()
+            .name("prefix-list-name")
+            .set_values(Some(names)),
+        None => aws_sdk_ec2::types::Filter::builder()
+            .name("owner-id")
+            .values("AWS"),
+    };
+    let lists = describe(aws, Select::Filter(filter.build())).await?;
+    Ok(lists
+        .iter()
+        .filter(|l| aws_owned(l))
+        .filter_map(|l| {
+            Some((
+                l.prefix_list_name()?.to_string(),
+                l.prefix_list_id()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
 /// A list's entries: CIDR and description.
 pub(crate) async fn entries_of(
     aws: &Aws,

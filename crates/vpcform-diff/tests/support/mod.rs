@@ -58,7 +58,7 @@ pub fn run(dir: &Path) -> Case {
         &std::fs::read(dir.join("topology.yaml")).expect("a case has topology.yaml"),
     );
     // AWS answers SSM lookups whatever the account holds.
-    live.ssm_parameters = ssm_parameters(topology.topology.as_ref().unwrap());
+    live.lookups = ssm_parameters(topology.topology.as_ref().unwrap());
     let plan = plan(&topology, &live);
     Case { name, plan, live }
 }
@@ -92,7 +92,7 @@ pub fn plan(loaded: &vpcform_topology::Loaded, live: &LiveState) -> Plan {
 pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
     let topology: &Topology = loaded.topology.as_ref().unwrap();
     let mut live = LiveState {
-        ssm_parameters: ssm_parameters(topology),
+        lookups: ssm_parameters(topology),
         ..LiveState::default()
     };
     let creates = plan(loaded, &live);
@@ -156,14 +156,27 @@ fn aws_egress_rule(group: &Address, group_id: &str) -> LiveObject {
     }
 }
 
-/// The AMI every SSM parameter the topology names resolves to.
+/// What the account resolves names to: the AMI every SSM parameter the
+/// topology names, and an id for each AWS-managed list its rules name.
 fn ssm_parameters(topology: &Topology) -> BTreeMap<String, String> {
-    topology
+    let amis = topology
         .instances
         .iter()
         .filter_map(|i| i.spec.ami_ssm_parameter.as_ref())
-        .map(|p| (p.value.clone(), FAKE_AMI.to_string()))
-        .collect()
+        .map(|p| (p.value.clone(), FAKE_AMI.to_string()));
+    let lists = topology
+        .security_groups
+        .iter()
+        .flat_map(|g| g.spec.rules().map(|(_, r)| r))
+        .filter_map(|r| r.prefix_list.as_ref())
+        .filter(|l| vpcform_topology::kinds::prefix_list::is_aws_managed(&l.value))
+        .map(|l| (l.value.clone(), aws_list_id(&l.value)));
+    amis.chain(lists).collect()
+}
+
+/// The id an AWS-managed list has in the corpus' account.
+pub fn aws_list_id(name: &str) -> String {
+    format!("pl-aws-{}", name.rsplit('.').next().unwrap_or(name))
 }
 
 const FAKE_AMI: &str = "ami-0fromssm0000000";

@@ -85,9 +85,16 @@ pub struct ExportCx {
     /// Each observed VPC's blocks, primary first.
     pub(super) vpc_cidrs: HashMap<String, Vec<ipnet::Ipv4Net>>,
     pub(super) left_out: Vec<LeftOut>,
+    /// AWS's prefix lists, id → name.
+    pub(super) aws_prefix_lists: std::collections::BTreeMap<String, String>,
 }
 
 impl ExportCx {
+    /// The name of AWS's prefix list `id` (`com.amazonaws.us-east-1.s3`), if it is one.
+    pub fn aws_prefix_list(&self, id: &str) -> Option<&str> {
+        self.aws_prefix_lists.get(id).map(String::as_str)
+    }
+
     /// The logical name of the object of `kind` with AWS id `id`, if it is written.
     pub fn name_of(&self, kind: ResourceKind, id: &str) -> Option<&str> {
         self.names.get(&(kind, id.to_string())).map(String::as_str)

@@ -17,6 +17,8 @@ pub struct Origin {
     pub stack: String,
     pub region: String,
     pub vpcs: Vec<String>,
+    /// AWS's prefix lists in the region, id → name: rules name them so.
+    pub aws_prefix_lists: std::collections::BTreeMap<String, String>,
 }
 
 /// A written topology.
@@ -55,6 +57,7 @@ pub fn write(origin: &Origin, observed: &[Observed], left_out: Vec<LeftOut>) -> 
                 .map(|o| (o.id.clone(), vpc_blocks(o)))
                 .collect(),
             left_out: left_out.clone(),
+            aws_prefix_lists: origin.aws_prefix_lists.clone(),
         };
         let declarations = declare_all(observed, &names, &written, &mut cx);
         let now: Vec<bool> = declarations.iter().map(Option::is_some).collect();

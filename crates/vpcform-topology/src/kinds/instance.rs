@@ -100,7 +100,7 @@ impl Kind for Instance {
                 d.insert(AMI, Desired::known(ami.value.clone()));
             }
             (None, Some(p)) => {
-                let ami = cx.ssm.get(&p.value).map_or_else(
+                let ami = cx.lookups.get(&p.value).map_or_else(
                     || Desired::Ssm(p.value.clone()),
                     |ami| Desired::Known(Value::String(ami.clone())),
                 );

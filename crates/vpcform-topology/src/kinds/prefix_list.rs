@@ -38,6 +38,26 @@ pub const MAX_ENTRIES_LIMIT: i64 = 1000;
 /// Names AWS keeps for its own lists.
 const RESERVED_PREFIX: &str = "com.amazonaws";
 
+/// Whether `name` is an AWS-managed list's (`com.amazonaws.us-east-1.s3`,
+/// `com.amazonaws.global.cloudfront.origin-facing`): rules name those by
+/// AWS's name, not a declaration.
+pub fn is_aws_managed(name: &str) -> bool {
+    name.starts_with(&format!("{RESERVED_PREFIX}."))
+}
+
+/// The service of AWS's list of a service's addresses in `region`
+/// (`com.amazonaws.us-east-1.s3` → `s3`).
+pub fn aws_service_of<'n>(name: &'n str, region: &str) -> Option<&'n str> {
+    name.strip_prefix(&format!("{RESERVED_PREFIX}.{region}."))
+}
+
+/// The region an AWS-managed list's name is bound to (`None`: a global list).
+pub fn aws_list_region(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix(&format!("{RESERVED_PREFIX}."))?;
+    let (region, _) = rest.split_once('.')?;
+    (region != "global").then_some(region)
+}
+
 /// The kind of addresses a list holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum AddressFamily {

@@ -18,6 +18,7 @@ use crate::kind::{
     Attr, AttrSpec, Compare, Declared, Desired, DesiredAttrs, DesiredCx, IdShape, Kind,
     ReplaceOrder,
 };
+use crate::kinds::prefix_list::is_aws_managed;
 use crate::model::{At, Named, Protocol, ProtocolSchema, Ref, Tags};
 use crate::ports::PortFields;
 use crate::registry::Topology;
@@ -98,7 +99,8 @@ pub struct Rule {
     pub cidr: Option<At<ipnet::IpNet>>,
     /// Logical name of a security group.
     pub security_group: Option<Ref>,
-    /// Logical name of a prefix list (every CIDR it holds).
+    /// Logical name of a prefix list (every CIDR it holds), or the name of
+    /// one AWS manages (`com.amazonaws.us-east-1.s3`).
     pub prefix_list: Option<Ref>,
     pub description: Option<At<String>>,
     #[schemars(skip)]
@@ -204,6 +206,7 @@ impl Declared for SecurityGroup {
             );
             for (_, rule) in sg.spec.rules() {
                 check_description(rule.description.as_ref(), "a rule's", adopted, cx);
+                check_aws_list_region(rule, t, cx);
             }
             let vpc = vpc_ok.then_some(sg.spec.vpc.value.as_str());
             check_rules(sg, vpc, &groups, &peered, index, cx);
@@ -228,9 +231,10 @@ impl Declared for SecurityGroup {
                     Peer::SecurityGroup(other) => {
                         b.edge(rule_node, Address::new(K::SecurityGroup, other));
                     }
-                    Peer::PrefixList(list) => {
+                    Peer::PrefixList(list) if !is_aws_managed(list) => {
                         b.edge(rule_node, Address::new(K::PrefixList, list));
                     }
+                    Peer::PrefixList(_) => {}
                     Peer::Cidr(_) => {}
                 }
             }
@@ -337,6 +341,15 @@ impl Kind for RuleKind {
         // Only where the peer is a list (an IPv6 block), so other rules'
         // hashes stay as they were.
         match &rule.peer {
+            // AWS's lists by the id the account resolved their name to
+            // (unresolved: the plan refuses the rule, see vpcform-aws).
+            Peer::PrefixList(list) if is_aws_managed(list) => {
+                let id = cx.lookups.get(list).cloned();
+                d.insert(
+                    PREFIX_LIST_ID,
+                    Desired::Known(id.map_or(Value::Null, Value::String)),
+                );
+            }
             Peer::PrefixList(list) => {
                 d.insert(
                     PREFIX_LIST_ID,
@@ -349,6 +362,34 @@ impl Kind for RuleKind {
             Peer::Cidr(ipnet::IpNet::V4(_)) | Peer::SecurityGroup(_) => {}
         }
         Some(d)
+    }
+}
+
+/// AWS's lists are per region: a rule names one of the topology's region
+/// (or a global one).
+fn check_aws_list_region(rule: &Rule, t: &Topology, cx: &mut Cx) {
+    let Some(list) = rule.prefix_list.as_ref() else {
+        return;
+    };
+    let (Some(region), Some(topology_region)) = (
+        crate::kinds::prefix_list::aws_list_region(&list.value),
+        t.region.as_ref(),
+    ) else {
+        return;
+    };
+    if region != topology_region.value {
+        let fixed = list.value.replacen(region, &topology_region.value, 1);
+        cx.push(
+            Diagnostic::error(
+                "prefix-list-region",
+                list.span,
+                format!(
+                    "`{}` is AWS's list in {region}, but the stack is in {}",
+                    list.value, topology_region.value
+                ),
+            )
+            .with_help(format!("name the list of the stack's region: `{fixed}`")),
+        );
     }
 }
 
@@ -537,7 +578,11 @@ fn check_rule(rule: &Rule, index: &NameIndex<'_>, cx: &mut Cx) -> bool {
     if let Some(g) = &rule.security_group {
         ok &= index.check(g, ResourceKind::SecurityGroup, "security-group", cx);
     }
-    if let Some(p) = &rule.prefix_list {
+    if let Some(p) = rule
+        .prefix_list
+        .as_ref()
+        .filter(|p| !is_aws_managed(&p.value))
+    {
         ok &= index.check(p, ResourceKind::PrefixList, "prefix-list", cx);
     }
     ok & crate::ports::check(&rule.ports(), cx)
@@ -613,14 +658,17 @@ fn export_rule(
             "a default group, or one outside the imported VPCs",
             cx,
         )?),
-        (None, None, Some(id)) => Peer::PrefixList(declared_peer(
-            group,
-            rule,
-            ResourceKind::PrefixList,
-            id,
-            "an AWS-managed list, which vpcform does not yet name in rules",
-            cx,
-        )?),
+        (None, None, Some(id)) => match cx.aws_prefix_list(id) {
+            Some(name) => Peer::PrefixList(name.to_string()),
+            None => Peer::PrefixList(declared_peer(
+                group,
+                rule,
+                ResourceKind::PrefixList,
+                id,
+                "a list of another account, or one outside the imported VPCs' rules",
+                cx,
+            )?),
+        },
         (None, None, None) => return None,
     };
     let direction = if DIRECTION.str(rule) == Some(Direction::Egress.as_str()) {
