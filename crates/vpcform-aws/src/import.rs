@@ -163,21 +163,18 @@ fn reached_through(
 ) -> Vec<(ResourceKind, String)> {
     let mut out = Vec::new();
     for &kind in ResourceKind::ALL {
-        let Scan::Through {
-            kind: source,
-            attr,
-            id,
-        } = scan_of(kind)
-        else {
+        let Scan::Through { from, id } = scan_of(kind) else {
             continue;
         };
-        for o in objects.values().filter(|o| o.address.kind == source) {
-            let Some(found) = o.get(attr).and_then(|v| v.as_str()).and_then(id) else {
-                continue;
-            };
-            let key = (kind, found);
-            if !adopted.contains_key(&key) && !out.contains(&key) {
-                out.push(key);
+        for &(source, attr) in from {
+            for o in objects.values().filter(|o| o.address.kind == source) {
+                let Some(found) = o.get(attr).and_then(|v| v.as_str()).and_then(id) else {
+                    continue;
+                };
+                let key = (kind, found);
+                if !adopted.contains_key(&key) && !out.contains(&key) {
+                    out.push(key);
+                }
             }
         }
     }

@@ -52,11 +52,11 @@ pub(crate) type ScanFn =
 pub(crate) enum Scan {
     /// By a describe call filtered by the VPCs.
     InVpcs(ScanFn),
-    /// Through the objects of another kind: the ids `id` makes of their
-    /// `attr` (a flow log's log group, a role's attached policies).
+    /// Through the objects of other kinds: the ids `id` makes of each
+    /// one's `attr` (a flow log's log group, a role's attached policies,
+    /// the lists rules and routes name).
     Through {
-        kind: ResourceKind,
-        attr: Attr,
+        from: &'static [(ResourceKind, Attr)],
         id: fn(&str) -> Option<String>,
     },
     /// With its container (routes, rules, associations, attachments).

@@ -1,6 +1,7 @@
 //! IPv6 end to end against a private moto: a dual-stack VPC (an
 //! Amazon-provided block, /64s by index, an egress-only gateway, `::/0`
-//! routes, IPv6 rules and ACL entries, an instance with an IPv6 address)
+//! routes, IPv6 rules and ACL entries, an instance with an IPv6 address,
+//! and a route to a prefix list)
 //! applied, checked in AWS, re-planned clean, answered by `reach --live`
 //! over IPv6, moved in place; and the same built by hand, imported and
 //! adopted with nothing but tags.
@@ -28,11 +29,16 @@ route-tables:
     routes:
       - { destination: 0.0.0.0/0, internet-gateway: igw }
       - { destination: "::/0", internet-gateway: igw }
+      - { destination-prefix-list: partners, internet-gateway: igw }
   app-rt:
     vpc: main
     subnets: [app-a]
     routes:
       - { destination: "::/0", egress-only-gateway: eigw }
+prefix-lists:
+  partners:
+    entries:
+      - { cidr: 198.51.100.0/24, description: a partner }
 security-groups:
   app-sg:
     vpc: main
@@ -138,6 +144,18 @@ async fn ipv6_facts(sdk: &Sdk) -> (String, Vec<String>) {
             facts.push(format!("app-rt {d} via {}", &via[..5]));
         }
     }
+    let public = ec2
+        .describe_route_tables()
+        .filters(by_tag("vpcform:address", "route-table.public-rt"))
+        .send()
+        .await
+        .unwrap();
+    for r in public.route_tables()[0].routes() {
+        if let Some(list) = r.destination_prefix_list_id() {
+            let via = r.gateway_id().unwrap_or("?");
+            facts.push(format!("public-rt {} via {}", &list[..3], &via[..4]));
+        }
+    }
     let groups = ec2
         .describe_security_groups()
         .filters(by_tag("vpcform:address", "security-group.app-sg"))
@@ -186,6 +204,7 @@ fn a_dual_stack_network_applies_replans_clean_and_reach_answers_over_ipv6() {
         format!("subnet.app-a {} assign=false", slash64(10)),
         format!("subnet.public-a {} assign=true", slash64(0)),
         "app-rt ::/0 via eigw-".to_string(),
+        "public-rt pl- via igw-".to_string(),
         "sg in 58 ::/0".to_string(),
         "sg out tcp ::/0".to_string(),
     ];
@@ -325,6 +344,31 @@ async fn build_by_hand(sdk: &Sdk) -> (String, String) {
         .send()
         .await
         .unwrap();
+    let partners = ec2
+        .create_managed_prefix_list()
+        .prefix_list_name("partners6")
+        .address_family("IPv6")
+        .max_entries(2)
+        .entries(
+            ec2::types::AddPrefixListEntry::builder()
+                .cidr("2001:db8:100::/48")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .prefix_list()
+        .unwrap()
+        .prefix_list_id()
+        .unwrap()
+        .to_string();
+    ec2.create_route()
+        .route_table_id(&rtb)
+        .destination_prefix_list_id(&partners)
+        .egress_only_internet_gateway_id(&eigw)
+        .send()
+        .await
+        .unwrap();
     let group = ec2
         .create_security_group()
         .group_name("admin")
@@ -402,6 +446,7 @@ fn an_ipv6_network_built_by_hand_is_imported_and_adopted_with_tags_only() {
         "{ protocol: tcp, port: 22, cidr: \"2001:db8:1::/48\" }",
         "{ rule: 120, protocol: tcp, port: 443, cidr: \"::/0\", action: allow }",
         "Nothing in these VPCs was left out.",
+        "destination-prefix-list: partners6",
     ] {
         assert!(written.contains(wanted), "{wanted}\n{written}");
     }

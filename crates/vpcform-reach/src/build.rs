@@ -196,25 +196,34 @@ fn place_ipv6_subnets(n: &mut Network, t: &Topology) {
     }
 }
 
+/// Declared tables: CIDR routes, and routes to declared prefix lists
+/// (which compete by the list's entries, as a gateway endpoint's do).
 fn add_route_tables(n: &mut Network, t: &Topology) {
+    use vpcform_topology::Destination;
     let routes = t.effective_routes();
     for rt in &t.route_tables {
         let key = address("route-table", &rt.name.value);
-        n.route_tables.push(RouteTable {
+        let mut table = RouteTable {
             key: key.clone(),
             id: None,
             vpc: address("vpc", &rt.spec.vpc.value),
             main: false,
-            routes: routes
-                .iter()
-                .filter(|r| r.table == rt.name.value)
-                .map(|r| Route {
-                    destination: r.destination,
-                    target: RouteTarget::To(r.target.kind, r.target.address().to_string()),
-                })
-                .collect(),
+            routes: Vec::new(),
             prefix_list_routes: Vec::new(),
-        });
+        };
+        for r in routes.iter().filter(|r| r.table == rt.name.value) {
+            let target = RouteTarget::To(r.target.kind, r.target.address().to_string());
+            match &r.destination {
+                Destination::Cidr(destination) => table.routes.push(Route {
+                    destination: *destination,
+                    target,
+                }),
+                Destination::PrefixList(list) => table
+                    .prefix_list_routes
+                    .push((address("prefix-list", list), target)),
+            }
+        }
+        n.route_tables.push(table);
     }
 }
 

@@ -539,12 +539,13 @@ impl<'n> Evaluation<'n> {
         if self.entering_through_endpoint(leg, a, b) {
             return;
         }
-        let towards_a = self.net.route_table_of(subnet).and_then(|t| {
-            t.routes
-                .iter()
-                .filter(|r| r.destination.contains(&a.addr))
-                .max_by_key(|r| r.destination.prefix_len())
-        });
+        let towards_a = match self.route_towards(subnet, a) {
+            Ok(target) => target,
+            Err((c, reason)) => {
+                self.undecided(leg, "route table", c, reason);
+                return;
+            }
+        };
         if towards_a.is_none() && leg == Leg::Return {
             // No way out for the replies either: the forward leg names the
             // missing route, and its fix serves both legs.
@@ -552,17 +553,16 @@ impl<'n> Evaluation<'n> {
             self.hop(leg, "route table", None, reason, false);
             return;
         }
-        if let Some(RouteTarget::To(TargetKind::NatGateway, nat)) = towards_a.map(|r| &r.target) {
+        if let Some(RouteTarget::To(TargetKind::NatGateway, nat)) = towards_a {
             self.entering_through_nat(leg, nat, a, b);
             return;
         }
-        if let Some(RouteTarget::To(TargetKind::EgressOnlyGateway, g)) =
-            towards_a.map(|r| &r.target)
+        if let Some(RouteTarget::To(TargetKind::EgressOnlyGateway, g)) = towards_a
             && self.entering_through_egress_only(leg, g, a, b)
         {
             return;
         }
-        if let Some(RouteTarget::Unmodeled { what, id }) = towards_a.map(|r| &r.target) {
+        if let Some(RouteTarget::Unmodeled { what, id }) = towards_a {
             let c = Component {
                 kind: "route-target",
                 name: id.clone(),

@@ -64,7 +64,7 @@ pub use graph::{DependencyGraph, EdgeKind, GraphNode};
 pub use model::{At, Named, Protocol, Ref, Tags, is_valid_name};
 pub use petgraph::graph::NodeIndex;
 pub use registry::Topology;
-pub use route::{EffectiveRoute, RouteTarget};
+pub use route::{Destination, EffectiveRoute, RouteTarget};
 pub use yaml::MAX_FILE_BYTES;
 
 /// The result of loading a topology: what could be understood, and every problem.

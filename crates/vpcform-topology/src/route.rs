@@ -3,6 +3,8 @@
 
 use ipnet::IpNet;
 
+use crate::registry::TopologyIndex;
+
 use crate::address::TargetKind;
 use crate::diagnostic::Span;
 
@@ -34,10 +36,69 @@ impl std::fmt::Display for RouteTarget {
     }
 }
 
+/// Where a route sends traffic: a CIDR block, or every CIDR of a declared
+/// prefix list (AWS's `DestinationPrefixListId`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Destination {
+    Cidr(IpNet),
+    /// A declared list's logical name.
+    PrefixList(String),
+}
+
+impl Destination {
+    const LIST_PREFIX: &'static str = "pl:";
+
+    /// The block, for a CIDR destination.
+    pub fn cidr(&self) -> Option<IpNet> {
+        match self {
+            Destination::Cidr(c) => Some(*c),
+            Destination::PrefixList(_) => None,
+        }
+    }
+
+    /// Whether it is IPv6 (a list: by its address family); `None` when the
+    /// list is not declared.
+    pub fn is_ipv6(&self, t: &TopologyIndex<'_>) -> Option<bool> {
+        match self {
+            Destination::Cidr(c) => Some(c.addr().is_ipv6()),
+            Destination::PrefixList(name) => t
+                .prefix_lists
+                .get(name.as_str())
+                .map(|l| l.address_family() == crate::kinds::prefix_list::AddressFamily::IPv6),
+        }
+    }
+
+    /// How messages name it: the CIDR, or `prefix list `NAME``.
+    pub fn label(&self) -> String {
+        match self {
+            Destination::Cidr(c) => c.to_string(),
+            Destination::PrefixList(name) => format!("prefix list `{name}`"),
+        }
+    }
+
+    /// Parses an address key (`10.0.0.0/16`, `::/0`, `pl:office`).
+    pub fn parse_key(key: &str) -> Option<Destination> {
+        match key.strip_prefix(Self::LIST_PREFIX) {
+            Some(name) => Some(Destination::PrefixList(name.to_string())),
+            None => key.parse().ok().map(Destination::Cidr),
+        }
+    }
+}
+
+/// The address key: the CIDR, or `pl:NAME`.
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Cidr(c) => write!(f, "{c}"),
+            Destination::PrefixList(name) => write!(f, "{}{name}", Self::LIST_PREFIX),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EffectiveRoute {
     pub table: String,
-    pub destination: IpNet,
+    pub destination: Destination,
     pub target: RouteTarget,
     pub span: Span,
     /// True when the route comes from a peering's `add-routes`.

@@ -302,8 +302,7 @@ impl AwsKind for IamPolicy {
     /// The customer-managed policies attached to the imported roles
     /// (AWS-managed ones cannot be declared).
     const SCAN: Scan = Scan::Through {
-        kind: ResourceKind::IamRolePolicyAttachment,
-        attr: POLICY_ARN,
+        from: &[(ResourceKind::IamRolePolicyAttachment, POLICY_ARN)],
         id: |arn| (!arn.contains(":aws:policy/")).then(|| arn.to_string()),
     };
 
@@ -440,8 +439,7 @@ impl AwsKind for IamRole {
     const READ: Read = Read::With(ResourceKind::IamPolicy);
     /// The delivery roles of the imported flow logs.
     const SCAN: Scan = Scan::Through {
-        kind: ResourceKind::FlowLog,
-        attr: DELIVER_LOGS_PERMISSION_ARN,
+        from: &[(ResourceKind::FlowLog, DELIVER_LOGS_PERMISSION_ARN)],
         id: |arn| {
             arn.rsplit_once(":role/").map(|(_, path_and_name)| {
                 path_and_name

@@ -131,8 +131,7 @@ impl AwsKind for LogGroup {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
     /// The log groups the imported flow logs write to.
     const SCAN: Scan = Scan::Through {
-        kind: ResourceKind::FlowLog,
-        attr: LOG_GROUP_NAME,
+        from: &[(ResourceKind::FlowLog, LOG_GROUP_NAME)],
         id: |name| Some(name.to_string()),
     };
 

@@ -82,8 +82,7 @@ impl AwsKind for ElasticIp {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read_eips(aws, cx)));
     /// Found through the NAT gateways that use them.
     const SCAN: Scan = Scan::Through {
-        kind: ResourceKind::NatGateway,
-        attr: ALLOCATION_ID,
+        from: &[(ResourceKind::NatGateway, ALLOCATION_ID)],
         id: |id| Some(id.to_string()),
     };
 

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use vpcform_topology::kinds::route_table::DESTINATION_PREFIX_LIST_ID;
 
 use aws_sdk_ec2::types::{
     AddPrefixListEntry, ManagedPrefixList, PrefixListState, RemovePrefixListEntry, ResourceType,
@@ -228,10 +229,12 @@ pub(crate) struct PrefixList;
 
 impl AwsKind for PrefixList {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
-    /// Found through the security-group rules that name them.
+    /// Found through the security-group rules and the routes that name them.
     const SCAN: Scan = Scan::Through {
-        kind: ResourceKind::SecurityGroupRule,
-        attr: PREFIX_LIST_ID,
+        from: &[
+            (ResourceKind::SecurityGroupRule, PREFIX_LIST_ID),
+            (ResourceKind::Route, DESTINATION_PREFIX_LIST_ID),
+        ],
         id: |id| Some(id.to_string()),
     };
 

@@ -7,7 +7,9 @@ use aws_sdk_ec2::types::{ResourceType, RouteOrigin};
 use serde_json::Value;
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::attr::{SUBNET_ID, TAGS, VPC_ID};
-use vpcform_topology::kinds::route_table::{DESTINATION_CIDR_BLOCK, ROUTE_TABLE_ID, TARGET};
+use vpcform_topology::kinds::route_table::{
+    DESTINATION_CIDR_BLOCK, DESTINATION_PREFIX_LIST_ID, ROUTE_TABLE_ID, TARGET,
+};
 use vpcform_topology::{Address, ResourceKind, TargetKind};
 
 use crate::apply::{
@@ -83,19 +85,35 @@ pub(crate) fn routes_of(t: &aws_sdk_ec2::types::RouteTable, table: &str) -> Vec<
         .iter()
         .filter(|r| r.origin() != Some(&RouteOrigin::CreateRouteTable))
         .filter(|r| r.gateway_id() != Some("local"))
+        .filter(|r| !is_gateway_endpoint_route(r))
         .filter_map(|route| {
-            let destination = destination_of(route)?;
+            let (key, destination) =
+                match (destination_of(route), route.destination_prefix_list_id()) {
+                    (Some(cidr), _) => (cidr.to_string(), (DESTINATION_CIDR_BLOCK, cidr)),
+                    // Keyed by the list's logical name once all kinds are read.
+                    (None, Some(list)) => (
+                        format!("pl:{}{list}", crate::read::ID_REF),
+                        (DESTINATION_PREFIX_LIST_ID, list),
+                    ),
+                    (None, None) => return None,
+                };
             Some(object(
-                Address::keyed(ResourceKind::Route, table, destination),
-                format!("{id}|{destination}"),
+                Address::keyed(ResourceKind::Route, table, key),
+                format!("{id}|{}", destination.1),
                 vec![
                     (ROUTE_TABLE_ID, Value::from(id)),
-                    (DESTINATION_CIDR_BLOCK, Value::from(destination)),
+                    (destination.0, Value::from(destination.1)),
                     (TARGET, opt_str(target_id(route))),
                 ],
             ))
         })
         .collect()
+}
+
+/// A gateway endpoint's route to its service's list: the endpoint's own.
+pub(crate) fn is_gateway_endpoint_route(r: &aws_sdk_ec2::types::Route) -> bool {
+    r.destination_prefix_list_id().is_some()
+        && r.gateway_id().is_some_and(|g| g.starts_with("vpce-"))
 }
 
 /// A route's destination block, IPv4 or IPv6 (`None`: a prefix list's).
@@ -124,11 +142,6 @@ pub(crate) fn target_id(route: &aws_sdk_ec2::types::Route) -> Option<&str> {
     .next()
 }
 
-/// What a route goes through, for messages.
-fn any_target(route: &aws_sdk_ec2::types::Route) -> &str {
-    target_id(route).unwrap_or("an unknown target")
-}
-
 /// The VPCs' route tables but the main ones (AWS's: vpcform leaves them
 /// alone), and the routes the topology cannot declare.
 async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
@@ -149,26 +162,8 @@ async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Scanned, AwsError> {
             continue;
         }
         // Routes through what no kind declares are listed by the table's
-        // export; routes to prefix lists here.
-        // A gateway endpoint's routes to its service's list are the endpoint's own.
-        let endpoint_route = |r: &&&aws_sdk_ec2::types::Route| {
-            r.destination_prefix_list_id().is_some()
-                && r.gateway_id().is_some_and(|g| g.starts_with("vpce-"))
-        };
-        for r in by_hand
-            .iter()
-            .filter(|r| destination_of(r).is_none())
-            .filter(|r| !endpoint_route(r))
-        {
-            let destination = r
-                .destination_prefix_list_id()
-                .unwrap_or("an unknown destination");
-            out.leave_out(
-                id,
-                format!("the route to {destination} through {}", any_target(r)),
-                "vpcform declares routes to CIDR blocks only; the route stays as it is",
-            );
-        }
+        // export; a gateway endpoint's routes to its service's list are the
+        // endpoint's own.
         out.ids.push(id.to_string());
     }
     Ok(out)
@@ -314,6 +309,7 @@ impl AwsKind for RouteKind {
                 .route_table_id(&route.table)
                 .set_destination_cidr_block(route.ipv4())
                 .set_destination_ipv6_cidr_block(route.ipv6())
+                .set_destination_prefix_list_id(route.list())
                 .send()
                 .await
                 .map_err(|e| aws.error("ec2:DeleteRoute", e)),
@@ -347,7 +343,10 @@ impl RouteCall {
         Ok(RouteCall {
             operation: format!("{} {}", op.verb, op.address),
             table: desired_or_before(op, ROUTE_TABLE_ID)?,
-            destination: desired_or_before(op, DESTINATION_CIDR_BLOCK)?,
+            destination: match desired_or_before(op, DESTINATION_PREFIX_LIST_ID) {
+                Ok(list) => list,
+                Err(_) => desired_or_before(op, DESTINATION_CIDR_BLOCK)?,
+            },
             target,
         })
     }
@@ -356,18 +355,32 @@ impl RouteCall {
         format!("{}|{}", self.table, self.destination)
     }
 
+    fn is_list(&self) -> bool {
+        self.destination.starts_with("pl-")
+    }
+
     fn is_ipv6(&self) -> bool {
         self.destination.contains(':')
     }
 
     /// The destination for AWS's IPv4 field, if it is IPv4.
     fn ipv4(&self) -> Option<String> {
-        (!self.is_ipv6()).then(|| self.destination.clone())
+        (!self.is_ipv6() && !self.is_list()).then(|| self.destination.clone())
     }
 
     /// The destination for AWS's IPv6 field, if it is IPv6.
     fn ipv6(&self) -> Option<String> {
         self.is_ipv6().then(|| self.destination.clone())
+    }
+
+    /// The destination for AWS's prefix-list field, if it is a list.
+    fn list(&self) -> Option<String> {
+        self.is_list().then(|| self.destination.clone())
+    }
+
+    /// Whether `r` is the route to this destination.
+    fn is(&self, r: &aws_sdk_ec2::types::Route) -> bool {
+        destination_of(r).or(r.destination_prefix_list_id()) == Some(self.destination.as_str())
     }
 
     /// CreateRoute, or ReplaceRoute when `replace`; the target's field
@@ -382,7 +395,8 @@ impl RouteCall {
                 .replace_route()
                 .route_table_id(&self.table)
                 .set_destination_cidr_block(self.ipv4())
-                .set_destination_ipv6_cidr_block(self.ipv6());
+                .set_destination_ipv6_cidr_block(self.ipv6())
+                .set_destination_prefix_list_id(self.list());
             crate::registry::replace_route_to(*kind, call, target)
                 .send()
                 .await
@@ -393,7 +407,8 @@ impl RouteCall {
                 .create_route()
                 .route_table_id(&self.table)
                 .set_destination_cidr_block(self.ipv4())
-                .set_destination_ipv6_cidr_block(self.ipv6());
+                .set_destination_ipv6_cidr_block(self.ipv6())
+                .set_destination_prefix_list_id(self.list());
             crate::registry::create_route_to(*kind, call, target)
                 .send()
                 .await
@@ -409,7 +424,7 @@ impl RouteCall {
         let current = tables
             .iter()
             .flat_map(|t| t.routes())
-            .find(|r| destination_of(r) == Some(self.destination.as_str()))
+            .find(|r| self.is(r))
             .and_then(target_id);
         let planned = self.target.as_ref().map(|(_, id)| id.as_str());
         if current.is_some() && current == planned {

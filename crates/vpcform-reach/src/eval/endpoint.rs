@@ -118,6 +118,28 @@ impl<'n> Evaluation<'n> {
         }
     }
 
+    /// The target of the route `subnet`'s table takes towards `a` (outside
+    /// every VPC): the longest CIDR route, unless a prefix-list route wins;
+    /// `None` when there is none, `Err` when a list's addresses decide it
+    /// and are not known.
+    pub(super) fn route_towards(
+        &self,
+        subnet: &crate::model::Subnet,
+        a: &Endpoint<'n>,
+    ) -> Result<Option<&'n RouteTarget>, (Component, String)> {
+        let table = self.net.route_table_of(subnet);
+        let best = table.and_then(|t| {
+            t.routes
+                .iter()
+                .filter(|r| r.destination.contains(&a.addr))
+                .max_by_key(|r| r.destination.prefix_len())
+        });
+        match self.list_route(table, a, best.map(|r| r.destination))? {
+            Some((_, Some(target))) => Ok(Some(target)),
+            Some((_, None)) | None => Ok(best.map(|r| &r.target)),
+        }
+    }
+
     /// The prefix-list route of `table` that wins for `b` over the best
     /// CIDR route (`best`); `Err` with the list when that cannot be told.
     pub(super) fn list_route(
@@ -171,7 +193,7 @@ impl<'n> Evaluation<'n> {
                 (None, None) => {
                     // A list may hold a longer prefix for `b` than any route
                     // found (never for `b` in the VPC: the local route covers it).
-                    let overridable = best.is_none_or(|d| d.prefix_len() < 32)
+                    let overridable = best.is_none_or(|d| d.prefix_len() < d.max_prefix_len())
                         && b.subnet.is_none_or(|s| s.vpc != table.vpc)
                         && b.addr.prefix_len() > 0;
                     if overridable {

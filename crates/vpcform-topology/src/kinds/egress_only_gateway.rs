@@ -111,14 +111,14 @@ impl Routable for EgressOnlyGateway {
     /// IPv6 destinations only, through the gateway of the table's own VPC.
     fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx) {
         let name = &route.target.name;
-        if route.destination.addr().is_ipv4() {
+        if route.destination.is_ipv6(t) == Some(false) {
             cx.push(
                 Diagnostic::error(
                     "route-family",
                     route.span,
                     format!(
                         "egress-only gateway `{name}` carries IPv6 only, but this route's destination is {}",
-                        route.destination
+                        route.destination.label()
                     ),
                 )
                 .with_help("route IPv6 destinations (`::/0`) to it; IPv4 leaves through a NAT gateway or an internet gateway"),

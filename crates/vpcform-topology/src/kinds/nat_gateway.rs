@@ -318,9 +318,9 @@ impl Routable for NatGateway {
     fn check_route(route: &EffectiveRoute, vpc: &str, t: &TopologyIndex<'_>, cx: &mut Cx) {
         let name = &route.target.name;
         // NAT64: AWS's NAT gateways translate 64:ff9b::/96 to IPv4; no other IPv6.
-        if let ipnet::IpNet::V6(d) = route.destination
-            && d.to_string() != "64:ff9b::/96"
-        {
+        let nat64 = route.destination.to_string() == "64:ff9b::/96";
+        if route.destination.is_ipv6(t) == Some(true) && !nat64 {
+            let d = route.destination.label();
             cx.push(
                 Diagnostic::error(
                     "route-family",

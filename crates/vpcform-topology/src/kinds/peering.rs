@@ -237,12 +237,16 @@ impl Routable for Peering {
         let Some(peer_vpc) = t.vpcs.get(peer) else {
             return;
         };
-        let inside = match route.destination {
-            ipnet::IpNet::V4(d) => peer_vpc.cidrs().any(|c| c.contains(&d)),
+        let inside = match &route.destination {
+            crate::route::Destination::Cidr(ipnet::IpNet::V4(d)) => {
+                peer_vpc.cidrs().any(|c| c.contains(d))
+            }
             // The peer's IPv6 block is Amazon's to choose: known only once it exists.
-            ipnet::IpNet::V6(_) => peer_vpc.has_ipv6(),
+            crate::route::Destination::Cidr(ipnet::IpNet::V6(_)) => peer_vpc.has_ipv6(),
+            // A list's entries may lie anywhere: AWS routes them through the peering as they are.
+            crate::route::Destination::PrefixList(_) => true,
         };
-        if !inside && route.destination.addr().is_ipv6() {
+        if !inside && route.destination.is_ipv6(t) == Some(true) {
             cx.push(
                 Diagnostic::error(
                     "route-outside-peer",

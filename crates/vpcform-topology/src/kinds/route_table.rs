@@ -22,12 +22,15 @@ use crate::kind::{
 use crate::model::{At, Named, Ref, Tags};
 use crate::registry::Topology;
 use crate::registry::TopologyIndex;
-use crate::route::{EffectiveRoute, RouteTarget};
+use crate::route::{Destination, EffectiveRoute, RouteTarget};
 use crate::validate::{NameIndex, by_name};
 use crate::yaml::Node;
 
 pub const ROUTE_TABLE_ID: Attr = Attr::new("route_table_id");
+/// A route's destination block, IPv4 or IPv6 (a CIDR route's only).
 pub const DESTINATION_CIDR_BLOCK: Attr = Attr::new("destination_cidr_block");
+/// A route's destination list (`pl-…`; a prefix-list route's only).
+pub const DESTINATION_PREFIX_LIST_ID: Attr = Attr::new("destination_prefix_list_id");
 /// The id of what a route points at (`igw-…`, `pcx-…`, `nat-…`, or a
 /// target no kind declares, `tgw-…`), whatever AWS field holds it.
 pub const TARGET: Attr = Attr::new("target");
@@ -54,7 +57,8 @@ pub struct RouteTable {
 /// (`internet-gateway: NAME`, `peering: NAME`, …).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
-    pub destination: At<IpNet>,
+    /// A CIDR (`destination`) or a declared prefix list (`destination-prefix-list`).
+    pub destination: At<Destination>,
     pub target: At<RouteTarget>,
     /// The id of a target vpcform does not manage (`nat-0abc…`) whose route
     /// to this destination this one may replace; without it such a
@@ -73,7 +77,11 @@ impl JsonSchema for Route {
         let mut properties = serde_json::Map::new();
         properties.insert(
             "destination".into(),
-            serde_json::json!({ "type": "string" }),
+            serde_json::json!({ "description": "An IPv4 or IPv6 CIDR block.", "type": "string" }),
+        );
+        properties.insert(
+            "destination-prefix-list".into(),
+            serde_json::json!({ "description": "Logical name of a prefix list: the route covers every CIDR it holds (instead of `destination`).", "type": "string" }),
         );
         for kind in TargetKind::ALL {
             properties.insert(
@@ -95,8 +103,7 @@ impl JsonSchema for Route {
             "description": "A route: a destination and exactly one target.",
             "type": "object",
             "properties": properties,
-            "additionalProperties": false,
-            "required": ["destination"]
+            "additionalProperties": false
         })
     }
 }
@@ -156,6 +163,15 @@ impl Declared for RouteTable {
                 let reference: Ref = At::new(target.value.name.clone(), target.span);
                 let kind = target.value.kind;
                 index.check(&reference, kind.resource_kind(), kind.key(), cx);
+                if let Destination::PrefixList(list) = &route.destination.value {
+                    let list: Ref = At::new(list.clone(), route.destination.span);
+                    index.check(
+                        &list,
+                        ResourceKind::PrefixList,
+                        "destination-prefix-list",
+                        cx,
+                    );
+                }
             }
         }
         check_routes(t, index, &tables_ok, cx);
@@ -182,6 +198,9 @@ impl Declared for RouteTable {
             );
             b.edge(a, Address::new(K::RouteTable, &route.table));
             b.edge(a, route.target.kind.route_dependency(&route.target.name));
+            if let Destination::PrefixList(list) = &route.destination {
+                b.edge(a, Address::new(K::PrefixList, list));
+            }
         }
     }
 
@@ -204,7 +223,9 @@ impl Declared for RouteTable {
         }
         let mut routes = Vec::new();
         for r in o.children_of(ResourceKind::Route) {
-            let destination = DESTINATION_CIDR_BLOCK.str(r).unwrap_or_default();
+            let Some((key, destination)) = export_destination(o, r, cx) else {
+                continue;
+            };
             let id = TARGET.str(r).unwrap_or_default();
             let Some(kind) = TargetKind::from_id(id) else {
                 cx.leave_out(
@@ -223,12 +244,38 @@ impl Declared for RouteTable {
                 continue;
             };
             let mut route = Map::new();
-            route.set("destination", destination).set(kind.key(), name);
-            routes.push((destination.to_string(), Yaml::from(route)));
+            route.set(key, destination.as_str()).set(kind.key(), name);
+            routes.push((destination.clone(), Yaml::from(route)));
         }
         routes.sort_by(|a, b| a.0.cmp(&b.0));
         m.list("routes", routes.into_iter().map(|(_, r)| r).collect());
         Some(m)
+    }
+}
+
+/// A route's destination as the topology writes it: `destination` (a CIDR)
+/// or `destination-prefix-list` (a written list); `None`, left out, when
+/// it names a list that is not written.
+fn export_destination(
+    o: &Observed,
+    r: &std::collections::BTreeMap<String, serde_json::Value>,
+    cx: &mut ExportCx,
+) -> Option<(&'static str, String)> {
+    if let Some(cidr) = DESTINATION_CIDR_BLOCK.str(r) {
+        return Some(("destination", cidr.to_string()));
+    }
+    let list = DESTINATION_PREFIX_LIST_ID.str(r)?;
+    match cx.name_of(ResourceKind::PrefixList, list) {
+        Some(name) => Some(("destination-prefix-list", name.to_string())),
+        None => {
+            let target = TARGET.str(r).unwrap_or("an unknown target");
+            cx.leave_out(
+                &o.id,
+                format!("the route to {list} through {target}"),
+                format!("{list} is not declared (one of AWS's lists?); the route stays as it is"),
+            );
+            None
+        }
     }
 }
 
@@ -272,6 +319,7 @@ impl Kind for RouteKind {
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ROUTE_TABLE_ID, Compare::Exact),
         AttrSpec::replace(DESTINATION_CIDR_BLOCK, Compare::Cidr),
+        AttrSpec::replace(DESTINATION_PREFIX_LIST_ID, Compare::Id),
         AttrSpec::update(TARGET, Compare::Id),
     ];
 
@@ -282,12 +330,19 @@ impl Kind for RouteKind {
     fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
         let destination = a.key.as_deref()?;
         let target = cx.routes.get(&(a.name.clone(), destination.to_string()))?;
+        let to = match Destination::parse_key(destination)? {
+            Destination::Cidr(c) => (DESTINATION_CIDR_BLOCK, Desired::known(c.to_string())),
+            Destination::PrefixList(list) => (
+                DESTINATION_PREFIX_LIST_ID,
+                Desired::id_of(ResourceKind::PrefixList, &list),
+            ),
+        };
         Some(DesiredAttrs::from([
             (
                 ROUTE_TABLE_ID,
                 Desired::id_of(ResourceKind::RouteTable, &a.name),
             ),
-            (DESTINATION_CIDR_BLOCK, Desired::known(destination)),
+            to,
             (
                 TARGET,
                 Desired::id_of(target.kind.resource_kind(), &target.name),
@@ -298,7 +353,8 @@ impl Kind for RouteKind {
 
 fn decode_route(node: &Node, table: &str, cx: &mut Cx) -> Option<Route> {
     let mut f = Fields::new(node, format!("a route of {table}"), cx)?;
-    let destination = f.required("destination", cx);
+    let cidr: Option<At<IpNet>> = f.maybe("destination", cx).ok()?;
+    let list: Option<Ref> = f.maybe("destination-prefix-list", cx).ok()?;
     let mut targets = Vec::new();
     for &kind in TargetKind::ALL {
         let name: Option<Ref> = f.maybe(kind.key(), cx).ok()?;
@@ -334,8 +390,25 @@ fn decode_route(node: &Node, table: &str, cx: &mut Cx) -> Option<Route> {
             return None;
         }
     };
+    let destination = match (cidr, list) {
+        (Some(c), None) => At::new(Destination::Cidr(c.value), c.span),
+        (None, Some(l)) => At::new(Destination::PrefixList(l.value), l.span),
+        (c, l) => {
+            let message = if c.is_some() && l.is_some() {
+                "a route has both `destination` and `destination-prefix-list`"
+            } else {
+                "a route needs a destination"
+            };
+            cx.push(
+                Diagnostic::error("route-destination", span, message).with_help(
+                    "give exactly one of `destination: <CIDR>` and `destination-prefix-list: <prefix list>`",
+                ),
+            );
+            return None;
+        }
+    };
     Some(Route {
-        destination: destination?,
+        destination,
         target,
         replaces: replaces.ok()?,
         span,
@@ -393,20 +466,23 @@ fn check_associations<'t>(
 fn check_routes(t: &Topology, index: &NameIndex<'_>, tables_ok: &HashSet<&str>, cx: &mut Cx) {
     let tables = by_name(&t.route_tables);
     let declared = TopologyIndex::new(t);
-    let mut seen: HashMap<(&str, IpNet), Span> = HashMap::new();
+    let mut seen: HashMap<(&str, Destination), Span> = HashMap::new();
     for route in &t.effective_routes() {
         if !tables_ok.contains(route.table.as_str()) {
             continue;
         }
         let table = tables[route.table.as_str()];
-        if let Some(first) = seen.insert((table.name.value.as_str(), route.destination), route.span)
-        {
+        if let Some(first) = seen.insert(
+            (table.name.value.as_str(), route.destination.clone()),
+            route.span,
+        ) {
             let d = Diagnostic::error(
                 "duplicate-route",
                 route.span,
                 format!(
                     "route table `{}` already has a route to {}",
-                    route.table, route.destination
+                    route.table,
+                    route.destination.label()
                 ),
             )
             .with_related(first, "the first route");
@@ -431,7 +507,7 @@ impl Topology {
             for route in &table.spec.routes {
                 out.push(EffectiveRoute {
                     table: table.name.value.clone(),
-                    destination: route.destination.value,
+                    destination: route.destination.value.clone(),
                     target: route.target.value.clone(),
                     span: route.span,
                     from_peering_option: false,
@@ -461,7 +537,7 @@ impl Topology {
                 {
                     out.push(EffectiveRoute {
                         table: table.name.value.clone(),
-                        destination,
+                        destination: Destination::Cidr(destination),
                         target: RouteTarget::new(TargetKind::Peering, &peering.name.value),
                         span: peering
                             .spec
