@@ -162,7 +162,8 @@ pub fn expectation_diagnostics(results: &[ExpectationResult]) -> Vec<Diagnostic>
 
 /// The flows worth comparing: between instances of one VPC or of peered VPCs
 /// (either network's peerings), and between each instance and the internet,
-/// for ICMP and every port a security-group rule or ACL entry names.
+/// for ICMP and every port a security-group rule or ACL entry names; over
+/// IPv6 too where the instances have IPv6 addresses in either network.
 fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, Service)> {
     let mut services = vec![Service::icmp()];
     let mut ports = BTreeSet::new();
@@ -186,7 +187,14 @@ fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, 
     // Instances by VPC, and which VPCs either network peers.
     let mut by_vpc: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut neighbours: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dual_stack: BTreeSet<String> = BTreeSet::new();
     for n in [before, after] {
+        dual_stack.extend(
+            n.instances
+                .iter()
+                .filter(|i| i.has_ipv6)
+                .map(|i| i.key.clone()),
+        );
         for i in &n.instances {
             if let Some(s) = n.subnet(&i.subnet) {
                 by_vpc
@@ -216,12 +224,18 @@ fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, 
             .flatten()
             .collect();
         for a in instances {
-            for s in &services {
-                out.push((EndpointSpec::Internet, spec(a), *s));
-                out.push((spec(a), EndpointSpec::Internet, *s));
+            let families = |ipv6: bool| {
+                services
+                    .iter()
+                    .flat_map(move |s| std::iter::once(*s).chain(ipv6.then(|| s.over_ipv6())))
+            };
+            for s in families(dual_stack.contains(a)) {
+                out.push((EndpointSpec::Internet, spec(a), s));
+                out.push((spec(a), EndpointSpec::Internet, s));
             }
             for b in peers.iter().filter(|b| **b != a) {
-                out.extend(services.iter().map(|s| (spec(a), spec(b), *s)));
+                let both = dual_stack.contains(a) && dual_stack.contains(*b);
+                out.extend(families(both).map(|s| (spec(a), spec(b), s)));
             }
         }
     }

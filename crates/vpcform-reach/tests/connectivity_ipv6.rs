@@ -1,0 +1,34 @@
+//! The plan's connectivity diff compares IPv6 flows of dual-stack instances:
+//! a rule that opens SSH to all of IPv6 is a change a reviewer sees.
+
+use vpcform_reach::{diff, from_topology};
+
+fn network(text: &str) -> vpcform_reach::Network {
+    let loaded = vpcform_topology::load("dualstack.yaml", text.as_bytes());
+    from_topology(loaded.topology.as_ref().expect("valid"))
+}
+
+#[test]
+fn opening_ssh_to_all_of_ipv6_shows_as_one_ipv6_flow_change() {
+    let before = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/dualstack.yaml"
+    ))
+    .unwrap();
+    let rule = "      - { protocol: tcp, port: 443, cidr: \"::/0\" }\n      - { protocol: icmpv6";
+    assert!(before.contains(rule));
+    let after = before.replacen(
+        rule,
+        "      - { protocol: tcp, port: 443, cidr: \"::/0\" }\n      - { protocol: tcp, port: 22, cidr: \"::/0\" }\n      - { protocol: icmpv6",
+        1,
+    );
+    let changes: Vec<String> = diff(&network(&before), &network(&after))
+        .iter()
+        .map(|c| format!("{} → {} {}: {} → {}", c.from, c.to, c.service, c.before, c.after))
+        .collect();
+    assert_eq!(
+        changes,
+        ["internet → instance.web tcp/22 over IPv6: false → true"],
+        "only the IPv6 flow opens"
+    );
+}
