@@ -323,12 +323,7 @@ async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool) -> Result<(), AwsError> {
             .filter(|b| b.ipv6_pool().is_none_or(|p| p == "Amazon"))
             .filter_map(|b| b.association_id());
         for association in associations {
-            aws.ec2
-                .disassociate_vpc_cidr_block()
-                .association_id(association)
-                .send()
-                .await
-                .map_err(|e| aws.error("ec2:DisassociateVpcCidrBlock", e))?;
+            disassociate_block(aws, vpc, association).await?;
         }
     }
     settle_blocks(aws, vpc).await
@@ -391,12 +386,7 @@ async fn set_secondary_blocks(aws: &Aws, vpc: &str, wanted: &[String]) -> Result
         })
         .filter_map(|b| b.association_id());
     for association in stale {
-        aws.ec2
-            .disassociate_vpc_cidr_block()
-            .association_id(association)
-            .send()
-            .await
-            .map_err(|e| aws.error("ec2:DisassociateVpcCidrBlock", e))?;
+        disassociate_block(aws, vpc, association).await?;
     }
     settle_blocks(aws, vpc).await
 }
@@ -426,6 +416,28 @@ async fn settle_blocks(aws: &Aws, vpc: &str) -> Result<(), AwsError> {
         },
     )
     .await
+}
+
+/// Gives a block back. AWS refuses while subnets still lie in it
+/// (`InvalidCidrBlock.InUse`): the same apply may be deleting them
+/// (subnet deletes do not wait for their VPC's update), so it is retried
+/// until they are gone, for as long as a subnet's delete may take.
+async fn disassociate_block(aws: &Aws, vpc: &str, association: &str) -> Result<(), AwsError> {
+    crate::apply::retry(
+        &format!("giving a CIDR block of {vpc} back"),
+        Duration::from_secs(300),
+        |e| crate::apply::is_code(e, &["InvalidCidrBlock.InUse", "DependencyViolation"]),
+        || async {
+            aws.ec2
+                .disassociate_vpc_cidr_block()
+                .association_id(association)
+                .send()
+                .await
+                .map_err(|e| aws.error("ec2:DisassociateVpcCidrBlock", e))
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Moves the VPC to the DHCP options set `set` (instances pick it up on renewal).
