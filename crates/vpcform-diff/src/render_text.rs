@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use vpcform_topology::escape::terminal;
+use vpcform_topology::escape::{terminal, terminal_json};
 use vpcform_topology::{Style, attr};
 
 use crate::{Action, Plan, ResourceChange, Value};
@@ -213,10 +213,11 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
             "~" => style.yellow("~"),
             other => other.to_string(),
         };
-        // Structural line breaks (maps, documents) stay; data never starts a line.
+        // Structural line breaks (maps, documents) stay; data never starts
+        // a line. Values are JSON: their backslashes are escapes already.
         let value = value
             .lines()
-            .map(|l| terminal(l).into_owned())
+            .map(|l| terminal_json(l).into_owned())
             .collect::<Vec<_>>()
             .join("\n        ");
         let _ = writeln!(out, "      {marker_text} {name:<width$} = {value}");

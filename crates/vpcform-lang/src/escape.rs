@@ -48,6 +48,25 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text for a terminal: as [`terminal`], but backslashes stay as
+/// they are, since JSON has escaped every one of the data's already (a
+/// newline in a value shows as `\n` once, not `\\n`). Characters JSON
+/// leaves raw (C1 controls, bidirectional overrides) are still escaped.
+pub fn terminal_json(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Inline Markdown code holding `s` literally: one line (see [`terminal`]),
 /// fenced by more backticks than any run inside it, so nothing in it is
 /// markup, a link or a mention. Not for table cells: see [`md_cell`].
@@ -146,6 +165,18 @@ mod tests {
             "a\\nPlan: 0 to add\\r\\u{1b}]8;;http://x\\u{7}\\u{9b}2J\\u{202e}txt\\\\n"
         );
         assert!(matches!(terminal("plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn json_for_a_terminal_escapes_once_and_keeps_data_apart() {
+        let value = serde_json::Value::from("line one\nline two\u{202e} a\\n");
+        let json = value.to_string();
+        // A newline reads `\n`; a backslash and an n from the data `\\n`.
+        assert_eq!(
+            terminal_json(&json),
+            "\"line one\\nline two\\u{202e} a\\\\n\""
+        );
+        assert!(matches!(terminal_json("\"x\""), Cow::Borrowed(_)));
     }
 
     #[test]

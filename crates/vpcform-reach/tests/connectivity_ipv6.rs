@@ -24,7 +24,12 @@ fn opening_ssh_to_all_of_ipv6_shows_as_one_ipv6_flow_change() {
     );
     let changes: Vec<String> = diff(&network(&before), &network(&after))
         .iter()
-        .map(|c| format!("{} → {} {}: {} → {}", c.from, c.to, c.service, c.before, c.after))
+        .map(|c| {
+            format!(
+                "{} → {} {}: {} → {}",
+                c.from, c.to, c.service, c.before, c.after
+            )
+        })
         .collect();
     assert_eq!(
         changes,
