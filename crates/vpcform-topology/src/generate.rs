@@ -58,7 +58,8 @@ pub fn wide_topology(stack: &str, vpcs: usize) -> String {
 /// Elastic IP, a table per tier and zone, an office prefix list on a
 /// bastion group's rule (without a description: moto drops a prefix-list
 /// peer's), an S3 gateway endpoint and an SSM interface
-/// endpoint behind their own group.
+/// endpoint behind their own group; dual-stack: an IPv6 block, a /64 per
+/// subnet, `::/0` out of the app tier through an egress-only gateway.
 pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
     let mut y = String::with_capacity(vpcs * 2400);
     let _ = writeln!(y, "stack: {stack}\nregion: us-east-1");
@@ -66,6 +67,7 @@ pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
         "vpcs",
         "subnets",
         "internet-gateways",
+        "egress-only-gateways",
         "elastic-ips",
         "nat-gateways",
         "route-tables",
@@ -81,6 +83,7 @@ pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
             vpc,
             subnets,
             igws,
+            eigws,
             eips,
             nats,
             tables,
@@ -90,17 +93,17 @@ pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
         ] = sections_mut(&mut sections);
         let _ = writeln!(
             vpc,
-            "  v{i}: {{ cidr: 10.{i}.0.0/16, enable-dns-hostnames: true }}"
+            "  v{i}: {{ cidr: 10.{i}.0.0/16, ipv6: true, enable-dns-hostnames: true }}"
         );
         for (z, az) in [("a", "us-east-1a"), ("b", "us-east-1b")] {
             let n = usize::from(z == "b");
             let _ = writeln!(
                 subnets,
-                "  v{i}-pub-{z}: {{ vpc: v{i}, cidr: 10.{i}.{n}.0/24, availability-zone: {az}, map-public-ip-on-launch: true }}"
+                "  v{i}-pub-{z}: {{ vpc: v{i}, cidr: 10.{i}.{n}.0/24, availability-zone: {az}, map-public-ip-on-launch: true, ipv6-index: {n} }}"
             );
             let _ = writeln!(
                 subnets,
-                "  v{i}-app-{z}: {{ vpc: v{i}, cidr: 10.{i}.1{n}.0/24, availability-zone: {az} }}"
+                "  v{i}-app-{z}: {{ vpc: v{i}, cidr: 10.{i}.1{n}.0/24, availability-zone: {az}, ipv6-index: 1{n}, assign-ipv6-on-creation: true }}"
             );
             let _ = writeln!(eips, "  v{i}-eip-{z}: {{}}");
             let _ = writeln!(
@@ -109,13 +112,14 @@ pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
             );
             let _ = writeln!(
                 tables,
-                "  v{i}-app-{z}-rt:\n    vpc: v{i}\n    subnets: [v{i}-app-{z}]\n    routes:\n      - {{ destination: 0.0.0.0/0, nat-gateway: v{i}-nat-{z} }}"
+                "  v{i}-app-{z}-rt:\n    vpc: v{i}\n    subnets: [v{i}-app-{z}]\n    routes:\n      - {{ destination: 0.0.0.0/0, nat-gateway: v{i}-nat-{z} }}\n      - {{ destination: \"::/0\", egress-only-gateway: v{i}-eigw }}"
             );
         }
         let _ = writeln!(igws, "  v{i}-igw: {{ vpc: v{i} }}");
+        let _ = writeln!(eigws, "  v{i}-eigw: {{ vpc: v{i} }}");
         let _ = writeln!(
             tables,
-            "  v{i}-pub-rt:\n    vpc: v{i}\n    subnets: [v{i}-pub-a, v{i}-pub-b]\n    routes:\n      - {{ destination: 0.0.0.0/0, internet-gateway: v{i}-igw }}"
+            "  v{i}-pub-rt:\n    vpc: v{i}\n    subnets: [v{i}-pub-a, v{i}-pub-b]\n    routes:\n      - {{ destination: 0.0.0.0/0, internet-gateway: v{i}-igw }}\n      - {{ destination: \"::/0\", internet-gateway: v{i}-igw }}"
         );
         let _ = writeln!(
             lists,
@@ -144,10 +148,10 @@ pub fn production_vpcs(stack: &str, vpcs: usize) -> String {
     y
 }
 
-/// The nine section buffers of [`production_vpcs`], by position.
-fn sections_mut<'s>(sections: &'s mut [(&str, String)]) -> [&'s mut String; 9] {
+/// The ten section buffers of [`production_vpcs`], by position.
+fn sections_mut<'s>(sections: &'s mut [(&str, String)]) -> [&'s mut String; 10] {
     let mut it = sections.iter_mut().map(|(_, b)| b);
-    std::array::from_fn(|_| it.next().expect("nine sections"))
+    std::array::from_fn(|_| it.next().expect("ten sections"))
 }
 
 /// A hub VPC (172.16.0.0/16, with an internet gateway) peered with `spokes`

@@ -48,5 +48,6 @@ fn production_vpcs_validate_with_their_endpoints_and_lists() {
         assert_eq!(count(ResourceKind::VpcEndpoint), 2 * vpcs);
         assert_eq!(count(ResourceKind::PrefixList), vpcs);
         assert_eq!(count(ResourceKind::NatGateway), 2 * vpcs);
+        assert_eq!(count(ResourceKind::EgressOnlyGateway), vpcs);
     }
 }
