@@ -23,8 +23,8 @@ pub struct Faults {
     pub latency_share: f64,
     pub latency: Duration,
     pub seed: u64,
-    /// Answer AccessDenied to every call of this operation (e.g. `DescribeVpcs`).
-    pub deny: Option<&'static str>,
+    /// Answer AccessDenied to every call of these operations (e.g. `DescribeVpcs`).
+    pub deny: &'static [&'static str],
     /// Hold the first call of this operation this long before forwarding it
     /// (a run that stalls at one step).
     pub hold: Option<(&'static str, Duration)>,
@@ -44,7 +44,7 @@ impl Faults {
             latency_share: 1.0,
             latency,
             seed: 1,
-            deny: None,
+            deny: &[],
             hold: None,
             late_answers: None,
         }
@@ -67,10 +67,10 @@ impl Faults {
         }
     }
 
-    /// Only AccessDenied for `operation`.
-    pub fn deny(operation: &'static str) -> Faults {
+    /// Only AccessDenied for `operations`.
+    pub fn deny(operations: &'static [&'static str]) -> Faults {
         Faults {
-            deny: Some(operation),
+            deny: operations,
             ..Faults::latency(Duration::ZERO)
         }
     }
@@ -257,8 +257,10 @@ async fn serve(
         return Ok(());
     };
     stats.requests.fetch_add(1, Ordering::Relaxed);
-    if let Some(operation) = faults.deny
-        && names_operation(&request, operation)
+    if let Some(operation) = faults
+        .deny
+        .iter()
+        .find(|operation| names_operation(&request, operation))
     {
         return client
                 .write_all(&response(

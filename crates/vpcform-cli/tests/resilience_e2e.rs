@@ -25,7 +25,7 @@ fn apply_converges_through_throttling_errors_drops_and_latency() {
             latency_share: 0.25,
             latency: Duration::from_millis(30),
             seed: 0x5eed,
-            deny: None,
+            deny: &[],
             hold: None,
             late_answers: None,
         },
@@ -167,7 +167,7 @@ fn an_interrupted_apply_resumes_without_orphans() {
 #[test]
 fn access_denied_and_missing_credentials_are_clear_errors() {
     let moto = Moto::start();
-    let proxy = FaultProxy::start(&moto.endpoint, Faults::deny("DescribeSubnets"));
+    let proxy = FaultProxy::start(&moto.endpoint, Faults::deny(&["DescribeSubnets"]));
     let dir = root();
     let denied = vpcform_via(&moto, &proxy.endpoint, &dir, &["plan"]);
     assert_eq!(denied.code, 1);

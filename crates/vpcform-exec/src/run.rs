@@ -126,9 +126,38 @@ pub async fn execute(
         };
     }
     let mut report = walk(plan, &graph, provider.clone(), options, &events, &stop).await;
-    // Interrupted too: what finished is recorded as finished.
+    // What the walk could not start (an interrupt) is recorded as finished too.
     retag(plan, &mut report, provider, options.parallelism, &events).await;
     report
+}
+
+/// What a task of the walk did: a step of the graph, or the retag of a
+/// container whose steps all succeeded.
+enum Done {
+    Step(usize, Result<Outcome, StepError>, Duration),
+    Retag(Address, Result<Outcome, StepError>),
+}
+
+/// How many steps of each container are still to succeed: when none is,
+/// its retag is due (and starts within the walk, not after it).
+struct Containers(HashMap<Address, usize>);
+
+impl Containers {
+    fn of(graph: &ApplyGraph) -> Self {
+        let mut remaining = HashMap::new();
+        for step in &graph.steps {
+            *remaining.entry(container_of(&step.address)).or_insert(0) += 1;
+        }
+        Containers(remaining)
+    }
+
+    /// One step of `address`'s container succeeded; the container if that was its last.
+    fn succeeded(&mut self, address: &Address) -> Option<Address> {
+        let container = container_of(address);
+        let left = self.0.get_mut(&container)?;
+        *left -= 1;
+        (*left == 0).then_some(container)
+    }
 }
 
 async fn walk(
@@ -143,19 +172,31 @@ async fn walk(
     let dependents = graph.dependents();
     let mut pending: Vec<usize> = graph.steps.iter().map(|s| s.waits_for.len()).collect();
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut due: VecDeque<Address> = VecDeque::new();
+    let mut containers = Containers::of(graph);
     let mut finished = vec![false; n];
     let mut outcomes: HashMap<Address, Outcome> = HashMap::new();
     let mut report = Report::default();
-    let mut running: JoinSet<(usize, Result<Outcome, StepError>, Duration)> = JoinSet::new();
+    let mut running: JoinSet<Done> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
 
     loop {
         while running.len() < parallelism && !stop.is_stopped() {
+            // A due retag first: it unblocks nothing, but nothing waits on it either.
+            if let Some(container) = due.pop_front() {
+                if let Some(op) = retag_operation(plan, &report, &container) {
+                    let provider = provider.clone();
+                    running.spawn(async move {
+                        let result = provider.execute(op).await;
+                        Done::Retag(container, result)
+                    });
+                }
+                continue;
+            }
             let Some(i) = ready.pop_front() else { break };
             let step = &graph.steps[i];
-            let change = &plan.changes[step.change];
-            let operation = match operation(plan, change, step.verb, &outcomes) {
-                Ok(op) => op,
+            match operation(plan, &plan.changes[step.change], step.verb, &outcomes) {
+                Ok(op) => spawn_step(&mut running, i, step, op, &provider, events, options),
                 Err(e) => {
                     let _ = events.send(Event::Failed {
                         address: step.address.clone(),
@@ -172,40 +213,20 @@ async fn walk(
                         &mut report,
                         events,
                     );
-                    continue;
                 }
-            };
-            let _ = events.send(Event::Started {
-                address: step.address.clone(),
-                verb: step.verb,
-            });
-            let provider = provider.clone();
-            let events = events.clone();
-            let heartbeat = options.heartbeat;
-            let (address, verb) = (step.address.clone(), step.verb);
-            running.spawn(async move {
-                let started = Instant::now();
-                // A panicking provider fails its own step, nothing more.
-                let work = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(provider.execute(operation)));
-                tokio::pin!(work);
-                let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-                let result = loop {
-                    tokio::select! {
-                        result = &mut work => break result.unwrap_or_else(|_| Err(StepError::new("the provider panicked (a vpcform bug); please report it"))),
-                        _ = ticker.tick() => {
-                            let _ = events.send(Event::StillRunning { address: address.clone(), verb, elapsed: started.elapsed() });
-                        }
-                    }
-                };
-                (i, result, started.elapsed())
-            });
+            }
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let Ok((i, result, elapsed)) = joined else {
-            // Tasks catch their own panics and are never cancelled.
-            continue;
+        // Tasks catch their own panics and are never cancelled.
+        let Ok(done) = joined else { continue };
+        let (i, result, elapsed) = match done {
+            Done::Retag(container, result) => {
+                record_retag(&mut report, container, result, events);
+                continue;
+            }
+            Done::Step(i, result, elapsed) => (i, result, elapsed),
         };
         let step = &graph.steps[i];
         finished[i] = true;
@@ -227,6 +248,7 @@ async fn walk(
                 if matches!(step.verb, Verb::Create | Verb::Update | Verb::Adopt) {
                     outcomes.insert(step.address.clone(), outcome);
                 }
+                due.extend(containers.succeeded(&step.address));
                 for &d in &dependents[i] {
                     pending[d] -= 1;
                     if pending[d] == 0 && !finished[d] {
@@ -254,24 +276,95 @@ async fn walk(
         }
     }
     if stop.is_stopped() {
-        report.interrupted = true;
-        for (i, step) in graph.steps.iter().enumerate() {
-            if !finished[i] {
-                let reason = "not started: apply was interrupted".to_string();
-                let _ = events.send(Event::Skipped {
-                    address: step.address.clone(),
-                    verb: step.verb,
-                    reason: reason.clone(),
-                });
-                report.steps.push((
-                    step.address.clone(),
-                    step.verb,
-                    StepResult::Skipped { reason },
-                ));
-            }
-        }
+        skip_unstarted(graph, &finished, &mut report, events);
     }
     report
+}
+
+/// Starts step `i`, reporting that it still runs every heartbeat.
+fn spawn_step(
+    running: &mut JoinSet<Done>,
+    i: usize,
+    step: &crate::graph::Step,
+    operation: Operation,
+    provider: &Arc<dyn Provider>,
+    events: &UnboundedSender<Event>,
+    options: &Options,
+) {
+    let _ = events.send(Event::Started {
+        address: step.address.clone(),
+        verb: step.verb,
+    });
+    let provider = provider.clone();
+    let events = events.clone();
+    let heartbeat = options.heartbeat;
+    let (address, verb) = (step.address.clone(), step.verb);
+    running.spawn(async move {
+        let started = Instant::now();
+        // A panicking provider fails its own step, nothing more.
+        let work = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            provider.execute(operation),
+        ));
+        tokio::pin!(work);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result.unwrap_or_else(|_| Err(StepError::new("the provider panicked (a vpcform bug); please report it"))),
+                _ = ticker.tick() => {
+                    let _ = events.send(Event::StillRunning { address: address.clone(), verb, elapsed: started.elapsed() });
+                }
+            }
+        };
+        Done::Step(i, result, started.elapsed())
+    });
+}
+
+/// After an interrupt: every step not started is recorded as skipped.
+fn skip_unstarted(
+    graph: &ApplyGraph,
+    finished: &[bool],
+    report: &mut Report,
+    events: &UnboundedSender<Event>,
+) {
+    report.interrupted = true;
+    for (i, step) in graph.steps.iter().enumerate() {
+        if !finished[i] {
+            let reason = "not started: apply was interrupted".to_string();
+            let _ = events.send(Event::Skipped {
+                address: step.address.clone(),
+                verb: step.verb,
+                reason: reason.clone(),
+            });
+            report.steps.push((
+                step.address.clone(),
+                step.verb,
+                StepResult::Skipped { reason },
+            ));
+        }
+    }
+}
+
+/// A retag's result in the report (a failure reported as it happens).
+fn record_retag(
+    report: &mut Report,
+    container: Address,
+    result: Result<Outcome, StepError>,
+    events: &UnboundedSender<Event>,
+) {
+    let step_result = match result {
+        Ok(o) => StepResult::Applied { id: o.id },
+        Err(e) => {
+            let _ = events.send(Event::Failed {
+                address: container.clone(),
+                verb: Verb::Retag,
+                message: e.message.clone(),
+                elapsed: Duration::ZERO,
+            });
+            StepResult::Failed { message: e.message }
+        }
+    };
+    report.steps.push((container, Verb::Retag, step_result));
 }
 
 /// Records a failure and skips everything that (transitively) waits on it.
@@ -403,9 +496,10 @@ fn operation(
 /// (their own attributes or their implicit objects), once every step of
 /// theirs succeeded: a step skipped (a failure's dependent, or one an
 /// interrupt kept from starting: the walk records those too) leaves the
-/// object unfinished. The retags run `parallelism` at a time, like the
-/// steps (one after another they made a large apply wait a call per
-/// object); the report lists them in container order.
+/// object unfinished. The walk starts each retag as soon as its container's
+/// last step succeeded; this finishes what it could not start (an
+/// interrupt stops new work, but what finished is still recorded), still
+/// `parallelism` at a time.
 async fn retag(
     plan: &Plan,
     report: &mut Report,
@@ -415,30 +509,16 @@ async fn retag(
 ) {
     use futures::stream::StreamExt as _;
     let ops = retag_operations(plan, report);
-    let results: Vec<(Address, StepResult)> = futures::stream::iter(ops)
+    let results: Vec<(Address, Result<Outcome, StepError>)> = futures::stream::iter(ops)
         .map(|(container, op)| {
             let provider = provider.clone();
-            async move {
-                let step_result = match provider.execute(op).await {
-                    Ok(o) => StepResult::Applied { id: o.id },
-                    Err(e) => {
-                        let _ = events.send(Event::Failed {
-                            address: container.clone(),
-                            verb: Verb::Retag,
-                            message: e.message.clone(),
-                            elapsed: Duration::ZERO,
-                        });
-                        StepResult::Failed { message: e.message }
-                    }
-                };
-                (container, step_result)
-            }
+            async move { (container, provider.execute(op).await) }
         })
         .buffered(parallelism.max(1))
         .collect()
         .await;
-    for (container, step_result) in results {
-        report.steps.push((container, Verb::Retag, step_result));
+    for (container, result) in results {
+        record_retag(report, container, result, events);
     }
 }
 
