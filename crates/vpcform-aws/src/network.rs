@@ -176,7 +176,42 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     }
     let lists = read_prefix_lists(aws, topology, &tables, &groups, &mut names).await?;
 
-    for v in &all_vpcs {
+    add_vpcs(&mut net, &names, &all_vpcs);
+    add_subnets(&mut net, &names, &subnets, &tables, &acls);
+    add_tables(&mut net, &names, &tables);
+    add_acls(&mut net, &names, &acls);
+    add_groups(&mut net, &names, &groups);
+    add_instances(&mut net, &names, &instances);
+    add_internet_gateways(&mut net, &names, &igws);
+    add_egress_only_gateways(&mut net, &names, &egress_only);
+    add_nat_gateways(&mut net, &names, &nats);
+    net.prefix_lists = lists;
+    add_endpoints(aws, &mut net, &names, &endpoints).await?;
+    for (id, p) in &peerings {
+        net.peerings.push(Peering {
+            key: names.of(id),
+            id: Some(id.clone()),
+            requester: names.of(p
+                .requester_vpc_info()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()),
+            accepter: names.of(p
+                .accepter_vpc_info()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()),
+            status: p
+                .status()
+                .and_then(|s| s.code())
+                .map_or("unknown", |c| c.as_str())
+                .to_string(),
+        });
+    }
+    Ok(net)
+}
+
+/// Each VPC with its associated blocks: IPv4 (primary, secondary) and IPv6.
+fn add_vpcs(net: &mut Network, names: &Names, vpcs: &[aws_sdk_ec2::types::Vpc]) {
+    for v in vpcs {
         let id = v.vpc_id().unwrap_or_default();
         if let Some(cidr) = v.cidr_block().and_then(|c| c.parse::<Ipv4Net>().ok()) {
             let secondary_cidrs = v
@@ -214,13 +249,14 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             });
         }
     }
-    add_subnets(&mut net, &names, &subnets, &tables, &acls);
-    add_tables(&mut net, &names, &tables);
-    add_acls(&mut net, &names, &acls);
-    add_groups(&mut net, &names, &groups);
-    add_instances(&mut net, &names, &instances);
-    add_internet_gateways(&mut net, &names, &igws);
-    for g in &egress_only {
+}
+
+fn add_egress_only_gateways(
+    net: &mut Network,
+    names: &Names,
+    gateways: &[aws_sdk_ec2::types::EgressOnlyInternetGateway],
+) {
+    for g in gateways {
         let id = g.egress_only_internet_gateway_id().unwrap_or_default();
         net.egress_only_gateways.push(EgressOnlyGateway {
             key: names.of(id),
@@ -228,29 +264,6 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             vpc: names.of(egress_only_gateway::vpc_of(g).unwrap_or_default()),
         });
     }
-    add_nat_gateways(&mut net, &names, &nats);
-    net.prefix_lists = lists;
-    add_endpoints(aws, &mut net, &names, &endpoints).await?;
-    for (id, p) in &peerings {
-        net.peerings.push(Peering {
-            key: names.of(id),
-            id: Some(id.clone()),
-            requester: names.of(p
-                .requester_vpc_info()
-                .and_then(|v| v.vpc_id())
-                .unwrap_or_default()),
-            accepter: names.of(p
-                .accepter_vpc_info()
-                .and_then(|v| v.vpc_id())
-                .unwrap_or_default()),
-            status: p
-                .status()
-                .and_then(|s| s.code())
-                .map_or("unknown", |c| c.as_str())
-                .to_string(),
-        });
-    }
-    Ok(net)
 }
 
 fn add_instances(net: &mut Network, names: &Names, instances: &[aws_sdk_ec2::types::Instance]) {

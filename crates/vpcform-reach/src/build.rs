@@ -191,7 +191,7 @@ fn place_ipv6_subnets(n: &mut Network, t: &Topology) {
             (Some(b), Some(index)) => u8::try_from(index.value)
                 .ok()
                 .map(|i| vpcform_topology::kinds::subnet::ipv6_subnet(b.cidr, i)),
-            _ => None,
+            (None, _) | (_, None) => None,
         };
     }
 }

@@ -361,7 +361,7 @@ async fn revoke_default_egress(aws: &Aws, group: &str) -> Result<(), AwsError> {
         Err(e) if not_found(&e) => {
             match rule_call(aws, RuleCall::Revoke, Direction::Egress, group, all(false)).await {
                 Err(e) if !not_found(&e) => Err(e),
-                _ => Ok(()),
+                Ok(_) | Err(_) => Ok(()),
             }
         }
         other => other.map(|_| ()),
