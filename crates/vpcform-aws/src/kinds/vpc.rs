@@ -162,7 +162,7 @@ async fn read_one(
             (RESTRICT_DEFAULT_SECURITY_GROUP, Value::from(restricted)),
             (DHCP_OPTIONS_ID, opt_str(vpc.dhcp_options_id())),
             (SECONDARY_CIDR_BLOCKS, Value::from(secondary_blocks(vpc))),
-            (AMAZON_IPV6, Value::from(ipv6_block(vpc).is_some())),
+            (AMAZON_IPV6, Value::from(has_amazon_ipv6(vpc))),
             (TAGS, tags_value(&tags)),
         ],
     ))
@@ -303,6 +303,19 @@ pub(crate) fn ipv6_block(v: &aws_sdk_ec2::types::Vpc) -> Option<ipnet::Ipv6Net> 
             )
         })
         .find_map(|b| b.ipv6_cidr_block()?.parse().ok())
+}
+
+/// Whether the VPC holds an Amazon-provided IPv6 block (not one of an IPAM
+/// or BYOIP pool, which vpcform does not declare).
+fn has_amazon_ipv6(v: &aws_sdk_ec2::types::Vpc) -> bool {
+    v.ipv6_cidr_block_association_set().iter().any(|b| {
+        b.ipv6_pool().is_none_or(|p| p == "Amazon")
+            && crate::read::ipv6_block_in_use(
+                b.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .map(|s| s.as_str()),
+            )
+    })
 }
 
 /// Asks AWS for an IPv6 block, or gives the VPC's back, then waits until it is settled.
