@@ -164,10 +164,7 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
 fn unknowns(unknown: &[vpcform_reach::Undecided]) -> String {
     unknown
         .iter()
-        .map(|u| {
-            let what = vpcform_topology::target_description(&u.component);
-            format!("{what} {}, which vpcform does not model", u.component)
-        })
+        .map(|u| format!("{} ({})", u.component, u.reason))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -253,6 +253,10 @@ pub fn diff(before: &Network, after: &Network) -> Vec<FlowChange> {
     for (from, to, service) in flows(before, after) {
         let verdict = |n: &Network| evaluate(n, &from, &to, service).ok();
         let (b, a) = (verdict(before), verdict(after));
+        // An IPv6 question one side cannot ask (no IPv6 address there) is no change.
+        if service.ipv6 && (b.is_none() || a.is_none()) {
+            continue;
+        }
         let answer = |v: &Option<crate::eval::Verdict>| v.as_ref().map(|v| v.answer);
         let reachable = |v: &Option<crate::eval::Verdict>| v.as_ref().is_some_and(|v| v.reachable);
         // A flow the model cannot decide on either side is no change it can stand behind.

@@ -148,6 +148,12 @@ pub fn evaluate(
         (Some(a), Some(b)) if a != b => {
             return Err("FROM and TO are of different IP versions: a flow is IPv4 or IPv6".into());
         }
+        (Some(v), _) | (None, Some(v)) if service.ipv6 && !v => {
+            return Err(
+                "the flow is IPv6 (`--ipv6`, `ipv6: true`), but an endpoint is an IPv4 address or block"
+                    .into(),
+            );
+        }
         (Some(v), _) | (None, Some(v)) => v,
         (None, None) => service.ipv6,
     };
@@ -690,7 +696,7 @@ impl<'n> Evaluation<'n> {
                 reason.clone(),
                 false,
             );
-            let fix = self.route_fix(&table_c, subnet, b);
+            let fix = self.route_fix(leg, &table_c, subnet, b);
             self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
             return;
         };
@@ -751,7 +757,7 @@ impl<'n> Evaluation<'n> {
                     }
                     _ if code == "CANNOT_ROUTE" => {
                         // The only matching route leads elsewhere: the table lacks the route to `b`.
-                        let fix = self.route_fix(&table_c, subnet, b);
+                        let fix = self.route_fix(leg, &table_c, subnet, b);
                         let reason = format!(
                             "{table_c} has no route to {}; its route to {destination} leads elsewhere ({reason})",
                             b.label
@@ -989,16 +995,19 @@ impl<'n> Evaluation<'n> {
     }
 
     /// The route that would carry traffic from `vpc` to `b`.
-    fn route_fix(&self, table: &Component, from: &Subnet, b: &Endpoint<'n>) -> String {
+    /// On the return leg towards the internet, the connection was opened
+    /// from outside: only an internet gateway carries its replies.
+    fn route_fix(&self, leg: Leg, table: &Component, from: &Subnet, b: &Endpoint<'n>) -> String {
+        let opened_outside = leg == Leg::Return && b.subnet.is_none();
         if self.service.ipv6 {
-            return self.ipv6_route_fix(table, from, b);
+            return self.ipv6_route_fix(table, from, b, opened_outside);
         }
         let vpc = from.vpc.as_str();
         if let Some(fix) = self.endpoint_fix(table, vpc, b) {
             return fix;
         }
         // A private subnet reaches the internet through a NAT gateway of its VPC.
-        let nat = (!from.map_public_ip_on_launch)
+        let nat = (!from.map_public_ip_on_launch && !opened_outside)
             .then(|| {
                 self.net
                     .nat_gateways

@@ -204,10 +204,13 @@ pub fn resolve<'n>(
         guard: None,
         service_list: None,
     };
+    // A stand-in block holds no address a user names.
     let in_subnet = |net: &IpNet| {
         network.subnets.iter().find(|s| match net {
             IpNet::V4(n) => s.cidr.contains(n),
-            IpNet::V6(n) => s.ipv6_cidr.is_some_and(|b| b.contains(n)),
+            IpNet::V6(n) => {
+                !on_apply(network, s, true) && s.ipv6_cidr.is_some_and(|b| b.contains(n))
+            }
         })
     };
     match spec {
@@ -523,14 +526,40 @@ impl Packet {
     }
 }
 
-/// Private ranges, not routed on the internet: IPv4's RFC 1918 and shared
-/// address space; IPv6's unique local addresses (fc00::/7).
+/// What an IPv6 range no route carries is (`link-local`), if it is one.
+pub(crate) fn unroutable_v6(addr: IpNet) -> Option<&'static str> {
+    let IpNet::V6(v6) = addr else { return None };
+    [
+        ("fe80::/10", "link-local"),
+        ("ff00::/8", "multicast"),
+        ("::/127", "loopback or unspecified"),
+        ("::ffff:0:0/96", "IPv4-mapped"),
+        ("2001:db8::/32", "documentation"),
+    ]
+    .into_iter()
+    .find(|(range, _)| range.parse::<Ipv6Net>().is_ok_and(|r| r.contains(&v6)))
+    .map(|(_, what)| what)
+}
+
+/// Ranges the internet does not route: IPv4's RFC 1918 and shared address
+/// space; IPv6's unique local (fc00::/7), link-local (fe80::/10),
+/// multicast (ff00::/8), loopback and unspecified, IPv4-mapped
+/// (::ffff:0:0/96) and documentation (2001:db8::/32) addresses.
 pub(crate) fn is_private(addr: IpNet) -> bool {
     match addr {
         IpNet::V4(v4) => is_private_v4(v4),
-        IpNet::V6(v6) => "fc00::/7"
-            .parse::<Ipv6Net>()
-            .is_ok_and(|ula| ula.contains(&v6)),
+        IpNet::V6(v6) if v6.prefix_len() == 0 => false,
+        IpNet::V6(v6) => [
+            "fc00::/7",
+            "fe80::/10",
+            "ff00::/8",
+            "::/127",
+            "::ffff:0:0/96",
+            "2001:db8::/32",
+        ]
+        .iter()
+        .filter_map(|r| r.parse::<Ipv6Net>().ok())
+        .any(|r| r.contains(&v6)),
     }
 }
 

@@ -67,7 +67,9 @@ impl FromNode for ExpectProtocol {
                     node.span,
                     format!("unknown protocol `{text}`"),
                 )
-                .with_help("expectations check icmp, tcp or udp"),
+                .with_help(
+                    "expectations check icmp, tcp or udp (ICMPv6: `icmp` with `ipv6: true`)",
+                ),
             );
         }
         parsed

@@ -39,6 +39,37 @@ impl PortFields<'_> {
     }
 }
 
+/// ICMP belongs to its family: `icmp` with IPv4 blocks, `icmpv6` with IPv6
+/// ones (AWS accepts both, and the rule or entry then matches nothing).
+pub(crate) fn check_family(protocol: Protocol, cidr: &At<ipnet::IpNet>, cx: &mut Cx) {
+    let ipv6 = cidr.value.addr().is_ipv6();
+    let wrong = match protocol {
+        Protocol::Icmp => ipv6,
+        Protocol::Icmpv6 => !ipv6,
+        Protocol::Tcp | Protocol::Udp | Protocol::All | Protocol::Number(_) => false,
+    };
+    if wrong {
+        let (named, other) = if ipv6 {
+            ("icmp", "icmpv6")
+        } else {
+            ("icmpv6", "icmp")
+        };
+        cx.push(
+            Diagnostic::error(
+                "rule-family",
+                cidr.span,
+                format!(
+                    "`{named}` never matches traffic of {}: it is ICMP of the other IP version",
+                    cidr.value
+                ),
+            )
+            .with_help(format!(
+                "use `protocol: {other}` for this block (ping over IPv6 is ICMPv6)"
+            )),
+        );
+    }
+}
+
 /// Ports only for tcp/udp and in range; ICMP type and code only for icmp.
 /// Reports every problem; false if any.
 pub(crate) fn check(fields: &PortFields<'_>, cx: &mut Cx) -> bool {
@@ -153,6 +184,7 @@ fn check_icmp(rule: &PortFields<'_>, cx: &mut Cx) -> bool {
 pub(crate) fn protocol_label(p: Protocol) -> String {
     match p {
         Protocol::All => "all".into(),
+        Protocol::Icmpv6 => "icmpv6".into(),
         other => other.aws_name(),
     }
 }

@@ -223,6 +223,38 @@ async fn block_at(aws: &Aws, vpc: &str, index: u8) -> Result<String, AwsError> {
     Ok(ipv6_subnet(block, index).to_string())
 }
 
+/// Before a VPC gives its IPv6 block back: the stack's own subnets in it
+/// stop assigning addresses and give their /64s back first (AWS refuses
+/// the VPC's otherwise). The plan shows these as the subnets' updates, which
+/// wait for the VPC's and then find nothing left to do; subnets the stack
+/// does not own are left alone (AWS then refuses, naming them).
+pub(crate) async fn release_ipv6_of_vpc(aws: &Aws, vpc: &str, stack: &str) -> Result<(), AwsError> {
+    let subnets = describe(
+        aws,
+        Select::Filter(crate::read::in_vpcs("vpc-id", &[vpc.to_string()])),
+    )
+    .await?;
+    for s in &subnets {
+        let owned = ec2_tags(s.tags())
+            .get(vpcform_diff::TAG_STACK)
+            .map(String::as_str)
+            == Some(stack);
+        let (Some(id), Some((association, _)), true) = (s.subnet_id(), ipv6_block(s), owned) else {
+            continue;
+        };
+        if s.assign_ipv6_address_on_creation() == Some(true) {
+            set_assign_ipv6(aws, id, false).await?;
+        }
+        aws.ec2
+            .disassociate_subnet_cidr_block()
+            .association_id(association)
+            .send()
+            .await
+            .map_err(|e| aws.error("ec2:DisassociateSubnetCidrBlock", e))?;
+    }
+    Ok(())
+}
+
 /// Moves the subnet to the /64 at `index` (or none): the old block goes first.
 async fn set_ipv6_block(
     aws: &Aws,

@@ -264,7 +264,7 @@ impl AwsKind for Vpc {
             set_secondary_blocks(aws, vpc, &blocks).await?;
         }
         if let Some(ipv6) = wanted(AMAZON_IPV6) {
-            set_ipv6(aws, vpc, ipv6).await?;
+            set_ipv6(aws, vpc, ipv6, &op.stack).await?;
         }
         if let Some(set) = attr(op, DHCP_OPTIONS_ID).filter(|_| changed(op, DHCP_OPTIONS_ID)) {
             associate_dhcp_options(aws, vpc, set).await?;
@@ -318,8 +318,9 @@ fn has_amazon_ipv6(v: &aws_sdk_ec2::types::Vpc) -> bool {
     })
 }
 
-/// Asks AWS for an IPv6 block, or gives the VPC's back, then waits until it is settled.
-async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool) -> Result<(), AwsError> {
+/// Asks AWS for an IPv6 block, or gives the VPC's back (the stack's
+/// subnets' /64s first), then waits until it is settled.
+async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool, stack: &str) -> Result<(), AwsError> {
     if wanted {
         aws.ec2
             .associate_vpc_cidr_block()
@@ -329,6 +330,7 @@ async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool) -> Result<(), AwsError> {
             .await
             .map_err(|e| aws.error("ec2:AssociateVpcCidrBlock", e))?;
     } else {
+        crate::kinds::subnet::release_ipv6_of_vpc(aws, vpc, stack).await?;
         let found = describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
         let associations = found
             .iter()

@@ -29,12 +29,13 @@ impl<'n> Evaluation<'n> {
         let addresses_unknown = (remote.service_list.is_some() && remote.addr.prefix_len() == 0)
             || remote.assigned_on_apply;
         let acl = self.net.acl_of(subnet);
+        // Only an entry that could match this packet can decide it.
         let narrow = acl.is_some_and(|a| {
             a.entries.iter().any(|e| {
                 e.direction == direction
                     && e.cidr.prefix_len() > 0
                     && e.cidr.addr().is_ipv6() == remote.addr.addr().is_ipv6()
-                    && (e.protocol == Protocol::All || e.protocol == packet.protocol)
+                    && packet_may_match(packet, e)
             })
         });
         match acl {
@@ -87,6 +88,10 @@ impl<'n> Evaluation<'n> {
             return Some(true);
         }
         let list = self.net.prefix_list(key)?;
+        // AWS's lists of a service's addresses that vpcform reads are IPv4.
+        if list.service.is_some() && list.entries.is_none() && e.addr.addr().is_ipv6() {
+            return Some(false);
+        }
         match &list.entries {
             // Another service, whose addresses are not known.
             Some(_) if e.service_list.is_some() && e.addr.prefix_len() == 0 => None,
@@ -327,5 +332,15 @@ impl<'n> Evaluation<'n> {
                 true
             }
         }
+    }
+}
+
+/// Whether an ACL entry could match some packet of this kind (any of its ports).
+fn packet_may_match(packet: &crate::flow::Packet, e: &crate::model::AclEntry) -> bool {
+    match e.protocol {
+        Protocol::All => true,
+        p if p != packet.protocol => false,
+        Protocol::Tcp | Protocol::Udp => e.from <= packet.ports.1 && packet.ports.0 <= e.to,
+        Protocol::Icmp | Protocol::Icmpv6 | Protocol::Number(_) => true,
     }
 }

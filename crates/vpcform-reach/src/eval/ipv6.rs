@@ -159,21 +159,31 @@ impl<'n> Evaluation<'n> {
             .filter_map(|v| v.ipv6)
             .any(|b| b.assigned_on_apply && IpNet::V6(b.cidr).contains(&addr));
         if stand_in {
-            format!("{addr} (a stand-in: AWS assigns the IPv6 block on apply)")
+            format!(
+                "{addr} (a stand-in: the VPC's IPv6 block is AWS's, known once it exists; read with --live)"
+            )
         } else {
             addr.to_string()
         }
     }
 
-    /// The IPv6 route that would carry traffic from `from`'s subnet to `b`.
+    /// The IPv6 route that would carry traffic from `from`'s subnet to `b`
+    /// (replies to a connection the internet opened: an internet gateway's).
     pub(super) fn ipv6_route_fix(
         &self,
         table: &Component,
         from: &Subnet,
         b: &Endpoint<'n>,
+        opened_outside: bool,
     ) -> String {
         let net = self.net;
         let vpc = from.vpc.as_str();
+        if let Some(what) = crate::flow::unroutable_v6(b.addr).filter(|_| b.subnet.is_none()) {
+            return format!(
+                "none: {} is a {what} address, which no route carries; ask about a global one",
+                b.addr
+            );
+        }
         if let Some(peer) = b.subnet.and_then(|s| net.vpc(&s.vpc)) {
             let block = peer.ipv6.filter(|b| !b.assigned_on_apply).map_or_else(
                 || format!("the IPv6 block of {}", peer.key),
@@ -198,7 +208,7 @@ impl<'n> Evaluation<'n> {
         }
         let egress_only = net.egress_only_gateways.iter().find(|g| g.vpc == vpc);
         match (net.igw_of(vpc), egress_only) {
-            (Some(g), _) if from.map_public_ip_on_launch => {
+            (Some(g), _) if from.map_public_ip_on_launch || opened_outside => {
                 format!("add a route to ::/0 through {} in {}", g.key, table.name)
             }
             (_, Some(g)) => format!(

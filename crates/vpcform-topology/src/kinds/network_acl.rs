@@ -465,6 +465,7 @@ fn check_entries(acl: &Named<NetworkAcl>, cx: &mut Cx) {
         for entry in entries {
             let rule = &entry.rule;
             let mut ok = crate::ports::check(&entry.ports(), cx);
+            crate::ports::check_family(entry.protocol.value, &entry.cidr, cx);
             if !RULE_NUMBERS.contains(&rule.value) {
                 ok = false;
                 cx.push(

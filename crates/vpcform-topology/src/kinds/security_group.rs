@@ -578,6 +578,9 @@ fn check_rule(rule: &Rule, index: &NameIndex<'_>, cx: &mut Cx) -> bool {
     if let Some(g) = &rule.security_group {
         ok &= index.check(g, ResourceKind::SecurityGroup, "security-group", cx);
     }
+    if let Some(cidr) = &rule.cidr {
+        crate::ports::check_family(rule.protocol.value, cidr, cx);
+    }
     if let Some(p) = rule
         .prefix_list
         .as_ref()

@@ -263,7 +263,7 @@ fn check_ipv6(subnet: &Named<Subnet>, vpc: &Named<crate::kinds::vpc::Vpc>, cx: &
                     "subnet-ipv6-without-vpc-block",
                     index.span,
                     format!(
-                        "subnet `{}` takes IPv6 /64 number {}, but VPC `{}` has no IPv6 block",
+                        "subnet `{}` takes IPv6 /64 number {}, but VPC `{}` does not declare `ipv6: true`",
                         subnet.name.value, index.value, vpc.name.value
                     ),
                 )
