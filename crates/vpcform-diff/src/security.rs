@@ -359,6 +359,7 @@ fn grant(kind: RuleKind, key: Option<&str>, attrs: &BTreeMap<String, Value>) -> 
 fn protocol_name(text: &str) -> String {
     match vpcform_topology::Protocol::from_aws(text) {
         Some(vpcform_topology::Protocol::All) => "all".into(),
+        Some(vpcform_topology::Protocol::Icmpv6) => "icmpv6".into(),
         Some(p) => p.aws_name(),
         None => text.to_string(),
     }
@@ -503,9 +504,9 @@ fn rule(
     broadening: bool,
 ) -> SecurityChange {
     let ports = match (g.protocol.as_str(), g.from, g.to) {
-        ("icmp", -1, _) => "all types".to_string(),
-        ("icmp", t, -1) => format!("type {t}"),
-        ("icmp", t, c) => format!("type {t} code {c}"),
+        ("icmp" | "icmpv6", -1, _) => "all types".to_string(),
+        ("icmp" | "icmpv6", t, -1) => format!("type {t}"),
+        ("icmp" | "icmpv6", t, c) => format!("type {t} code {c}"),
         (_, -1, -1) | (_, 0, 65535) => "all".to_string(),
         (_, f, t) if f == t => f.to_string(),
         (_, f, t) => format!("{f}-{t}"),
