@@ -246,6 +246,10 @@ fn add_vpcs(net: &mut Network, names: &Names, vpcs: &[aws_sdk_ec2::types::Vpc]) 
                 cidr,
                 secondary_cidrs,
                 ipv6,
+                tags: ec2_tags(v.tags())
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("vpcform:") && !k.starts_with("aws:"))
+                    .collect(),
             });
         }
     }

@@ -81,7 +81,13 @@ pub(crate) fn run_verify(args: &VerifyArgs, output: Output) -> anyhow::Result<Ex
             end_ms: end,
         };
         let mut checks = Vec::new();
-        for e in &topology.expect {
+        // Group expectations (segmentation) are promises about many flows:
+        // `validate` and `plan` check them; flow logs answer single flows.
+        for e in topology
+            .expect
+            .iter()
+            .filter(|e| !vpcform_reach::is_group_expectation(e))
+        {
             checks.push(check(&aws, topology, &network, e, window, args.engine).await?);
         }
         anyhow::Ok(checks)
@@ -144,12 +150,15 @@ async fn records(
         conditions.push(format!("dstAddr = '{b}'"));
     }
     let protocol = match e.protocol.value {
-        ExpectProtocol::Icmp if ipv6 => 58,
-        ExpectProtocol::Icmp => 1,
-        ExpectProtocol::Tcp => 6,
-        ExpectProtocol::Udp => 17,
+        ExpectProtocol::Icmp if ipv6 => Some(58),
+        ExpectProtocol::Icmp => Some(1),
+        ExpectProtocol::Tcp => Some(6),
+        ExpectProtocol::Udp => Some(17),
+        ExpectProtocol::Any => None,
     };
-    conditions.push(format!("protocol = {protocol}"));
+    if let Some(protocol) = protocol {
+        conditions.push(format!("protocol = {protocol}"));
+    }
     if let Some(p) = &e.port {
         conditions.push(format!("dstPort = {}", p.value));
     }

@@ -71,6 +71,9 @@ pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
                     safe(&e.expectation)
                 );
             }
+            if let Some(w) = e.witness.as_ref().filter(|_| !e.held) {
+                let _ = writeln!(out, "        for one: {}", safe(w));
+            }
         }
     }
     if !c.changes.is_empty() {
@@ -128,6 +131,10 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
                 (true, false) => ("✅", "blocked".to_string()),
                 (false, false) => ("❌", format!("blocked by {}", md_cell(&blocks(&e.blocked)))),
                 (false, true) => ("❌", "reachable, expected blocked".to_string()),
+            };
+            let result = match &e.witness {
+                Some(w) if !e.held => format!("{result}; for one: {}", md_cell(w)),
+                Some(_) | None => result,
             };
             let _ = writeln!(out, "| {mark} | {} | {result} |", md_cell(&e.expectation));
         }

@@ -76,6 +76,7 @@ pub fn from_topology(t: &Topology) -> Network {
             cidr: v.spec.cidr.value,
             secondary_cidrs: v.spec.cidrs().skip(1).collect(),
             ipv6,
+            tags: v.spec.tags.clone(),
         });
     }
     for s in &t.subnets {

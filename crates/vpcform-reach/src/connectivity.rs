@@ -48,6 +48,9 @@ pub struct ExpectationResult {
     pub blocked: Vec<Block>,
     /// What the model cannot see through, when the answer is unknown.
     pub unknown: Vec<Undecided>,
+    /// For a group expectation that broke: the flow that broke it and its route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
     #[serde(skip)]
     pub span: vpcform_topology::Span,
 }
@@ -79,7 +82,8 @@ pub fn service_of(e: &Expectation) -> Service {
         .as_ref()
         .map_or(0, |p| p.value.clamp(0, 65535) as u16);
     let service = match e.protocol.value {
-        ExpectProtocol::Icmp => Service::icmp(),
+        // `any` between single endpoints: ping stands for it (groups check every port).
+        ExpectProtocol::Icmp | ExpectProtocol::Any => Service::icmp(),
         ExpectProtocol::Tcp => Service::tcp(port),
         ExpectProtocol::Udp => Service::udp(port),
     };
@@ -98,6 +102,9 @@ pub fn check_expectations(
     expectations
         .iter()
         .map(|e| {
+            if crate::segment::is_group(e) {
+                return crate::segment::check(e, network);
+            }
             let verdict = match (
                 e.from.value.parse::<EndpointSpec>(),
                 e.to.value.parse::<EndpointSpec>(),
@@ -123,6 +130,7 @@ pub fn check_expectations(
                 status,
                 blocked,
                 unknown,
+                witness: None,
                 span: e.span,
             }
         })
@@ -135,18 +143,26 @@ pub fn expectation_diagnostics(results: &[ExpectationResult]) -> Vec<Diagnostic>
         .iter()
         .filter(|r| r.status == Status::Broken)
         .map(|r| {
+            let witness = r
+                .witness
+                .as_ref()
+                .map(|w| format!(" (for one: {w})"))
+                .unwrap_or_default();
             let message = if r.reachable {
                 format!(
-                    "expected reachable, but the topology blocks it: {}",
+                    "expected reachable, but the topology blocks it: {}{witness}",
                     r.expectation
                 )
             } else {
                 format!(
-                    "expected blocked, but the topology lets it through: {}",
+                    "expected blocked, but the topology lets it through: {}{witness}",
                     r.expectation
                 )
             };
-            let help = if r.blocked.is_empty() {
+            let help = if r.blocked.is_empty() && r.witness.is_some() {
+                "close the way the flow above takes (its route), or change the expectation"
+                    .to_string()
+            } else if r.blocked.is_empty() {
                 "remove the path, or change the expectation".to_string()
             } else {
                 r.blocked

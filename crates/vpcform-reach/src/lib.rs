@@ -10,6 +10,7 @@ mod connectivity;
 mod eval;
 mod flow;
 mod model;
+mod segment;
 
 pub use build::{from_topology, planned};
 pub use connectivity::{
@@ -26,3 +27,4 @@ pub use model::{
     Ipv6Block, NatGateway, Network, NetworkAcl, Peering, PrefixList, Route, RouteTable,
     RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint, service_list_key,
 };
+pub use segment::is_group as is_group_expectation;

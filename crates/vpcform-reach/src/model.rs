@@ -125,6 +125,8 @@ pub struct Vpc {
     pub secondary_cidrs: Vec<Ipv4Net>,
     /// Its IPv6 block, if it has one.
     pub ipv6: Option<Ipv6Block>,
+    /// Its tags (the user's): expectations select groups of VPCs by them.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// A VPC's IPv6 block: AWS's, or one AWS assigns on apply (then a

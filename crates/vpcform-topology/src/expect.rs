@@ -15,11 +15,14 @@ use crate::yaml::Node;
 #[schemars(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Expectation {
     /// `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an IP, a CIDR,
-    /// `internet`, or an AWS service (`s3`, `dynamodb`, `service:NAME`).
+    /// `internet`, an AWS service (`s3`, `dynamodb`, `service:NAME`), or a
+    /// group: `vpc.NAME` (its subnets) or `tag:KEY=VALUE` (the subnets of
+    /// every VPC tagged so).
     pub from: At<String>,
     /// Named the same ways.
     pub to: At<String>,
-    /// `icmp` (echo request and reply), `tcp` or `udp`.
+    /// `icmp` (echo request and reply), `tcp`, `udp`, or `any` (every
+    /// protocol and port: only with `reachable: false`).
     #[schemars(with = "ExpectProtocol")]
     pub protocol: At<ExpectProtocol>,
     /// The destination port (tcp and udp).
@@ -39,6 +42,8 @@ pub enum ExpectProtocol {
     Icmp,
     Tcp,
     Udp,
+    /// Every protocol and port (only a promise that nothing gets through).
+    Any,
 }
 
 impl ExpectProtocol {
@@ -47,6 +52,7 @@ impl ExpectProtocol {
             ExpectProtocol::Icmp => "icmp",
             ExpectProtocol::Tcp => "tcp",
             ExpectProtocol::Udp => "udp",
+            ExpectProtocol::Any => "any",
         }
     }
 }
@@ -58,6 +64,7 @@ impl FromNode for ExpectProtocol {
             "icmp" => Some(ExpectProtocol::Icmp),
             "tcp" => Some(ExpectProtocol::Tcp),
             "udp" => Some(ExpectProtocol::Udp),
+            "any" => Some(ExpectProtocol::Any),
             _ => None,
         };
         if parsed.is_none() {
@@ -68,7 +75,7 @@ impl FromNode for ExpectProtocol {
                     format!("unknown protocol `{text}`"),
                 )
                 .with_help(
-                    "expectations check icmp, tcp or udp (ICMPv6: `icmp` with `ipv6: true`)",
+                    "expectations check icmp, tcp, udp or any (ICMPv6: `icmp` with `ipv6: true`)",
                 ),
             );
         }
@@ -122,7 +129,25 @@ pub(crate) fn validate(expectations: &[Expectation], index: &NameIndex<'_>, cx: 
         for endpoint in [&e.from, &e.to] {
             check_endpoint(endpoint, index, cx);
         }
+        if e.protocol.value == ExpectProtocol::Any && e.reachable.value {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-expectation",
+                    e.reachable.span,
+                    "`protocol: any` promises that nothing gets through: it needs `reachable: false`",
+                )
+                .with_help("to promise a path, name its protocol and port (`protocol: tcp`, `port: 443`)"),
+            );
+        }
         match (e.protocol.value, &e.port) {
+            (ExpectProtocol::Any, Some(port)) => cx.push(
+                Diagnostic::error(
+                    "invalid-port",
+                    port.span,
+                    "`protocol: any` covers every port",
+                )
+                .with_help("remove `port`"),
+            ),
             (ExpectProtocol::Icmp, Some(port)) => cx.push(
                 Diagnostic::error("invalid-port", port.span, "icmp has no ports")
                     .with_help("remove `port`; icmp expectations check echo request and reply"),
@@ -159,7 +184,21 @@ fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
     {
         return;
     }
+    if let Some(selector) = text.strip_prefix("tag:") {
+        if selector.split_once('=').is_none_or(|(k, _)| k.is_empty()) {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-endpoint",
+                    endpoint.span,
+                    format!("`{text}` selects no tag"),
+                )
+                .with_help("select VPCs by a tag as `tag:KEY=VALUE`, e.g. `tag:env=prod`"),
+            );
+        }
+        return;
+    }
     let kind = match text.split_once('.') {
+        Some(("vpc", name)) => Some((ResourceKind::Vpc, name)),
         Some(("instance", name)) => Some((ResourceKind::Instance, name)),
         Some(("subnet", name)) => Some((ResourceKind::Subnet, name)),
         Some(("vpc-endpoint", name)) => Some((ResourceKind::VpcEndpoint, name)),
@@ -172,7 +211,7 @@ fn check_endpoint(endpoint: &At<String>, index: &NameIndex<'_>, cx: &mut Cx) {
                 endpoint.span,
                 format!("`{text}` is not an endpoint"),
             )
-            .with_help("use `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an IP, a CIDR, `internet`, or an AWS service (`s3`, `service:NAME`)"),
+            .with_help("use `instance.NAME`, `subnet.NAME`, `vpc-endpoint.NAME`, an IP, a CIDR, `internet`, an AWS service (`s3`, `service:NAME`), or a group (`vpc.NAME`, `tag:KEY=VALUE`)"),
         );
         return;
     };
