@@ -42,6 +42,33 @@ fn measure<T>(mut f: impl FnMut() -> T) -> (f64, f64, f64, T) {
     (median, min, peak as f64 / (1024.0 * 1024.0), last.unwrap())
 }
 
+/// A segmentation promise over every pair of spoke VPCs (`tag:role=spoke`
+/// to itself, any protocol, never reachable): it holds (peering is not
+/// transitive), so every pair is decided.
+#[allow(clippy::print_stdout)]
+fn segmentation() {
+    println!("\n| spokes (VPCs) | spoke pairs | median | min | peak heap |");
+    println!("|---:|---:|---:|---:|---:|");
+    for spokes in [10, 100, 1000] {
+        let yaml = vpcform_topology::generate::hub_and_spokes("bench", spokes);
+        let promise = "expect:\n  - { from: \"tag:role=spoke\", to: \"tag:role=spoke\", protocol: any, reachable: false }\n";
+        let t = topology(&format!("{yaml}{promise}"));
+        let network = vpcform_reach::from_topology(&t);
+        let (median, min, peak, results) =
+            measure(|| vpcform_reach::check_expectations(&t.expect, &network));
+        assert_eq!(
+            results[0].status,
+            vpcform_reach::Status::Held,
+            "{results:?}"
+        );
+        println!(
+            "| {spokes} ({}) | {} | {median:.1} ms | {min:.1} ms | {peak:.1} MiB |",
+            spokes + 1,
+            spokes * (spokes - 1)
+        );
+    }
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
     println!(
@@ -83,4 +110,5 @@ fn main() {
             changes.len()
         );
     }
+    segmentation();
 }

@@ -9,14 +9,16 @@
 //! A broken one names a witness flow and the routes it takes. `any`
 //! between single endpoints is checked the same way, over every service.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use ipnet::IpNet;
 
 use vpcform_topology::{Direction, ExpectProtocol, Expectation, Protocol};
 
 use crate::connectivity::{ExpectationResult, Status};
 use crate::eval::{Answer, Verdict, evaluate};
 use crate::flow::{EndpointSpec, Service};
-use crate::model::{Network, Subnet};
+use crate::model::{Network, RouteTarget, Subnet};
 
 /// A group an expectation names.
 enum Group {
@@ -81,10 +83,15 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
     // about other VPCs; single endpoints are taken as they are.
     let groups = Group::parse(&e.from.value).is_some() || Group::parse(&e.to.value).is_some();
     let services = services(e, network);
+    let ways = Ways::of(network);
     let mut unknown = None;
     let mut witness: Option<Verdict> = None;
     'pairs: for a in &from {
         for b in to.iter().filter(|b| !(groups && same_vpc(network, a, b))) {
+            // A promise that nothing gets through holds for a pair no route can join.
+            if !e.reachable.value && !ways.may_join(network, a, b) {
+                continue;
+            }
             for s in &services {
                 let Ok(v) = evaluate(network, a, b, *s) else {
                     continue;
@@ -150,6 +157,79 @@ fn describe(v: &Verdict) -> String {
         format!(" via {}", path.join(", "))
     };
     format!("{} → {} {}{via}", v.from, v.to, v.service)
+}
+
+/// Per VPC, the destinations of its routes that may lead to another VPC
+/// (through a peering, or a target the model does not know); `None` when a
+/// prefix-list route could (its entries are not compared here). Internet
+/// and egress-only gateways and gateway endpoints never lead to a VPC.
+struct Ways<'n>(HashMap<&'n str, Option<Vec<IpNet>>>);
+
+impl<'n> Ways<'n> {
+    fn of(network: &'n Network) -> Self {
+        let mut out: HashMap<&str, Option<Vec<IpNet>>> = HashMap::new();
+        for t in &network.route_tables {
+            let entry = out
+                .entry(t.vpc.as_str())
+                .or_insert_with(|| Some(Vec::new()));
+            let lists = t
+                .prefix_list_routes
+                .iter()
+                .any(|(_, target)| leads_to_vpcs(target));
+            match entry {
+                Some(dests) if !lists => dests.extend(
+                    t.routes
+                        .iter()
+                        .filter(|r| leads_to_vpcs(&r.target))
+                        .map(|r| r.destination),
+                ),
+                Some(_) | None => *entry = None,
+            }
+        }
+        Ways(out)
+    }
+
+    /// Whether a route of `a`'s VPC may carry traffic to `b`'s VPC.
+    fn may_join(&self, network: &Network, a: &EndpointSpec, b: &EndpointSpec) -> bool {
+        let vpc_of = |e: &EndpointSpec| {
+            crate::flow::resolve(network, e, false)
+                .ok()
+                .and_then(|x| x.subnet.map(|s| s.vpc.clone()))
+        };
+        let (Some(va), Some(vb)) = (vpc_of(a), vpc_of(b)) else {
+            return true;
+        };
+        let Some(vpc_b) = network.vpc(&vb) else {
+            return true;
+        };
+        match self.0.get(va.as_str()) {
+            Some(Some(dests)) => dests.iter().any(|d| {
+                vpc_b
+                    .cidrs()
+                    .any(|c| d.contains(&c.network()) || c.contains(&d.network()))
+            }),
+            Some(None) => true,
+            // No table of its own: the main table holds the local route only.
+            None => false,
+        }
+    }
+}
+
+/// Whether a route target may carry traffic on to another VPC: a peering,
+/// a NAT gateway (its own subnet's table routes on), or what the model
+/// does not know.
+fn leads_to_vpcs(target: &RouteTarget) -> bool {
+    match target {
+        RouteTarget::To(kind, _) => match kind {
+            vpcform_topology::TargetKind::Peering | vpcform_topology::TargetKind::NatGateway => {
+                true
+            }
+            vpcform_topology::TargetKind::InternetGateway
+            | vpcform_topology::TargetKind::EgressOnlyGateway => false,
+        },
+        RouteTarget::Unmodeled { .. } => true,
+        RouteTarget::Blackhole(_) | RouteTarget::GatewayEndpoint(_) => false,
+    }
 }
 
 fn same_vpc(network: &Network, a: &EndpointSpec, b: &EndpointSpec) -> bool {

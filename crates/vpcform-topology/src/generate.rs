@@ -165,7 +165,11 @@ pub fn hub_and_spokes(stack: &str, spokes: usize) -> String {
         "stack: {stack}\nregion: us-east-1\nvpcs:\n  hub: {{ cidr: 172.16.0.0/16 }}"
     );
     for i in 0..spokes {
-        let _ = writeln!(y, "  spoke-{i}: {{ cidr: {}/20 }}", cidr(i));
+        let _ = writeln!(
+            y,
+            "  spoke-{i}: {{ cidr: {}/20, tags: {{ role: spoke }} }}",
+            cidr(i)
+        );
     }
     let _ = writeln!(
         y,

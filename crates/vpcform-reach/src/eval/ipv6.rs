@@ -152,12 +152,14 @@ impl<'n> Evaluation<'n> {
     /// An address as reports show it: a stand-in for a block AWS has yet
     /// to assign says so.
     pub(super) fn addr_text(&self, addr: IpNet) -> String {
-        let stand_in = self
-            .net
-            .vpcs
-            .iter()
-            .filter_map(|v| v.ipv6)
-            .any(|b| b.assigned_on_apply && IpNet::V6(b.cidr).contains(&addr));
+        // Stand-ins are IPv6: an IPv4 address needs no look at the VPCs.
+        let stand_in = addr.addr().is_ipv6()
+            && self
+                .net
+                .vpcs
+                .iter()
+                .filter_map(|v| v.ipv6)
+                .any(|b| b.assigned_on_apply && IpNet::V6(b.cidr).contains(&addr));
         if stand_in {
             format!(
                 "{addr} (a stand-in: the VPC's IPv6 block is AWS's, known once it exists; read with --live)"
