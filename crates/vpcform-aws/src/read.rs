@@ -286,7 +286,7 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
         .into_iter()
         .map(|(_, read)| read(aws, &cx));
     let managed = aws_managed_lists_named(topology);
-    let (found, ssm, lists) = tokio::try_join!(
+    let (found, ssm, mut lists) = tokio::try_join!(
         futures::future::try_join_all(reads),
         crate::kinds::instance::read_ssm_parameters(aws, &cx),
         crate::kinds::prefix_list::aws_managed(aws, Some(managed.keys().cloned().collect())),
@@ -299,6 +299,11 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
     for found in found {
         all.extend(found.objects);
         live.conflicts.extend(found.conflicts);
+    }
+    // A rule naming one of AWS's lists the topology no longer names (one to
+    // delete): all of AWS's lists, looked up once, so it is known as AWS's.
+    if names_unread_list(&all, &lists) {
+        lists.extend(crate::kinds::prefix_list::aws_managed(aws, None).await?);
     }
     // Child keys that name other objects by id get those objects' logical
     // names; AWS's lists go by AWS's names.
@@ -398,6 +403,21 @@ fn aws_managed_lists_named(topology: &Topology) -> BTreeMap<String, Vec<Address>
         }
     }
     out
+}
+
+/// Whether a rule read names a list neither read nor looked up.
+fn names_unread_list(all: &[LiveObject], lists: &BTreeMap<String, String>) -> bool {
+    use vpcform_topology::kinds::security_group::PREFIX_LIST_ID;
+    let read: HashSet<&str> = all
+        .iter()
+        .filter(|o| o.address.kind == ResourceKind::PrefixList)
+        .map(|o| o.id.as_str())
+        .chain(lists.values().map(String::as_str))
+        .collect();
+    all.iter()
+        .filter(|o| o.address.kind == ResourceKind::SecurityGroupRule)
+        .filter_map(|o| PREFIX_LIST_ID.str(&o.attrs))
+        .any(|id| !read.contains(id))
 }
 
 /// A rule naming a list AWS does not publish here cannot be made: its

@@ -239,13 +239,21 @@ fn grow_in_place(
         .replace(
             "  db-b: { vpc: main,",
             "  db-c: { vpc: main, cidr: 100.64.20.0/24, availability-zone: us-east-1a }\n  db-b: { vpc: main,",
+        )
+        // A rule naming AWS's list moves to another port: the old one is ours to delete.
+        .replace(
+            "{ protocol: tcp, port: 443, prefix-list: com.amazonaws.us-east-1.s3 }",
+            "{ protocol: tcp, port: 8443, prefix-list: com.amazonaws.us-east-1.s3 }",
         );
     assert_ne!(grown, text);
     std::fs::write(dir.join("topology.yaml"), grown).unwrap();
     let plan = vpcform(moto, dir, &["plan"]);
     ok(&plan);
     assert!(
-        plan.stdout.contains("1 to add, 3 to change, 0 to destroy"),
+        plan.stdout.contains("2 to add, 3 to change, 1 to destroy")
+            && plan.stdout.contains(
+                "# security-group-rule.db-sg[egress/tcp/443..443/pl:com.amazonaws.us-east-1.s3] will be destroyed"
+            ),
         "{}",
         plan.stdout
     );

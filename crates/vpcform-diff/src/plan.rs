@@ -524,7 +524,20 @@ impl Planner<'_> {
         cx: &DesiredCx<'_>,
     ) -> Vec<ResourceChange> {
         let mut deletes: Vec<ResourceChange> = Vec::new();
-        let known: HashSet<&str> = self.live.objects.values().map(|o| o.id.as_str()).collect();
+        // What the stack reads, and AWS's prefix lists (a rule naming one is ours to delete).
+        let known: HashSet<&str> = self
+            .live
+            .objects
+            .values()
+            .map(|o| o.id.as_str())
+            .chain(
+                self.live
+                    .lookups
+                    .values()
+                    .map(String::as_str)
+                    .filter(|id| id.starts_with("pl-")),
+            )
+            .collect();
         for (address, object) in &self.live.objects {
             if desired.contains_key(address)
                 || leaves_default_egress(address, object, cx)

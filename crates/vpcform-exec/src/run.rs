@@ -186,10 +186,8 @@ async fn walk(
             if let Some(container) = due.pop_front() {
                 if let Some(op) = retag_operation(plan, &report, &container) {
                     let provider = provider.clone();
-                    running.spawn(async move {
-                        let result = provider.execute(op).await;
-                        Done::Retag(container, result)
-                    });
+                    running
+                        .spawn(async move { Done::Retag(container, guarded(&provider, op).await) });
                 }
                 continue;
             }
@@ -279,6 +277,16 @@ async fn walk(
         skip_unstarted(graph, &finished, &mut report, events);
     }
     report
+}
+
+/// A provider call whose panic fails its own operation, nothing more.
+async fn guarded(provider: &Arc<dyn Provider>, op: Operation) -> Result<Outcome, StepError> {
+    let work = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(provider.execute(op)));
+    work.await.unwrap_or_else(|_| {
+        Err(StepError::new(
+            "the provider panicked (a vpcform bug); please report it",
+        ))
+    })
 }
 
 /// Starts step `i`, reporting that it still runs every heartbeat.
@@ -512,7 +520,7 @@ async fn retag(
     let results: Vec<(Address, Result<Outcome, StepError>)> = futures::stream::iter(ops)
         .map(|(container, op)| {
             let provider = provider.clone();
-            async move { (container, provider.execute(op).await) }
+            async move { (container, guarded(&provider, op).await) }
         })
         .buffered(parallelism.max(1))
         .collect()

@@ -836,8 +836,12 @@ impl<'n> Evaluation<'n> {
                     );
                 }
                 self.public_ip(leg, a);
+                // Over IPv6 to another VPC: in again through its gateway.
+                if b.subnet.is_some() {
+                    self.entering_vpc(leg, a, b);
+                }
             }
-            TargetKind::EgressOnlyGateway => self.through_egress_only(leg, key, a),
+            TargetKind::EgressOnlyGateway => self.through_egress_only(leg, key, a, b),
         }
     }
 
@@ -975,6 +979,8 @@ impl<'n> Evaluation<'n> {
                     g.component(),
                 ),
                 None => Reach::Yes,
+                // Every IPv6 address is global: the internet carries it to another VPC.
+                Some(v) if self.service.ipv6 && v != vpc => Reach::Yes,
                 Some(v) => Reach::No(
                     "CANNOT_ROUTE",
                     format!(

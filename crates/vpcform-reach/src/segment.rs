@@ -79,29 +79,50 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
         }
     };
     let (from, to) = (side(&e.from.value), side(&e.to.value));
+    // A group that selects nothing makes every promise about it empty.
+    if let Some(empty) = [(&from, &e.from.value), (&to, &e.to.value)]
+        .into_iter()
+        .find(|(members, _)| members.is_empty())
+        .map(|(_, text)| text.clone())
+    {
+        return selects_nothing(e, &empty);
+    }
     // Within one VPC the local route always carries: a group promise is
     // about other VPCs; single endpoints are taken as they are.
     let groups = Group::parse(&e.from.value).is_some() || Group::parse(&e.to.value).is_some();
     let services = services(e, network);
     let ways = Ways::of(network);
     let mut unknown = None;
-    let mut witness: Option<Verdict> = None;
+    let mut broken: Option<Broken> = None;
     'pairs: for a in &from {
         for b in to.iter().filter(|b| !(groups && same_vpc(network, a, b))) {
             // A promise that nothing gets through holds for a pair no route can join.
-            if !e.reachable.value && !ways.may_join(network, a, b) {
+            if !e.reachable.value && !ways.may_join(network, a, b, e.over_ipv6()) {
                 continue;
             }
             for s in &services {
-                let Ok(v) = evaluate(network, a, b, *s) else {
-                    continue;
+                let v = match evaluate(network, a, b, *s) {
+                    Ok(v) => v,
+                    // The flow cannot even be asked (no address of the family):
+                    // nothing gets through, which breaks a promise that it does.
+                    Err(why) if e.reachable.value => {
+                        broken = Some(Broken {
+                            witness: why,
+                            blocked: Vec::new(),
+                        });
+                        break 'pairs;
+                    }
+                    Err(_) => continue,
                 };
                 match v.answer {
                     Answer::Unknown => {
                         unknown.get_or_insert(v);
                     }
                     answer if (answer == Answer::Reachable) != e.reachable.value => {
-                        witness = Some(v);
+                        broken = Some(Broken {
+                            witness: describe(&v),
+                            blocked: v.blocked,
+                        });
                         break 'pairs;
                     }
                     Answer::Reachable | Answer::NotReachable => {}
@@ -109,33 +130,66 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
             }
         }
     }
-    result(e, witness, unknown)
+    result(e, broken, unknown)
 }
 
-fn result(
-    e: &Expectation,
-    witness: Option<Verdict>,
-    unknown: Option<Verdict>,
-) -> ExpectationResult {
-    let (status, actual, verdict) = match (witness, unknown) {
-        (Some(w), _) => (Status::Broken, !e.reachable.value, Some(w)),
-        (None, Some(u)) => (Status::Unverifiable, false, Some(u)),
-        (None, None) => (Status::Held, e.reachable.value, None),
+/// The flow that breaks a promise, and what blocks it (for `reachable: true`).
+struct Broken {
+    witness: String,
+    blocked: Vec<crate::eval::Block>,
+}
+
+fn result(e: &Expectation, broken: Option<Broken>, unknown: Option<Verdict>) -> ExpectationResult {
+    let base = ExpectationResult {
+        expectation: e.label(),
+        reachable: e.reachable.value,
+        actual: e.reachable.value,
+        held: true,
+        status: Status::Held,
+        blocked: Vec::new(),
+        unknown: Vec::new(),
+        witness: None,
+        span: e.span,
     };
-    let witness = verdict
-        .as_ref()
-        .filter(|_| status == Status::Broken)
-        .map(describe);
-    let (blocked, unknown) = verdict.map_or((Vec::new(), Vec::new()), |v| (v.blocked, v.unknown));
+    match (broken, unknown) {
+        (Some(b), _) => ExpectationResult {
+            actual: !e.reachable.value,
+            held: false,
+            status: Status::Broken,
+            blocked: b.blocked,
+            witness: Some(b.witness),
+            ..base
+        },
+        (None, Some(u)) => ExpectationResult {
+            actual: false,
+            held: false,
+            status: Status::Unverifiable,
+            unknown: u.unknown,
+            ..base
+        },
+        (None, None) => base,
+    }
+}
+
+/// A group that selects no subnet (a mistyped tag, a VPC without subnets):
+/// the promise cannot be checked, and says so.
+fn selects_nothing(e: &Expectation, group: &str) -> ExpectationResult {
+    let reason = "it selects no subnet (no VPC with that tag, or none with subnets)".to_string();
     ExpectationResult {
         expectation: e.label(),
         reachable: e.reachable.value,
-        actual,
-        held: status == Status::Held,
-        status,
-        blocked,
-        unknown,
-        witness,
+        actual: false,
+        held: false,
+        status: Status::Unverifiable,
+        blocked: Vec::new(),
+        unknown: vec![crate::eval::Undecided {
+            component: group.to_string(),
+            kind: "group".into(),
+            id: None,
+            leg: "forward",
+            reason,
+        }],
+        witness: None,
         span: e.span,
     }
 }
@@ -160,37 +214,50 @@ fn describe(v: &Verdict) -> String {
 }
 
 /// Per VPC, the destinations of its routes that may lead to another VPC
-/// (through a peering, or a target the model does not know); `None` when a
-/// prefix-list route could (its entries are not compared here). Internet
-/// and egress-only gateways and gateway endpoints never lead to a VPC.
-struct Ways<'n>(HashMap<&'n str, Option<Vec<IpNet>>>);
+/// (through a peering, a NAT gateway or a target the model does not know;
+/// `None` when a prefix-list route could, its entries not compared here),
+/// and whether an IPv6 route leaves by an internet or egress-only gateway
+/// (every IPv6 address is global: the internet carries it to another VPC).
+#[derive(Default)]
+struct Way {
+    dests: Option<Vec<IpNet>>,
+    ipv6_internet: bool,
+}
+
+struct Ways<'n>(HashMap<&'n str, Way>);
 
 impl<'n> Ways<'n> {
     fn of(network: &'n Network) -> Self {
-        let mut out: HashMap<&str, Option<Vec<IpNet>>> = HashMap::new();
+        let mut out: HashMap<&str, Way> = HashMap::new();
         for t in &network.route_tables {
-            let entry = out
-                .entry(t.vpc.as_str())
-                .or_insert_with(|| Some(Vec::new()));
+            let way = out.entry(t.vpc.as_str()).or_insert_with(|| Way {
+                dests: Some(Vec::new()),
+                ipv6_internet: false,
+            });
+            way.ipv6_internet |= t
+                .routes
+                .iter()
+                .any(|r| r.destination.addr().is_ipv6() && to_the_internet(&r.target));
             let lists = t
                 .prefix_list_routes
                 .iter()
-                .any(|(_, target)| leads_to_vpcs(target));
-            match entry {
+                .any(|(_, target)| leads_to_vpcs(target) || to_the_internet(target));
+            match &mut way.dests {
                 Some(dests) if !lists => dests.extend(
                     t.routes
                         .iter()
                         .filter(|r| leads_to_vpcs(&r.target))
                         .map(|r| r.destination),
                 ),
-                Some(_) | None => *entry = None,
+                Some(_) | None => way.dests = None,
             }
         }
         Ways(out)
     }
 
-    /// Whether a route of `a`'s VPC may carry traffic to `b`'s VPC.
-    fn may_join(&self, network: &Network, a: &EndpointSpec, b: &EndpointSpec) -> bool {
+    /// Whether a route of `a`'s VPC may carry traffic to `b`'s VPC (when
+    /// in doubt, yes: the flows are then evaluated).
+    fn may_join(&self, network: &Network, a: &EndpointSpec, b: &EndpointSpec, ipv6: bool) -> bool {
         let vpc_of = |e: &EndpointSpec| {
             crate::flow::resolve(network, e, false)
                 .ok()
@@ -202,17 +269,38 @@ impl<'n> Ways<'n> {
         let Some(vpc_b) = network.vpc(&vb) else {
             return true;
         };
-        match self.0.get(va.as_str()) {
-            Some(Some(dests)) => dests.iter().any(|d| {
+        // The local route joins a VPC to itself; a stand-in block is unknown.
+        if va == vb || (ipv6 && vpc_b.ipv6.is_some_and(|x| x.assigned_on_apply)) {
+            return true;
+        }
+        let Some(way) = self.0.get(va.as_str()) else {
+            // No table of its own: the main table holds the local route only.
+            return false;
+        };
+        if ipv6 && way.ipv6_internet && vpc_b.ipv6.is_some() {
+            return true;
+        }
+        match &way.dests {
+            Some(dests) => dests.iter().any(|d| {
                 vpc_b
                     .cidrs()
                     .any(|c| d.contains(&c.network()) || c.contains(&d.network()))
             }),
-            Some(None) => true,
-            // No table of its own: the main table holds the local route only.
-            None => false,
+            None => true,
         }
     }
+}
+
+/// Whether a route target is an internet or egress-only gateway.
+fn to_the_internet(target: &RouteTarget) -> bool {
+    matches!(
+        target,
+        RouteTarget::To(
+            vpcform_topology::TargetKind::InternetGateway
+                | vpcform_topology::TargetKind::EgressOnlyGateway,
+            _
+        )
+    )
 }
 
 /// Whether a route target may carry traffic on to another VPC: a peering,
@@ -249,20 +337,35 @@ fn services(e: &Expectation, network: &Network) -> Vec<Service> {
     if e.protocol.value != ExpectProtocol::Any {
         return vec![crate::connectivity::service_of(e)];
     }
-    let mut ports: BTreeSet<(bool, i64)> = [(true, 22), (true, 443)].into_iter().collect();
+    // Ports where any rule or entry starts or stops deciding (each range's
+    // first port and the one after its last), both protocols, and a few
+    // every network serves: between two of them every port is decided alike.
+    let mut ports: BTreeSet<(bool, i64)> = [22, 53, 443, 1024]
+        .into_iter()
+        .flat_map(|p| [(true, p), (false, p)])
+        .collect();
     let rules = network.security_groups.iter().flat_map(|g| {
         g.rules
             .iter()
             .filter(|r| r.direction == Direction::Ingress)
-            .map(|r| (r.protocol, r.from))
+            .map(|r| (r.protocol, r.from, r.to))
     });
     let entries = network
         .network_acls
         .iter()
-        .flat_map(|a| a.entries.iter().map(|x| (x.protocol, x.from)));
-    for (protocol, port) in rules.chain(entries) {
-        if matches!(protocol, Protocol::Tcp | Protocol::Udp) && (0..=65535).contains(&port) {
-            ports.insert((protocol == Protocol::Tcp, port));
+        .flat_map(|a| a.entries.iter().map(|x| (x.protocol, x.from, x.to)));
+    for (protocol, from, to) in rules.chain(entries) {
+        let both = match protocol {
+            Protocol::Tcp => vec![true],
+            Protocol::Udp => vec![false],
+            Protocol::All | Protocol::Icmp | Protocol::Icmpv6 | Protocol::Number(_) => continue,
+        };
+        for tcp in both {
+            for port in [from, to.saturating_add(1)] {
+                if (0..=65535).contains(&port) {
+                    ports.insert((tcp, port));
+                }
+            }
         }
     }
     let ipv6 = e.over_ipv6();

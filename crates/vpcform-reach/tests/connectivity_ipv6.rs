@@ -1,5 +1,6 @@
 //! The plan's connectivity diff compares IPv6 flows of dual-stack instances:
-//! a rule that opens SSH to all of IPv6 is a change a reviewer sees.
+//! a rule that opens SSH to all of IPv6 is a change a reviewer sees, from
+//! the internet and from other VPCs across it.
 
 use vpcform_reach::{diff, from_topology};
 
@@ -31,9 +32,14 @@ fn opening_ssh_to_all_of_ipv6_shows_as_one_ipv6_flow_change() {
             )
         })
         .collect();
+    // The peer VPC's host reaches web too: out by its egress-only gateway,
+    // across the internet (IPv6 addresses are global), in by web's gateway.
     assert_eq!(
         changes,
-        ["internet → instance.web tcp/22 over IPv6: false → true"],
-        "only the IPv6 flow opens"
+        [
+            "internet → instance.web tcp/22 over IPv6: false → true",
+            "instance.peerhost → instance.web tcp/22 over IPv6: false → true",
+        ],
+        "only IPv6 flows open"
     );
 }

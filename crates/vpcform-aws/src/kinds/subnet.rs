@@ -270,6 +270,25 @@ async fn set_ipv6_block(
             .send()
             .await
             .map_err(|e| aws.error("ec2:DisassociateSubnetCidrBlock", e))?;
+        // A subnet holds one IPv6 block: the old one must be gone first.
+        crate::apply::wait_for(
+            &format!("the IPv6 block of {subnet} to go"),
+            std::time::Duration::from_secs(120),
+            || async {
+                let now = describe(aws, Select::Ids(vec![subnet.to_string()])).await?;
+                let leaving = now
+                    .iter()
+                    .flat_map(|s| s.ipv6_cidr_block_association_set())
+                    .any(|b| {
+                        b.ipv6_cidr_block_state()
+                            .and_then(|s| s.state())
+                            .is_some_and(|s| s.as_str() == "disassociating")
+                    });
+                let gone = now.first().and_then(ipv6_block).is_none() && !leaving;
+                Ok(gone.then_some(()))
+            },
+        )
+        .await?;
     }
     if let Some(index) = index {
         let block = block_at(aws, vpc, index).await?;

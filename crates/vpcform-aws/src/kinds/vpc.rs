@@ -291,10 +291,12 @@ impl AwsKind for Vpc {
     }
 }
 
-/// The VPC's IPv6 block, when one is associated (or associating).
+/// The VPC's Amazon-provided IPv6 block, when one is associated (or
+/// associating): subnets take their /64s from it.
 pub(crate) fn ipv6_block(v: &aws_sdk_ec2::types::Vpc) -> Option<ipnet::Ipv6Net> {
     v.ipv6_cidr_block_association_set()
         .iter()
+        .filter(|b| b.ipv6_pool().is_none_or(|p| p == "Amazon"))
         .filter(|b| {
             crate::read::ipv6_block_in_use(
                 b.ipv6_cidr_block_state()
@@ -336,6 +338,13 @@ async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool, stack: &str) -> Result<(),
             .iter()
             .flat_map(|v| v.ipv6_cidr_block_association_set())
             .filter(|b| b.ipv6_pool().is_none_or(|p| p == "Amazon"))
+            .filter(|b| {
+                crate::read::ipv6_block_in_use(
+                    b.ipv6_cidr_block_state()
+                        .and_then(|s| s.state())
+                        .map(|s| s.as_str()),
+                )
+            })
             .filter_map(|b| b.association_id());
         for association in associations {
             disassociate_block(aws, vpc, association).await?;
@@ -441,7 +450,7 @@ async fn disassociate_block(aws: &Aws, vpc: &str, association: &str) -> Result<(
     crate::apply::retry(
         &format!("giving a CIDR block of {vpc} back"),
         Duration::from_secs(300),
-        |e| crate::apply::is_code(e, &["InvalidCidrBlock.InUse", "DependencyViolation"]),
+        |e| crate::apply::is_code(e, &["InvalidCidrBlock.InUse"]),
         || async {
             aws.ec2
                 .disassociate_vpc_cidr_block()

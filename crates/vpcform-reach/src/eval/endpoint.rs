@@ -154,13 +154,22 @@ impl<'n> Evaluation<'n> {
         best: Option<IpNet>,
     ) -> Result<Option<ListRoute<'n>>, (Component, String)> {
         let Some(table) = table else { return Ok(None) };
-        for (key, target) in &table.prefix_list_routes {
-            let entries = self.net.prefix_list(key).and_then(|l| l.entries.as_ref());
-            let holding = entries.and_then(|e| {
-                e.iter()
-                    .filter(|c| c.contains(&b.addr))
-                    .max_by_key(|c| c.prefix_len())
-            });
+        // Each list's longest entry holding `b`; the longest of all decides first.
+        let mut lists: Vec<(&String, &RouteTarget, Option<&IpNet>)> = table
+            .prefix_list_routes
+            .iter()
+            .map(|(key, target)| {
+                let entries = self.net.prefix_list(key).and_then(|l| l.entries.as_ref());
+                let holding = entries.and_then(|e| {
+                    e.iter()
+                        .filter(|c| c.contains(&b.addr))
+                        .max_by_key(|c| c.prefix_len())
+                });
+                (key, target, holding)
+            })
+            .collect();
+        lists.sort_by_key(|(_, _, holding)| std::cmp::Reverse(holding.map(|h| h.prefix_len())));
+        for (key, target, holding) in lists {
             match (holding, self.list_holds(key, b)) {
                 // Same prefix: the CIDR route wins.
                 (Some(entry), _) if best.is_none_or(|d| entry.prefix_len() > d.prefix_len()) => {

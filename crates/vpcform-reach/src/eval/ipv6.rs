@@ -13,8 +13,15 @@ use crate::flow::Endpoint;
 use crate::model::{Component, RouteTable, Subnet};
 
 impl<'n> Evaluation<'n> {
-    /// Out through an egress-only gateway (the route already reached it).
-    pub(super) fn through_egress_only(&mut self, leg: Leg, key: &str, a: &Endpoint<'n>) {
+    /// Out through an egress-only gateway (the route already reached it),
+    /// and in again through the gateway of `b`'s VPC when `b` is in one.
+    pub(super) fn through_egress_only(
+        &mut self,
+        leg: Leg,
+        key: &str,
+        a: &Endpoint<'n>,
+        b: &Endpoint<'n>,
+    ) {
         if let Some(g) = self.net.egress_only_gateway(key) {
             self.hop(
                 leg,
@@ -25,6 +32,9 @@ impl<'n> Evaluation<'n> {
             );
         }
         self.public_ip(leg, a);
+        if b.subnet.is_some() {
+            self.entering_vpc(leg, a, b);
+        }
     }
 
     /// Whether an egress-only gateway from `vpc` gets to `b`: the internet only.
@@ -46,6 +56,8 @@ impl<'n> Evaluation<'n> {
             );
         }
         match b_vpc {
+            // Every IPv6 address is global: the internet carries it to another VPC.
+            Some(v) if v != vpc => Reach::Yes,
             Some(v) => Reach::No(
                 "CANNOT_ROUTE",
                 format!(
