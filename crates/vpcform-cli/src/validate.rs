@@ -66,7 +66,7 @@ pub(crate) fn report(loaded: &Loaded, output: Output, deny_warnings: bool) {
 
 pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Result<ExitCode> {
     let mut loaded = load(&args.file)?;
-    check_expectations(&mut loaded);
+    let expectations = check_expectations(&mut loaded);
     let failed = loaded.has_errors() || (args.deny_warnings && loaded.warning_count() > 0);
     match args.format {
         DiagnosticFormat::Json => {
@@ -116,6 +116,7 @@ pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Resul
                     graph.edge_count()
                 ));
                 out(&policy_summary(&loaded));
+                out(&expectation_summary(&expectations));
             }
         }
     }
@@ -195,11 +196,39 @@ pub(crate) fn run_graph(args: &GraphArgs, output: Output) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the expectations fared; the unverifiable ones named with what the
+/// model cannot decide (an answer too, not a pass).
+fn expectation_summary(results: &[vpcform_reach::ExpectationResult]) -> String {
+    use vpcform_reach::Status;
+    if results.is_empty() {
+        return String::new();
+    }
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    let mut text = format!(
+        "Expectations: {} held, {} unverifiable\n",
+        count(Status::Held),
+        count(Status::Unverifiable)
+    );
+    for r in results.iter().filter(|r| r.status == Status::Unverifiable) {
+        let why: Vec<String> = r
+            .unknown
+            .iter()
+            .map(|u| format!("{}: {}", u.component, u.reason))
+            .collect();
+        text.push_str(&format!(
+            "  ? {}: {}\n",
+            vpcform_topology::escape::terminal(&r.expectation),
+            vpcform_topology::escape::terminal(&why.join("; "))
+        ));
+    }
+    text
+}
+
 /// The topology's `expect:` entries against the network it declares: each
 /// broken one is a located error naming the settings that block it.
-fn check_expectations(loaded: &mut Loaded) {
+fn check_expectations(loaded: &mut Loaded) -> Vec<vpcform_reach::ExpectationResult> {
     let Some((topology, _)) = loaded.valid() else {
-        return;
+        return Vec::new();
     };
     let network = vpcform_reach::from_topology(topology);
     let results = vpcform_reach::check_expectations(&topology.expect, &network);
@@ -209,4 +238,5 @@ fn check_expectations(loaded: &mut Loaded) {
     loaded
         .diagnostics
         .sort_by_key(|d| (d.span.line, d.span.column, d.severity));
+    results
 }

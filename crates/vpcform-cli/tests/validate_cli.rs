@@ -298,3 +298,23 @@ fn a_failed_markdown_plan_still_says_why() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn validate_counts_expectations_and_names_what_it_cannot_decide() {
+    let dir = std::env::temp_dir().join(format!("vpcform-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("topology.yaml");
+    std::fs::write(
+        &file,
+        "stack: x\nvpcs:\n  a: { cidr: 10.0.0.0/16, tags: { env: dev } }\nsubnets:\n  s: { vpc: a, cidr: 10.0.0.0/24 }\nexpect:\n  - { from: \"tag:env=prdo\", to: vpc.a, protocol: any, reachable: false }\n  - { from: subnet.s, to: internet, protocol: tcp, port: 443, reachable: false }\n",
+    )
+    .unwrap();
+    let o = vpcform(&["validate", "-f", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Expectations: 1 held, 1 unverifiable\n  ? tag:env=prdo → vpc.a any: tag:env=prdo: it selects no subnet"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
