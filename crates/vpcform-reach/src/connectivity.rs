@@ -269,8 +269,10 @@ pub fn diff(before: &Network, after: &Network) -> Vec<FlowChange> {
     for (from, to, service) in flows(before, after) {
         let verdict = |n: &Network| evaluate(n, &from, &to, service).ok();
         let (b, a) = (verdict(before), verdict(after));
-        // An IPv6 question one side cannot ask (no IPv6 address there) is no change.
-        if service.ipv6 && (b.is_none() || a.is_none()) {
+        // An IPv6 flow that cannot be asked after the plan (no IPv6 address
+        // any more) has nothing to show; one that could not be asked before
+        // was not reachable then (an instance gaining IPv6 may be exposed).
+        if service.ipv6 && a.is_none() {
             continue;
         }
         let answer = |v: &Option<crate::eval::Verdict>| v.as_ref().map(|v| v.answer);

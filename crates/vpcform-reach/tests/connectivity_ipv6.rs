@@ -43,3 +43,43 @@ fn opening_ssh_to_all_of_ipv6_shows_as_one_ipv6_flow_change() {
         "only IPv6 flows open"
     );
 }
+
+#[test]
+fn an_instance_that_gains_an_ipv6_address_open_to_the_internet_is_a_change() {
+    let before = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/dualstack.yaml"
+    ))
+    .unwrap();
+    // legacy's subnet gets a /64 and assigns addresses; its group admits SSH over IPv6.
+    let after = before
+        .replacen(
+            "  v4only-a: { vpc: main, cidr: 10.40.20.0/24 }",
+            "  v4only-a: { vpc: main, cidr: 10.40.20.0/24, ipv6-index: 20, assign-ipv6-on-creation: true }",
+            1,
+        )
+        .replacen(
+            "      - { protocol: tcp, port: 22, cidr: 10.40.0.0/16 }\n",
+            "      - { protocol: tcp, port: 22, cidr: 10.40.0.0/16 }\n      - { protocol: tcp, port: 22, cidr: \"::/0\" }\n",
+            1,
+        )
+        .replacen(
+            "    subnets: [public-a]\n",
+            "    subnets: [public-a, v4only-a]\n",
+            1,
+        );
+    assert_ne!(before, after);
+    let changes: Vec<String> = diff(&network(&before), &network(&after))
+        .iter()
+        .map(|c| {
+            format!(
+                "{} → {} {}: {} → {}",
+                c.from, c.to, c.service, c.before, c.after
+            )
+        })
+        .collect();
+    assert!(
+        changes.contains(&"internet → instance.legacy tcp/22 over IPv6: false → true".to_string()),
+        "{changes:#?}"
+    );
+}
