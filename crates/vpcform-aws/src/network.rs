@@ -225,16 +225,11 @@ fn add_vpcs(net: &mut Network, names: &Names, vpcs: &[aws_sdk_ec2::types::Vpc]) 
                 .filter_map(|b| b.cidr_block()?.parse::<Ipv4Net>().ok())
                 .filter(|c| *c != cidr)
                 .collect();
+            // Any pool's block is the VPC's to route, declared or not.
             let ipv6 = v
                 .ipv6_cidr_block_association_set()
                 .iter()
-                .filter(|b| {
-                    crate::read::ipv6_block_in_use(
-                        b.ipv6_cidr_block_state()
-                            .and_then(|s| s.state())
-                            .map(|s| s.as_str()),
-                    )
-                })
+                .filter(|b| vpc::ipv6_in_use(b))
                 .find_map(|b| b.ipv6_cidr_block()?.parse().ok())
                 .map(|cidr| Ipv6Block {
                     cidr,
@@ -341,17 +336,7 @@ fn add_subnets(
             id: Some(id.into()),
             vpc: names.of(s.vpc_id().unwrap_or_default()),
             cidr,
-            ipv6_cidr: s
-                .ipv6_cidr_block_association_set()
-                .iter()
-                .filter(|b| {
-                    crate::read::ipv6_block_in_use(
-                        b.ipv6_cidr_block_state()
-                            .and_then(|s| s.state())
-                            .map(|s| s.as_str()),
-                    )
-                })
-                .find_map(|b| b.ipv6_cidr_block()?.parse().ok()),
+            ipv6_cidr: subnet::ipv6_block(s).map(|(_, cidr)| cidr),
             assign_ipv6: s.assign_ipv6_address_on_creation().unwrap_or(false),
             route_table: table.and_then(|t| t.route_table_id()).map(|t| names.of(t)),
             network_acl: acl.and_then(|a| a.network_acl_id()).map(|a| names.of(a)),
@@ -453,11 +438,7 @@ async fn read_prefix_lists(
         })
         .chain(
             topology
-                .security_groups
-                .iter()
-                .flat_map(|g| g.spec.rules().map(|(_, r)| r))
-                .filter_map(|r| r.prefix_list.as_ref())
-                .filter(|l| vpcform_topology::kinds::prefix_list::is_aws_managed(&l.value))
+                .aws_prefix_lists_in_rules()
                 .map(|l| l.value.clone()),
         )
         .collect();

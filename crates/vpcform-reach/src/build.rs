@@ -314,15 +314,8 @@ fn list_key(t: &Topology, name: &str) -> String {
 
 /// AWS's lists that rules name, their entries unknown offline.
 fn add_aws_lists_of_rules(n: &mut Network, t: &Topology) {
-    use vpcform_topology::kinds::prefix_list::is_aws_managed;
     let region = t.region.as_ref().map_or("", |r| r.value.as_str());
-    let names = t
-        .security_groups
-        .iter()
-        .flat_map(|g| g.spec.rules().map(|(_, r)| r))
-        .filter_map(|r| r.prefix_list.as_ref())
-        .filter(|l| is_aws_managed(&l.value));
-    for name in names {
+    for name in t.aws_prefix_lists_in_rules() {
         let key = list_key(t, &name.value);
         if n.prefix_lists.iter().any(|p| p.key == key) {
             continue;

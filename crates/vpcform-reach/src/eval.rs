@@ -826,22 +826,31 @@ impl<'n> Evaluation<'n> {
                 }
             }
             TargetKind::InternetGateway => {
-                if let Some(g) = self.net.internet_gateway(key) {
-                    self.hop(
-                        leg,
-                        "internet gateway",
-                        Some(g.component()),
-                        "to the internet".into(),
-                        true,
-                    );
-                }
-                self.public_ip(leg, a);
-                // Over IPv6 to another VPC: in again through its gateway.
-                if b.subnet.is_some() {
-                    self.entering_vpc(leg, a, b);
-                }
+                let gateway = self.net.internet_gateway(key).map(|g| g.component());
+                self.out_to_internet(leg, "internet gateway", gateway, "to the internet", a, b);
             }
             TargetKind::EgressOnlyGateway => self.through_egress_only(leg, key, a, b),
+        }
+    }
+
+    /// Out through a gateway to the internet: `a` needs an address the
+    /// internet routes, and over IPv6 a `b` in another VPC is entered again
+    /// through that VPC's gateway.
+    fn out_to_internet(
+        &mut self,
+        leg: Leg,
+        step: &'static str,
+        gateway: Option<Component>,
+        detail: &str,
+        a: &Endpoint<'n>,
+        b: &Endpoint<'n>,
+    ) {
+        if let Some(c) = gateway {
+            self.hop(leg, step, Some(c), detail.into(), true);
+        }
+        self.public_ip(leg, a);
+        if b.subnet.is_some() {
+            self.entering_vpc(leg, a, b);
         }
     }
 

@@ -258,12 +258,7 @@ impl<'n> Ways<'n> {
     /// Whether a route of `a`'s VPC may carry traffic to `b`'s VPC (when
     /// in doubt, yes: the flows are then evaluated).
     fn may_join(&self, network: &Network, a: &EndpointSpec, b: &EndpointSpec, ipv6: bool) -> bool {
-        let vpc_of = |e: &EndpointSpec| {
-            crate::flow::resolve(network, e, false)
-                .ok()
-                .and_then(|x| x.subnet.map(|s| s.vpc.clone()))
-        };
-        let (Some(va), Some(vb)) = (vpc_of(a), vpc_of(b)) else {
+        let (Some(va), Some(vb)) = (vpc_of(network, a), vpc_of(network, b)) else {
             return true;
         };
         let Some(vpc_b) = network.vpc(&vb) else {
@@ -320,14 +315,16 @@ fn leads_to_vpcs(target: &RouteTarget) -> bool {
     }
 }
 
+/// The VPC an endpoint lies in (`None`: outside every VPC, or not found).
+fn vpc_of(network: &Network, e: &EndpointSpec) -> Option<String> {
+    crate::flow::resolve(network, e, false)
+        .ok()
+        .and_then(|x| x.subnet.map(|s| s.vpc.clone()))
+}
+
 fn same_vpc(network: &Network, a: &EndpointSpec, b: &EndpointSpec) -> bool {
-    let vpc = |e: &EndpointSpec| {
-        crate::flow::resolve(network, e, false)
-            .ok()
-            .and_then(|x| x.subnet.map(|s| s.vpc.clone()))
-    };
-    let (va, vb) = (vpc(a), vpc(b));
-    va.is_some() && va == vb
+    let va = vpc_of(network, a);
+    va.is_some() && va == vpc_of(network, b)
 }
 
 /// The services a group expectation covers: its own, or for `any`, ICMP and

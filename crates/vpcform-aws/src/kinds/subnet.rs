@@ -189,7 +189,7 @@ impl AwsKind for Subnet {
 }
 
 /// The subnet's associated IPv6 block: its association id and the /64.
-fn ipv6_block(s: &aws_sdk_ec2::types::Subnet) -> Option<(String, ipnet::Ipv6Net)> {
+pub(crate) fn ipv6_block(s: &aws_sdk_ec2::types::Subnet) -> Option<(String, ipnet::Ipv6Net)> {
     s.ipv6_cidr_block_association_set()
         .iter()
         .filter(|b| {

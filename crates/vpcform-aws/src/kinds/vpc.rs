@@ -291,33 +291,34 @@ impl AwsKind for Vpc {
     }
 }
 
-/// The VPC's Amazon-provided IPv6 block, when one is associated (or
-/// associating): subnets take their /64s from it.
-pub(crate) fn ipv6_block(v: &aws_sdk_ec2::types::Vpc) -> Option<ipnet::Ipv6Net> {
+/// Whether an IPv6 association is the VPC's block (any state but going or gone).
+pub(crate) fn ipv6_in_use(b: &aws_sdk_ec2::types::VpcIpv6CidrBlockAssociation) -> bool {
+    crate::read::ipv6_block_in_use(
+        b.ipv6_cidr_block_state()
+            .and_then(|s| s.state())
+            .map(|s| s.as_str()),
+    )
+}
+
+/// The VPC's Amazon-provided IPv6 associations in use (not those of an
+/// IPAM or BYOIP pool, which vpcform does not declare).
+fn amazon_ipv6(
+    v: &aws_sdk_ec2::types::Vpc,
+) -> impl Iterator<Item = &aws_sdk_ec2::types::VpcIpv6CidrBlockAssociation> {
     v.ipv6_cidr_block_association_set()
         .iter()
         .filter(|b| b.ipv6_pool().is_none_or(|p| p == "Amazon"))
-        .filter(|b| {
-            crate::read::ipv6_block_in_use(
-                b.ipv6_cidr_block_state()
-                    .and_then(|s| s.state())
-                    .map(|s| s.as_str()),
-            )
-        })
-        .find_map(|b| b.ipv6_cidr_block()?.parse().ok())
+        .filter(|b| ipv6_in_use(b))
 }
 
-/// Whether the VPC holds an Amazon-provided IPv6 block (not one of an IPAM
-/// or BYOIP pool, which vpcform does not declare).
+/// The VPC's Amazon-provided IPv6 block: subnets take their /64s from it.
+pub(crate) fn ipv6_block(v: &aws_sdk_ec2::types::Vpc) -> Option<ipnet::Ipv6Net> {
+    amazon_ipv6(v).find_map(|b| b.ipv6_cidr_block()?.parse().ok())
+}
+
+/// Whether the VPC holds an Amazon-provided IPv6 block (`ipv6: true`).
 fn has_amazon_ipv6(v: &aws_sdk_ec2::types::Vpc) -> bool {
-    v.ipv6_cidr_block_association_set().iter().any(|b| {
-        b.ipv6_pool().is_none_or(|p| p == "Amazon")
-            && crate::read::ipv6_block_in_use(
-                b.ipv6_cidr_block_state()
-                    .and_then(|s| s.state())
-                    .map(|s| s.as_str()),
-            )
-    })
+    amazon_ipv6(v).next().is_some()
 }
 
 /// Asks AWS for an IPv6 block, or gives the VPC's back (the stack's
@@ -336,15 +337,7 @@ async fn set_ipv6(aws: &Aws, vpc: &str, wanted: bool, stack: &str) -> Result<(),
         let found = describe(aws, Select::Ids(vec![vpc.to_string()])).await?;
         let associations = found
             .iter()
-            .flat_map(|v| v.ipv6_cidr_block_association_set())
-            .filter(|b| b.ipv6_pool().is_none_or(|p| p == "Amazon"))
-            .filter(|b| {
-                crate::read::ipv6_block_in_use(
-                    b.ipv6_cidr_block_state()
-                        .and_then(|s| s.state())
-                        .map(|s| s.as_str()),
-                )
-            })
+            .flat_map(amazon_ipv6)
             .filter_map(|b| b.association_id());
         for association in associations {
             disassociate_block(aws, vpc, association).await?;

@@ -165,11 +165,7 @@ fn ssm_parameters(topology: &Topology) -> BTreeMap<String, String> {
         .filter_map(|i| i.spec.ami_ssm_parameter.as_ref())
         .map(|p| (p.value.clone(), FAKE_AMI.to_string()));
     let lists = topology
-        .security_groups
-        .iter()
-        .flat_map(|g| g.spec.rules().map(|(_, r)| r))
-        .filter_map(|r| r.prefix_list.as_ref())
-        .filter(|l| vpcform_topology::kinds::prefix_list::is_aws_managed(&l.value))
+        .aws_prefix_lists_in_rules()
         .map(|l| (l.value.clone(), aws_list_id(&l.value)));
     amis.chain(lists).collect()
 }

@@ -22,19 +22,15 @@ impl<'n> Evaluation<'n> {
         a: &Endpoint<'n>,
         b: &Endpoint<'n>,
     ) {
-        if let Some(g) = self.net.egress_only_gateway(key) {
-            self.hop(
-                leg,
-                "egress-only gateway",
-                Some(g.component()),
-                "to the internet (IPv6; replies return, nothing opens inwards)".into(),
-                true,
-            );
-        }
-        self.public_ip(leg, a);
-        if b.subnet.is_some() {
-            self.entering_vpc(leg, a, b);
-        }
+        let gateway = self.net.egress_only_gateway(key).map(|g| g.component());
+        self.out_to_internet(
+            leg,
+            "egress-only gateway",
+            gateway,
+            "to the internet (IPv6; replies return, nothing opens inwards)",
+            a,
+            b,
+        );
     }
 
     /// Whether an egress-only gateway from `vpc` gets to `b`: the internet only.

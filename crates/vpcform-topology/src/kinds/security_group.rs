@@ -67,6 +67,18 @@ pub struct SecurityGroup {
     pub import_id: Option<At<String>>,
 }
 
+impl Topology {
+    /// The names of AWS's prefix lists that security-group rules name
+    /// (`com.amazonaws.us-east-1.s3`), once per rule.
+    pub fn aws_prefix_lists_in_rules(&self) -> impl Iterator<Item = &Ref> {
+        self.security_groups
+            .iter()
+            .flat_map(|g| g.spec.rules().map(|(_, r)| r))
+            .filter_map(|r| r.prefix_list.as_ref())
+            .filter(|l| is_aws_managed(&l.value))
+    }
+}
+
 impl SecurityGroup {
     /// Every declared rule with its direction.
     pub fn rules(&self) -> impl Iterator<Item = (Direction, &Rule)> {
