@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/moto.sh"
 cd "$VPCFORM_ROOT"
 moto_install
-export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
+export VPCFORM_MOTO_SERVER="$MOTO_SERVER"
 # Dummy credentials: the benchmarks only talk to local moto.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 cargo bench -p vpcform-topology --bench load

@@ -5,8 +5,11 @@
 #   scripts/moto.sh install                # just create the venv
 #
 # The venv lives outside the clone and is reused; the version is pinned.
+# The server runs through scripts/moto-server (scripts/moto_server.py: moto
+# with vpcform's transit-gateway corrections, docs/moto.md).
 MOTO_VERSION="5.2.5"
 MOTO_VENV="${VPCFORM_MOTO_VENV:-$HOME/.cache/vpcform/moto-$MOTO_VERSION}"
+MOTO_SERVER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/moto-server"
 
 moto_install() {
   if [ -x "$MOTO_VENV/bin/moto_server" ]; then return 0; fi
@@ -24,7 +27,7 @@ moto_start() {
   local port
   port="$(moto_free_port)"
   MOTO_LOG="$(mktemp -t vpcform-moto.XXXXXX.log)"
-  "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+  "$MOTO_SERVER" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
   MOTO_PID=$!
   trap moto_stop EXIT
   local i

@@ -26,8 +26,11 @@ else
 fi
 
 moto_install
-# End-to-end tests start a private moto server each (parallel, no shared state).
-export VPCFORM_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
+log "moto transit-gateway corrections self-test (scripts/moto_server_selftest.py)"
+"$MOTO_VENV/bin/python" scripts/moto_server_selftest.py
+# End-to-end tests start a private moto server each (parallel, no shared state),
+# through scripts/moto-server (moto with vpcform's corrections, docs/moto.md).
+export VPCFORM_MOTO_SERVER="$MOTO_SERVER"
 
 if command -v cargo-nextest >/dev/null 2>&1; then
   log "cargo nextest run --workspace"

@@ -53,6 +53,10 @@ pub enum AwsError {
         "{operation}: {detail}; nothing was changed. Run `vpcform plan` again and review what moved"
     )]
     PlanMoved { operation: String, detail: String },
+    #[error(
+        "{operation}: {detail}; vpcform plans only from a complete read, so nothing was planned"
+    )]
+    Incomplete { operation: String, detail: String },
     #[error("{operation}: this kind has no stand-in (a bug: please report it)")]
     Unsupported { operation: String },
     #[error("the Logs Insights query {query_id} ended as {status}")]
@@ -110,6 +114,7 @@ impl AwsError {
             | AwsError::MissingId { .. }
             | AwsError::MissingAttr { .. }
             | AwsError::PlanMoved { .. }
+            | AwsError::Incomplete { .. }
             | AwsError::Unsupported { .. }
             | AwsError::QueryEnded { .. }
             | AwsError::WaitTimeout { .. } => false,

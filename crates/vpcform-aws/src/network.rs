@@ -19,6 +19,8 @@ use crate::kinds::{
     prefix_list, route_table, security_group, subnet, vpc, vpc_endpoint,
 };
 use crate::read::{Select, ec2_tags, stack_filter};
+
+mod tgw;
 use crate::{Aws, AwsError};
 
 /// Names objects as plans do: the vpcform address of what the stack owns, else the AWS id.
@@ -124,6 +126,14 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
             }
         }
     }
+    // Transit gateways too: the VPCs of their other attachments belong to the network.
+    let gateways = tgw::read(aws, &vpc_ids).await?;
+    tgw::learn(&gateways, &mut names, stack);
+    for v in tgw::vpcs_of(&gateways) {
+        if !vpc_ids.iter().any(|x| x == v) {
+            vpc_ids.push(v.to_string());
+        }
+    }
     let all_vpcs = vpc::describe(aws, Select::Ids(vpc_ids.clone())).await?;
     for v in &all_vpcs {
         let id = v.vpc_id().unwrap_or_default();
@@ -186,6 +196,7 @@ pub async fn read_network(aws: &Aws, topology: &Topology) -> Result<Network, Aws
     add_egress_only_gateways(&mut net, &names, &egress_only);
     add_nat_gateways(&mut net, &names, &nats);
     net.prefix_lists = lists;
+    tgw::add(&mut net, &names, &gateways);
     add_endpoints(aws, &mut net, &names, &endpoints).await?;
     for (id, p) in &peerings {
         net.peerings.push(Peering {
@@ -336,6 +347,7 @@ fn add_subnets(
             id: Some(id.into()),
             vpc: names.of(s.vpc_id().unwrap_or_default()),
             cidr,
+            az: s.availability_zone().map(str::to_string),
             ipv6_cidr: subnet::ipv6_block(s).map(|(_, cidr)| cidr),
             assign_ipv6: s.assign_ipv6_address_on_creation().unwrap_or(false),
             route_table: table.and_then(|t| t.route_table_id()).map(|t| names.of(t)),
@@ -707,11 +719,16 @@ mod tests {
             route_target(&route(|r| r.nat_gateway_id("nat-0a")), &names),
             RouteTarget::To(TargetKind::NatGateway, "nat-gateway.nat-a".into())
         );
+        // A transit gateway is a kind now: by id until the read names it.
         assert_eq!(
             route_target(&route(|r| r.transit_gateway_id("tgw-0a")), &names),
+            RouteTarget::To(TargetKind::TransitGateway, "tgw-0a".into())
+        );
+        assert_eq!(
+            route_target(&route(|r| r.network_interface_id("eni-0a")), &names),
             RouteTarget::Unmodeled {
-                what: "transit gateway".into(),
-                id: "tgw-0a".into()
+                what: "network interface".into(),
+                id: "eni-0a".into()
             }
         );
         assert_eq!(

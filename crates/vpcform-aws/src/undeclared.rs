@@ -1,9 +1,10 @@
 //! The AWS objects in a VPC that no kind of vpcform's declares, each with
 //! how `vpcform import` finds them: listed as left out so that nothing in
 //! the VPCs is dropped silently. A kind that becomes declarable leaves this
-//! list for the registry. Scanned: virtual private gateways, transit
-//! gateway attachments, and Elastic IPs of
-//! interfaces (a NAT gateway's are declared with it).
+//! list for the registry. Scanned: virtual private gateways and Elastic IPs
+//! of interfaces (a NAT gateway's are declared with it). Transit gateway
+//! attachments are declared (an attachment to a gateway another account
+//! shares is left out by the attachments' own scan).
 
 use std::collections::HashSet;
 
@@ -20,12 +21,9 @@ const WHY_ROUTABLE: &str =
 
 /// Every object of an undeclared kind in `vpcs`, one call per kind.
 pub(crate) async fn scan(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let (vpn, attachments, addresses) = tokio::try_join!(
-        vpn_gateways(aws, vpcs),
-        transit_gateway_attachments(aws, vpcs),
-        interface_addresses(aws, vpcs),
-    )?;
-    Ok([vpn, attachments, addresses].concat())
+    let (vpn, addresses) =
+        tokio::try_join!(vpn_gateways(aws, vpcs), interface_addresses(aws, vpcs))?;
+    Ok([vpn, addresses].concat())
 }
 
 fn left_out(id: &str, what: String) -> LeftOut {
@@ -57,33 +55,6 @@ async fn vpn_gateways(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsErr
         .filter_map(|g| g.vpn_gateway_id())
         .map(|id| left_out_routable(id, "a virtual private gateway".into()))
         .collect())
-}
-
-async fn transit_gateway_attachments(aws: &Aws, vpcs: &[String]) -> Result<Vec<LeftOut>, AwsError> {
-    let mut pages = aws
-        .ec2
-        .describe_transit_gateway_vpc_attachments()
-        .filters(in_vpcs("vpc-id", vpcs))
-        .into_paginator()
-        .items()
-        .send();
-    let mut out = Vec::new();
-    while let Some(a) = pages.next().await {
-        let a = a.map_err(|e| aws.error("ec2:DescribeTransitGatewayVpcAttachments", e))?;
-        let state = a.state().map(|s| s.as_str().to_string());
-        if matches!(
-            state.as_deref(),
-            Some("deleted" | "deleting" | "failed" | "rejected")
-        ) {
-            continue;
-        }
-        let tgw = a.transit_gateway_id().unwrap_or("a transit gateway");
-        let vpc = a.vpc_id().unwrap_or_default();
-        let id = a.transit_gateway_attachment_id().unwrap_or_default();
-        let what = format!("the attachment of {vpc} to transit gateway {tgw}");
-        out.push(left_out_routable(id, what));
-    }
-    Ok(out)
 }
 
 /// Elastic IPs on interfaces in the VPCs, but those of NAT gateways (declared with them).

@@ -9,6 +9,15 @@ use vpcform_topology::escape::{md_cell, md_code};
 
 use crate::render_text::safe;
 
+/// `, 111 subnet pairs` for a group expectation.
+fn pairs(n: Option<usize>) -> String {
+    match n {
+        Some(1) => ", 1 subnet pair".into(),
+        Some(n) => format!(", {n} subnet pairs"),
+        None => String::new(),
+    }
+}
+
 fn blocks(blocked: &[Block]) -> String {
     blocked
         .iter()
@@ -48,9 +57,10 @@ pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
                 let what = if e.reachable { "reachable" } else { "blocked" };
                 let _ = writeln!(
                     out,
-                    "    {} {} ({what})",
+                    "    {} {} ({what}{})",
                     style.green("✓"),
-                    safe(&e.expectation)
+                    safe(&e.expectation),
+                    pairs(e.pairs)
                 );
             } else if e.reachable {
                 let _ = writeln!(
@@ -127,8 +137,8 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
                         md_cell(&unknowns(&e.unknown))
                     ),
                 ),
-                (true, true) => ("✅", "reachable".to_string()),
-                (true, false) => ("✅", "blocked".to_string()),
+                (true, true) => ("✅", format!("reachable{}", pairs(e.pairs))),
+                (true, false) => ("✅", format!("blocked{}", pairs(e.pairs))),
                 (false, false) => ("❌", format!("blocked by {}", md_cell(&blocks(&e.blocked)))),
                 (false, true) => ("❌", "reachable, expected blocked".to_string()),
             };

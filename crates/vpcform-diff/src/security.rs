@@ -137,6 +137,12 @@ impl Grants {
             | K::LogGroup
             | K::FlowLog
             | K::VpcPeering
+            | K::TransitGateway
+            | K::TransitGatewayAttachment
+            | K::TransitGatewayRouteTable
+            | K::TransitGatewayAssociation
+            | K::TransitGatewayPropagation
+            | K::TransitGatewayRoute
             | K::NetworkAcl
             | K::NetworkAclAssociation => Grants::Nothing,
         }

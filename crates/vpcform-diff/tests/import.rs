@@ -87,7 +87,11 @@ fn aws_shaped(live: &mut LiveState) {
             }
             K::IamPolicy => continue,
             kind if kind.container().is_none() => {
-                let prefix = o.id.split('-').next().unwrap();
+                // The corpus's id is the prefix and the name (`tgw-attach-spoke-a`).
+                let prefix =
+                    o.id.strip_suffix(o.address.name.as_str())
+                        .and_then(|p| p.strip_suffix('-'))
+                        .unwrap_or_else(|| o.id.split('-').next().unwrap());
                 let id = format!("{prefix}-{n:017x}");
                 (id.clone(), id)
             }

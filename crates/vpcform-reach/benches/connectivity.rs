@@ -69,6 +69,62 @@ fn segmentation() {
     }
 }
 
+/// Spoke VPCs on one transit gateway in three segments: load and validate,
+/// the connectivity diff of a plan that propagates one dev spoke into
+/// prod's table, and the six cross-segment promises (every pair of VPCs
+/// in different segments, any protocol, never reachable).
+#[allow(clippy::print_stdout)]
+fn transit() {
+    println!(
+        "\n| spokes (VPCs) | validate | diff (one propagation) | flows changed | diff peak heap | cross-segment pairs | promises | promises peak heap |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for spokes in [10, 100, 1000] {
+        let yaml = vpcform_topology::generate::transit_segments("bench", spokes);
+        let (validate, _, _, _) = measure(|| topology(&yaml));
+        // Spoke 1 is dev: prod's table learns it.
+        let changed = yaml.replacen(
+            "  prod-tgw-rt: { transit-gateway: hub, propagations: [shared-att",
+            "  prod-tgw-rt: { transit-gateway: hub, propagations: [shared-att, spoke-1-att",
+            1,
+        );
+        let (before_t, after_t) = (topology(&yaml), topology(&changed));
+        let (diff, _, diff_peak, changes) = measure(|| {
+            let before = vpcform_reach::from_topology(&before_t);
+            let after = vpcform_reach::from_topology(&after_t);
+            vpcform_reach::diff(&before, &after)
+        });
+        let mut promises = String::from("expect:\n");
+        for a in vpcform_topology::generate::SEGMENTS {
+            for b in vpcform_topology::generate::SEGMENTS
+                .iter()
+                .filter(|b| **b != a)
+            {
+                promises.push_str(&format!(
+                    "  - {{ from: \"tag:env={a}\", to: \"tag:env={b}\", protocol: any, reachable: false }}\n"
+                ));
+            }
+        }
+        let t = topology(&format!("{yaml}{promises}"));
+        let network = vpcform_reach::from_topology(&t);
+        let (check, _, check_peak, results) =
+            measure(|| vpcform_reach::check_expectations(&t.expect, &network));
+        assert!(
+            results
+                .iter()
+                .all(|r| r.status == vpcform_reach::Status::Held),
+            "{results:?}"
+        );
+        let per = spokes / 3;
+        println!(
+            "| {spokes} ({}) | {validate:.1} ms | {diff:.1} ms | {} | {diff_peak:.1} MiB | {} | {check:.1} ms | {check_peak:.1} MiB |",
+            spokes + 1,
+            changes.len(),
+            6 * per * per
+        );
+    }
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
     println!(
@@ -111,4 +167,5 @@ fn main() {
         );
     }
     segmentation();
+    transit();
 }

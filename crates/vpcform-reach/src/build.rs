@@ -10,7 +10,8 @@ use vpcform_topology::kinds::nat_gateway::Connectivity;
 use crate::model::{
     AclEntry, EgressOnlyGateway, Instance, InternetGateway, Ipv6Block, NatGateway, Network,
     NetworkAcl, Peering, PrefixList, Route, RouteTable, RouteTarget, SecurityGroup, SgPeer, SgRule,
-    Subnet, Vpc, VpcEndpoint, service_list_key,
+    Subnet, TgwAttachment, TgwDestination, TgwRoute, TgwRouteTable, TransitGateway, Vpc,
+    VpcEndpoint, service_list_key,
 };
 
 fn address(kind: &str, name: &str) -> String {
@@ -87,6 +88,7 @@ pub fn from_topology(t: &Topology) -> Network {
             id: None,
             vpc: address("vpc", &s.spec.vpc.value),
             cidr: s.spec.cidr.value,
+            az: s.spec.availability_zone.as_ref().map(|z| z.value.clone()),
             ipv6_cidr: None,
             assign_ipv6: s.spec.assigns_ipv6(),
             route_table: t
@@ -112,6 +114,7 @@ pub fn from_topology(t: &Topology) -> Network {
     add_prefix_lists(&mut n, t);
     add_endpoints(&mut n, t);
     add_aws_lists_of_rules(&mut n, t);
+    add_transit_gateways(&mut n, t);
     // No lookups on `n` while it is built: its index is made on first use.
     let public_subnets: std::collections::HashSet<String> = n
         .subnets
@@ -406,6 +409,69 @@ fn add_endpoints(n: &mut Network, t: &Topology) {
     }
 }
 
+/// Transit gateways, their attachments (with each one's association) and
+/// route tables (static routes and propagations).
+fn add_transit_gateways(n: &mut Network, t: &Topology) {
+    use vpcform_topology::Destination;
+    use vpcform_topology::kinds::transit_gateway_route_table::TgwTarget;
+    for g in &t.transit_gateways {
+        n.transit_gateways.push(TransitGateway {
+            key: address("transit-gateway", &g.name.value),
+            id: None,
+        });
+    }
+    let attachment = |name: &str| address("transit-gateway-attachment", name);
+    for a in &t.transit_gateway_attachments {
+        n.tgw_attachments.push(TgwAttachment {
+            key: attachment(&a.name.value),
+            id: None,
+            gateway: address("transit-gateway", &a.spec.transit_gateway.value),
+            vpc: address("vpc", &a.spec.vpc.value),
+            subnets: a
+                .spec
+                .subnets
+                .iter()
+                .map(|s| address("subnet", &s.value))
+                .collect(),
+            route_table: a
+                .spec
+                .route_table
+                .as_ref()
+                .map(|r| address("transit-gateway-route-table", &r.value)),
+            ipv6: a.spec.ipv6_support.as_ref().is_some_and(|v| v.value),
+        });
+    }
+    for rt in &t.transit_gateway_route_tables {
+        let routes = rt
+            .spec
+            .routes
+            .iter()
+            .map(|r| TgwRoute {
+                destination: match &r.destination.value {
+                    Destination::Cidr(c) => TgwDestination::Cidr(*c),
+                    Destination::PrefixList(l) => TgwDestination::PrefixList(list_key(t, l)),
+                },
+                attachment: match &r.target {
+                    TgwTarget::Attachment(a) => Some(attachment(&a.value)),
+                    TgwTarget::Blackhole(_) => None,
+                },
+            })
+            .collect();
+        n.tgw_route_tables.push(TgwRouteTable {
+            key: address("transit-gateway-route-table", &rt.name.value),
+            id: None,
+            gateway: address("transit-gateway", &rt.spec.transit_gateway.value),
+            routes,
+            propagations: rt
+                .spec
+                .propagations
+                .iter()
+                .map(|p| attachment(&p.value))
+                .collect(),
+        });
+    }
+}
+
 /// Routes in declared tables that go through what the stack does not manage
 /// (a NAT gateway, a transit gateway, another team's peering): the plan
 /// never deletes them, so the planned network keeps them.
@@ -483,6 +549,10 @@ pub fn planned(declared: &Network, live: &Network) -> Network {
         nat_gateways
     );
     ids!(prefix_lists, vpc_endpoints, egress_only_gateways);
+    ids!(transit_gateways, tgw_attachments, tgw_route_tables);
+    for s in n.subnets.iter_mut().filter(|s| s.az.is_none()) {
+        s.az = live.subnet(&s.key).and_then(|l| l.az.clone());
+    }
     with_live_addresses(&mut n, live);
     with_live_ipv6_blocks(&mut n, live);
     for i in &mut n.instances {

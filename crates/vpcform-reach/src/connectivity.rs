@@ -51,6 +51,10 @@ pub struct ExpectationResult {
     /// For a group expectation that broke: the flow that broke it and its route.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witness: Option<String>,
+    /// For a group expectation: how many pairs of member subnets (in
+    /// different VPCs) the promise covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<usize>,
     #[serde(skip)]
     pub span: vpcform_topology::Span,
 }
@@ -131,6 +135,7 @@ pub fn check_expectations(
                 blocked,
                 unknown,
                 witness: None,
+                pairs: None,
                 span: e.span,
             }
         })

@@ -94,6 +94,7 @@ pub struct Block {
 mod endpoint;
 mod ipv6;
 mod nat;
+mod tgw;
 
 /// A route target AWS reports active that the network read does not hold
 /// (another account's, or one the read missed): unknown, never a blackhole,
@@ -117,9 +118,15 @@ enum Reach {
     /// Blocked: Reachability Analyzer's code, why, and the component to blame.
     No(&'static str, String, Component),
     /// Blocked, with the one fix that applies (the route is right, what lies beyond is not).
-    Denied(Block),
+    Denied(Box<Block>),
     /// The model cannot see beyond this component.
     Unknown(String, Component),
+}
+
+impl Reach {
+    fn denied(block: Block) -> Reach {
+        Reach::Denied(Box::new(block))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -177,6 +184,8 @@ pub fn evaluate(
             blocked: Vec::new(),
             unknown: Vec::new(),
         },
+        forward_tgw: None,
+        tgw_delivered: Vec::new(),
     };
     e.forward(&src, &dst);
     e.back(&src, &dst);
@@ -194,11 +203,18 @@ struct Evaluation<'n> {
     net: &'n Network,
     service: Service,
     verdict: Verdict,
+    /// The transit gateway the request crosses (its reply must come back
+    /// through one; security-group references do not cross it).
+    forward_tgw: Option<String>,
+    /// Subnets a transit gateway delivered into directly (an attachment
+    /// subnet): their ACL is not evaluated for that leg.
+    tgw_delivered: Vec<(Leg, String)>,
 }
 
 impl<'n> Evaluation<'n> {
     fn forward(&mut self, src: &Endpoint<'n>, dst: &Endpoint<'n>) {
         let request = Packet::request(&self.service);
+        self.forward_tgw = src.subnet.and_then(|s| self.tgw_of_route(s, dst));
         self.hop(Leg::Forward, "source", None, src.label.clone(), true);
         if let Some(g) = &src.guard {
             self.security_groups(Leg::Forward, g, Direction::Egress, dst, &request);
@@ -207,7 +223,7 @@ impl<'n> Evaluation<'n> {
             self.acl_towards(Leg::Forward, s, Direction::Egress, dst, &request);
         }
         self.route(Leg::Forward, src, dst);
-        if let Some(s) = dst.subnet {
+        if let Some(s) = dst.subnet.filter(|s| !self.delivered(Leg::Forward, s)) {
             self.acl_towards(Leg::Forward, s, Direction::Ingress, src, &request);
         }
         if let Some(g) = &dst.guard {
@@ -231,9 +247,24 @@ impl<'n> Evaluation<'n> {
             self.acl_towards(Leg::Return, s, Direction::Egress, src, &reply);
         }
         self.route(Leg::Return, dst, src);
-        if let Some(s) = src.subnet {
+        if let Some(s) = src.subnet.filter(|s| !self.delivered(Leg::Return, s)) {
             self.acl_towards(Leg::Return, s, Direction::Ingress, dst, &reply);
         }
+    }
+
+    /// The transit gateway `s`'s table sends traffic for `b` to, if any.
+    fn tgw_of_route(&self, s: &Subnet, b: &Endpoint<'n>) -> Option<String> {
+        match self.lookup(s, b) {
+            Some(Some(RouteTarget::To(TargetKind::TransitGateway, key))) => Some(key.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether a transit gateway delivered this leg straight into `s`.
+    fn delivered(&self, leg: Leg, s: &Subnet) -> bool {
+        self.tgw_delivered
+            .iter()
+            .any(|(l, key)| *l == leg && *key == s.key)
     }
 
     fn hop(
@@ -400,6 +431,30 @@ impl<'n> Evaluation<'n> {
                     .first()
                     .map(|g| g.component())
                     .unwrap_or_else(|| guard.owner.clone());
+                let by_reference = self.forward_tgw.as_ref().and_then(|tgw| {
+                    groups.iter().flat_map(|g| &g.rules).find_map(|r| match &r.peer {
+                        SgPeer::Group(g)
+                            if r.direction == direction
+                                && packet.matched_by(r.protocol, r.from, r.to)
+                                && remote.in_group(g) =>
+                        {
+                            Some(format!("{what}: a rule naming {g} would allow it, but security-group references do not cross transit gateway {tgw}"))
+                        }
+                        _ => None,
+                    })
+                });
+                if let Some(reason) = by_reference {
+                    self.hop(leg, step, Some(target.clone()), reason.clone(), false);
+                    let fix = format!(
+                        "allow {} {} {} by address in {} instead of by group",
+                        service_rule(&self.service),
+                        to_from(direction),
+                        remote_cidr(remote),
+                        target.name
+                    );
+                    self.block(leg, "SG_REFERENCING_SUPPORT", &target, reason, fix);
+                    return;
+                }
                 self.hop(
                     leg,
                     step,
@@ -696,11 +751,19 @@ impl<'n> Evaluation<'n> {
                 reason.clone(),
                 false,
             );
-            let fix = self.route_fix(leg, &table_c, subnet, b);
-            self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
+            match (leg, self.response_fix(&table_c, b)) {
+                (Leg::Return, Some(fix)) => {
+                    let code = "RESPONSE_RTB_HAS_NO_ROUTE_TO_TRANSIT_GATEWAY";
+                    self.block(leg, code, &table_c, reason, fix);
+                }
+                _ => {
+                    let fix = self.route_fix(leg, &table_c, subnet, b);
+                    self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
+                }
+            }
             return;
         };
-        let reaches = |t: Option<&RouteTarget>| self.target_reaches(&vpc.key, t, b);
+        let reaches = |t: Option<&RouteTarget>| self.target_reaches(subnet, t, b);
         let detail = format!(
             "{} → {}",
             self.destination_label(table, destination, target),
@@ -830,6 +893,11 @@ impl<'n> Evaluation<'n> {
                 self.out_to_internet(leg, "internet gateway", gateway, "to the internet", a, b);
             }
             TargetKind::EgressOnlyGateway => self.through_egress_only(leg, key, a, b),
+            TargetKind::TransitGateway => {
+                if let Some(from) = a.subnet {
+                    self.through_tgw(leg, from, key, a, b);
+                }
+            }
         }
     }
 
@@ -856,7 +924,13 @@ impl<'n> Evaluation<'n> {
 
     /// Whether a route target (None: local) from `vpc` gets to `b`; else the
     /// code, reason and component to blame, or what the model cannot see.
-    fn target_reaches(&self, vpc: &str, target: Option<&RouteTarget>, b: &Endpoint<'n>) -> Reach {
+    fn target_reaches(
+        &self,
+        from: &Subnet,
+        target: Option<&RouteTarget>,
+        b: &Endpoint<'n>,
+    ) -> Reach {
+        let vpc = from.vpc.as_str();
         let b_vpc = b.subnet.map(|s| s.vpc.as_str());
         match target {
             None if b_vpc == Some(vpc) => Reach::Yes,
@@ -900,6 +974,7 @@ impl<'n> Evaluation<'n> {
                 TargetKind::InternetGateway => self.gateway_reaches(vpc, key, b_vpc, b),
                 TargetKind::NatGateway => self.nat_reaches(vpc, key, b),
                 TargetKind::EgressOnlyGateway => self.egress_only_reaches(vpc, key, b_vpc, b),
+                TargetKind::TransitGateway => self.tgw_reaches(from, key, b),
             },
         }
     }
@@ -1183,6 +1258,9 @@ fn target_label(net: &Network, target: Option<&RouteTarget>) -> String {
             TargetKind::EgressOnlyGateway => net
                 .egress_only_gateway(key)
                 .map_or(key.clone(), |x| x.component().to_string()),
+            TargetKind::TransitGateway => net
+                .transit_gateway(key)
+                .map_or(key.clone(), |x| x.component().to_string()),
         },
         Some(RouteTarget::Unmodeled { what, id }) => format!("{id} ({what}, not modelled)"),
         Some(RouteTarget::Blackhole(id)) => format!("{id} (blackhole)"),
@@ -1207,6 +1285,15 @@ impl Verdict {
             t(&self.to),
             self.service
         );
+        // Steps in one column: 22 wide, wider when a step's name is longer.
+        let width = self
+            .forward
+            .iter()
+            .chain(&self.back)
+            .map(|h| h.step.len())
+            .max()
+            .unwrap_or(0)
+            .max(22);
         for (title, hops) in [("forward", &self.forward), ("return", &self.back)] {
             let _ = writeln!(out, "\n{title}:");
             for h in hops {
@@ -1215,7 +1302,7 @@ impl Verdict {
                     (false, true) => "?",
                     (false, false) => "✗",
                 };
-                let _ = writeln!(out, "  {mark} {:<22} {}", h.step, t(&h.detail));
+                let _ = writeln!(out, "  {mark} {:<width$} {}", h.step, t(&h.detail));
             }
         }
         if !self.blocked.is_empty() {

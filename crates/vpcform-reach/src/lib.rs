@@ -25,6 +25,7 @@ pub use flow::{
 pub use model::{
     AclEntry, Component, EgressOnlyGateway, EndpointInterface, Instance, InternetGateway,
     Ipv6Block, NatGateway, Network, NetworkAcl, Peering, PrefixList, Route, RouteTable,
-    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, Vpc, VpcEndpoint, service_list_key,
+    RouteTarget, SecurityGroup, SgPeer, SgRule, Subnet, TgwAttachment, TgwDestination, TgwRoute,
+    TgwRouteTable, TransitGateway, Vpc, VpcEndpoint, service_list_key,
 };
 pub use segment::is_group as is_group_expectation;

@@ -25,6 +25,9 @@ pub struct Network {
     pub nat_gateways: Vec<NatGateway>,
     pub prefix_lists: Vec<PrefixList>,
     pub vpc_endpoints: Vec<VpcEndpoint>,
+    pub transit_gateways: Vec<TransitGateway>,
+    pub tgw_attachments: Vec<TgwAttachment>,
+    pub tgw_route_tables: Vec<TgwRouteTable>,
     /// Lookups by key, built on first use (so change the network before asking it anything).
     index: Lazy,
 }
@@ -44,6 +47,11 @@ struct Index {
     nat_gateways: HashMap<String, usize>,
     prefix_lists: HashMap<String, usize>,
     vpc_endpoints: HashMap<String, usize>,
+    transit_gateways: HashMap<String, usize>,
+    tgw_attachments: HashMap<String, usize>,
+    tgw_route_tables: HashMap<String, usize>,
+    /// A VPC's attachment to a gateway, by (gateway, VPC).
+    attachment_of_vpc: HashMap<(String, String), usize>,
     main_table: HashMap<String, usize>,
     default_acl: HashMap<String, usize>,
     igw_of_vpc: HashMap<String, usize>,
@@ -89,6 +97,15 @@ impl Index {
             nat_gateways: positions(&n.nat_gateways, |x| &x.key),
             prefix_lists: positions(&n.prefix_lists, |x| &x.key),
             vpc_endpoints: positions(&n.vpc_endpoints, |x| &x.key),
+            transit_gateways: positions(&n.transit_gateways, |x| &x.key),
+            tgw_attachments: positions(&n.tgw_attachments, |x| &x.key),
+            tgw_route_tables: positions(&n.tgw_route_tables, |x| &x.key),
+            attachment_of_vpc: n
+                .tgw_attachments
+                .iter()
+                .enumerate()
+                .map(|(i, a)| ((a.gateway.clone(), a.vpc.clone()), i))
+                .collect(),
             main_table: by_vpc(
                 n.route_tables
                     .iter()
@@ -166,6 +183,9 @@ pub struct Subnet {
     pub id: Option<String>,
     pub vpc: String,
     pub cidr: Ipv4Net,
+    /// Its availability zone, when known (a transit gateway is reached
+    /// only from zones its attachment has a subnet in).
+    pub az: Option<String>,
     /// Its IPv6 /64, if it has one.
     pub ipv6_cidr: Option<Ipv6Net>,
     /// Interfaces launched here get an IPv6 address.
@@ -360,6 +380,56 @@ pub struct EndpointInterface {
     pub ip: Option<Ipv4Addr>,
 }
 
+/// A transit gateway: a regional router between its attachments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransitGateway {
+    pub key: String,
+    pub id: Option<String>,
+}
+
+/// A VPC's attachment to a transit gateway.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TgwAttachment {
+    pub key: String,
+    pub id: Option<String>,
+    /// The gateway's key.
+    pub gateway: String,
+    pub vpc: String,
+    /// Subnet keys, one per availability zone.
+    pub subnets: Vec<String>,
+    /// The route table it is associated with (its traffic is routed by it).
+    pub route_table: Option<String>,
+    /// Whether it carries IPv6.
+    pub ipv6: bool,
+}
+
+/// A transit gateway's route table: static routes, and the routes its
+/// propagating attachments give it (their VPCs' blocks).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TgwRouteTable {
+    pub key: String,
+    pub id: Option<String>,
+    pub gateway: String,
+    pub routes: Vec<TgwRoute>,
+    /// Attachments (keys, or ids of attachments not in the model) that propagate into it.
+    pub propagations: Vec<String>,
+}
+
+/// A static route of a transit-gateway route table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TgwRoute {
+    pub destination: TgwDestination,
+    /// The attachment (key or id); `None`: a blackhole route.
+    pub attachment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TgwDestination {
+    Cidr(IpNet),
+    /// A prefix list, by key.
+    PrefixList(String),
+}
+
 /// A component as reports name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Component {
@@ -403,6 +473,9 @@ component_of! {
     NatGateway => "nat-gateway",
     PrefixList => "prefix-list",
     VpcEndpoint => "vpc-endpoint",
+    TransitGateway => "transit-gateway",
+    TgwAttachment => "transit-gateway-attachment",
+    TgwRouteTable => "transit-gateway-route-table",
 }
 
 impl Network {
@@ -466,6 +539,35 @@ impl Network {
             .internet_gateways
             .get(key)
             .map(|&i| &self.internet_gateways[i])
+    }
+
+    pub fn transit_gateway(&self, key: &str) -> Option<&TransitGateway> {
+        self.index()
+            .transit_gateways
+            .get(key)
+            .map(|&i| &self.transit_gateways[i])
+    }
+
+    pub fn tgw_attachment(&self, key: &str) -> Option<&TgwAttachment> {
+        self.index()
+            .tgw_attachments
+            .get(key)
+            .map(|&i| &self.tgw_attachments[i])
+    }
+
+    pub fn tgw_route_table(&self, key: &str) -> Option<&TgwRouteTable> {
+        self.index()
+            .tgw_route_tables
+            .get(key)
+            .map(|&i| &self.tgw_route_tables[i])
+    }
+
+    /// The attachment of `vpc` to the gateway `gateway`.
+    pub fn attachment_of(&self, gateway: &str, vpc: &str) -> Option<&TgwAttachment> {
+        self.index()
+            .attachment_of_vpc
+            .get(&(gateway.to_string(), vpc.to_string()))
+            .map(|&i| &self.tgw_attachments[i])
     }
 
     /// The route table a subnet uses: its own, else its VPC's main table.

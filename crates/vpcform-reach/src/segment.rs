@@ -90,6 +90,7 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
     // Within one VPC the local route always carries: a group promise is
     // about other VPCs; single endpoints are taken as they are.
     let groups = Group::parse(&e.from.value).is_some() || Group::parse(&e.to.value).is_some();
+    let pairs = groups.then(|| pair_count(network, &from, &to));
     let services = services(e, network);
     let ways = Ways::of(network);
     let mut unknown = None;
@@ -114,6 +115,17 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
                     }
                     Err(_) => continue,
                 };
+                // Isolation is broken by a request that arrives, whether or not a reply could return.
+                if !e.reachable.value && v.answer != Answer::Reachable && delivered(&v) {
+                    broken = Some(Broken {
+                        witness: format!(
+                            "{} (the request arrives; only its reply is blocked)",
+                            describe(&v)
+                        ),
+                        blocked: Vec::new(),
+                    });
+                    break 'pairs;
+                }
                 match v.answer {
                     Answer::Unknown => {
                         unknown.get_or_insert(v);
@@ -130,7 +142,34 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
             }
         }
     }
-    result(e, broken, unknown)
+    ExpectationResult {
+        pairs,
+        ..result(e, broken, unknown)
+    }
+}
+
+/// Pairs of members in different VPCs: every pair, less those within each VPC.
+fn pair_count(network: &Network, from: &[EndpointSpec], to: &[EndpointSpec]) -> usize {
+    let per_vpc = |side: &[EndpointSpec]| {
+        let mut n: HashMap<Option<String>, usize> = HashMap::new();
+        for x in side {
+            *n.entry(vpc_of(network, x)).or_default() += 1;
+        }
+        n
+    };
+    let (a, b) = (per_vpc(from), per_vpc(to));
+    let same: usize = a
+        .iter()
+        .filter(|(v, _)| v.is_some())
+        .map(|(v, n)| n * b.get(v).copied().unwrap_or(0))
+        .sum();
+    from.len() * to.len() - same
+}
+
+/// Whether the request reaches its destination: nothing blocks or
+/// clouds the forward leg.
+fn delivered(v: &Verdict) -> bool {
+    v.blocked.iter().all(|b| b.leg != "forward") && v.unknown.iter().all(|u| u.leg != "forward")
 }
 
 /// The flow that breaks a promise, and what blocks it (for `reachable: true`).
@@ -149,6 +188,7 @@ fn result(e: &Expectation, broken: Option<Broken>, unknown: Option<Verdict>) -> 
         blocked: Vec::new(),
         unknown: Vec::new(),
         witness: None,
+        pairs: None,
         span: e.span,
     };
     match (broken, unknown) {
@@ -190,6 +230,7 @@ fn selects_nothing(e: &Expectation, group: &str) -> ExpectationResult {
             reason,
         }],
         witness: None,
+        pairs: None,
         span: e.span,
     }
 }
@@ -199,7 +240,7 @@ fn describe(v: &Verdict) -> String {
     let path: Vec<String> = v
         .forward
         .iter()
-        .filter(|h| h.passes && h.step == "route table")
+        .filter(|h| h.passes && matches!(h.step, "route table" | "transit gateway route table"))
         .map(|h| match &h.component {
             Some(c) => format!("{c}: {}", h.detail),
             None => h.detail.clone(),
@@ -219,12 +260,19 @@ fn describe(v: &Verdict) -> String {
 /// and whether an IPv6 route leaves by an internet or egress-only gateway
 /// (every IPv6 address is global: the internet carries it to another VPC).
 #[derive(Default)]
-struct Way {
+struct Way<'n> {
     dests: Option<Vec<IpNet>>,
+    /// Routes to transit gateways: the destination and the gateway's key
+    /// (the gateway's own tables decide where they lead).
+    to_gateways: Vec<(IpNet, &'n str)>,
     ipv6_internet: bool,
 }
 
-struct Ways<'n>(HashMap<&'n str, Way>);
+struct Ways<'n> {
+    by_vpc: HashMap<&'n str, Way<'n>>,
+    /// Each transit-gateway route table's reach, by key.
+    tables: HashMap<&'n str, Deliver<'n>>,
+}
 
 impl<'n> Ways<'n> {
     fn of(network: &'n Network) -> Self {
@@ -232,8 +280,16 @@ impl<'n> Ways<'n> {
         for t in &network.route_tables {
             let way = out.entry(t.vpc.as_str()).or_insert_with(|| Way {
                 dests: Some(Vec::new()),
+                to_gateways: Vec::new(),
                 ipv6_internet: false,
             });
+            way.to_gateways
+                .extend(t.routes.iter().filter_map(|r| match &r.target {
+                    RouteTarget::To(vpcform_topology::TargetKind::TransitGateway, g) => {
+                        Some((r.destination, g.as_str()))
+                    }
+                    _ => None,
+                }));
             way.ipv6_internet |= t
                 .routes
                 .iter()
@@ -252,7 +308,36 @@ impl<'n> Ways<'n> {
                 Some(_) | None => way.dests = None,
             }
         }
-        Ways(out)
+        let tables = network
+            .tgw_route_tables
+            .iter()
+            .map(|t| (t.key.as_str(), Deliver::of(network, t)))
+            .collect();
+        Ways {
+            by_vpc: out,
+            tables,
+        }
+    }
+
+    /// Whether gateway `g` may carry traffic from `vpc` on to `vpc_b`: the
+    /// table `vpc`'s attachment is associated with says.
+    fn gateway_may_deliver(
+        &self,
+        network: &Network,
+        g: &str,
+        vpc: &str,
+        vpc_b: &str,
+        overlaps_b: &dyn Fn(&IpNet) -> bool,
+    ) -> bool {
+        let Some(attachment) = network.attachment_of(g, vpc) else {
+            return network.transit_gateway(g).is_none();
+        };
+        let Some(table) = attachment.route_table.as_deref() else {
+            return false;
+        };
+        self.tables
+            .get(table)
+            .is_none_or(|d| d.may_reach(vpc_b, overlaps_b))
     }
 
     /// Whether a route of `a`'s VPC may carry traffic to `b`'s VPC (when
@@ -268,11 +353,22 @@ impl<'n> Ways<'n> {
         if va == vb || (ipv6 && vpc_b.ipv6.is_some_and(|x| x.assigned_on_apply)) {
             return true;
         }
-        let Some(way) = self.0.get(va.as_str()) else {
+        let Some(way) = self.by_vpc.get(va.as_str()) else {
             // No table of its own: the main table holds the local route only.
             return false;
         };
         if ipv6 && way.ipv6_internet && vpc_b.ipv6.is_some() {
+            return true;
+        }
+        let overlaps_b = |d: &IpNet| {
+            vpc_b
+                .cidrs()
+                .any(|c| d.contains(&c.network()) || c.contains(&d.network()))
+        };
+        let through_gateway = way.to_gateways.iter().any(|(d, g)| {
+            overlaps_b(d) && self.gateway_may_deliver(network, g, &va, &vb, &overlaps_b)
+        });
+        if through_gateway {
             return true;
         }
         match &way.dests {
@@ -283,6 +379,43 @@ impl<'n> Ways<'n> {
             }),
             None => true,
         }
+    }
+}
+
+/// Where a transit-gateway route table may send traffic: the VPCs its
+/// propagations name, its static routes' blocks, or anywhere (`open`:
+/// a list route or a propagation the model cannot resolve).
+#[derive(Default)]
+struct Deliver<'n> {
+    vpcs: std::collections::HashSet<&'n str>,
+    statics: Vec<IpNet>,
+    open: bool,
+}
+
+impl<'n> Deliver<'n> {
+    fn of(network: &'n Network, table: &'n crate::model::TgwRouteTable) -> Self {
+        use crate::model::TgwDestination;
+        let mut d = Deliver::default();
+        for r in table.routes.iter().filter(|r| r.attachment.is_some()) {
+            match &r.destination {
+                TgwDestination::Cidr(c) => d.statics.push(*c),
+                TgwDestination::PrefixList(_) => d.open = true,
+            }
+        }
+        for p in &table.propagations {
+            match network.tgw_attachment(p) {
+                Some(a) => {
+                    d.vpcs.insert(a.vpc.as_str());
+                }
+                None => d.open = true,
+            }
+        }
+        d
+    }
+
+    /// Whether it may deliver to `vpc` (whose blocks `overlaps_b` accepts).
+    fn may_reach(&self, vpc: &str, overlaps_b: &dyn Fn(&IpNet) -> bool) -> bool {
+        self.open || self.vpcs.contains(vpc) || self.statics.iter().any(overlaps_b)
     }
 }
 
@@ -307,6 +440,8 @@ fn leads_to_vpcs(target: &RouteTarget) -> bool {
             vpcform_topology::TargetKind::Peering | vpcform_topology::TargetKind::NatGateway => {
                 true
             }
+            // Where a gateway leads is its route tables' say (`to_gateways`).
+            vpcform_topology::TargetKind::TransitGateway => false,
             vpcform_topology::TargetKind::InternetGateway
             | vpcform_topology::TargetKind::EgressOnlyGateway => false,
         },

@@ -222,3 +222,105 @@ pub fn hub_and_spokes(stack: &str, spokes: usize) -> String {
     }
     y
 }
+
+/// The segments of [`transit_segments`], by spoke number.
+pub const SEGMENTS: [&str; 3] = ["prod", "dev", "test"];
+
+/// A shared-services VPC (172.16.0.0/16) and `spokes` spoke VPCs on one
+/// transit gateway, the spokes in three segments (`env` tag, spoke `i` in
+/// `SEGMENTS[i % 3]`): each segment's route table learns shared services
+/// and its own spokes, shared services' table learns everyone. One subnet
+/// (also the attachment's), route table, group and instance per VPC.
+pub fn transit_segments(stack: &str, spokes: usize) -> String {
+    let mut y = String::with_capacity(spokes * 1500);
+    let cidr = |i: usize| format!("10.{}.{}.0", i / 16, (i % 16) * 16);
+    let segment = |i: usize| SEGMENTS[i % 3];
+    let _ = writeln!(
+        y,
+        "stack: {stack}\nregion: us-east-1\nvpcs:\n  shared: {{ cidr: 172.16.0.0/16, tags: {{ env: shared }} }}"
+    );
+    for i in 0..spokes {
+        let _ = writeln!(
+            y,
+            "  spoke-{i}: {{ cidr: {}/20, tags: {{ env: {} }} }}",
+            cidr(i),
+            segment(i)
+        );
+    }
+    let zone = "availability-zone: us-east-1a";
+    let _ = writeln!(
+        y,
+        "subnets:\n  shared-subnet: {{ vpc: shared, cidr: 172.16.0.0/24, {zone} }}"
+    );
+    for i in 0..spokes {
+        let _ = writeln!(
+            y,
+            "  spoke-{i}-subnet: {{ vpc: spoke-{i}, cidr: {}/24, {zone} }}",
+            cidr(i)
+        );
+    }
+    let to_hub = "routes: [{ destination: 10.0.0.0/8, transit-gateway: hub }]";
+    let _ = writeln!(
+        y,
+        "route-tables:\n  shared-rt: {{ vpc: shared, subnets: [shared-subnet], {to_hub} }}"
+    );
+    for i in 0..spokes {
+        let _ = writeln!(
+            y,
+            "  spoke-{i}-rt: {{ vpc: spoke-{i}, subnets: [spoke-{i}-subnet], routes: [{{ destination: 172.16.0.0/16, transit-gateway: hub }}, {{ destination: 10.0.0.0/8, transit-gateway: hub }}] }}"
+        );
+    }
+    let _ = writeln!(y, "transit-gateways:\n  hub: {{}}");
+    let _ = writeln!(
+        y,
+        "transit-gateway-attachments:\n  shared-att: {{ transit-gateway: hub, vpc: shared, subnets: [shared-subnet], route-table: shared-tgw-rt }}"
+    );
+    for i in 0..spokes {
+        let _ = writeln!(
+            y,
+            "  spoke-{i}-att: {{ transit-gateway: hub, vpc: spoke-{i}, subnets: [spoke-{i}-subnet], route-table: {}-tgw-rt }}",
+            segment(i)
+        );
+    }
+    let attachments = |keep: &dyn Fn(usize) -> bool| {
+        (0..spokes)
+            .filter(|&i| keep(i))
+            .map(|i| format!("spoke-{i}-att"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        y,
+        "transit-gateway-route-tables:\n  shared-tgw-rt: {{ transit-gateway: hub, propagations: [{}] }}",
+        attachments(&|_| true)
+    );
+    for (n, s) in SEGMENTS.iter().enumerate() {
+        let own = attachments(&|i| i % 3 == n);
+        let sep = if own.is_empty() { "" } else { ", " };
+        let _ = writeln!(
+            y,
+            "  {s}-tgw-rt: {{ transit-gateway: hub, propagations: [shared-att{sep}{own}] }}"
+        );
+    }
+    let _ = writeln!(
+        y,
+        "security-groups:\n  shared-sg:\n    vpc: shared\n    ingress:\n      - {{ protocol: tcp, port: 443, cidr: 10.0.0.0/8 }}"
+    );
+    for i in 0..spokes {
+        let _ = writeln!(
+            y,
+            "  spoke-{i}-sg:\n    vpc: spoke-{i}\n    ingress:\n      - {{ protocol: icmp, cidr: 172.16.0.0/16 }}\n      - {{ protocol: tcp, port: 22, cidr: 172.16.0.0/16 }}"
+        );
+    }
+    let _ = writeln!(
+        y,
+        "instances:\n  shared-host: {{ ami: ami-0123456789abcdef0, instance-type: t3.micro, subnet: shared-subnet, security-groups: [shared-sg] }}"
+    );
+    for i in 0..spokes {
+        let _ = writeln!(
+            y,
+            "  spoke-{i}-host: {{ ami: ami-0123456789abcdef0, instance-type: t3.micro, subnet: spoke-{i}-subnet, security-groups: [spoke-{i}-sg] }}"
+        );
+    }
+    y
+}

@@ -161,8 +161,8 @@ pub(crate) trait Routable: Declared {
         IdShape::Name | IdShape::PolicyArn => panic!("a route target has EC2 ids"),
     };
 
-    /// What a route through the object `name` waits for.
-    fn route_dependency(name: &str) -> Address {
+    /// What a route through the object `name` from a table in `vpc` waits for.
+    fn route_dependency(name: &str, _vpc: &str, _t: &crate::registry::Topology) -> Address {
         Address::new(Self::KIND, name)
     }
 

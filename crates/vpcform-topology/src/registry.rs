@@ -55,6 +55,12 @@ macro_rules! with_registry {
             IamRolePolicyAttachment => iam::PolicyAttachment, "iam-role-policy-attachment", "an IAM role policy attachment", part_of(IamRole);
             FlowLog => flow_log::FlowLog, "flow-log", "a flow log", section(flow_logs = "flow-logs");
             VpcPeering => peering::Peering, "vpc-peering", "a VPC peering", section(peerings = "peerings"), route_target(Peering = "peering");
+            TransitGateway => transit_gateway::TransitGateway, "transit-gateway", "a transit gateway", section(transit_gateways = "transit-gateways"), route_target(TransitGateway = "transit-gateway");
+            TransitGatewayAttachment => transit_gateway::VpcAttachment, "transit-gateway-attachment", "a transit gateway VPC attachment", section(transit_gateway_attachments = "transit-gateway-attachments");
+            TransitGatewayRouteTable => transit_gateway_route_table::TgwRouteTable, "transit-gateway-route-table", "a transit gateway route table", section(transit_gateway_route_tables = "transit-gateway-route-tables");
+            TransitGatewayAssociation => transit_gateway::Association, "transit-gateway-association", "a transit gateway association", part_of(TransitGatewayAttachment);
+            TransitGatewayPropagation => transit_gateway_route_table::Propagation, "transit-gateway-propagation", "a transit gateway propagation", part_of(TransitGatewayRouteTable);
+            TransitGatewayRoute => transit_gateway_route_table::RouteKind, "transit-gateway-route", "a transit gateway route", part_of(TransitGatewayRouteTable);
             NetworkAcl => network_acl::NetworkAcl, "network-acl", "a network ACL", section(network_acls = "network-acls");
             NetworkAclEntry => network_acl::EntryKind, "network-acl-entry", "a network ACL entry", part_of(NetworkAcl);
             NetworkAclAssociation => network_acl::AssociationKind, "network-acl-association", "a network ACL association", part_of(NetworkAcl);
@@ -97,9 +103,9 @@ macro_rules! define_kinds {
             }
 
             /// What a route through `name` waits for (an internet gateway's attachment).
-            pub(crate) fn route_dependency(self, name: &str) -> crate::Address {
+            pub(crate) fn route_dependency(self, name: &str, vpc: &str, t: &Topology) -> crate::Address {
                 match self {
-                    $( $( TargetKind::$target => <kinds::$module::$ty as crate::kind::Routable>::route_dependency(name), )? )*
+                    $( $( TargetKind::$target => <kinds::$module::$ty as crate::kind::Routable>::route_dependency(name, vpc, t), )? )*
                 }
             }
 
@@ -279,10 +285,8 @@ with_registry!(define_kinds);
 /// Route targets AWS has that no kind declares: an id's prefix and what
 /// it is, so that plans, `reach` and `import` name them instead of guessing.
 pub const UNDECLARED_TARGETS: &[(&str, &str)] = &[
-    ("tgw-", "transit gateway"),
     ("eni-", "network interface"),
     ("i-", "instance"),
-    ("eigw-", "egress-only internet gateway"),
     ("vgw-", "virtual private gateway"),
     ("vpce-", "VPC endpoint"),
     ("lgw-", "local gateway"),

@@ -143,6 +143,7 @@ fn examples_validate_as_documented() {
         ("examples/minimal.yaml", &[]),
         ("examples/hub.yaml", &[]),
         ("examples/production-vpc.yaml", &[]),
+        ("examples/transit-hub.yaml", &[]),
         (
             "examples/peering-without-routes.yaml",
             &["peering-without-routes"],

@@ -16,5 +16,7 @@ pub(crate) mod prefix_list;
 pub(crate) mod route_table;
 pub(crate) mod security_group;
 pub(crate) mod subnet;
+pub(crate) mod transit_gateway;
+pub(crate) mod transit_gateway_route_table;
 pub(crate) mod vpc;
 pub(crate) mod vpc_endpoint;

@@ -75,8 +75,8 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
 }
 
 /// A table's IPv4 and IPv6 routes but AWS's local routes, whatever they point at:
-/// a route through a target no kind declares (a transit gateway, an
-/// interface) is read so that the plan sees what a declared route to the
+/// a route through a target no kind declares (an interface, an instance)
+/// is read so that the plan sees what a declared route to the
 /// same destination would replace; it is never deleted (its `target` names
 /// nothing the stack owns).
 pub(crate) fn routes_of(t: &aws_sdk_ec2::types::RouteTable, table: &str) -> Vec<LiveObject> {
@@ -563,6 +563,10 @@ mod tests {
             ]
         );
         assert_eq!(TargetKind::from_id("nat-0a"), Some(TargetKind::NatGateway));
-        assert_eq!(TargetKind::from_id("tgw-0a"), None);
+        assert_eq!(
+            TargetKind::from_id("tgw-0a"),
+            Some(TargetKind::TransitGateway)
+        );
+        assert_eq!(TargetKind::from_id("eni-0a"), None);
     }
 }

@@ -216,6 +216,11 @@ fn fake_id(address: &Address, stack: &str) -> String {
         K::SecurityGroup => format!("sg-{name}"),
         K::Instance => format!("i-{name}"),
         K::VpcPeering => format!("pcx-{name}"),
+        K::TransitGateway => format!("tgw-{name}"),
+        K::TransitGatewayAttachment => format!("tgw-attach-{name}"),
+        K::TransitGatewayRouteTable => format!("tgw-rtb-{name}"),
+        // The reader gives an association its attachment's id.
+        K::TransitGatewayAssociation => format!("tgw-attach-{name}|association"),
         K::FlowLog => format!("fl-{name}"),
         K::LogGroup => name.clone(),
         K::IamRole => format!("arn:aws:iam::123456789012:role/{name}"),
@@ -227,7 +232,9 @@ fn fake_id(address: &Address, stack: &str) -> String {
         | K::Route
         | K::SecurityGroupRule
         | K::IamRolePolicyAttachment
-        | K::NetworkAclEntry => format!("{name}|{key}"),
+        | K::NetworkAclEntry
+        | K::TransitGatewayPropagation
+        | K::TransitGatewayRoute => format!("{name}|{key}"),
     }
 }
 

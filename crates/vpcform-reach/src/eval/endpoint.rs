@@ -118,6 +118,8 @@ impl<'n> Evaluation<'n> {
                 None
             }
             SgPeer::Cidr(c) => Some(c.contains(&remote.addr)),
+            // Security-group references do not cross a transit gateway.
+            SgPeer::Group(_) if self.forward_tgw.is_some() => Some(false),
             SgPeer::Group(g) => Some(remote.in_group(g)),
             SgPeer::PrefixList(key) => self.list_holds(key, remote),
         }

@@ -32,11 +32,11 @@ impl<'n> Evaluation<'n> {
         }
         let onward = self.lookup(subnet, b);
         match onward {
-            None => Reach::Denied(self.nat_no_route(nat, subnet, b)),
+            None => Reach::denied(self.nat_no_route(nat, subnet, b)),
             // `b` is in the gateway's own VPC: the local route delivers it.
             Some(None) => Reach::Yes,
             Some(Some(t @ RouteTarget::To(kind, _))) => match kind {
-                TargetKind::NatGateway => Reach::Denied(self.nat_block(
+                TargetKind::NatGateway => Reach::denied(self.nat_block(
                     nat,
                     "CANNOT_ROUTE",
                     format!(
@@ -46,7 +46,7 @@ impl<'n> Evaluation<'n> {
                     ),
                     format!("route {} from {}'s subnet through an internet gateway", b.label, nat.key),
                 )),
-                TargetKind::InternetGateway if !nat.public => Reach::Denied(self.nat_block(
+                TargetKind::InternetGateway if !nat.public => Reach::denied(self.nat_block(
                     nat,
                     "CANNOT_ROUTE",
                     format!(
@@ -60,8 +60,9 @@ impl<'n> Evaluation<'n> {
                 )),
                 TargetKind::InternetGateway
                 | TargetKind::Peering
-                | TargetKind::EgressOnlyGateway => {
-                    self.target_reaches(vpc, Some(t), b)
+                | TargetKind::EgressOnlyGateway
+                | TargetKind::TransitGateway => {
+                    self.target_reaches(subnet, Some(t), b)
                 }
             },
             Some(Some(
@@ -69,13 +70,17 @@ impl<'n> Evaluation<'n> {
                 | RouteTarget::Blackhole(_)
                 | RouteTarget::GatewayEndpoint(_)),
             )) => {
-                self.target_reaches(vpc, Some(t), b)
+                self.target_reaches(subnet, Some(t), b)
             }
         }
     }
 
     /// The winning route of `subnet`'s table for `b` (`Some(None)`: the local route).
-    fn lookup(&self, subnet: &Subnet, b: &Endpoint<'n>) -> Option<Option<&'n RouteTarget>> {
+    pub(super) fn lookup(
+        &self,
+        subnet: &Subnet,
+        b: &Endpoint<'n>,
+    ) -> Option<Option<&'n RouteTarget>> {
         let net = self.net;
         let vpc = net.vpc(&subnet.vpc)?;
         let mut best: Option<(u8, Option<&'n RouteTarget>)> = vpc

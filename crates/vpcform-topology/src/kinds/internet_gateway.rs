@@ -155,7 +155,7 @@ impl Kind for Attachment {
 
 impl Routable for InternetGateway {
     /// The gateway must be attached before a route can use it.
-    fn route_dependency(name: &str) -> Address {
+    fn route_dependency(name: &str, _: &str, _: &Topology) -> Address {
         Address::new(ResourceKind::InternetGatewayAttachment, name)
     }
 

@@ -18,5 +18,7 @@ pub mod prefix_list;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
+pub mod transit_gateway;
+pub mod transit_gateway_route_table;
 pub mod vpc;
 pub mod vpc_endpoint;

@@ -191,13 +191,27 @@ impl Declared for RouteTable {
                 b.edge(assoc, Address::new(K::Subnet, &s.value));
             }
         }
+        let vpc_of: HashMap<&str, &str> = items
+            .iter()
+            .map(|r| (r.name.value.as_str(), r.spec.vpc.value.as_str()))
+            .collect();
         for route in t.effective_routes() {
+            let vpc = vpc_of
+                .get(route.table.as_str())
+                .copied()
+                .unwrap_or_default();
             let a = b.node(
                 Address::keyed(K::Route, &route.table, route.destination.to_string()),
                 route.span,
             );
             b.edge(a, Address::new(K::RouteTable, &route.table));
-            b.edge(a, route.target.kind.route_dependency(&route.target.name));
+            b.edge(
+                a,
+                route
+                    .target
+                    .kind
+                    .route_dependency(&route.target.name, vpc, t),
+            );
             if let Destination::PrefixList(list) = &route.destination {
                 b.edge(a, Address::new(K::PrefixList, list));
             }
