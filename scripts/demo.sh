@@ -5,7 +5,9 @@
 # seed's step 8, and what a console change does to it) → plan (no changes)
 # → a reviewed change (broadening, a group replaced through a stand-in)
 # → the flow-log queries of step 9 → destroy; then a production-shaped VPC
-# (examples/production-vpc.yaml) applied, re-planned and asked about.
+# (examples/production-vpc.yaml) applied, re-planned and asked about, and
+# a transit hub (examples/transit-hub.yaml) with a pull request that breaks
+# its segmentation.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/moto.sh"
@@ -93,4 +95,17 @@ log "IPv6: the app tier leaves through the egress-only gateway; what the interne
 step reach -f "$prod/production.yaml" instance.app-1 internet --protocol tcp --port 443 --ipv6 --live
 step reach -f "$prod/production.yaml" ::/0 instance.app-1 --protocol tcp --port 443 --live | sed -n '/blocked by/,$p' || true
 step destroy -f "$prod/production.yaml" --auto-approve | tail -1
+log "a transit hub (examples/transit-hub.yaml): shared services, prod and dev segments on one transit gateway"
+log "(moto gets transit gateways partly wrong: scripts/moto_server.py corrects its answers, docs/moto.md)"
+hub="$(mktemp -d)"
+cp examples/transit-hub.yaml "$hub/transit-hub.yaml"
+step apply -f "$hub/transit-hub.yaml" --auto-approve | tail -1
+step plan -f "$hub/transit-hub.yaml" --detailed-exitcode | tail -3
+step reach -f "$hub/transit-hub.yaml" instance.prod-a-web instance.shared-svc --protocol tcp --port 443 --live | grep -E 'reachable|transit gateway'
+log "a pull request that propagates dev into prod's route table fails the plan, naming the propagation"
+sed -i 's/propagations: \[shared-att, prod-a-att, prod-b-att\]/propagations: [shared-att, prod-a-att, prod-b-att, dev-a-att]/' "$hub/transit-hub.yaml"
+step plan -f "$hub/transit-hub.yaml" | sed -n '/^Connectivity:/,$p' || true
+cp examples/transit-hub.yaml "$hub/transit-hub.yaml"
+step destroy -f "$hub/transit-hub.yaml" --auto-approve | tail -1
+rm -rf "$hub"
 log "demo finished: the account was built, verified unchanged, and destroyed"

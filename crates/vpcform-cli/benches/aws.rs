@@ -163,9 +163,66 @@ fn production_calls(rt: &tokio::runtime::Runtime) {
     );
 }
 
+/// A re-plan of spoke VPCs on one transit gateway in three segments
+/// (network only: no groups or instances), applied first: AWS calls by
+/// operation, which must not grow with the attachments (issue 20).
+#[allow(clippy::print_stdout)]
+fn transit_calls(rt: &tokio::runtime::Runtime) {
+    println!("\n## plan of VPCs on one transit gateway: AWS calls by operation\n");
+    let mut columns = Vec::new();
+    for spokes in [10, 1000] {
+        let moto = Moto::start();
+        let full = generate::transit_segments("transit", spokes);
+        let yaml = full.split("security-groups:").next().unwrap().to_string();
+        let (counts, objects, apply_time, time) = rt.block_on(async {
+            let aws = connect(&moto.endpoint).await;
+            let plan = make_plan(&aws, &yaml).await;
+            let (apply_time, _) = apply(&aws, &plan, 10).await;
+            let before = aws.calls().by_operation();
+            let started = Instant::now();
+            let plan = make_plan(&aws, &yaml).await;
+            let time = started.elapsed();
+            assert!(!plan.has_changes(), "a second plan must be clean");
+            let after = aws.calls().by_operation();
+            let counts: std::collections::BTreeMap<String, u64> = after
+                .iter()
+                .map(|(op, n)| (op.clone(), n - before.get(op).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            (counts, plan.fingerprints.len(), apply_time, time)
+        });
+        columns.push((spokes, counts, objects, apply_time, time));
+    }
+    let ops: std::collections::BTreeSet<&String> = columns
+        .iter()
+        .flat_map(|(_, c, _, _, _)| c.keys())
+        .collect();
+    println!("| operation | 10 spokes | 1,000 spokes |");
+    println!("|---|---:|---:|");
+    for op in ops {
+        let n = |i: usize| columns[i].1.get(op).copied().unwrap_or(0);
+        println!("| {op} | {} | {} |", n(0), n(1));
+    }
+    let total = |i: usize| columns[i].1.values().sum::<u64>();
+    println!("| **total** | {} | {} |", total(0), total(1));
+    println!(
+        "\nobjects planned: {} and {}; apply (parallelism 10) {:.1} s and {:.1} s; re-plan {:.0} ms and {:.0} ms",
+        columns[0].2,
+        columns[1].2,
+        columns[0].3.as_secs_f64(),
+        columns[1].3.as_secs_f64(),
+        columns[0].4.as_secs_f64() * 1e3,
+        columns[1].4.as_secs_f64() * 1e3
+    );
+}
+
 #[allow(clippy::print_stdout)]
 fn main() {
     let rt = runtime();
+    if std::env::args().any(|a| a == "transit") {
+        transit_calls(&rt);
+        return;
+    }
 
     println!("## plan against moto (everything exists already)\n");
     println!("| graph nodes | live objects | API calls | median plan time | min |");
@@ -204,6 +261,7 @@ fn main() {
     }
 
     production_calls(&rt);
+    transit_calls(&rt);
 
     println!("\n## apply of 20 independent VPC stacks through a 50 ms latency proxy\n");
     println!(

@@ -89,7 +89,7 @@ enum Command {
     Destroy(apply::DestroyArgs),
     /// Write the topology that adopts existing VPCs (built by hand or another tool).
     #[command(
-        after_help = "Everything in the VPCs that vpcform can declare is written with `import-id`, its tags, names from Name tags (or the names vpcform gave), references instead of ids; what it cannot declare (endpoints, transit gateway attachments, …) is listed on stderr and in the file.\n\nExamples:\n  vpcform import --vpc vpc-0abc --vpc vpc-0def -o topology.yaml\n  vpcform plan      # N to adopt, 0 to add, 0 to destroy\n  vpcform apply     # adds the ownership tags; nothing is recreated"
+        after_help = "Everything in the VPCs that vpcform can declare is written with `import-id`, its tags, names from Name tags (or the names vpcform gave), references instead of ids; what it cannot declare (virtual private gateways, VPN attachments, …) is listed on stderr and in the file.\n\nExamples:\n  vpcform import --vpc vpc-0abc --vpc vpc-0def -o topology.yaml\n  vpcform plan      # N to adopt, 0 to add, 0 to destroy\n  vpcform apply     # adds the ownership tags; nothing is recreated"
     )]
     Import(import::ImportArgs),
     /// Release a stack lock left by an aborted apply.

@@ -532,3 +532,106 @@ fn a_transit_gateway_hub_applies_replans_clean_and_moves_an_association_in_place
         }
     });
 }
+
+/// The example applied, then a pull request that propagates dev into
+/// prod's table: the plan fails on the segmentation promise, naming the
+/// propagation that opens it, in text and in the Markdown comment; the
+/// live network still keeps its promises (`reach --live`).
+#[test]
+fn propagating_dev_into_prod_fails_the_plan_naming_the_propagation() {
+    let moto = Moto::start();
+    let example = std::fs::read_to_string(root().join("examples/transit-hub.yaml")).unwrap();
+    let dir = workdir(&example);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    replan_is_clean(&moto, dir.path());
+    let live = vpcform(
+        &moto,
+        dir.path(),
+        &[
+            "reach",
+            "--live",
+            "instance.prod-a-web",
+            "instance.shared-svc",
+            "--protocol",
+            "tcp",
+            "--port",
+            "443",
+        ],
+    );
+    ok(&live);
+    assert!(
+        live.stdout
+            .contains("transit-gateway-propagation.prod-rt[shared-att]"),
+        "{}",
+        live.stdout
+    );
+
+    let opened = example.replacen(
+        "propagations: [shared-att, prod-a-att, prod-b-att]",
+        "propagations: [shared-att, prod-a-att, prod-b-att, dev-a-att]",
+        1,
+    );
+    assert_ne!(opened, example);
+    std::fs::write(dir.path().join("topology.yaml"), opened).unwrap();
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    assert_ne!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let all = format!("{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        all.contains("tag:env=prod → tag:env=dev any")
+            && all.contains("transit-gateway-propagation.prod-rt[dev-a-att]"),
+        "{all}"
+    );
+    let markdown = vpcform(&moto, dir.path(), &["plan", "--format", "markdown"]);
+    assert_ne!(markdown.code, 0);
+    assert!(
+        markdown
+            .stdout
+            .contains("transit-gateway-propagation.prod-rt[dev-a-att]"),
+        "{}",
+        markdown.stdout
+    );
+}
+
+/// A gateway with AWS's default association on: AWS first associates a new
+/// attachment with the gateway's default table; apply moves it to the
+/// declared table in the same step, and the re-plan is clean.
+#[test]
+fn with_default_association_on_a_new_attachment_ends_in_its_declared_table() {
+    let moto = Moto::start();
+    let text = hub("spoke-tgw-rt").replace(
+        "  hub: { description: e2e hub, tags: { Name: hub } }",
+        "  hub: { description: e2e hub, default-route-table-association: true, tags: { Name: hub } }",
+    );
+    assert!(text.contains("default-route-table-association: true"));
+    let dir = workdir(&text);
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let names = rt.block_on(Names::read(&sdk));
+    // The gateway has a default table of AWS's, and it holds no attachment.
+    let tables = rt.block_on(tables_of(&sdk, &names.tgw));
+    let default = tables
+        .iter()
+        .find(|t| t.default_association_route_table() == Some(true))
+        .expect("AWS's default table");
+    let associations = rt.block_on(async {
+        sdk.ec2
+            .get_transit_gateway_route_table_associations()
+            .transit_gateway_route_table_id(default.transit_gateway_route_table_id().unwrap())
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(associations.associations().is_empty(), "{associations:?}");
+    let facts = rt.block_on(facts(&sdk, &names));
+    let spoke = facts
+        .iter()
+        .filter(|f| f.starts_with("attachment spoke-att associated"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        spoke,
+        ["attachment spoke-att associated with spoke-tgw-rt (associated)"],
+        "{facts:#?}"
+    );
+    replan_is_clean(&moto, dir.path());
+}

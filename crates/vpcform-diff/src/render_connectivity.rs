@@ -9,6 +9,16 @@ use vpcform_topology::escape::{md_cell, md_code};
 
 use crate::render_text::safe;
 
+/// What a broken isolation promise found: a connection, or requests that
+/// arrive although their replies are blocked.
+fn unblocked(e: &vpcform_reach::ExpectationResult) -> &'static str {
+    if e.arrives_only {
+        "requests arrive (their replies are blocked)"
+    } else {
+        "reachable"
+    }
+}
+
 /// `, 111 subnet pairs` for a group expectation.
 fn pairs(n: Option<usize>) -> String {
     match n {
@@ -76,9 +86,10 @@ pub(crate) fn text(c: &Connectivity, style: &Style) -> String {
             } else {
                 let _ = writeln!(
                     out,
-                    "    {} {}: expected blocked, but reachable",
+                    "    {} {}: expected blocked, but {}",
                     style.error("✗"),
-                    safe(&e.expectation)
+                    safe(&e.expectation),
+                    unblocked(e)
                 );
             }
             if let Some(w) = e.witness.as_ref().filter(|_| !e.held) {
@@ -140,7 +151,7 @@ pub(crate) fn markdown(c: &Connectivity) -> String {
                 (true, true) => ("✅", format!("reachable{}", pairs(e.pairs))),
                 (true, false) => ("✅", format!("blocked{}", pairs(e.pairs))),
                 (false, false) => ("❌", format!("blocked by {}", md_cell(&blocks(&e.blocked)))),
-                (false, true) => ("❌", "reachable, expected blocked".to_string()),
+                (false, true) => ("❌", format!("{}, expected blocked", unblocked(e))),
             };
             let result = match &e.witness {
                 Some(w) if !e.held => format!("{result}; for one: {}", md_cell(w)),

@@ -21,8 +21,15 @@ fn marker(plan: &Plan) -> String {
         plan.stack,
         s.adopt + s.add + s.change + s.destroy,
         s.destroy,
-        plan.errors.len()
+        failures(plan)
     )
+}
+
+/// What keeps the plan from being applied: its errors and the
+/// connectivity promises it breaks (either fails `plan`).
+fn failures(plan: &Plan) -> usize {
+    let broken = plan.connectivity.as_ref().map_or(0, |c| c.broken().count());
+    plan.errors.len() + broken
 }
 
 /// The comment when no plan could be made: the marker (one error), and why.
@@ -121,10 +128,12 @@ pub fn to_markdown(plan: &Plan) -> String {
         head.push('\n');
     }
     let _ = writeln!(head, "| action | resource |\n|---|---|");
-    let footer = if plan.errors.is_empty() {
-        "\nApply with `vpcform apply` after merge.\n"
-    } else {
+    let footer = if !plan.errors.is_empty() {
         "\nThis plan has errors: it cannot be applied as it is.\n"
+    } else if failures(plan) > 0 {
+        "\nThis plan breaks a connectivity promise of the topology: fix the change or the expectation before merging.\n"
+    } else {
+        "\nApply with `vpcform apply` after merge.\n"
     };
     let mut table = String::new();
     let mut details = String::new();

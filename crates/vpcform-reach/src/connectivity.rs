@@ -55,6 +55,10 @@ pub struct ExpectationResult {
     /// different VPCs) the promise covers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pairs: Option<usize>,
+    /// A broken isolation promise whose witness request arrives while its
+    /// reply is blocked (delivered, not a connection).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub arrives_only: bool,
     #[serde(skip)]
     pub span: vpcform_topology::Span,
 }
@@ -136,6 +140,7 @@ pub fn check_expectations(
                 unknown,
                 witness: None,
                 pairs: None,
+                arrives_only: false,
                 span: e.span,
             }
         })
@@ -170,19 +175,30 @@ pub fn expectation_diagnostics(results: &[ExpectationResult]) -> Vec<Diagnostic>
             } else if r.blocked.is_empty() {
                 "remove the path, or change the expectation".to_string()
             } else {
+                // One line: a help never carries a line break (data is escaped).
+                let numbered = r.blocked.len() > 1;
                 r.blocked
                     .iter()
-                    .map(|b| format!("[{}] {}; fix: {}", b.code, b.reason, b.fix))
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let n = if numbered {
+                            format!("({}) ", i + 1)
+                        } else {
+                            String::new()
+                        };
+                        format!("{n}[{}] {}; fix: {}", b.code, b.reason, b.fix)
+                    })
                     .collect::<Vec<_>>()
-                    .join("\n")
+                    .join("  ")
             };
             Diagnostic::error("expectation-broken", r.span, message).with_help(help)
         })
         .collect()
 }
 
-/// The flows worth comparing: between instances of one VPC or of peered VPCs
-/// (either network's peerings), and between each instance and the internet,
+/// The flows worth comparing: between instances of one VPC, of peered VPCs
+/// (either network's peerings), and of VPCs on one transit gateway whose
+/// flows the plan may change (`transit_pairs`), and between each instance and the internet,
 /// for ICMP and every port a security-group rule or ACL entry names; over
 /// IPv6 too where the instances have IPv6 addresses in either network.
 fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, Service)> {
@@ -234,6 +250,10 @@ fn flows(before: &Network, after: &Network) -> Vec<(EndpointSpec, EndpointSpec, 
                 .or_default()
                 .insert(p.requester.clone());
         }
+    }
+    // VPCs joined by a transit gateway: the pairs whose flows the plan may change.
+    for (vpc, others) in crate::transit_pairs::changed_neighbours(before, after) {
+        neighbours.entry(vpc).or_default().extend(others);
     }
     let spec = |key: &str| -> EndpointSpec { key.parse().unwrap_or(EndpointSpec::Internet) };
     let empty = BTreeSet::new();

@@ -104,12 +104,17 @@ fn not_in_model(kind: &'static str, key: &str) -> Reach {
         format!(
             "{key} ({kind}) is not in the network vpcform read: what lies beyond it is unknown"
         ),
-        Component {
-            kind,
-            name: key.to_string(),
-            id: None,
-        },
+        not_in_model_component(kind, key),
     )
+}
+
+/// A component the network read does not hold, named by its key.
+fn not_in_model_component(kind: &'static str, key: &str) -> Component {
+    Component {
+        kind,
+        name: key.to_string(),
+        id: None,
+    }
 }
 
 /// What a route target does for a packet bound for `b`.
@@ -623,6 +628,22 @@ impl<'n> Evaluation<'n> {
         {
             return;
         }
+        // Traffic from outside comes back in through the gateway from
+        // another VPC (centralized egress): that VPC's forwarding (a NAT
+        // gateway's translation) is not followed.
+        if let Some(RouteTarget::To(TargetKind::TransitGateway, g)) = towards_a {
+            let c = self.net.transit_gateway(g).map_or_else(
+                || not_in_model_component("transit-gateway", g),
+                |x| x.component(),
+            );
+            let reason = format!(
+                "{} sends traffic for {} to {c}: it comes back in from another VPC behind the gateway (an egress VPC's NAT gateway), which vpcform does not follow",
+                vpc.component(),
+                a.label
+            );
+            self.undecided(leg, "route target", c, reason);
+            return;
+        }
         if let Some(RouteTarget::Unmodeled { what, id }) = towards_a {
             let c = Component {
                 kind: "route-target",
@@ -696,12 +717,16 @@ impl<'n> Evaluation<'n> {
         } else {
             let reason = format!("{c} has no public IPv4 address");
             self.hop(leg, "public IP", Some(c.clone()), reason.clone(), false);
-            let fix = match e.subnet {
-                Some(s) => format!(
+            let fix = match (e.instance, e.subnet) {
+                (Some(_), Some(s)) => format!(
                     "set `map-public-ip-on-launch: true` on {} (instances launched after get one) or give {} an Elastic IP",
                     s.key, c.name
                 ),
-                None => format!("give {} a public IP", c.name),
+                (None, Some(s)) => format!(
+                    "set `map-public-ip-on-launch: true` on {} (instances launched after get one), or give its instances Elastic IPs",
+                    s.key
+                ),
+                (_, None) => format!("give {} a public IP", c.name),
             };
             self.block(leg, "IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS", &c, reason, fix);
         }

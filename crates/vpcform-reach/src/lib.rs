@@ -11,6 +11,7 @@ mod eval;
 mod flow;
 mod model;
 mod segment;
+mod transit_pairs;
 
 pub use build::{from_topology, planned};
 pub use connectivity::{

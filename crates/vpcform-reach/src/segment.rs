@@ -110,21 +110,34 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
                         broken = Some(Broken {
                             witness: why,
                             blocked: Vec::new(),
+                            arrives_only: false,
                         });
                         break 'pairs;
                     }
                     Err(_) => continue,
                 };
-                // Isolation is broken by a request that arrives, whether or not a reply could return.
-                if !e.reachable.value && v.answer != Answer::Reachable && delivered(&v) {
-                    broken = Some(Broken {
-                        witness: format!(
-                            "{} (the request arrives; only its reply is blocked)",
-                            describe(&v)
-                        ),
-                        blocked: Vec::new(),
-                    });
-                    break 'pairs;
+                // Isolation is about delivery: a request that arrives breaks it,
+                // whatever happens to the reply; one the model cannot follow leaves it open.
+                if !e.reachable.value {
+                    match forward_leg(&v) {
+                        Leg::Blocked => continue,
+                        Leg::Unknown => {
+                            unknown.get_or_insert(v);
+                            continue;
+                        }
+                        Leg::Arrives if v.answer == Answer::Reachable => {}
+                        Leg::Arrives => {
+                            broken = Some(Broken {
+                                witness: format!(
+                                    "{} (the request arrives; only its reply is blocked)",
+                                    describe(&v)
+                                ),
+                                blocked: Vec::new(),
+                                arrives_only: true,
+                            });
+                            break 'pairs;
+                        }
+                    }
                 }
                 match v.answer {
                     Answer::Unknown => {
@@ -134,6 +147,7 @@ pub(crate) fn check(e: &Expectation, network: &Network) -> ExpectationResult {
                         broken = Some(Broken {
                             witness: describe(&v),
                             blocked: v.blocked,
+                            arrives_only: false,
                         });
                         break 'pairs;
                     }
@@ -166,16 +180,29 @@ fn pair_count(network: &Network, from: &[EndpointSpec], to: &[EndpointSpec]) -> 
     from.len() * to.len() - same
 }
 
-/// Whether the request reaches its destination: nothing blocks or
-/// clouds the forward leg.
-fn delivered(v: &Verdict) -> bool {
-    v.blocked.iter().all(|b| b.leg != "forward") && v.unknown.iter().all(|u| u.leg != "forward")
+/// What the forward leg alone says: a setting blocks it, the model cannot
+/// follow it, or the request arrives.
+enum Leg {
+    Blocked,
+    Unknown,
+    Arrives,
+}
+
+fn forward_leg(v: &Verdict) -> Leg {
+    if v.blocked.iter().any(|b| b.leg == "forward") {
+        Leg::Blocked
+    } else if v.unknown.iter().any(|u| u.leg == "forward") {
+        Leg::Unknown
+    } else {
+        Leg::Arrives
+    }
 }
 
 /// The flow that breaks a promise, and what blocks it (for `reachable: true`).
 struct Broken {
     witness: String,
     blocked: Vec<crate::eval::Block>,
+    arrives_only: bool,
 }
 
 fn result(e: &Expectation, broken: Option<Broken>, unknown: Option<Verdict>) -> ExpectationResult {
@@ -189,6 +216,7 @@ fn result(e: &Expectation, broken: Option<Broken>, unknown: Option<Verdict>) -> 
         unknown: Vec::new(),
         witness: None,
         pairs: None,
+        arrives_only: false,
         span: e.span,
     };
     match (broken, unknown) {
@@ -198,6 +226,7 @@ fn result(e: &Expectation, broken: Option<Broken>, unknown: Option<Verdict>) -> 
             status: Status::Broken,
             blocked: b.blocked,
             witness: Some(b.witness),
+            arrives_only: b.arrives_only,
             ..base
         },
         (None, Some(u)) => ExpectationResult {
@@ -231,6 +260,7 @@ fn selects_nothing(e: &Expectation, group: &str) -> ExpectationResult {
         }],
         witness: None,
         pairs: None,
+        arrives_only: false,
         span: e.span,
     }
 }

@@ -278,3 +278,110 @@ fn an_attachment_subnets_acl_applies_on_the_way_in_and_out() {
         "{out}"
     );
 }
+
+#[test]
+fn the_plans_connectivity_diff_sees_flows_across_the_gateway() {
+    // Shared services stop learning prod-a: its flows with shared services break both ways.
+    let before = network(&example());
+    let after = network(&changed(&[(
+        "propagations: [prod-a-att, prod-b-att, dev-a-att]",
+        "propagations: [prod-b-att, dev-a-att]",
+    )]));
+    let changes: Vec<String> = vpcform_reach::diff(&before, &after)
+        .iter()
+        .map(|c| {
+            format!(
+                "{} → {} {} {}→{}",
+                c.from, c.to, c.service, c.before, c.after
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "instance.prod-a-web → instance.shared-svc icmp echo true→false",
+            "instance.prod-a-web → instance.shared-svc tcp/443 true→false",
+            "instance.shared-svc → instance.prod-a-web tcp/8443 true→false"
+        ]
+    );
+    // The diff compares the pairs the change touches, not every pair on the gateway.
+    let unchanged = vpcform_reach::flows_compared(&before, &before);
+    let touched = vpcform_reach::flows_compared(&before, &after);
+    assert!(touched > unchanged, "{unchanged} {touched}");
+}
+
+/// The example with AWS's centralized egress: an egress VPC (NAT gateway,
+/// internet gateway) on the gateway, every spoke's default route to the
+/// gateway, and prod's and dev's tables sending 0.0.0.0/0 to the egress
+/// attachment, whose table learns every spoke.
+fn with_egress() -> String {
+    changed(&[
+        (
+            "  dev-a: { cidr: 10.20.0.0/16, tags: { Name: dev-a, env: dev } }\n",
+            "  dev-a: { cidr: 10.20.0.0/16, tags: { Name: dev-a, env: dev } }\n  egress: { cidr: 10.99.0.0/16, tags: { env: egress } }\n",
+        ),
+        (
+            "  dev-a-tgw-a: { vpc: dev-a, cidr: 10.20.255.0/28, availability-zone: us-east-1a }\n",
+            "  dev-a-tgw-a: { vpc: dev-a, cidr: 10.20.255.0/28, availability-zone: us-east-1a }\n  egress-public: { vpc: egress, cidr: 10.99.0.0/24, availability-zone: us-east-1a }\n  egress-tgw: { vpc: egress, cidr: 10.99.255.0/28, availability-zone: us-east-1a }\n",
+        ),
+        (
+            "    subnets: [prod-a-app, prod-a-tgw-a, prod-a-tgw-b]\n    routes: [{ destination: 10.0.0.0/8, transit-gateway: hub }]",
+            "    subnets: [prod-a-app, prod-a-tgw-a, prod-a-tgw-b]\n    routes: [{ destination: 10.0.0.0/8, transit-gateway: hub }, { destination: 0.0.0.0/0, transit-gateway: hub }]",
+        ),
+        (
+            "transit-gateways:",
+            "  egress-public-rt:\n    vpc: egress\n    subnets: [egress-public]\n    routes: [{ destination: 0.0.0.0/0, internet-gateway: egress-igw }, { destination: 10.0.0.0/8, transit-gateway: hub }]\n  egress-tgw-rt:\n    vpc: egress\n    subnets: [egress-tgw]\n    routes: [{ destination: 0.0.0.0/0, nat-gateway: egress-nat }]\ninternet-gateways:\n  egress-igw: { vpc: egress }\nelastic-ips:\n  egress-eip: {}\nnat-gateways:\n  egress-nat: { subnet: egress-public, elastic-ip: egress-eip }\n\ntransit-gateways:",
+        ),
+        (
+            "  dev-a-att: { transit-gateway: hub, vpc: dev-a, subnets: [dev-a-tgw-a], route-table: dev-rt }\n",
+            "  dev-a-att: { transit-gateway: hub, vpc: dev-a, subnets: [dev-a-tgw-a], route-table: dev-rt }\n  egress-att: { transit-gateway: hub, vpc: egress, subnets: [egress-tgw], route-table: egress-rt }\n",
+        ),
+        (
+            "    propagations: [shared-att, prod-a-att, prod-b-att]\n",
+            "    propagations: [shared-att, prod-a-att, prod-b-att]\n    routes: [{ destination: 0.0.0.0/0, attachment: egress-att }]\n",
+        ),
+        (
+            "    routes:\n      - { destination: 10.10.0.0/15, blackhole: true }\n",
+            "    routes:\n      - { destination: 10.10.0.0/15, blackhole: true }\n      - { destination: 0.0.0.0/0, attachment: egress-att }\n  egress-rt:\n    transit-gateway: hub\n    propagations: [shared-att, prod-a-att, prod-b-att, dev-a-att]\n",
+        ),
+    ])
+}
+
+#[test]
+fn through_an_egress_vpc_the_answer_is_unknown_never_a_wrong_block() {
+    let (answer, blocks, out) = ask(&with_egress(), PROD, "internet", Service::tcp(443));
+    assert_eq!(answer, Answer::Unknown, "{out}");
+    assert!(blocks.is_empty(), "{blocks:?}\n{out}");
+    assert!(
+        out.contains("transit-gateway-attachment.egress-att"),
+        "{out}"
+    );
+    // An address of prod-a's block that no declared subnet holds: the same.
+    let (answer, blocks, out) = ask(&with_egress(), SHARED, "10.10.9.9", Service::tcp(443));
+    assert_eq!(answer, Answer::Unknown, "{out}");
+    assert!(blocks.is_empty(), "{blocks:?}\n{out}");
+}
+
+#[test]
+fn a_segment_whose_requests_may_cross_an_egress_vpc_is_unverifiable_not_held() {
+    // Prod's default route leads to the egress VPC, whose NAT gateway and
+    // tables could send the request on to dev: what arrives is unknown.
+    let text = with_egress();
+    let loaded = vpcform_topology::load("transit-hub.yaml", text.as_bytes());
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let t = loaded.topology.unwrap();
+    let results = check_expectations(&t.expect, &from_topology(&t));
+    let prod_dev = results
+        .iter()
+        .find(|r| r.expectation == "tag:env=prod → tag:env=dev any")
+        .unwrap();
+    assert_eq!(prod_dev.status, Status::Unverifiable, "{prod_dev:#?}");
+    assert!(
+        prod_dev
+            .unknown
+            .iter()
+            .any(|u| u.component == "transit-gateway-attachment.egress-att"),
+        "{prod_dev:#?}"
+    );
+}

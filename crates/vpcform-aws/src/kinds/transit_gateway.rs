@@ -882,6 +882,22 @@ async fn associate(
     match result {
         Err(e) if is_code(&e, &["Resource.AlreadyAssociated"]) => {
             let current = associated_table(aws, attachment).await?;
+            // AWS's own association with the gateway's default table, made
+            // because the gateway's declared option asks for it: moved to the
+            // declared table, the end state the plan showed.
+            if let Some(default) = current.as_deref().filter(|c| *c != table)
+                && default_association_table(aws, attachment).await?.as_deref() == Some(default)
+            {
+                disassociate(aws, default, attachment).await?;
+                aws.ec2
+                    .associate_transit_gateway_route_table()
+                    .transit_gateway_route_table_id(table)
+                    .transit_gateway_attachment_id(attachment)
+                    .send()
+                    .await
+                    .map_err(|e| aws.error("ec2:AssociateTransitGatewayRouteTable", e))?;
+                return wait_for_association(aws, table, attachment, true).await;
+            }
             if current.as_deref() != Some(table) {
                 return Err(AwsError::PlanMoved {
                     operation: op_name(op),
@@ -897,6 +913,35 @@ async fn associate(
         }
     }
     wait_for_association(aws, table, attachment, true).await
+}
+
+/// The table AWS associates new attachments of `attachment`'s gateway
+/// with, when the gateway's default association is on.
+async fn default_association_table(
+    aws: &Aws,
+    attachment: &str,
+) -> Result<Option<String>, AwsError> {
+    let found = describe_any_attachments(aws, Select::Ids(vec![attachment.to_string()])).await?;
+    let Some(gateway) = found.iter().find_map(|a| a.transit_gateway_id()) else {
+        return Ok(None);
+    };
+    let gateways = aws
+        .ec2
+        .describe_transit_gateways()
+        .transit_gateway_ids(gateway)
+        .send()
+        .await
+        .map_err(|e| aws.error("ec2:DescribeTransitGateways", e))?;
+    Ok(gateways
+        .transit_gateways()
+        .iter()
+        .filter_map(|g| g.options())
+        .filter(|o| {
+            o.default_route_table_association()
+                .is_some_and(|v| v.as_str() == "enable")
+        })
+        .find_map(|o| o.association_default_route_table_id())
+        .map(str::to_string))
 }
 
 /// DisassociateTransitGatewayRouteTable (an association or table already
