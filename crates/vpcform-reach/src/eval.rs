@@ -810,13 +810,15 @@ impl<'n> Evaluation<'n> {
                     name: block.component.clone(),
                     id: block.id.clone(),
                 };
-                self.hop(
-                    leg,
-                    "route target",
-                    Some(c.clone()),
-                    block.reason.clone(),
-                    false,
-                );
+                if let Some(RouteTarget::To(TargetKind::TransitGateway, key)) = target {
+                    self.tgw_entry_hops(leg, subnet, key, a);
+                }
+                let step = match block.kind {
+                    "transit-gateway-route-table" => "transit gateway route table",
+                    "transit-gateway-attachment" => "transit gateway attachment",
+                    _ => "route target",
+                };
+                self.hop(leg, step, Some(c.clone()), block.reason.clone(), false);
                 self.block(leg, block.code, &c, block.reason, block.fix);
             }
             Reach::No(code, reason, component) => {
@@ -1327,7 +1329,18 @@ impl Verdict {
                     (false, true) => "?",
                     (false, false) => "✗",
                 };
-                let _ = writeln!(out, "  {mark} {:<width$} {}", h.step, t(&h.detail));
+                // An ACL's decision names the ACL: a path may cross several.
+                let whose = match &h.component {
+                    Some(c) if h.step.starts_with("network ACL") => format!(" [{c}]"),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  {mark} {:<width$} {}{}",
+                    h.step,
+                    t(&h.detail),
+                    t(&whose)
+                );
             }
         }
         if !self.blocked.is_empty() {

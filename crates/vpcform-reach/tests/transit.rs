@@ -83,10 +83,12 @@ fn prod_and_dev_do_not_reach_each_other_and_say_which_table_lacks_the_route() {
     let (answer, blocks, text) = ask(&example(), PROD, DEV, Service::tcp(8443));
     assert_eq!(answer, Answer::NotReachable, "{text}");
     // Every setting in the way, each judged as if the others were fixed:
-    // prod's table, dev's group (it admits shared services only), dev's blackhole for the reply.
+    // prod's group (its egress goes to shared services only), prod's table,
+    // dev's group (it admits shared services only), dev's blackhole for the reply.
     assert_eq!(
         blocks,
         [
+            "ENI_SG_RULES_MISMATCH security-group.prod-app-sg forward",
             "TGW_RTB_NO_ROUTE_TO_TGW_ATTACHMENT transit-gateway-route-table.prod-rt forward",
             "ENI_SG_RULES_MISMATCH security-group.dev-app-sg forward",
             "TGW_RTB_BAD_STATE_ROUTE transit-gateway-route-table.dev-rt return"
@@ -97,6 +99,7 @@ fn prod_and_dev_do_not_reach_each_other_and_say_which_table_lacks_the_route() {
     assert_eq!(
         blocks,
         [
+            "ENI_SG_RULES_MISMATCH security-group.dev-app-sg forward",
             "TGW_RTB_BAD_STATE_ROUTE transit-gateway-route-table.dev-rt forward",
             "ENI_SG_RULES_MISMATCH security-group.prod-app-sg forward",
             "TGW_RTB_NO_ROUTE_TO_TGW_ATTACHMENT transit-gateway-route-table.prod-rt return"
@@ -116,6 +119,7 @@ fn a_propagation_on_one_side_only_is_an_asymmetric_path() {
     assert_eq!(
         blocks,
         [
+            "ENI_SG_RULES_MISMATCH security-group.prod-app-sg forward",
             "ENI_SG_RULES_MISMATCH security-group.dev-app-sg forward",
             "TGW_RTB_BAD_STATE_ROUTE transit-gateway-route-table.dev-rt return"
         ]
@@ -136,6 +140,7 @@ fn a_propagation_on_one_side_only_is_an_asymmetric_path() {
     assert_eq!(
         blocks,
         [
+            "ENI_SG_RULES_MISMATCH security-group.prod-app-sg forward",
             "ENI_SG_RULES_MISMATCH security-group.dev-app-sg forward",
             "TGW_RTB_NO_ROUTE_TO_TGW_ATTACHMENT transit-gateway-route-table.dev-rt return"
         ],
@@ -299,7 +304,6 @@ fn the_plans_connectivity_diff_sees_flows_across_the_gateway() {
     assert_eq!(
         changes,
         [
-            "instance.prod-a-web → instance.shared-svc icmp echo true→false",
             "instance.prod-a-web → instance.shared-svc tcp/443 true→false",
             "instance.shared-svc → instance.prod-a-web tcp/8443 true→false"
         ]
@@ -317,8 +321,8 @@ fn the_plans_connectivity_diff_sees_flows_across_the_gateway() {
 fn with_egress() -> String {
     changed(&[
         (
-            "  dev-a: { cidr: 10.20.0.0/16, tags: { Name: dev-a, env: dev } }\n",
-            "  dev-a: { cidr: 10.20.0.0/16, tags: { Name: dev-a, env: dev } }\n  egress: { cidr: 10.99.0.0/16, tags: { env: egress } }\n",
+            "  dev-a: { cidr: 10.20.0.0/16, tags: { Name: dev-a, env: dev }, restrict-default-security-group: true }\n",
+            "  dev-a: { cidr: 10.20.0.0/16, tags: { Name: dev-a, env: dev }, restrict-default-security-group: true }\n  egress: { cidr: 10.99.0.0/16, tags: { env: egress } }\n",
         ),
         (
             "  dev-a-tgw-a: { vpc: dev-a, cidr: 10.20.255.0/28, availability-zone: us-east-1a }\n",
@@ -349,7 +353,12 @@ fn with_egress() -> String {
 
 #[test]
 fn through_an_egress_vpc_the_answer_is_unknown_never_a_wrong_block() {
-    let (answer, blocks, out) = ask(&with_egress(), PROD, "internet", Service::tcp(443));
+    let (answer, blocks, out) = ask(
+        &with_egress(),
+        "subnet.prod-a-app",
+        "internet",
+        Service::tcp(443),
+    );
     assert_eq!(answer, Answer::Unknown, "{out}");
     assert!(blocks.is_empty(), "{blocks:?}\n{out}");
     assert!(
@@ -357,7 +366,7 @@ fn through_an_egress_vpc_the_answer_is_unknown_never_a_wrong_block() {
         "{out}"
     );
     // An address of prod-a's block that no declared subnet holds: the same.
-    let (answer, blocks, out) = ask(&with_egress(), SHARED, "10.10.9.9", Service::tcp(443));
+    let (answer, blocks, out) = ask(&with_egress(), SHARED, "10.10.9.9", Service::tcp(8443));
     assert_eq!(answer, Answer::Unknown, "{out}");
     assert!(blocks.is_empty(), "{blocks:?}\n{out}");
 }

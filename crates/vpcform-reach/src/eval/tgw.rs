@@ -397,6 +397,31 @@ impl<'n> Evaluation<'n> {
         self.exit_tgw(leg, &path, from, b, &packet);
     }
 
+    /// The way into the gateway when the gateway then drops the packet:
+    /// the source's attachment, its subnet in the source's zone, and that
+    /// subnet's ACL, shown up to where the gateway decides.
+    pub(super) fn tgw_entry_hops(&mut self, leg: Leg, from: &Subnet, key: &str, a: &Endpoint<'n>) {
+        let Some(entry) = self.net.attachment_of(key, &from.vpc) else {
+            return;
+        };
+        let Ok(subnet) = self.entry_subnet(entry, from) else {
+            return;
+        };
+        let packet = match leg {
+            Leg::Forward => Packet::request(&self.service),
+            Leg::Return => Packet::reply(&self.service),
+        };
+        let detail = format!("in through {} ({})", entry.key, subnet.key);
+        self.hop(
+            leg,
+            "transit gateway attachment",
+            Some(entry.component()),
+            detail,
+            true,
+        );
+        self.acl_towards(leg, subnet, Direction::Ingress, a, &packet);
+    }
+
     /// Out of the gateway into `b`'s VPC: the exit attachment's subnet in
     /// the source's zone (AWS keeps traffic in its zone where it can).
     fn exit_tgw(
