@@ -16,6 +16,9 @@
 
 mod common;
 
+/// The logical name import gives AWS's default table (no Name tag): its gateway's and its kind.
+const DEFAULT_NAME: &str = "hub-transit-gateway-route-table";
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -94,8 +97,11 @@ impl Built {
                 &self.inspect_rtb,
                 "transit-gateway-route-table.inspect".into(),
             ),
-            // No Name tag on AWS's default table: named by its id.
-            (default, format!("transit-gateway-route-table.{default}")),
+            // No Name tag on AWS's default table: named after its gateway.
+            (
+                default,
+                format!("transit-gateway-route-table.{DEFAULT_NAME}"),
+            ),
         ]
         .into_iter()
         .map(|(id, address)| (id.clone(), address))
@@ -720,11 +726,11 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
             built.tgw, built.tgw
         ),
         format!(
-            "  network-1-att:\n    transit-gateway: hub\n    vpc: network-1\n    subnets: [network-1-a, network-1-b]\n    route-table: {default}\n    tags: {{ Name: network-1-att }}\n    import-id: {}\n",
+            "  network-1-att:\n    transit-gateway: hub\n    vpc: network-1\n    subnets: [network-1-a, network-1-b]\n    route-table: {DEFAULT_NAME}\n    tags: {{ Name: network-1-att }}\n    import-id: {}\n",
             one.attachment
         ),
         format!(
-            "  network-2-att:\n    transit-gateway: hub\n    vpc: network-2\n    subnets: [network-2-a]\n    route-table: {default}\n    tags: {{ Name: network-2-att }}\n    import-id: {}\n",
+            "  network-2-att:\n    transit-gateway: hub\n    vpc: network-2\n    subnets: [network-2-a]\n    route-table: {DEFAULT_NAME}\n    tags: {{ Name: network-2-att }}\n    import-id: {}\n",
             two.attachment
         ),
         format!(
@@ -732,7 +738,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
             built.inspect_rtb
         ),
         format!(
-            "  {default}:\n    transit-gateway: hub\n    propagations: [network-1-att, network-2-att]\n    import-id: {default}"
+            "  {DEFAULT_NAME}:\n    transit-gateway: hub\n    propagations: [network-1-att, network-2-att]\n    import-id: {default}"
         ),
         "  network-1-rt:\n    vpc: network-1\n    subnets: [network-1-a, network-1-b]\n    routes:\n      - { destination: 10.2.0.0/16, transit-gateway: hub }\n".to_string(),
         "  network-2-rt:\n    vpc: network-2\n    subnets: [network-2-a]\n    routes:\n      - { destination: 10.1.0.0/16, transit-gateway: hub }\n".to_string(),
@@ -793,8 +799,8 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
     for implicit in [
         "transit-gateway-association.network-1-att".to_string(),
         "transit-gateway-association.network-2-att".into(),
-        format!("transit-gateway-propagation.{default}[network-1-att]"),
-        format!("transit-gateway-propagation.{default}[network-2-att]"),
+        format!("transit-gateway-propagation.{DEFAULT_NAME}[network-1-att]"),
+        format!("transit-gateway-propagation.{DEFAULT_NAME}[network-2-att]"),
         "transit-gateway-route.inspect[10.2.0.0/16]".into(),
         "transit-gateway-route.inspect[192.168.0.0/16]".into(),
         "route.network-1-rt[10.2.0.0/16]".into(),
@@ -865,7 +871,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
         (
             "forward",
             format!(
-                "transit gateway route table: 10.2.0.0/16 (propagated: transit-gateway-propagation.{default}[network-2-att]) → transit-gateway-attachment.network-2-att"
+                "transit gateway route table: 10.2.0.0/16 (propagated: transit-gateway-propagation.{DEFAULT_NAME}[network-2-att]) → transit-gateway-attachment.network-2-att"
             ),
         ),
         (
@@ -886,7 +892,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
         (
             "return",
             format!(
-                "transit gateway route table: 10.1.0.0/16 (propagated: transit-gateway-propagation.{default}[network-1-att]) → transit-gateway-attachment.network-1-att"
+                "transit gateway route table: 10.1.0.0/16 (propagated: transit-gateway-propagation.{DEFAULT_NAME}[network-1-att]) → transit-gateway-attachment.network-1-att"
             ),
         ),
     ] {
@@ -902,7 +908,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
         table_hop["component"],
         json!({
             "kind": "transit-gateway-route-table",
-            "name": format!("transit-gateway-route-table.{default}"),
+            "name": format!("transit-gateway-route-table.{DEFAULT_NAME}"),
             "id": default,
         })
     );
@@ -953,7 +959,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
     assert!(
         text.stdout.contains("(icmp echo): reachable")
             && text.stdout.contains(&format!(
-                "(propagated: transit-gateway-propagation.{default}[network-2-att])"
+                "(propagated: transit-gateway-propagation.{DEFAULT_NAME}[network-2-att])"
             )),
         "{}",
         text.stdout
@@ -982,12 +988,12 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
     let blocked = |leg: &str| {
         json!([{
             "code": "TGW_RTB_BAD_STATE_ROUTE",
-            "component": format!("transit-gateway-route-table.{default}"),
+            "component": format!("transit-gateway-route-table.{DEFAULT_NAME}"),
             "kind": "transit-gateway-route-table",
             "id": default,
             "leg": leg,
-            "reason": format!("the route to 10.2.0.0/16 (static) in transit-gateway-route-table.{default} ({default}) is a blackhole: it drops instance.web-2 ({})", two.instance),
-            "fix": format!("remove the blackhole route to 10.2.0.0/16 from transit-gateway-route-table.{default}, or point it at the attachment of vpc.network-2"),
+            "reason": format!("the route to 10.2.0.0/16 (static) in transit-gateway-route-table.{DEFAULT_NAME} ({default}) is a blackhole: it drops instance.web-2 ({})", two.instance),
+            "fix": format!("remove the blackhole route to 10.2.0.0/16 from transit-gateway-route-table.{DEFAULT_NAME}, or point it at the attachment of vpc.network-2"),
         }])
     };
     let (run, answer) = reach(
@@ -1027,7 +1033,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
     assert!(
         text.stdout.contains("(icmp echo): NOT reachable")
             && text.stdout.contains(&format!(
-                "[TGW_RTB_BAD_STATE_ROUTE] transit-gateway-route-table.{default} ({default}), forward leg"
+                "[TGW_RTB_BAD_STATE_ROUTE] transit-gateway-route-table.{DEFAULT_NAME} ({default}), forward leg"
             )),
         "{}",
         text.stdout
@@ -1036,7 +1042,7 @@ fn a_console_built_transit_gateway_is_imported_adopted_with_tags_only_and_reach_
     // The route was added by hand to a table the topology declares: the
     // plan deletes it, and says the flows it cut come back.
     let plan = plan_json(&moto, dir.path());
-    let route = format!("transit-gateway-route.{default}[10.2.0.0/16]");
+    let route = format!("transit-gateway-route.{DEFAULT_NAME}[10.2.0.0/16]");
     assert_eq!(
         changes(&plan),
         [(route.clone(), json!(["delete"]))],

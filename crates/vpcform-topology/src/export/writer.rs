@@ -193,9 +193,10 @@ fn logical_names(observed: &[Observed]) -> Vec<String> {
     let mut taken: HashMap<String, ResourceKind> = HashMap::new();
     let mut names = vec![String::new(); observed.len()];
     let mut vpc_names: HashMap<&str, String> = HashMap::new();
+    let mut gateway_names: HashMap<&str, String> = HashMap::new();
     for i in order {
         let o = &observed[i];
-        let mut name = preferred_name(o, &vpc_names);
+        let mut name = preferred_name(o, &vpc_names, &gateway_names);
         if taken.get(&name).is_some_and(|k| *k != o.kind) {
             name = fit(&format!("{name}-{}", o.kind.as_str()));
         }
@@ -209,14 +210,22 @@ fn logical_names(observed: &[Observed]) -> Vec<String> {
         if o.kind == ResourceKind::Vpc {
             vpc_names.insert(&o.id, name.clone());
         }
+        if o.kind == ResourceKind::TransitGateway {
+            gateway_names.insert(&o.id, name.clone());
+        }
         names[i] = name;
     }
     names
 }
 
 /// The name vpcform gave it (re-importing a stack), else its Name tag, else its AWS name, else the name of the VPC it is in and
-/// its kind (`network-1-flow-log`), else its id.
-fn preferred_name(o: &Observed, vpc_names: &HashMap<&str, String>) -> String {
+/// its kind (`network-1-flow-log`), else of the transit gateway it belongs
+/// to (`hub-transit-gateway-route-table`), else its id.
+fn preferred_name(
+    o: &Observed,
+    vpc_names: &HashMap<&str, String>,
+    gateway_names: &HashMap<&str, String>,
+) -> String {
     let from_tag = o
         .own_name()
         .or_else(|| o.user_tags().get("Name").map(|n| kebab_case(n)));
@@ -232,10 +241,16 @@ fn preferred_name(o: &Observed, vpc_names: &HashMap<&str, String>) -> String {
             .find_map(|id| vpc_names.get(id))
             .map(|vpc| format!("{}-{}", vpc.strip_suffix("-vpc").unwrap_or(vpc), o.kind))
     };
+    let on_gateway = || {
+        o.str(crate::kinds::transit_gateway::TRANSIT_GATEWAY_ID)
+            .and_then(|id| gateway_names.get(id))
+            .map(|g| format!("{g}-{}", o.kind))
+    };
     let candidate = from_tag
         .filter(|n| !n.is_empty())
         .or_else(|| from_aws_name().filter(|n| !n.is_empty()))
         .or_else(in_vpc)
+        .or_else(on_gateway)
         .unwrap_or_else(|| kebab_case(&o.id));
     let candidate = if candidate.starts_with(|c: char| c.is_ascii_alphabetic()) {
         candidate
