@@ -137,6 +137,7 @@ pub fn to_markdown(plan: &Plan) -> String {
     };
     let mut table = String::new();
     let mut details = String::new();
+    let referents = crate::render_text::Referents::of(plan);
     // Destroys first so that they survive truncation.
     let ordered = destructive
         .iter()
@@ -151,7 +152,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             md_cell(c.symbol()),
             md_cell(&c.address.to_string())
         );
-        details.push_str(&section(c));
+        details.push_str(&section(c, &referents));
     }
     // Everything above the table always fits; rows and details are added
     // while they do, destroys first.
@@ -192,7 +193,7 @@ pub fn to_markdown(plan: &Plan) -> String {
     out
 }
 
-fn section(c: &ResourceChange) -> String {
+fn section(c: &ResourceChange, referents: &crate::render_text::Referents<'_>) -> String {
     let mut body = String::new();
     match c.action {
         Action::Create => {
@@ -201,7 +202,10 @@ fn section(c: &ResourceChange) -> String {
                     body,
                     "+ {} = {}",
                     a.name,
-                    a.after.as_ref().map_or("(known after apply)".into(), show)
+                    a.after.as_ref().map_or_else(
+                        || referents.unknown(c, &a.name),
+                        |v| referents.value(c, v)
+                    )
                 );
             }
         }
@@ -212,8 +216,14 @@ fn section(c: &ResourceChange) -> String {
         }
         _ => {
             for a in &c.changes {
-                let before = a.before.as_ref().map_or("null".into(), show);
-                let after = a.after.as_ref().map_or("(known after apply)".into(), show);
+                let before = a
+                    .before
+                    .as_ref()
+                    .map_or("null".into(), |v| referents.value(c, v));
+                let after = a.after.as_ref().map_or_else(
+                    || referents.unknown(c, &a.name),
+                    |v| referents.value(c, v),
+                );
                 let forces = if a.forces_replacement {
                     " # forces replacement"
                 } else {

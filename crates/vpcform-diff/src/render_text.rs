@@ -38,8 +38,9 @@ pub fn to_text(plan: &Plan, style: &Style) -> String {
         return out;
     }
     let _ = writeln!(out, "vpcform will perform the following actions:\n");
+    let referents = Referents::of(plan);
     for change in plan.actions() {
-        render_change(&mut out, change, style);
+        render_change(&mut out, change, style, &referents);
         out.push('\n');
     }
     let s = plan.summary();
@@ -110,7 +111,12 @@ pub(crate) fn unfinished_note(change: &ResourceChange) -> &'static str {
 /// What a replacement with a stand-in means for what uses the object.
 pub(crate) const STAND_IN_NOTE: &str = "whatever uses it is held meanwhile by a temporary copy of it, a stand-in, removed once the new one is in place";
 
-fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
+fn render_change(
+    out: &mut String,
+    change: &ResourceChange,
+    style: &Style,
+    referents: &Referents<'_>,
+) {
     let _ = writeln!(
         out,
         "  {} {}",
@@ -146,8 +152,9 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
             ));
             for c in &change.changes {
                 let value = match &c.after {
-                    Some(v) => flat_map(v).map_or_else(|| show(v), |m| map_block('+', &m)),
-                    None => "(known after apply)".into(),
+                    Some(v) => flat_map(v)
+                        .map_or_else(|| referents.value(change, v), |m| map_block('+', &m)),
+                    None => referents.unknown(change, &c.name),
                 };
                 lines.push(("+".into(), c.name.clone(), value));
             }
@@ -185,8 +192,14 @@ fn render_change(out: &mut String, change: &ResourceChange, style: &Style) {
                 ));
             }
             for c in &change.changes {
-                let before = c.before.as_ref().map_or("null".into(), show);
-                let after = c.after.as_ref().map_or("(known after apply)".into(), show);
+                let before = c
+                    .before
+                    .as_ref()
+                    .map_or("null".into(), |v| referents.value(change, v));
+                let after = c.after.as_ref().map_or_else(
+                    || referents.unknown(change, &c.name),
+                    |v| referents.value(change, v),
+                );
                 let maps = (
                     c.before.as_ref().and_then(flat_map),
                     c.after.as_ref().and_then(flat_map),
@@ -294,6 +307,41 @@ pub(crate) fn show(value: &Value) -> String {
             serde_json::to_string_pretty(value).unwrap_or_default()
         }
         other => other.to_string(),
+    }
+}
+
+/// The objects of a plan by their AWS ids, so that a value naming one (a
+/// route table's id in an association) is shown with the object's address,
+/// and a value known only after apply says whose it is.
+pub(crate) struct Referents<'p>(std::collections::HashMap<&'p str, &'p vpcform_topology::Address>);
+
+impl<'p> Referents<'p> {
+    pub(crate) fn of(plan: &'p Plan) -> Self {
+        Referents(
+            plan.changes
+                .iter()
+                .filter_map(|c| Some((c.id.as_deref()?, &c.address)))
+                .collect(),
+        )
+    }
+
+    /// `show(value)`, with ` (ADDRESS)` when it is the id of another object of the plan.
+    pub(crate) fn value(&self, own: &ResourceChange, value: &Value) -> String {
+        let text = show(value);
+        match value.as_str().and_then(|id| self.0.get(id)) {
+            Some(address) if **address != own.address => format!("{text} ({address})"),
+            _ => text,
+        }
+    }
+
+    /// `(known after apply)`, naming the object it waits for when that is another.
+    pub(crate) fn unknown(&self, own: &ResourceChange, name: &str) -> String {
+        match own.after_unknown.get(name) {
+            Some(u) if u.from != own.address && u.list.is_empty() => {
+                format!("(known after apply: {})", u.from)
+            }
+            _ => "(known after apply)".into(),
+        }
     }
 }
 
