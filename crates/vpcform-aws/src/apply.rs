@@ -318,7 +318,7 @@ pub(crate) fn client_token(op: &Operation) -> String {
 /// operation's ownership tags (so it is ours, from an earlier attempt).
 pub(crate) fn owned_by<'t>(op: &Operation, tag: impl Fn(&str) -> Option<&'t str>) -> bool {
     tag(vpcform_diff::TAG_STACK) == Some(op.stack.as_str())
-        && tag(vpcform_diff::TAG_ADDRESS) == Some(op.address.to_string().as_str())
+        && tag(vpcform_diff::TAG_ADDRESS) == Some(op.address.tag_value().as_str())
 }
 
 /// EC2 filters that find this operation's own object by its ownership tags.
@@ -326,7 +326,7 @@ pub(crate) fn own_filters(op: &Operation) -> Vec<aws_sdk_ec2::types::Filter> {
     use crate::read::tag_filter;
     vec![
         tag_filter(vpcform_diff::TAG_STACK, op.stack.clone()),
-        tag_filter(vpcform_diff::TAG_ADDRESS, op.address.to_string()),
+        tag_filter(vpcform_diff::TAG_ADDRESS, op.address.tag_value()),
     ]
 }
 

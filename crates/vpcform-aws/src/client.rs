@@ -28,6 +28,8 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// `--endpoint-url`; `AWS_ENDPOINT_URL` is honoured by the SDK itself.
     pub endpoint_url: Option<String>,
+    /// A role to assume with the credentials found (an environment's `role-arn`).
+    pub role_arn: Option<String>,
 }
 
 /// How long one attempt of a call may take: 30 s, or `VPCFORM_ATTEMPT_TIMEOUT`
@@ -126,7 +128,20 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let config = loader.load().await;
+        let mut config = loader.load().await;
+        if let Some(role) = &options.role_arn {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
+                .session_name("vpcform")
+                .configure(&config)
+                .build()
+                .await;
+            config = config
+                .into_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build();
+        }
         let region = config.region().ok_or(AwsError::NoRegion)?.to_string();
         let Some(provider) = config.credentials_provider() else {
             return Err(AwsError::NoCredentials {

@@ -33,7 +33,11 @@ impl Names {
         if tags.get(vpcform_diff::TAG_STACK).map(String::as_str) == Some(stack)
             && let Some(address) = tags.get(vpcform_diff::TAG_ADDRESS)
         {
-            self.0.insert(id.to_string(), address.clone());
+            self.0.insert(
+                id.to_string(),
+                vpcform_topology::Address::from_tag(address)
+                    .map_or_else(|| address.clone(), |a| a.to_string()),
+            );
         }
     }
 

@@ -220,7 +220,7 @@ pub(crate) fn address_from_tags(
     id: &str,
 ) -> Address {
     tags.get(TAG_ADDRESS)
-        .and_then(|a| Address::parse(a))
+        .and_then(|a| Address::from_tag(a))
         .filter(|a| a.kind == kind)
         .unwrap_or_else(|| Address::new(kind, format!("untracked-{id}")))
 }

@@ -14,7 +14,7 @@ use crate::{Aws, AwsError};
 macro_rules! aws_registry {
     ($(
         $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
-        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )?
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident $([$keyed:ident])?) )?
         $( , route_target($target:ident = $target_key:literal) )? ;
     )*) => {
         /// Performs one operation with its kind's AWS side.

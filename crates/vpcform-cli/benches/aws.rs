@@ -25,6 +25,7 @@ async fn connect(endpoint: &str) -> Aws {
         profile: None,
         region: Some("us-east-1".into()),
         endpoint_url: Some(endpoint.into()),
+        role_arn: None,
     })
     .await
     .expect("connect to moto")

@@ -100,7 +100,7 @@ pub(crate) fn run_destroy(args: &DestroyArgs, output: Output) -> anyhow::Result<
         let mut plan = vpcform_diff::plan_destroy(
             topology,
             &live,
-            &vpcform_diff::short_hash(&loaded.source.text),
+            &vpcform_diff::short_hash(&loaded.binding_text()),
         );
         crate::plan::add_refusals(&mut plan, &network);
         execute_with_lock(
@@ -163,13 +163,16 @@ async fn saved_plan(
     }
     let file = FileArg {
         file: PathBuf::from(&saved.topology_file),
+        env: saved.env.clone(),
+        params: saved.params.clone(),
+        param_files: saved.param_files.clone(),
     };
     let loaded = load(&file)?;
     report_diagnostics(&loaded, output, false);
     let Some((topology, graph)) = loaded.valid() else {
         bail!("{} has errors now; make a new plan", saved.topology_file);
     };
-    if vpcform_diff::short_hash(&loaded.source.text) != saved.plan.topology_hash {
+    if vpcform_diff::short_hash(&loaded.binding_text()) != saved.plan.topology_hash {
         bail!(
             "saved plan is stale: {} changed since the plan was made; run `vpcform plan --out {}` again",
             saved.topology_file,
@@ -312,7 +315,7 @@ async fn replan(aws: &vpcform_aws::Aws, file: &FileArg, command: Command) -> any
         vpcform_aws::read_live_state(aws, topology),
         vpcform_aws::read_network(aws, topology),
     )?;
-    let hash = vpcform_diff::short_hash(&loaded.source.text);
+    let hash = vpcform_diff::short_hash(&loaded.binding_text());
     let mut plan = match command {
         Command::Apply => vpcform_diff::plan(vpcform_diff::PlanInput {
             topology,

@@ -60,6 +60,25 @@ struct FileArg {
         value_name = "FILE"
     )]
     file: PathBuf,
+    /// The environment to use, one of the topology's `environments:`.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// A parameter's value (repeatable); wins over the environment's and --param-file.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// A YAML file of parameter values (repeatable); wins over the environment's.
+    #[arg(long = "param-file", value_name = "FILE")]
+    param_files: Vec<PathBuf>,
+}
+
+impl FileArg {
+    /// The same file in another environment.
+    pub(crate) fn in_env(&self, env: &str) -> FileArg {
+        FileArg {
+            env: Some(env.to_string()),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +132,11 @@ enum Command {
         after_help = "Exit 0 when every expectation holds, 2 when one does not, 1 on errors.\n\nExamples:\n  vpcform verify --since 30m\n  vpcform verify --engine local --format json    # vpcform's engine over the events (works against moto)"
     )]
     Verify(verify::VerifyArgs),
+    /// Print the plain topology: parameters, environment, for-each and blueprints expanded.
+    #[command(
+        after_help = "The output is an ordinary topology, valid input to every command.\n\nExamples:\n  vpcform render --env prod\n  vpcform render -f examples/spokes.yaml --param spoke-count=3\n  diff <(vpcform render --env dev) <(vpcform render --env prod)"
+    )]
+    Render(validate::RenderArgs),
     /// Print the JSON Schema of the topology language.
     #[command(
         after_help = "Put this line first in topology.yaml for completion in editors:\n  # yaml-language-server: $schema=./topology.schema.json"
@@ -204,6 +228,7 @@ fn main() -> ExitCode {
     let output = Output::new(cli.global.color);
     let result = match cli.command {
         Command::Validate(args) => validate::run_validate(&args, output),
+        Command::Render(args) => validate::run_render(&args, output),
         Command::Graph(args) => validate::run_graph(&args, output),
         Command::Plan(args) => plan::run_plan(&args, output),
         Command::Apply(args) => apply::run_apply(&args, output),

@@ -63,21 +63,37 @@ pub(crate) struct SavedPlan {
     /// SHA-256 of the plan's promise (`Plan::promise`): printed by `plan
     /// --out` and by `apply`, checked on load.
     pub(crate) digest: String,
+    /// `--env`, `--param` and `--param-file` as given to `plan`, so that
+    /// `apply` expands the topology the same way (the plan's topology hash
+    /// covers the values and the files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) env: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) params: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) param_files: Vec<PathBuf>,
     pub(crate) plan: Plan,
 }
 
-/// Connects with `--region`, else the topology's region, else the environment's.
+/// Connects with `--region`, else the topology's region (an environment's,
+/// with `--env`), else the environment's; as `--profile`, else the
+/// environment's profile, assuming the environment's role if it names one.
 pub(crate) async fn connect(
     aws_args: &AwsArgs,
     topology: &vpcform_topology::Topology,
 ) -> anyhow::Result<vpcform_aws::Aws> {
+    let env = topology.environment.as_ref();
     let options = vpcform_aws::AwsOptions {
-        profile: aws_args.profile.clone(),
+        profile: aws_args
+            .profile
+            .clone()
+            .or_else(|| env.and_then(|e| e.profile.clone())),
         region: aws_args
             .region
             .clone()
             .or_else(|| topology.region.as_ref().map(|r| r.value.clone())),
         endpoint_url: aws_args.endpoint_url.clone(),
+        role_arn: env.and_then(|e| e.role_arn.clone()),
     };
     Ok(vpcform_aws::Aws::connect(&options).await?)
 }
@@ -98,21 +114,13 @@ pub(crate) async fn make_plan(
         ));
         return Ok(None);
     };
-    let options = vpcform_aws::AwsOptions {
-        profile: aws_args.profile.clone(),
-        region: aws_args
-            .region
-            .clone()
-            .or_else(|| topology.region.as_ref().map(|r| r.value.clone())),
-        endpoint_url: aws_args.endpoint_url.clone(),
-    };
-    let aws = vpcform_aws::Aws::connect(&options).await?;
+    let aws = connect(aws_args, topology).await?;
     let before = aws.calls().get();
     let (live, network) = tokio::try_join!(
         vpcform_aws::read_live_state(&aws, topology),
         vpcform_aws::read_network(&aws, topology),
     )?;
-    let topology_hash = vpcform_diff::short_hash(&loaded.source.text);
+    let topology_hash = vpcform_diff::short_hash(&loaded.binding_text());
     let mut plan = vpcform_diff::plan(vpcform_diff::PlanInput {
         topology,
         graph,
@@ -194,6 +202,9 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
             vpcform_version: env!("CARGO_PKG_VERSION").to_string(),
             topology_file: args.file.file.display().to_string(),
             digest: vpcform_diff::digest(&plan.promise()),
+            env: args.file.env.clone(),
+            params: args.file.params.clone(),
+            param_files: args.file.param_files.clone(),
             plan: plan.clone(),
         };
         std::fs::write(path, serde_json::to_vec_pretty(&saved)?)

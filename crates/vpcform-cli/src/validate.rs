@@ -8,7 +8,7 @@ use vpcform_topology::{Loaded, Severity};
 
 use crate::{FileArg, Output, err, out};
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct ValidateArgs {
     #[command(flatten)]
     file: FileArg,
@@ -43,12 +43,68 @@ enum GraphFormat {
 
 /// Loads the topology file; I/O problems are errors, content problems diagnostics.
 pub(crate) fn load(file: &FileArg) -> anyhow::Result<Loaded> {
-    vpcform_topology::load_file(&file.file).with_context(|| {
+    let options = expand_options(file)?;
+    vpcform_topology::load_file_with(&file.file, &options).with_context(|| {
         format!(
             "cannot read the topology file {}; pass another with -f FILE",
             file.file.display()
         )
     })
+}
+
+/// `--env`, `--param` and `--param-file` for the expansion.
+fn expand_options(file: &FileArg) -> anyhow::Result<vpcform_topology::ExpandOptions> {
+    let mut params = Vec::new();
+    for p in &file.params {
+        let Some((name, value)) = p.split_once('=') else {
+            anyhow::bail!("--param {p}: write --param NAME=VALUE");
+        };
+        params.push((name.trim().to_string(), value.to_string()));
+    }
+    let mut param_files = Vec::new();
+    for path in &file.param_files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the parameter file {}", path.display()))?;
+        param_files.push((path.display().to_string(), text));
+    }
+    Ok(vpcform_topology::ExpandOptions {
+        env: file.env.clone(),
+        params,
+        param_files,
+    })
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    #[command(flatten)]
+    file: FileArg,
+}
+
+/// `vpcform render`: the plain topology on stdout, diagnostics on stderr.
+pub(crate) fn run_render(args: &RenderArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let loaded = load(&args.file)?;
+    report(&loaded, output, false);
+    match loaded.render_plain() {
+        Some(text) if !loaded.has_errors() => {
+            let mut header = format!(
+                "# Rendered by `vpcform render` from {}",
+                vpcform_topology::escape::terminal(&loaded.source.name)
+            );
+            if let Some(env) = &loaded.environment {
+                header.push_str(&format!(" for environment {}", env.name));
+            }
+            out(&format!("{header}.\n{text}"));
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            err(&format!(
+                "{}: {} error(s); nothing rendered\n",
+                loaded.source.name,
+                loaded.error_count()
+            ));
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// Prints diagnostics as text on stderr, with a closing count.
@@ -66,6 +122,26 @@ pub(crate) fn report(loaded: &Loaded, output: Output, deny_warnings: bool) {
 
 pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Result<ExitCode> {
     let mut loaded = load(&args.file)?;
+    // Without --env, a topology with environments is validated in each.
+    if args.file.env.is_none()
+        && loaded.environment.is_none()
+        && !loaded.environments.is_empty()
+        && matches!(args.format, DiagnosticFormat::Text)
+    {
+        let mut worst = ExitCode::SUCCESS;
+        for env in &loaded.environments {
+            err(&format!("== environment {env}\n"));
+            let each = ValidateArgs {
+                file: args.file.in_env(env),
+                ..args.clone()
+            };
+            let code = run_validate(&each, output)?;
+            if code != ExitCode::SUCCESS {
+                worst = code;
+            }
+        }
+        return Ok(worst);
+    }
     let expectations = check_expectations(&mut loaded);
     let failed = loaded.has_errors() || (args.deny_warnings && loaded.warning_count() > 0);
     match args.format {

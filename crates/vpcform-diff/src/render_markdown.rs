@@ -202,10 +202,9 @@ fn section(c: &ResourceChange, referents: &crate::render_text::Referents<'_>) ->
                     body,
                     "+ {} = {}",
                     a.name,
-                    a.after.as_ref().map_or_else(
-                        || referents.unknown(c, &a.name),
-                        |v| referents.value(c, v)
-                    )
+                    a.after
+                        .as_ref()
+                        .map_or_else(|| referents.unknown(c, &a.name), |v| referents.value(c, v))
                 );
             }
         }
@@ -220,10 +219,10 @@ fn section(c: &ResourceChange, referents: &crate::render_text::Referents<'_>) ->
                     .before
                     .as_ref()
                     .map_or("null".into(), |v| referents.value(c, v));
-                let after = a.after.as_ref().map_or_else(
-                    || referents.unknown(c, &a.name),
-                    |v| referents.value(c, v),
-                );
+                let after = a
+                    .after
+                    .as_ref()
+                    .map_or_else(|| referents.unknown(c, &a.name), |v| referents.value(c, v));
                 let forces = if a.forces_replacement {
                     " # forces replacement"
                 } else {

@@ -14,6 +14,10 @@ pub struct Span {
     pub column: u32,
     /// Width in characters of the thing pointed at (at least 1 when rendered).
     pub len: u32,
+    /// Where the text came from when it was expanded (a blueprint's file, an
+    /// instance of a `for-each`): an index into [`SourceFile::origins`], 0
+    /// for the topology file as written.
+    pub origin: u32,
 }
 
 impl Span {
@@ -21,10 +25,21 @@ impl Span {
         line: 0,
         column: 0,
         len: 0,
+        origin: 0,
     };
 
     pub fn new(line: u32, column: u32, len: u32) -> Self {
-        Span { line, column, len }
+        Span {
+            line,
+            column,
+            len,
+            origin: 0,
+        }
+    }
+
+    /// The same place, reached through `origin`.
+    pub fn from_origin(self, origin: u32) -> Self {
+        Span { origin, ..self }
     }
 
     pub fn is_known(&self) -> bool {
@@ -116,11 +131,27 @@ pub struct DiagnosticRecord<'a> {
     pub help: Option<&'a str>,
 }
 
-/// The text of the topology file, kept to render snippets.
+/// Where expanded text came from: the file it was written in (0 the
+/// topology, `n` the `n`th of [`SourceFile::others`]) and, for text
+/// repeated by an expansion, which use it is (`instance spoke[a] of the
+/// for-each at topology.yaml:12:5`) and the use around that one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: u16,
+    pub note: Option<String>,
+    pub parent: u32,
+}
+
+/// The text of the topology file, kept to render snippets, with the files
+/// its blueprints came from and the origins of expanded text.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Other files the topology read (blueprints), indexed from 1 by `Origin::file`.
+    pub others: Vec<(String, String)>,
+    /// Indexed by `Span::origin`; entry 0 is the topology file itself.
+    pub origins: Vec<Origin>,
 }
 
 impl SourceFile {
@@ -128,19 +159,58 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             text: text.into(),
+            others: Vec::new(),
+            origins: Vec::new(),
         }
     }
 
-    fn line_text(&self, line: u32) -> Option<&str> {
-        if line == 0 {
+    /// The name and text of the file a span points into.
+    fn file_of(&self, span: Span) -> (&str, &str) {
+        let file = self
+            .origins
+            .get(span.origin as usize)
+            .map_or(0, |o| o.file as usize);
+        match file.checked_sub(1).and_then(|i| self.others.get(i)) {
+            Some((name, text)) => (name, text),
+            None => (&self.name, &self.text),
+        }
+    }
+
+    /// The name of the file a span points into.
+    pub fn file_name(&self, span: Span) -> &str {
+        self.file_of(span).0
+    }
+
+    /// What the expansion says about a span's text, innermost use first.
+    pub fn origin_notes(&self, span: Span) -> Vec<&str> {
+        let mut notes = Vec::new();
+        let mut at = span.origin as usize;
+        // Parents come before their children, so this ends.
+        while at != 0 {
+            let Some(origin) = self.origins.get(at) else {
+                break;
+            };
+            if let Some(note) = &origin.note {
+                notes.push(note.as_str());
+            }
+            if origin.parent as usize >= at {
+                break;
+            }
+            at = origin.parent as usize;
+        }
+        notes
+    }
+
+    fn line_text(&self, span: Span) -> Option<&str> {
+        if span.line == 0 {
             return None;
         }
-        self.text.lines().nth(line as usize - 1)
+        self.file_of(span).1.lines().nth(span.line as usize - 1)
     }
 
     pub fn record<'a>(&'a self, d: &'a Diagnostic) -> DiagnosticRecord<'a> {
         DiagnosticRecord {
-            file: &self.name,
+            file: self.file_name(d.span),
             line: d.span.line,
             column: d.span.column,
             severity: d.severity,
@@ -178,10 +248,16 @@ impl SourceFile {
             d.severity,
             style,
         );
+        for note in self.origin_notes(d.span) {
+            let note = excerpt(note, MESSAGE_CHARS);
+            let _ = writeln!(out, "{pad} {} note: {note}", style.blue("="));
+        }
         for (span, note) in &d.related {
             let note = excerpt(note, MESSAGE_CHARS);
             let _ = writeln!(out, "{pad} {} note: {note}", style.blue("="));
-            self.render_location(&mut out, &pad, *span, None, Severity::Warning, style);
+            if span.is_known() {
+                self.render_location(&mut out, &pad, *span, None, Severity::Warning, style);
+            }
         }
         if let Some(help) = &d.help {
             let help = excerpt(help, MESSAGE_CHARS);
@@ -204,19 +280,19 @@ impl SourceFile {
         severity: Severity,
         style: &Style,
     ) {
+        let name = excerpt(self.file_name(span), MESSAGE_CHARS);
         if !span.is_known() {
-            let _ = writeln!(out, "{pad}{} {}", style.blue("-->"), self.name);
+            let _ = writeln!(out, "{pad}{} {name}", style.blue("-->"));
             return;
         }
         let _ = writeln!(
             out,
-            "{pad}{} {}:{}:{}",
+            "{pad}{} {name}:{}:{}",
             style.blue("-->"),
-            self.name,
             span.line,
             span.column
         );
-        let Some(text) = self.line_text(span.line) else {
+        let Some(text) = self.line_text(span) else {
             return;
         };
         let number = format!("{:>width$}", span.line, width = pad.len());

@@ -288,6 +288,34 @@ fn plain_is_safe(s: &str, in_flow: bool) -> bool {
         && !RESERVED.contains(&s.to_ascii_lowercase().as_str())
 }
 
+/// A parsed node as a value to write (`vpcform render`): map keys as text,
+/// positions dropped.
+pub fn from_node(node: &crate::yaml::Node) -> Yaml {
+    use crate::yaml::NodeKind;
+    match &node.kind {
+        NodeKind::Null => Yaml::Null,
+        NodeKind::Bool(b) => Yaml::Bool(*b),
+        NodeKind::Int(i) => Yaml::Int(*i),
+        NodeKind::Float(f) => Yaml::Float(*f),
+        NodeKind::Str(s) => Yaml::Str(s.clone()),
+        NodeKind::Seq(items) => Yaml::List(items.iter().map(from_node).collect()),
+        NodeKind::Map(entries) => {
+            let mut map = Map::new();
+            for (k, v) in entries {
+                let key = match &k.kind {
+                    NodeKind::Str(s) => s.clone(),
+                    NodeKind::Int(i) => i.to_string(),
+                    NodeKind::Bool(b) => b.to_string(),
+                    NodeKind::Float(f) => f.to_string(),
+                    NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => "~".to_string(),
+                };
+                map.set(key, from_node(v));
+            }
+            Yaml::Map(map)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,3 +420,4 @@ mod tests {
         }
     }
 }
+

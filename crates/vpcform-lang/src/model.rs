@@ -158,6 +158,30 @@ impl FromNode for Protocol {
     }
 }
 
+/// Whether `name` may name a declaration: a plain name, or the name an
+/// expansion gives, segments joined by `.` (a blueprint instance's
+/// `spoke-a.app`), each with at most one instance key (`spoke[us-east-1a]`).
+pub fn is_valid_declared_name(name: &str) -> bool {
+    name.len() <= 200
+        && name
+            .split('.')
+            .all(|segment| match segment.split_once('[') {
+                None => is_valid_name(segment),
+                Some((base, key)) => {
+                    is_valid_name(base) && key.strip_suffix(']').is_some_and(is_valid_instance_key)
+                }
+            })
+}
+
+/// Whether `key` may be an instance key: letters, digits, `-` and `_`.
+pub fn is_valid_instance_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// Whether `name` may be a logical or stack name.
 pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();

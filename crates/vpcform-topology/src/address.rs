@@ -27,7 +27,7 @@ macro_rules! optional_key {
 macro_rules! define_names {
     ($(
         $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
-        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )?
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident $([$keyed:ident])?) )?
         $( , route_target($target:ident = $target_key:literal) )? ;
     )*) => {
         /// The kinds a route may point at (registry lines with `route_target`).
@@ -84,6 +84,14 @@ macro_rules! define_names {
             pub fn container(self) -> Option<ResourceKind> {
                 match self {
                     $( ResourceKind::$kind => optional_kind!($( $container )?), )*
+                }
+            }
+
+            /// Whether this kind's addresses carry a key (`route.rt[0.0.0.0/0]`):
+            /// implicit objects of which a container holds many.
+            pub fn is_keyed(self) -> bool {
+                match self {
+                    $( ResourceKind::$kind => false $( $( || stringify!($keyed) == "keyed" )? )?, )*
                 }
             }
 
@@ -147,14 +155,77 @@ impl Address {
         }
     }
 
-    /// Parses the `Display` form back.
+    /// Parses the `Display` form back. A name may hold instance keys of its
+    /// own (`subnet.spoke[a].app`); a keyed kind's key is the last bracketed
+    /// group, which may itself hold brackets (`…[ingress/tcp/22-22/sg:web[a]]`).
     pub fn parse(text: &str) -> Option<Address> {
         let (kind, rest) = text.split_once('.')?;
         let kind = ResourceKind::parse(kind)?;
-        match rest.split_once('[') {
-            Some((name, key)) => Some(Address::keyed(kind, name, key.strip_suffix(']')?)),
-            None => Some(Address::new(kind, rest)),
+        if !kind.is_keyed() {
+            return Some(Address::new(kind, rest));
         }
+        let inner = rest.strip_suffix(']')?;
+        let mut depth = 1;
+        for (at, c) in inner.char_indices().rev() {
+            match c {
+                ']' => depth += 1,
+                '[' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(Address::keyed(kind, &inner[..at], &inner[at + 1..]));
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The value of the `vpcform:address` tag. IAM and CloudWatch Logs allow
+    /// no brackets in tag values, so an instance key `spoke[a]` is written
+    /// `spoke/a` (names hold no `/`, keys no `.` or `/`).
+    pub fn tag_value(&self) -> String {
+        let mut name = String::with_capacity(self.name.len());
+        for c in self.name.chars() {
+            match c {
+                '[' => name.push('/'),
+                ']' => {}
+                c => name.push(c),
+            }
+        }
+        let mut out = format!("{}.{name}", self.kind);
+        if let Some(key) = &self.key {
+            out.push_str(&format!("[{key}]"));
+        }
+        out
+    }
+
+    /// Reads a `vpcform:address` tag back ([`Address::tag_value`]).
+    pub fn from_tag(text: &str) -> Option<Address> {
+        let (kind, rest) = text.split_once('.')?;
+        let mut decoded = String::with_capacity(rest.len() + 2);
+        let mut in_key = false;
+        for c in rest.chars() {
+            match c {
+                '[' => break,
+                '/' if !in_key => {
+                    decoded.push('[');
+                    in_key = true;
+                }
+                '.' if in_key => {
+                    decoded.push_str("].");
+                    in_key = false;
+                }
+                c => decoded.push(c),
+            }
+        }
+        if in_key {
+            decoded.push(']');
+        }
+        if let Some(at) = rest.find('[') {
+            decoded.push_str(&rest[at..]);
+        }
+        Address::parse(&format!("{kind}.{decoded}"))
     }
 }
 
@@ -185,6 +256,33 @@ impl<'de> Deserialize<'de> for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instance_names_round_trip_through_text_and_tags() {
+        for addr in [
+            Address::new(ResourceKind::Vpc, "spoke[a]"),
+            Address::new(ResourceKind::Subnet, "spoke[a].public[us-east-1a]"),
+            Address::new(ResourceKind::Subnet, "spoke-b.app"),
+            Address::new(ResourceKind::TransitGatewayAssociation, "att[x]"),
+            Address::new(ResourceKind::InternetGatewayAttachment, "igw"),
+            Address::keyed(ResourceKind::Route, "rt[a]", "0.0.0.0/0"),
+            Address::keyed(ResourceKind::Route, "rt", "pl:lists[b]"),
+            Address::keyed(
+                ResourceKind::SecurityGroupRule,
+                "web[a]",
+                "ingress/tcp/22-22/sg:admin[b]",
+            ),
+        ] {
+            let text = addr.to_string();
+            assert_eq!(Address::parse(&text).as_ref(), Some(&addr), "{text}");
+            let tag = addr.tag_value();
+            assert_eq!(Address::from_tag(&tag).as_ref(), Some(&addr), "{tag}");
+        }
+        assert_eq!(
+            Address::new(ResourceKind::Subnet, "spoke[a].public[b]").tag_value(),
+            "subnet.spoke/a.public/b"
+        );
+    }
 
     #[test]
     fn address_round_trips_through_its_text_form() {

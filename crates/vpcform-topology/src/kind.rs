@@ -95,7 +95,7 @@ impl<'t> DesiredCx<'t> {
         );
         tags.insert(
             crate::TAG_ADDRESS.into(),
-            Value::String(address.to_string()),
+            Value::String(address.tag_value()),
         );
         Desired::Known(Value::Object(tags))
     }

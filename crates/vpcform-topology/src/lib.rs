@@ -65,6 +65,7 @@ pub use model::{At, Named, Protocol, Ref, Tags, is_valid_name};
 pub use petgraph::graph::NodeIndex;
 pub use registry::Topology;
 pub use route::{Destination, EffectiveRoute, RouteTarget};
+pub use vpcform_expand::{Environment, Options as ExpandOptions};
 pub use yaml::MAX_FILE_BYTES;
 
 /// The result of loading a topology: what could be understood, and every problem.
@@ -81,6 +82,16 @@ pub struct Loaded {
     /// (computed when the topology has no errors; the unwaived ones are
     /// also warnings in `diagnostics`).
     pub findings: Vec<waivers::Finding>,
+    /// The plain topology the expansion made (`vpcform render`), when the
+    /// file parsed.
+    pub plain: Option<yaml::Node>,
+    /// The environment chosen with `--env`: its stack, region and credentials.
+    pub environment: Option<Environment>,
+    /// Every environment the topology declares.
+    pub environments: Vec<String>,
+    /// What the plain topology depends on besides the file's text: the
+    /// environment and parameter values chosen (part of a plan's binding).
+    pub expansion_key: String,
 }
 
 impl Loaded {
@@ -96,6 +107,28 @@ impl Loaded {
         self.diagnostics.len() - self.error_count()
     }
 
+    /// What a saved plan is bound to: the file's text and, when it used
+    /// them, the other files it read and the environment and values chosen.
+    pub fn binding_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.source.others.is_empty() && self.expansion_key.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.source.text);
+        }
+        let mut text = self.source.text.clone();
+        for (name, other) in &self.source.others {
+            text.push_str(&format!("\n--- {name} {}\n{other}", other.len()));
+        }
+        text.push_str(&format!("\n--- expansion\n{}", self.expansion_key));
+        std::borrow::Cow::Owned(text)
+    }
+
+    /// The plain topology as YAML text (`vpcform render`).
+    pub fn render_plain(&self) -> Option<String> {
+        match emit::from_node(self.plain.as_ref()?) {
+            emit::Yaml::Map(map) => Some(map.to_text()),
+            _ => None,
+        }
+    }
+
     /// The topology and its graph, if there were no errors.
     pub fn valid(&self) -> Option<(&Topology, &DependencyGraph)> {
         Some((self.topology.as_ref()?, self.graph.as_ref()?))
@@ -105,44 +138,163 @@ impl Loaded {
 /// Reads and checks a topology file. I/O errors are returned as such; every
 /// problem with the content is a diagnostic.
 pub fn load_file(path: &std::path::Path) -> std::io::Result<Loaded> {
-    use std::io::Read as _;
+    load_file_with(path, &ExpandOptions::default())
+}
+
+/// [`load_file`] with an environment and parameter values; blueprints and
+/// values files are read beside the topology.
+pub fn load_file_with(path: &std::path::Path, options: &ExpandOptions) -> std::io::Result<Loaded> {
     let name = path.display().to_string();
-    // Read through a cap, not by what metadata claims: /dev/zero, a FIFO or
-    // a growing file stop at the limit.
+    let bytes = read_capped(path)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Ok(Loaded {
+            diagnostics: vec![yaml::too_large_read()],
+            ..Loaded::empty(SourceFile::new(name, String::new()))
+        });
+    }
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    Ok(load_with(
+        &name,
+        &bytes,
+        options,
+        &Beside(dir.to_path_buf()),
+    ))
+}
+
+/// Reads through a cap, not by what metadata claims: /dev/zero, a FIFO or
+/// a growing file stop at the limit.
+fn read_capped(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(MAX_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Ok(Loaded {
-            source: SourceFile::new(name, String::new()),
+    Ok(bytes)
+}
+
+/// Files beside the topology (blueprints, values files).
+struct Beside(std::path::PathBuf);
+
+impl vpcform_expand::Files for Beside {
+    fn read(&self, path: &str) -> Result<String, String> {
+        let bytes = read_capped(&self.0.join(path)).map_err(|e| e.to_string())?;
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
+        }
+        String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())
+    }
+}
+
+impl Loaded {
+    fn empty(source: SourceFile) -> Loaded {
+        Loaded {
+            source,
             topology: None,
             graph: None,
-            diagnostics: vec![yaml::too_large_read()],
+            diagnostics: Vec::new(),
             findings: Vec::new(),
-        });
+            plain: None,
+            environment: None,
+            environments: Vec::new(),
+            expansion_key: String::new(),
+        }
     }
-    Ok(load(&name, &bytes))
 }
 
 /// Checks a topology given as bytes; `name` is used in messages.
 pub fn load(name: &str, bytes: &[u8]) -> Loaded {
+    load_with(
+        name,
+        bytes,
+        &ExpandOptions::default(),
+        &vpcform_expand::NoFiles,
+    )
+}
+
+/// [`load`] with an environment, parameter values and a way to read other files.
+pub fn load_with(
+    name: &str,
+    bytes: &[u8],
+    options: &ExpandOptions,
+    files: &dyn vpcform_expand::Files,
+) -> Loaded {
     let text = String::from_utf8_lossy(bytes).into_owned();
-    let source = SourceFile::new(name, text);
+    let mut loaded = Loaded::empty(SourceFile::new(name, text));
+    loaded.expansion_key = expansion_key(options);
     let root = match yaml::parse(bytes) {
         Ok(root) => root,
         Err(d) => {
-            return Loaded {
-                source,
-                topology: None,
-                graph: None,
-                diagnostics: vec![*d],
-                findings: Vec::new(),
-            };
+            loaded.diagnostics = vec![*d];
+            return loaded;
         }
     };
-    let mut cx = decode::Cx::default();
-    let topology = registry::decode_topology(&root, &mut cx);
+    let expanded = vpcform_expand::expand(root, name, options, files);
+    loaded.source.others = expanded.others;
+    loaded.source.origins = expanded.origins;
+    loaded.environment = expanded.environment;
+    loaded.environments = expanded.environments;
+    if expanded.diagnostics.iter().any(Diagnostic::is_error) {
+        loaded.diagnostics = collapse_repeats(expanded.diagnostics, &loaded.source);
+        return loaded;
+    }
+    let root = expanded.root;
+    check_plain(&mut loaded, &root, expanded.diagnostics);
+    if let Some(t) = &mut loaded.topology {
+        t.environment = loaded.environment.clone();
+    }
+    loaded.plain = Some(root);
+    loaded
+}
+
+/// Sorted by position; the same problem in many instances of one text is
+/// reported once, for the first, saying how many others share it.
+fn collapse_repeats(mut diags: Vec<Diagnostic>, source: &SourceFile) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (d.span.line, d.span.column, d.severity, d.span.origin));
+    let mut out: Vec<(Diagnostic, usize)> = Vec::with_capacity(diags.len());
+    for d in diags {
+        let same = |o: &Diagnostic| {
+            d.span.origin != 0
+                && o.code == d.code
+                && o.message == d.message
+                && (o.span.line, o.span.column) == (d.span.line, d.span.column)
+                && source.file_name(o.span) == source.file_name(d.span)
+        };
+        match out.iter_mut().rev().take(64).find(|(o, _)| same(o)) {
+            Some((_, n)) => *n += 1,
+            None => out.push((d, 0)),
+        }
+    }
+    out.into_iter()
+        .map(|(d, n)| match n {
+            0 => d,
+            n => d.with_related(
+                Span::UNKNOWN,
+                format!("the same in {n} other instance(s) of this text"),
+            ),
+        })
+        .collect()
+}
+
+/// What a plan made from this load is bound to besides the file's text.
+fn expansion_key(options: &ExpandOptions) -> String {
+    let mut key = String::new();
+    if let Some(env) = &options.env {
+        key.push_str(&format!("env={env};"));
+    }
+    for (name, text) in &options.param_files {
+        key.push_str(&format!("param-file={name}:{};", text.len()));
+        key.push_str(text);
+    }
+    for (name, value) in &options.params {
+        key.push_str(&format!("param={name}={value};"));
+    }
+    key
+}
+
+/// Decodes and checks the plain topology.
+fn check_plain(loaded: &mut Loaded, root: &yaml::Node, diags: Vec<Diagnostic>) {
+    let mut cx = decode::Cx { diags };
+    let topology = registry::decode_topology(root, &mut cx);
     let mut graph = None;
     let mut findings = Vec::new();
     if let Some(t) = &topology {
@@ -157,15 +309,11 @@ pub fn load(name: &str, bytes: &[u8]) -> Loaded {
             graph = Some(g);
         }
     }
-    let mut diagnostics = cx.diags;
-    diagnostics.sort_by_key(|d| (d.span.line, d.span.column, d.severity));
-    Loaded {
-        source,
-        topology,
-        graph,
-        diagnostics,
-        findings,
-    }
+    let diagnostics = collapse_repeats(cx.diags, &loaded.source);
+    loaded.topology = topology;
+    loaded.graph = graph;
+    loaded.diagnostics = diagnostics;
+    loaded.findings = findings;
 }
 
 /// The policy checks on what the topology builds; unwaived findings are warnings.

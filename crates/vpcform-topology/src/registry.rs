@@ -42,28 +42,28 @@ macro_rules! with_registry {
             ElasticIp => nat_gateway::ElasticIp, "elastic-ip", "an Elastic IP", section(elastic_ips = "elastic-ips");
             NatGateway => nat_gateway::NatGateway, "nat-gateway", "a NAT gateway", section(nat_gateways = "nat-gateways"), route_target(NatGateway = "nat-gateway");
             RouteTable => route_table::RouteTable, "route-table", "a route table", section(route_tables = "route-tables");
-            RouteTableAssociation => route_table::Association, "route-table-association", "a route table association", part_of(RouteTable);
-            Route => route_table::RouteKind, "route", "a route", part_of(RouteTable);
+            RouteTableAssociation => route_table::Association, "route-table-association", "a route table association", part_of(RouteTable [keyed]);
+            Route => route_table::RouteKind, "route", "a route", part_of(RouteTable [keyed]);
             PrefixList => prefix_list::PrefixList, "prefix-list", "a prefix list", section(prefix_lists = "prefix-lists");
             SecurityGroup => security_group::SecurityGroup, "security-group", "a security group", section(security_groups = "security-groups");
-            SecurityGroupRule => security_group::RuleKind, "security-group-rule", "a security group rule", part_of(SecurityGroup);
+            SecurityGroupRule => security_group::RuleKind, "security-group-rule", "a security group rule", part_of(SecurityGroup [keyed]);
             VpcEndpoint => vpc_endpoint::VpcEndpoint, "vpc-endpoint", "a VPC endpoint", section(vpc_endpoints = "vpc-endpoints");
             Instance => instance::Instance, "instance", "an instance", section(instances = "instances");
             LogGroup => log_group::LogGroup, "log-group", "a log group", section(log_groups = "log-groups");
             IamPolicy => iam::IamPolicy, "iam-policy", "an IAM policy", section(iam_policies = "iam-policies");
             IamRole => iam::IamRole, "iam-role", "an IAM role", section(iam_roles = "iam-roles");
-            IamRolePolicyAttachment => iam::PolicyAttachment, "iam-role-policy-attachment", "an IAM role policy attachment", part_of(IamRole);
+            IamRolePolicyAttachment => iam::PolicyAttachment, "iam-role-policy-attachment", "an IAM role policy attachment", part_of(IamRole [keyed]);
             FlowLog => flow_log::FlowLog, "flow-log", "a flow log", section(flow_logs = "flow-logs");
             VpcPeering => peering::Peering, "vpc-peering", "a VPC peering", section(peerings = "peerings"), route_target(Peering = "peering");
             TransitGateway => transit_gateway::TransitGateway, "transit-gateway", "a transit gateway", section(transit_gateways = "transit-gateways"), route_target(TransitGateway = "transit-gateway");
             TransitGatewayAttachment => transit_gateway::VpcAttachment, "transit-gateway-attachment", "a transit gateway VPC attachment", section(transit_gateway_attachments = "transit-gateway-attachments");
             TransitGatewayRouteTable => transit_gateway_route_table::TgwRouteTable, "transit-gateway-route-table", "a transit gateway route table", section(transit_gateway_route_tables = "transit-gateway-route-tables");
             TransitGatewayAssociation => transit_gateway::Association, "transit-gateway-association", "a transit gateway association", part_of(TransitGatewayAttachment);
-            TransitGatewayPropagation => transit_gateway_route_table::Propagation, "transit-gateway-propagation", "a transit gateway propagation", part_of(TransitGatewayRouteTable);
-            TransitGatewayRoute => transit_gateway_route_table::RouteKind, "transit-gateway-route", "a transit gateway route", part_of(TransitGatewayRouteTable);
+            TransitGatewayPropagation => transit_gateway_route_table::Propagation, "transit-gateway-propagation", "a transit gateway propagation", part_of(TransitGatewayRouteTable [keyed]);
+            TransitGatewayRoute => transit_gateway_route_table::RouteKind, "transit-gateway-route", "a transit gateway route", part_of(TransitGatewayRouteTable [keyed]);
             NetworkAcl => network_acl::NetworkAcl, "network-acl", "a network ACL", section(network_acls = "network-acls");
-            NetworkAclEntry => network_acl::EntryKind, "network-acl-entry", "a network ACL entry", part_of(NetworkAcl);
-            NetworkAclAssociation => network_acl::AssociationKind, "network-acl-association", "a network ACL association", part_of(NetworkAcl);
+            NetworkAclEntry => network_acl::EntryKind, "network-acl-entry", "a network ACL entry", part_of(NetworkAcl [keyed]);
+            NetworkAclAssociation => network_acl::AssociationKind, "network-acl-association", "a network ACL association", part_of(NetworkAcl [keyed]);
         }
     };
 }
@@ -91,7 +91,7 @@ macro_rules! aws_name_of {
 macro_rules! define_kinds {
     ($(
         $kind:ident => $module:ident :: $ty:ident, $name:literal, $article:literal,
-        $( section($field:ident = $key:literal) )? $( part_of($container:ident) )?
+        $( section($field:ident = $key:literal) )? $( part_of($container:ident $([$keyed:ident])?) )?
         $( , route_target($target:ident = $target_key:literal) )? ;
     )*) => {
         impl TargetKind {
@@ -172,6 +172,10 @@ macro_rules! define_kinds {
             /// failed to decode (so references to them are not reported as undefined).
             #[schemars(skip)]
             pub declared: Vec<(At<String>, ResourceKind)>,
+            /// The environment chosen with `--env` (its credentials), when the
+            /// topology declares environments.
+            #[schemars(skip)]
+            pub environment: Option<vpcform_expand::Environment>,
         }
 
         /// The topology's declarations by logical name, one map per section.
@@ -267,6 +271,7 @@ macro_rules! define_kinds {
                     .and_then(|n| crate::waiver::decode(n, cx))
                     .unwrap_or_default(),
                 declared,
+                environment: None,
             }
         }
 
@@ -434,7 +439,7 @@ fn decode_section<T: Declared>(
         if !seen.insert(name) {
             continue; // reported as a duplicate key
         }
-        if !crate::model::is_valid_name(name) {
+        if !crate::model::is_valid_declared_name(name) {
             cx.push(crate::model::invalid_name(name, key.span));
             continue;
         }

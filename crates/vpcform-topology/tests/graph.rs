@@ -144,6 +144,9 @@ fn examples_validate_as_documented() {
         ("examples/hub.yaml", &[]),
         ("examples/production-vpc.yaml", &[]),
         ("examples/transit-hub.yaml", &[]),
+        // `FILE@ENV`: in that environment; every environment is listed.
+        ("examples/environments.yaml@dev", &[]),
+        ("examples/environments.yaml@prod", &[]),
         (
             "examples/peering-without-routes.yaml",
             &["peering-without-routes"],
@@ -162,12 +165,31 @@ fn examples_validate_as_documented() {
     listed.sort();
     for name in &listed {
         assert!(
-            expectations.iter().any(|(f, _)| f == name),
+            expectations
+                .iter()
+                .any(|(f, _)| f.split('@').next() == Some(name.as_str())),
             "{name} has no expectation here"
         );
     }
-    for (file, warnings) in expectations {
-        let loaded = load_file(&repo_root().join(file)).unwrap();
+    for (listed, warnings) in expectations {
+        let (file, env) = match listed.split_once('@') {
+            Some((file, env)) => (file, Some(env.to_string())),
+            None => (*listed, None),
+        };
+        let options = vpcform_topology::ExpandOptions {
+            env,
+            ..Default::default()
+        };
+        let loaded = vpcform_topology::load_file_with(&repo_root().join(file), &options).unwrap();
+        if loaded.environments.len() > 1 {
+            for env in &loaded.environments {
+                let listed = format!("{file}@{env}");
+                assert!(
+                    expectations.iter().any(|(f, _)| *f == listed),
+                    "{listed} has no expectation here"
+                );
+            }
+        }
         assert!(!loaded.has_errors(), "{file}: {:?}", loaded.diagnostics);
         // Policy findings are reported, not problems of the file.
         let codes: Vec<&str> = loaded

@@ -245,7 +245,7 @@ fn read_roles(
 async fn tag_policy(aws: &Aws, op: &Operation) -> Result<(), AwsError> {
     let mut tags = BTreeMap::from([
         (TAG_STACK.to_string(), op.stack.clone()),
-        (TAG_ADDRESS.to_string(), op.address.to_string()),
+        (TAG_ADDRESS.to_string(), op.address.tag_value()),
     ]);
     if let Some(hash) = &op.config_hash {
         tags.insert(vpcform_diff::TAG_CONFIG.to_string(), hash.clone());

@@ -597,7 +597,7 @@ fn stand_in_address(op: &Operation) -> Address {
 
 /// The stand-in of `op`'s group, if one exists (an earlier attempt's).
 async fn find_stand_in(aws: &Aws, op: &Operation) -> Result<Option<String>, AwsError> {
-    let address = stand_in_address(op).to_string();
+    let address = stand_in_address(op).tag_value();
     let found = describe(
         aws,
         Select::Filter(crate::read::tag_filter(vpcform_diff::TAG_ADDRESS, address)),
@@ -624,7 +624,7 @@ async fn create_stand_in(aws: &Aws, op: &Operation, old: &str) -> Result<String,
         .tags(tag(vpcform_diff::TAG_STACK, &op.stack))
         .tags(tag(
             vpcform_diff::TAG_ADDRESS,
-            &stand_in_address(op).to_string(),
+            &stand_in_address(op).tag_value(),
         ))
         .build();
     let name = format!(

@@ -48,8 +48,8 @@ impl Observed {
         let Some(Value::Object(tags)) = self.get(TAGS) else {
             return None;
         };
-        let address = crate::Address::parse(tags.get(crate::TAG_ADDRESS)?.as_str()?)?;
-        (address.kind == self.kind && crate::model::is_valid_name(&address.name))
+        let address = crate::Address::from_tag(tags.get(crate::TAG_ADDRESS)?.as_str()?)?;
+        (address.kind == self.kind && crate::model::is_valid_declared_name(&address.name))
             .then_some(address.name)
     }
 
