@@ -46,6 +46,10 @@ pub(crate) struct PlanArgs {
     /// deny removed), for pipelines that require a security review.
     #[arg(long)]
     deny_broadening: bool,
+    /// Plan every environment of the topology, concurrently; with
+    /// `--format markdown`, one comment with a section per environment.
+    #[arg(long, conflicts_with_all = ["out", "region"])]
+    all_envs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,6 +162,9 @@ fn connectivity(
 }
 
 pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
+    if args.all_envs {
+        return run_plan_all_envs(args, output);
+    }
     let runtime = crate::runtime()?;
     let made = runtime.block_on(make_plan(&args.file, &args.aws, output));
     // A pull request's comment says why there is no plan, rather than nothing.
@@ -225,6 +232,96 @@ pub(crate) fn run_plan(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `plan --all-envs`: every environment planned concurrently (each its own
+/// stack, region and credentials), shown together.
+fn run_plan_all_envs(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
+    if args.file.env.is_some() {
+        anyhow::bail!("--all-envs plans every environment; leave out --env");
+    }
+    let envs = load(&args.file)?.environments;
+    if envs.is_empty() {
+        anyhow::bail!(
+            "{} declares no `environments:`; --all-envs needs them",
+            args.file.file.display()
+        );
+    }
+    let runtime = crate::runtime()?;
+    let made = runtime.block_on(futures::future::join_all(envs.iter().map(|env| {
+        let file = args.file.in_env(env);
+        async move { make_plan(&file, &args.aws, output).await }
+    })));
+    let outcomes: Vec<Result<Plan, String>> = made
+        .into_iter()
+        .map(|m| match m {
+            Ok(Some((plan, _))) => Ok(plan),
+            Ok(None) => Err("the topology has errors in this environment; `vpcform validate --env NAME` lists them".into()),
+            Err(e) => Err(format!("{e:#}")),
+        })
+        .collect();
+    let rows: Vec<vpcform_diff::EnvPlan<'_>> = envs
+        .iter()
+        .zip(&outcomes)
+        .map(|(env, o)| vpcform_diff::EnvPlan {
+            env,
+            outcome: o.as_ref().map_err(Clone::clone),
+        })
+        .collect();
+    print_env_plans(args, output, &rows)?;
+    let failed = rows.iter().any(|r| match r.outcome {
+        Ok(plan) => {
+            !plan.errors.is_empty()
+                || breaks_expectations(plan)
+                || (args.deny_broadening && broadens_access(plan, output))
+        }
+        Err(_) => true,
+    });
+    let changes = rows
+        .iter()
+        .any(|r| r.outcome.as_ref().is_ok_and(|p| p.has_changes()));
+    Ok(match (failed, args.detailed_exitcode && changes) {
+        (true, _) => ExitCode::from(1),
+        (false, true) => ExitCode::from(2),
+        (false, false) => ExitCode::SUCCESS,
+    })
+}
+
+fn print_env_plans(
+    args: &PlanArgs,
+    output: Output,
+    rows: &[vpcform_diff::EnvPlan<'_>],
+) -> anyhow::Result<()> {
+    match args.format {
+        PlanFormat::Markdown => out(&vpcform_diff::to_markdown_envs(rows)),
+        PlanFormat::Json => {
+            let envs: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| match r.outcome {
+                    Ok(plan) => serde_json::json!({
+                        "environment": r.env,
+                        "plan": vpcform_diff::to_json(plan, env!("CARGO_PKG_VERSION")),
+                    }),
+                    Err(ref why) => serde_json::json!({ "environment": r.env, "error": why }),
+                })
+                .collect();
+            out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&serde_json::json!({ "environments": envs }))?
+            ));
+        }
+        PlanFormat::Text => {
+            for r in rows {
+                out(&format!("== environment {}\n", r.env));
+                match r.outcome {
+                    Ok(plan) => out(&vpcform_diff::to_text(plan, &output.stdout_style())),
+                    Err(ref why) => out(&format!("No plan was made: {why}\n")),
+                }
+                out("\n");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether the plan broadens access (reported; exit 1 with `--deny-broadening`).

@@ -51,6 +51,67 @@ pub fn failure_markdown(stack: &str, why: &str) -> String {
 pub const MARKDOWN_LIMIT: usize = 65_000;
 
 pub fn to_markdown(plan: &Plan) -> String {
+    markdown_within(plan, MARKDOWN_LIMIT)
+}
+
+/// One environment's outcome for [`to_markdown_envs`].
+#[derive(Debug)]
+pub struct EnvPlan<'p> {
+    pub env: &'p str,
+    pub outcome: Result<&'p Plan, String>,
+}
+
+/// One comment for every environment (`plan --all-envs`): a marker summing
+/// them, a line per environment at the top, then a section each, every
+/// section bounded so that the comment stays under [`MARKDOWN_LIMIT`].
+pub fn to_markdown_envs(envs: &[EnvPlan<'_>]) -> String {
+    let (mut changes, mut destroys, mut broadening, mut errors) = (0, 0, 0, 0);
+    for e in envs {
+        match &e.outcome {
+            Ok(plan) => {
+                let s = plan.summary();
+                changes += s.adopt + s.add + s.change + s.destroy;
+                destroys += s.destroy;
+                broadening += crate::security_changes(plan).iter().filter(|c| c.broadening()).count();
+                errors += failures(plan);
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    // Names in the marker are vpcform's own: environment names are logical names.
+    let names: Vec<&str> = envs.iter().map(|e| e.env).filter(|n| vpcform_topology::is_valid_name(n)).collect();
+    let mut out = format!(
+        "<!-- vpcform-plan envs={} changes={changes} destroys={destroys} broadening={broadening} errors={errors} -->\n### vpcform plan: {} environment(s)\n\n",
+        names.join(","),
+        envs.len()
+    );
+    for e in envs {
+        let line = match &e.outcome {
+            Ok(plan) if !plan.errors.is_empty() || failures(plan) > 0 => format!("{} error(s): cannot be applied as it is", failures(plan)),
+            Ok(plan) if plan.has_changes() => format!("{}", plan.summary().counts()),
+            Ok(_) => "no changes".to_string(),
+            Err(_) => "failed: no plan was made".to_string(),
+        };
+        let stack = e.outcome.as_ref().map(|p| p.stack.as_str()).unwrap_or("");
+        let _ = writeln!(out, "- {} (stack {}): {line}", md_code(e.env), md_code(stack));
+    }
+    out.push('\n');
+    let budget = MARKDOWN_LIMIT.saturating_sub(out.len()) / envs.len().max(1);
+    for e in envs {
+        let _ = writeln!(out, "---\n\n## Environment {}\n", md_code(e.env));
+        let body = match &e.outcome {
+            Ok(plan) => markdown_within(plan, budget.saturating_sub(64)),
+            Err(why) => failure_markdown("", why),
+        };
+        // Each section's own marker would be read as the comment's.
+        let body = body.split_once('\n').map_or("", |(_, rest)| rest);
+        out.push_str(&body.replacen("### vpcform plan: ", "#### vpcform plan: ", 1));
+        out.push('\n');
+    }
+    out
+}
+
+fn markdown_within(plan: &Plan, limit: usize) -> String {
     let s = plan.summary();
     let mut head = marker(plan);
     let _ = writeln!(head, "### vpcform plan: stack {}\n", md_code(&plan.stack));
@@ -162,13 +223,13 @@ pub fn to_markdown(plan: &Plan) -> String {
     let rows: Vec<&str> = table.split_inclusive('\n').collect();
     let parts: Vec<&str> = details.split_inclusive("</details>\n").collect();
     let total = out.len() + table.len() + 1 + details.len() + footer_len;
-    if total <= MARKDOWN_LIMIT {
+    if total <= limit {
         out.push_str(&table);
         out.push('\n');
         out.push_str(&details);
     } else {
         // Room for the "… N more" row, too.
-        let budget = MARKDOWN_LIMIT.saturating_sub(notice.len() + footer_len + 40);
+        let budget = limit.saturating_sub(notice.len() + footer_len + 40);
         let mut shown = 0;
         for row in &rows {
             if out.len() + row.len() > budget {
