@@ -20,7 +20,9 @@ pub use normalize::canonical_policy;
 pub use plan::{PlanInput, plan, plan_destroy, stale_objects, unmanaged_in_deleted_vpcs};
 pub use policy::{FindingStatus, PolicyFinding};
 pub use render_json::{PLAN_FORMAT_VERSION, to_json};
-pub use render_markdown::{EnvPlan, MARKDOWN_LIMIT, failure_markdown, to_markdown, to_markdown_envs};
+pub use render_markdown::{
+    EnvPlan, MARKDOWN_LIMIT, failure_markdown, to_markdown, to_markdown_envs,
+};
 pub use render_text::to_text;
 pub use security::{SecurityChange, Sign, broadens, security_changes};
 pub use vpcform_topology::decode_policy_document;

@@ -72,14 +72,21 @@ pub fn to_markdown_envs(envs: &[EnvPlan<'_>]) -> String {
                 let s = plan.summary();
                 changes += s.adopt + s.add + s.change + s.destroy;
                 destroys += s.destroy;
-                broadening += crate::security_changes(plan).iter().filter(|c| c.broadening()).count();
+                broadening += crate::security_changes(plan)
+                    .iter()
+                    .filter(|c| c.broadening())
+                    .count();
                 errors += failures(plan);
             }
             Err(_) => errors += 1,
         }
     }
     // Names in the marker are vpcform's own: environment names are logical names.
-    let names: Vec<&str> = envs.iter().map(|e| e.env).filter(|n| vpcform_topology::is_valid_name(n)).collect();
+    let names: Vec<&str> = envs
+        .iter()
+        .map(|e| e.env)
+        .filter(|n| vpcform_topology::is_valid_name(n))
+        .collect();
     let mut out = format!(
         "<!-- vpcform-plan envs={} changes={changes} destroys={destroys} broadening={broadening} errors={errors} -->\n### vpcform plan: {} environment(s)\n\n",
         names.join(","),
@@ -87,13 +94,20 @@ pub fn to_markdown_envs(envs: &[EnvPlan<'_>]) -> String {
     );
     for e in envs {
         let line = match &e.outcome {
-            Ok(plan) if !plan.errors.is_empty() || failures(plan) > 0 => format!("{} error(s): cannot be applied as it is", failures(plan)),
-            Ok(plan) if plan.has_changes() => format!("{}", plan.summary().counts()),
+            Ok(plan) if !plan.errors.is_empty() || failures(plan) > 0 => {
+                format!("{} error(s): cannot be applied as it is", failures(plan))
+            }
+            Ok(plan) if plan.has_changes() => plan.summary().counts().to_string(),
             Ok(_) => "no changes".to_string(),
             Err(_) => "failed: no plan was made".to_string(),
         };
         let stack = e.outcome.as_ref().map(|p| p.stack.as_str()).unwrap_or("");
-        let _ = writeln!(out, "- {} (stack {}): {line}", md_code(e.env), md_code(stack));
+        let _ = writeln!(
+            out,
+            "- {} (stack {}): {line}",
+            md_code(e.env),
+            md_code(stack)
+        );
     }
     out.push('\n');
     let budget = MARKDOWN_LIMIT.saturating_sub(out.len()) / envs.len().max(1);

@@ -196,13 +196,17 @@ impl Expander<'_> {
                 ))
             })
             .collect();
+        let before = self.diags.len();
         let values = params::resolve(
             &bp.params,
             &given,
-            at,
+            Some(at),
             &format!("blueprint `{name}`"),
             &mut self.diags,
         );
+        if self.diags[before..].iter().any(Diagnostic::is_error) {
+            return; // its body would only echo the missing or wrong values
+        }
         let note = format!(
             "in `{instance}`, a use of blueprint `{name}` at {}",
             self.place(at)

@@ -303,7 +303,7 @@ pub(crate) fn check(
 pub(crate) fn resolve(
     specs: &[ParamSpec],
     given: &BTreeMap<String, Given>,
-    at: Span,
+    at: Option<Span>,
     whose: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Value> {
@@ -350,18 +350,30 @@ pub(crate) fn resolve(
             (None, Some((v, _))) => {
                 out.insert(spec.name.clone(), v.clone());
             }
-            (None, None) => diags.push(
-                Diagnostic::error(
-                    "missing-parameter",
-                    at,
-                    format!(
-                        "parameter `{}` has no default and no value was given",
-                        spec.name
+            (None, None) => {
+                // A use of a blueprint is where the value is missing; the
+                // topology's own parameter is missing where it is declared.
+                let d = match at {
+                    Some(at) => Diagnostic::error(
+                        "missing-parameter",
+                        at,
+                        format!(
+                            "parameter `{}` has no default and no value was given",
+                            spec.name
+                        ),
+                    )
+                    .with_related(spec.span, "declared here"),
+                    None => Diagnostic::error(
+                        "missing-parameter",
+                        spec.span,
+                        format!(
+                            "parameter `{}` has no default and no value was given",
+                            spec.name
+                        ),
                     ),
-                )
-                .with_related(spec.span, "declared here")
-                .with_help(format!("give it a value ({whose}), or a `default:`")),
-            ),
+                };
+                diags.push(d.with_help(format!("give it a value ({whose}), or a `default:`")));
+            }
         }
     }
     out

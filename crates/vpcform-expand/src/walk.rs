@@ -133,7 +133,7 @@ impl<'f> Expander<'f> {
             .map(|(_, v)| params::decode(v, &mut self.diags))
             .unwrap_or_default();
         let given = self.given_values(chosen, &specs, options);
-        let values = params::resolve(&specs, &given, span, "the topology", &mut self.diags);
+        let values = params::resolve(&specs, &given, None, "the topology", &mut self.diags);
         if self.diags.iter().any(Diagnostic::is_error) {
             // Without its environment or values the rest would only echo these.
             return Node {
@@ -546,7 +546,11 @@ impl<'f> Expander<'f> {
         collection: &Node,
         scope: &Scope<'_>,
     ) -> Option<Vec<(String, Value)>> {
+        let before = self.diags.len();
         let evaluated = self.node(collection, scope);
+        if self.diags.len() > before {
+            return None; // reported where the collection is written
+        }
         let items: Vec<(String, Value)> = match Value::from_node(&evaluated) {
             Value::Map(entries) => entries,
             Value::List(items) => {

@@ -147,6 +147,7 @@ fn examples_validate_as_documented() {
         // `FILE@ENV`: in that environment; every environment is listed.
         ("examples/environments.yaml@dev", &[]),
         ("examples/environments.yaml@prod", &[]),
+        ("examples/spokes.yaml", &[]),
         (
             "examples/peering-without-routes.yaml",
             &["peering-without-routes"],
