@@ -71,8 +71,13 @@ impl Moto {
 
     /// Raw SDK clients for out-of-band changes and checks.
     pub async fn sdk(&self) -> Sdk {
+        self.sdk_in("us-east-1").await
+    }
+
+    /// Raw SDK clients in another region.
+    pub async fn sdk_in(&self, region: &str) -> Sdk {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+            .region(Region::new(region.to_string()))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_credential_types::Credentials::for_tests())
             .load()
