@@ -24,6 +24,7 @@ pub mod queries;
 mod registry;
 mod route;
 mod rules;
+mod schema;
 mod validate;
 mod waiver;
 pub mod waivers;
@@ -342,12 +343,5 @@ fn check_policy(t: &Topology, g: &DependencyGraph, cx: &mut decode::Cx) -> Vec<w
 
 /// The JSON Schema of the topology language, for editors (`vpcform schema`).
 pub fn json_schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(Topology)).unwrap_or_default();
-    if let Some(obj) = schema.as_object_mut() {
-        obj.insert(
-            "$id".into(),
-            serde_json::Value::String("https://vpcform.dev/schema/topology-v1.json".into()),
-        );
-    }
-    schema
+    schema::json_schema()
 }

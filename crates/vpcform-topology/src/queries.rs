@@ -45,10 +45,12 @@ pub fn placeholders(text: &str) -> Vec<Placeholder> {
             break;
         };
         let inner = &text[start + 2..end];
-        let mut parts = inner.splitn(3, '.');
-        if let (Some(kind), Some(name), Some(attribute)) =
-            (parts.next(), parts.next(), parts.next())
-        {
+        // The name may hold dots of its own (`spoke-a.app`): the kind is
+        // before the first, the attribute after the last.
+        let split = inner
+            .split_once('.')
+            .and_then(|(kind, rest)| Some((kind, rest.rsplit_once('.')?)));
+        if let Some((kind, (name, attribute))) = split {
             out.push(Placeholder {
                 kind: kind.to_string(),
                 name: name.to_string(),

@@ -29,10 +29,23 @@ fn schema_fields(schema: &Value, definition: Option<&str>) -> BTreeSet<String> {
         Some(name) => &schema["$defs"][name],
         None => schema,
     };
+    // The expansion's own keys are not the plain topology's: the decoder
+    // never sees them.
     node["properties"]
         .as_object()
         .unwrap()
         .keys()
+        .filter(|k| {
+            ![
+                "for-each",
+                "if",
+                "parameters",
+                "environments",
+                "blueprints",
+                "use",
+            ]
+            .contains(&k.as_str())
+        })
         .cloned()
         .collect()
 }
@@ -118,4 +131,16 @@ fn schema_requires_only_the_stack_at_top_level() {
     let schema = vpcform_topology::json_schema();
     assert_eq!(schema["required"], serde_json::json!(["stack"]));
     assert_eq!(schema["additionalProperties"], Value::Bool(false));
+}
+
+#[test]
+fn schema_knows_the_expansion() {
+    let schema = vpcform_topology::json_schema();
+    for key in ["parameters", "environments", "blueprints", "use"] {
+        assert!(schema["properties"][key].is_object(), "{key}");
+    }
+    assert!(schema["$defs"]["Vpc"]["properties"]["for-each"].is_object());
+    // A number may be written as a template.
+    let retention = schema["$defs"]["LogGroup"]["properties"]["retention-days"].to_string();
+    assert!(retention.contains("#/$defs/Template"), "{retention}");
 }
