@@ -75,6 +75,7 @@ fn a_blueprint_used_with_for_each_plans_as_the_network_written_by_hand() {
 fn every_example_plans_as_its_rendered_topology() {
     for (file, env) in [
         ("examples/spokes.yaml", None),
+        ("examples/tiers.yaml", None),
         ("examples/environments.yaml", Some("dev")),
         ("examples/environments.yaml", Some("prod")),
         ("topology.yaml", None),

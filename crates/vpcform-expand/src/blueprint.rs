@@ -73,7 +73,11 @@ impl Expander<'_> {
             let body = match file_of(body) {
                 Some((path, at)) => match self.read_file(&path, at, "the blueprint file") {
                     Some(node) => node,
-                    None => continue,
+                    None => {
+                        // Reported; its uses would only repeat it.
+                        self.unreadable.insert(name);
+                        continue;
+                    }
                 },
                 None => body.clone(),
             };
@@ -157,6 +161,9 @@ impl Expander<'_> {
             return;
         };
         let name = bp_name.as_str().unwrap_or_default().to_string();
+        if self.unreadable.contains(&name) {
+            return;
+        }
         let Some(bp) = self.blueprints.get(&name).cloned() else {
             let names: Vec<String> = self.blueprints.keys().cloned().collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();

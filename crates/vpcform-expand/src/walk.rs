@@ -28,6 +28,8 @@ pub(crate) struct Expander<'f> {
     pub(crate) blueprints: BTreeMap<String, crate::blueprint::Blueprint>,
     /// The blueprints being used, outermost first (a cycle is refused).
     pub(crate) using: Vec<String>,
+    /// Blueprints whose file could not be read (reported once, not per use).
+    pub(crate) unreadable: std::collections::BTreeSet<String>,
 }
 
 impl<'f> Expander<'f> {
@@ -47,6 +49,7 @@ impl<'f> Expander<'f> {
             env_view: None,
             blueprints: BTreeMap::new(),
             using: Vec::new(),
+            unreadable: std::collections::BTreeSet::new(),
         }
     }
 

@@ -148,6 +148,7 @@ fn examples_validate_as_documented() {
         ("examples/environments.yaml@dev", &[]),
         ("examples/environments.yaml@prod", &[]),
         ("examples/spokes.yaml", &[]),
+        ("examples/tiers.yaml", &[]),
         (
             "examples/peering-without-routes.yaml",
             &["peering-without-routes"],
