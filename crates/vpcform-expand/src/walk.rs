@@ -506,7 +506,7 @@ impl<'f> Expander<'f> {
         let Some((each_key, collection)) = field("for-each") else {
             return vec![(key.cloned(), self.node(&rest, scope))];
         };
-        let Some(items) = self.items(each_key, collection, scope) else {
+        let Some(items) = self.items(each_key, collection, scope, key.is_some()) else {
             return Vec::new();
         };
         let base = key.and_then(|k| k.as_str().map(str::to_string));
@@ -548,6 +548,7 @@ impl<'f> Expander<'f> {
         at: &Node,
         collection: &Node,
         scope: &Scope<'_>,
+        naming: bool,
     ) -> Option<Vec<(String, Value)>> {
         let before = self.diags.len();
         let evaluated = self.node(collection, scope);
@@ -582,7 +583,8 @@ impl<'f> Expander<'f> {
         };
         let mut seen = std::collections::HashSet::new();
         for (key, _) in &items {
-            if !vpcform_lang::model::is_valid_instance_key(key) {
+            // Keys name instances only of a map entry; a list's items are just values.
+            if naming && !vpcform_lang::model::is_valid_instance_key(key) {
                 self.diags.push(
                     Diagnostic::error(
                         "for-each",

@@ -121,3 +121,26 @@ fn values_files_and_command_line_values_are_checked_like_any_other() {
         loaded.diagnostics
     );
 }
+
+/// Instances work wherever a plain name does: `add-routes` between them,
+/// expectations and waivers repeated over them.
+#[test]
+fn instances_take_part_in_add_routes_expectations_and_waivers() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/instances.yaml");
+    let loaded = load_file_with(&path, &ExpandOptions::default()).unwrap();
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let (topology, graph) = loaded.valid().unwrap();
+    for route in [
+        "route.hub-rt[10.1.0.0/16]",
+        "route.hub-rt[10.2.0.0/16]",
+        "route.spoke-rt[a][10.0.0.0/16]",
+        "route.spoke-rt[b][10.0.0.0/16]",
+    ] {
+        let address = vpcform_topology::Address::parse(route).unwrap();
+        assert!(graph.index_of(&address).is_some(), "{route}");
+    }
+    assert_eq!(topology.expect.len(), 3);
+    assert_eq!(topology.waivers.len(), 6);
+    // Every finding is waived: no policy warning is left.
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+}
