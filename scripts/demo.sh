@@ -7,7 +7,8 @@
 # → the flow-log queries of step 9 → destroy; then a production-shaped VPC
 # (examples/production-vpc.yaml) applied, re-planned and asked about, and
 # a transit hub (examples/transit-hub.yaml) with a pull request that breaks
-# its segmentation.
+# its segmentation; and one file as two environments (examples/environments.yaml)
+# and a hub of 20 spokes from a blueprint (examples/spokes.yaml).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/moto.sh"
@@ -108,4 +109,19 @@ step plan -f "$hub/transit-hub.yaml" | sed -n '/^Connectivity:/,$p' || true
 cp examples/transit-hub.yaml "$hub/transit-hub.yaml"
 step destroy -f "$hub/transit-hub.yaml" --auto-approve | tail -1
 rm -rf "$hub"
+log "one file, two environments (examples/environments.yaml): the seed as dev in us-east-1 and prod in us-west-2"
+envs="$(mktemp -d)"
+cp examples/environments.yaml "$envs/topology.yaml"
+step render -f "$envs/topology.yaml" --env prod | grep -E '^(stack|region):|cidr: 10\.101|instance-type|retention-days'
+step apply -f "$envs/topology.yaml" --env dev --auto-approve 2>&1 | tail -1
+step apply -f "$envs/topology.yaml" --env prod --auto-approve 2>&1 | tail -1
+log "one pull-request comment for both environments: a line each at the top"
+step plan -f "$envs/topology.yaml" --all-envs --format markdown | sed -n '1,6p'
+log "a hub and 20 spokes from one blueprint (examples/spokes.yaml, 56 lines): rendered, and a mistake in one use"
+step render -f examples/spokes.yaml | wc -l
+sed 's|cidr: ${cidrsubnet("10.64.0.0/10", 6, each.index)}|cidr: ${cidrsubnet("10.64.0.0/10", 6, each.index)}\n  broken: { blueprint: spoke, cidr: 10.200.0.0/28 }|' examples/spokes.yaml >"$envs/spokes.yaml"
+step validate -f "$envs/spokes.yaml" 2>&1 | sed -n '1,9p' || true
+step destroy -f "$envs/topology.yaml" --env dev --auto-approve 2>&1 | tail -1
+step destroy -f "$envs/topology.yaml" --env prod --auto-approve 2>&1 | tail -1
+rm -rf "$envs"
 log "demo finished: the account was built, verified unchanged, and destroyed"
