@@ -57,6 +57,26 @@ async fn network(
     (cidrs, types, retention)
 }
 
+/// `plan --all-envs --format markdown --detailed-exitcode`.
+fn all_envs(moto: &Moto, dir: &std::path::Path) -> Run {
+    vpcform(
+        moto,
+        dir,
+        &[
+            "plan",
+            "--all-envs",
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+        ],
+    )
+}
+
+/// Asserts that the comment holds `line`.
+fn says(run: &Run, line: &str) {
+    assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+}
+
 fn example() -> String {
     std::fs::read_to_string(root().join("examples/environments.yaml")).unwrap()
 }
@@ -144,17 +164,7 @@ fn dev_and_prod_from_one_file_are_two_stacks_in_two_regions() {
     });
 
     // One comment reviews both: clean.
-    let all = vpcform(
-        &moto,
-        dir.path(),
-        &[
-            "plan",
-            "--all-envs",
-            "--format",
-            "markdown",
-            "--detailed-exitcode",
-        ],
-    );
+    let all = all_envs(&moto, dir.path());
     assert_eq!(all.code, 0, "{}\n{}", all.stdout, all.stderr);
     assert!(
         all.stdout.starts_with(
@@ -163,18 +173,8 @@ fn dev_and_prod_from_one_file_are_two_stacks_in_two_regions() {
         "{}",
         all.stdout
     );
-    assert!(
-        all.stdout
-            .contains("- `dev` (stack `vpc-monitoring-dev`): no changes"),
-        "{}",
-        all.stdout
-    );
-    assert!(
-        all.stdout
-            .contains("- `prod` (stack `vpc-monitoring-prod`): no changes"),
-        "{}",
-        all.stdout
-    );
+    says(&all, "- `dev` (stack `vpc-monitoring-dev`): no changes");
+    says(&all, "- `prod` (stack `vpc-monitoring-prod`): no changes");
     assert_eq!(
         all.stdout.matches("<!-- vpcform-plan").count(),
         1,
@@ -185,24 +185,9 @@ fn dev_and_prod_from_one_file_are_two_stacks_in_two_regions() {
     // Prod keeps its logs longer: only prod changes, and the summary says so.
     let longer = example().replace("retention-days: 30", "retention-days: 90");
     std::fs::write(dir.path().join("topology.yaml"), &longer).unwrap();
-    let all = vpcform(
-        &moto,
-        dir.path(),
-        &[
-            "plan",
-            "--all-envs",
-            "--format",
-            "markdown",
-            "--detailed-exitcode",
-        ],
-    );
+    let all = all_envs(&moto, dir.path());
     assert_eq!(all.code, 2, "{}\n{}", all.stdout, all.stderr);
-    assert!(
-        all.stdout
-            .contains("- `dev` (stack `vpc-monitoring-dev`): no changes"),
-        "{}",
-        all.stdout
-    );
+    says(&all, "- `dev` (stack `vpc-monitoring-dev`): no changes");
     assert!(
         all.stdout.contains(
             "- `prod` (stack `vpc-monitoring-prod`): 0 to add, 1 to change, 0 to destroy"
