@@ -66,6 +66,8 @@ log "for the seed's traffic (pings both ways, an SSH session, a rejected RDP att
 "$MOTO_VENV/bin/python" scripts/seed_traffic.py
 log "step 8 checked against the configuration and what the flow logs saw"
 step verify --engine local --since 2h
+log "why each REJECT happened: the setting that dropped it, and the fix (flow logs only say REJECT)"
+step explain --engine local --since 2h
 step query
 for q in all-events rejected between-instances by-protocol; do
   step query "$q" --engine local --since 2h

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
+mod explain;
 mod import;
 mod plan;
 mod query;
@@ -132,6 +133,11 @@ enum Command {
         after_help = "Exit 0 when every expectation holds, 2 when one does not, 1 on errors.\n\nExamples:\n  vpcform verify --since 30m\n  vpcform verify --engine local --format json    # vpcform's engine over the events (works against moto)"
     )]
     Verify(verify::VerifyArgs),
+    /// Why each REJECT in the flow logs happened: the security group, ACL entry or route, and the fix.
+    #[command(
+        after_help = "Reads the live network and the flow-log records (the topology's log groups, or --input), and explains each REJECT: read as a request, or as the reply of a flow the other side opened (a network ACL that drops replies). Accepted flows no `expect:` entry covers are listed as candidates for one.\n\nExamples:\n  vpcform explain --since 1h\n  vpcform explain --engine local --since 2h   # vpcform's engine over the events (works against moto)\n  vpcform explain --input flows.log --format json"
+    )]
+    Explain(explain::ExplainArgs),
     /// Print the plain topology: parameters, environment, for-each and blueprints expanded.
     #[command(
         after_help = "The output is an ordinary topology, valid input to every command.\n\nExamples:\n  vpcform render --env prod\n  vpcform render -f examples/spokes.yaml --param spoke-count=3\n  diff <(vpcform render --env dev) <(vpcform render --env prod)"
@@ -229,6 +235,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run_validate(&args, output),
         Command::Render(args) => validate::run_render(&args, output),
+        Command::Explain(args) => explain::run_explain(&args, output),
         Command::Graph(args) => validate::run_graph(&args, output),
         Command::Plan(args) => plan::run_plan(&args, output),
         Command::Apply(args) => apply::run_apply(&args, output),

@@ -60,7 +60,7 @@ enum QueryFormat {
     Csv,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -146,7 +146,7 @@ pub(crate) fn run_query(args: &QueryArgs, output: Output) -> anyhow::Result<Exit
 }
 
 /// The log groups of the topology's flow logs, by AWS name.
-fn default_groups(t: &Topology) -> Vec<String> {
+pub(crate) fn default_groups(t: &Topology) -> Vec<String> {
     let mut out: Vec<String> = t
         .flow_logs
         .iter()
@@ -218,7 +218,7 @@ async fn fill_from_live(
     filled.map_err(anyhow::Error::msg)
 }
 
-fn query_file(path: &std::path::Path, query: &str) -> anyhow::Result<QueryResult> {
+pub(crate) fn query_file(path: &std::path::Path, query: &str) -> anyhow::Result<QueryResult> {
     let compiled =
         vpcform_insights::compile(query).map_err(|e| anyhow::anyhow!("{}", e.render(query)))?;
     let name = path

@@ -139,7 +139,7 @@ async fn records(
     (from, to): (&EndpointSpec, &EndpointSpec),
     window: vpcform_aws::Window,
     engine: VerifyEngine,
-) -> anyhow::Result<(u64, u64, Vec<String>)> {
+) -> anyhow::Result<Seen> {
     // The requests' records: from the source's address (any, from the internet) to the destination's.
     let mut conditions = Vec::new();
     let ipv6 = e.over_ipv6() || from.is_ipv6() == Some(true) || to.is_ipv6() == Some(true);
@@ -163,7 +163,7 @@ async fn records(
         conditions.push(format!("dstPort = {}", p.value));
     }
     let query = format!(
-        "filter {} | stats count(*) as n by action, interfaceId",
+        "filter {} | stats count(*) as n by action, interfaceId, srcAddr, dstAddr, srcPort, dstPort, protocol",
         conditions.join(" and ")
     );
     let groups: Vec<String> = {
@@ -196,20 +196,61 @@ async fn records(
         }
         VerifyEngine::Local => crate::query::run_locally(aws, &groups, &query, window).await?,
     };
-    let (mut accepted, mut rejected, mut rejected_at) = (0u64, 0u64, Vec::new());
+    let mut seen = Seen::default();
     for row in &result.rows {
         let get = |k: &str| row.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
         let n: u64 = get("n").and_then(|n| n.parse().ok()).unwrap_or(0);
         match get("action") {
-            Some("ACCEPT") => accepted += n,
+            Some("ACCEPT") => seen.accepted += n,
             Some("REJECT") => {
-                rejected += n;
-                rejected_at.extend(get("interfaceId").map(str::to_string));
+                seen.rejected += n;
+                let at = get("interfaceId").map(str::to_string);
+                if let Some(at) = at.filter(|a| !seen.rejected_at.contains(a)) {
+                    seen.rejected_at.push(at);
+                }
+                seen.why_rejected = seen.why_rejected.or_else(|| why_rejected(network, &get));
             }
             _ => {}
         }
     }
-    Ok((accepted, rejected, rejected_at))
+    Ok(seen)
+}
+
+/// What the flow logs saw of an expectation's traffic.
+#[derive(Debug, Default)]
+struct Seen {
+    accepted: u64,
+    rejected: u64,
+    rejected_at: Vec<String>,
+    /// What dropped the first REJECT record (`vpcform explain`).
+    why_rejected: Option<String>,
+}
+
+/// `vpcform explain`'s answer for one REJECT row, in a line.
+fn why_rejected<'r>(network: &Network, get: &dyn Fn(&str) -> Option<&'r str>) -> Option<String> {
+    let record = vpcform_reach::FlowRecord {
+        src: get("srcAddr")?.parse().ok()?,
+        dst: get("dstAddr")?.parse().ok()?,
+        src_port: get("srcPort")?.parse().ok()?,
+        dst_port: get("dstPort")?.parse().ok()?,
+        protocol: get("protocol")?.parse().ok()?,
+        interface: None,
+    };
+    Some(match vpcform_reach::explain(network, &record).cause {
+        vpcform_reach::Cause::Blocked { blocks, .. } => {
+            let by: Vec<String> = blocks
+                .iter()
+                .map(|b| format!("[{}] {}", b.code, b.component))
+                .collect();
+            format!("dropped by {}", by.join(", "))
+        }
+        vpcform_reach::Cause::Allowed { .. } => {
+            "the configuration now lets them through: they may predate a change".into()
+        }
+        vpcform_reach::Cause::Unknown { .. } | vpcform_reach::Cause::NotModelled { .. } => {
+            "why is unknown to vpcform".into()
+        }
+    })
 }
 
 async fn check(
@@ -232,8 +273,10 @@ async fn check(
     let service = vpcform_reach::service_of(e);
     let verdict =
         vpcform_reach::evaluate(network, &from, &to, service).map_err(anyhow::Error::msg)?;
+    let seen = records(aws, topology, network, e, (&from, &to), window, engine).await?;
     let (accepted, rejected, rejected_at) =
-        records(aws, topology, network, e, (&from, &to), window, engine).await?;
+        (seen.accepted, seen.rejected, seen.rejected_at.clone());
+    let why = seen.why_rejected.clone().unwrap_or_default();
     let allows = verdict.reachable;
     let want = e.reachable.value;
     let what = e.protocol.value.as_str().to_uppercase();
@@ -262,7 +305,7 @@ async fn check(
         (true, true, 0, r) if r > 0 => (
             false,
             format!(
-                "configuration allows {what}, but only REJECT records were seen at {}: look at the instance's own firewall",
+                "configuration allows {what}, but only REJECT records were seen at {}: {why}",
                 rejected_at.join(", ")
             ),
         ),

@@ -329,6 +329,14 @@ fn the_seed_queries_answer_over_the_flow_logs() {
         "{}",
         verify.stdout
     );
+    // `explain`'s answer: nothing in the account drops it now.
+    assert!(
+        verify
+            .stdout
+            .contains("the configuration now lets them through: they may predate a change"),
+        "{}",
+        verify.stdout
+    );
     assert!(
         verify.stdout.contains("3 of 4 expectations hold"),
         "{}",

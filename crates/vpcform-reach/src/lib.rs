@@ -8,6 +8,7 @@
 mod build;
 mod connectivity;
 mod eval;
+mod explain;
 mod flow;
 mod model;
 mod segment;
@@ -19,6 +20,7 @@ pub use connectivity::{
     expectation_diagnostics, flows_compared, service_of,
 };
 pub use eval::{Answer, Block, Hop, Undecided, Verdict, evaluate};
+pub use explain::{Cause, Explanation, FlowRecord, Reading, as_request, covered_by, explain};
 pub use flow::{
     ECHO_REPLY, ECHO_REQUEST, ECHO6_REPLY, ECHO6_REQUEST, EPHEMERAL, Endpoint, EndpointSpec,
     Service, resolve,
