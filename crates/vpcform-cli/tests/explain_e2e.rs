@@ -140,7 +140,7 @@ fn each_reject_names_the_group_or_acl_entry_that_dropped_it() {
             "request instance.instance-1 → {i2} (tcp/443) x1: ENI_SG_RULES_MISMATCH security-group.instance-2-sg forward"
         ),
     ];
-    let normalise = |s: &str| s.replace(|c: char| c == '(' || c == ')', "");
+    let normalise = |s: &str| s.replace(['(', ')'], "");
     let got: Vec<String> = causes.iter().map(|c| normalise(&strip_ids(c))).collect();
     let want: Vec<String> = expected.iter().map(|c| normalise(c)).collect();
     assert_eq!(got, want, "{}", run.stdout);
