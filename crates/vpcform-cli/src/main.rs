@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod apply;
 mod explain;
 mod import;
+mod monitor;
 mod plan;
 mod query;
 mod reach;
@@ -138,6 +139,9 @@ enum Command {
         after_help = "Reads the live network and the flow-log records (the topology's log groups, or --input), and explains each REJECT: read as a request, or as the reply of a flow the other side opened (a network ACL that drops replies). Accepted flows no `expect:` entry covers are listed as candidates for one.\n\nExamples:\n  vpcform explain --since 1h\n  vpcform explain --engine local --since 2h   # vpcform's engine over the events (works against moto)\n  vpcform explain --input flows.log --format json"
     )]
     Explain(explain::ExplainArgs),
+    /// Test monitoring before deploying it: a metric filter and an alarm over flow-log records.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
     /// Print the plain topology: parameters, environment, for-each and blueprints expanded.
     #[command(
         after_help = "The output is an ordinary topology, valid input to every command.\n\nExamples:\n  vpcform render --env prod\n  vpcform render -f examples/spokes.yaml --param spoke-count=3\n  diff <(vpcform render --env dev) <(vpcform render --env prod)"
@@ -236,6 +240,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run_validate(&args, output),
         Command::Render(args) => validate::run_render(&args, output),
         Command::Explain(args) => explain::run_explain(&args, output),
+        Command::Monitor(command) => monitor::run_monitor(&command, output),
         Command::Graph(args) => validate::run_graph(&args, output),
         Command::Plan(args) => plan::run_plan(&args, output),
         Command::Apply(args) => apply::run_apply(&args, output),

@@ -1,0 +1,131 @@
+//! `vpcform monitor test` on records with a known answer: a burst of
+//! rejected RDP attempts fires an alarm of five a minute, once, in the
+//! minute it happens; a pattern CloudWatch would refuse is refused, located.
+
+use std::process::Command;
+
+fn records() -> String {
+    let t0 = 1_764_900_000;
+    let mut lines = vec![format!(
+        "2 123456789012 eni-0a 198.51.100.7 10.2.0.4 50122 22 6 20 4249 {t0} {} ACCEPT OK",
+        t0 + 60
+    )];
+    for i in 0..8 {
+        lines.push(format!(
+            "2 123456789012 eni-0a 203.0.113.99 10.2.0.4 {} 3389 6 3 180 {} {} REJECT OK",
+            61000 + i,
+            t0 + 240 + i * 5,
+            t0 + 300
+        ));
+    }
+    lines.push(format!(
+        "2 123456789012 eni-0a 203.0.113.99 10.2.0.4 61100 3389 6 3 180 {} {} REJECT OK",
+        t0 + 600,
+        t0 + 660
+    ));
+    lines.join("\n") + "\n"
+}
+
+const RDP: &str = r#"[version, account, eni, source, destination, srcport, destport="3389", protocol="6", packets, bytes, windowstart, windowend, action="REJECT", flowlogstatus]"#;
+
+fn monitor(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vpcform"))
+        .args(["monitor", "test", "--input", "flows.log", "--period", "1m"])
+        .args(extra)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_burst_of_rejected_rdp_fires_the_alarm_in_its_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flows.log"), records()).unwrap();
+    let run = monitor(
+        dir.path(),
+        &[
+            "--pattern",
+            RDP,
+            "--threshold",
+            "5",
+            "--missing-data",
+            "not-breaching",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["records"], 10);
+    assert_eq!(json["matched"], 9);
+    let points: Vec<(i64, f64)> = json["datapoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["start_ms"].as_i64().unwrap() / 1000,
+                d["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(points, [(1_764_900_240, 8.0), (1_764_900_600, 1.0)]);
+    let transitions: Vec<(i64, &str)> = json["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["at_ms"].as_i64().unwrap() / 1000,
+                t["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            (1_764_900_060, "OK"),
+            (1_764_900_300, "ALARM"),
+            (1_764_900_360, "OK")
+        ]
+    );
+    assert_eq!(json["fires"], 1);
+
+    // Ten a minute is never reached.
+    let quiet = monitor(
+        dir.path(),
+        &["--pattern", RDP, "--threshold", "10", "--format", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&quiet.stdout).unwrap();
+    assert_eq!(json["fires"], 0, "{json}");
+
+    let text = monitor(dir.path(), &["--pattern", RDP, "--threshold", "5"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("9 of 10 records match the filter"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ALARM") && stdout.contains("The alarm would have fired 1 time(s)."),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_broken_pattern_is_refused_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flows.log"), records()).unwrap();
+    let run = monitor(dir.path(), &["--pattern", "[a, b > x]", "--threshold", "5"]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("`b` is compared with text by an order"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  [a, b > x]\n      ^"), "{stderr}");
+}
