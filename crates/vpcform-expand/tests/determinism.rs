@@ -10,7 +10,7 @@ fn topology(keys: &[String], zones: usize) -> String {
     let spokes: Vec<String> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("{k}: 10.{}.0.0/16", i + 1))
+        .map(|(i, k)| format!("\"{k}\": 10.{}.0.0/16", i + 1))
         .collect();
     format!(
         "stack: s\nparameters:\n  spokes: {{ type: map, default: {{ {} }} }}\n  zones: {{ type: number, default: {zones} }}\nblueprints:\n  spoke:\n    parameters:\n      cidr: {{ type: cidr }}\n      zones: {{ type: number }}\n    vpcs:\n      vpc: {{ cidr: \"${{param.cidr}}\" }}\n    subnets:\n      app:\n        for-each: \"${{range(param.zones)}}\"\n        vpc: vpc\n        cidr: \"${{cidrsubnet(param.cidr, 8, each.index)}}\"\nuse:\n  spoke:\n    for-each: ${{param.spokes}}\n    blueprint: spoke\n    cidr: ${{each.value}}\n    zones: ${{param.zones}}\n",

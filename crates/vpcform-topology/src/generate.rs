@@ -53,6 +53,29 @@ pub fn wide_topology(stack: &str, vpcs: usize) -> String {
     y
 }
 
+/// The network of [`wide_topology`] written once, as a blueprint used
+/// `vpcs` times with `for-each` (the expansion's cost: compare with the
+/// plain topology it renders to).
+pub fn blueprint_topology(stack: &str, vpcs: usize) -> String {
+    let mut y = String::with_capacity(1200);
+    let _ = writeln!(y, "stack: {stack}\nregion: us-east-1");
+    y.push_str(concat!(
+        "blueprints:\n  net:\n    parameters:\n      cidr: { type: cidr }\n",
+        "    vpcs:\n      vpc: { cidr: \"${param.cidr}\", tags: { Name: \"${param.cidr}\" } }\n",
+        "    subnets:\n      subnet: { vpc: vpc, cidr: \"${cidrsubnet(param.cidr, 4, 0)}\", map-public-ip-on-launch: true }\n",
+        "    internet-gateways:\n      igw: { vpc: vpc }\n",
+        "    route-tables:\n      rt: { vpc: vpc, subnets: [subnet], routes: [{ destination: 0.0.0.0/0, internet-gateway: igw }] }\n",
+        "    security-groups:\n      group:\n        vpc: vpc\n        description: ssh and ping\n        ingress:\n",
+        "          - { protocol: tcp, port: 22, cidr: 0.0.0.0/0 }\n          - { protocol: icmp, cidr: 0.0.0.0/0 }\n",
+        "    instances:\n      instance: { ami: ami-0123456789abcdef0, instance-type: t3.micro, subnet: subnet, security-groups: [group] }\n",
+    ));
+    let _ = writeln!(
+        y,
+        "use:\n  net:\n    for-each: ${{range({vpcs})}}\n    blueprint: net\n    cidr: ${{cidrsubnet(\"10.0.0.0/8\", 12, each.index)}}"
+    );
+    y
+}
+
 /// `vpcs` production-shaped VPCs (issue 19's layout): two zones of public
 /// and app subnets, an internet gateway, a NAT gateway per zone with its
 /// Elastic IP, a table per tier and zone, an office prefix list on a
