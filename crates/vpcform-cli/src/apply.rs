@@ -60,6 +60,16 @@ pub(crate) struct UnlockArgs {
 }
 
 pub(crate) fn run_apply(args: &ApplyArgs, output: Output) -> anyhow::Result<ExitCode> {
+    // A saved plan holds its environment and values: others given here would be ignored.
+    if args.plan_file.is_some()
+        && (args.file.env.is_some()
+            || !args.file.params.is_empty()
+            || !args.file.param_files.is_empty())
+    {
+        anyhow::bail!(
+            "a saved plan holds the environment and values it was made with; leave out --env, --param and --param-file (make another plan to change them)"
+        );
+    }
     let runtime = crate::runtime()?;
     runtime.block_on(async {
         // The plan, and the file it was made from (to plan again under the lock).
@@ -174,7 +184,7 @@ async fn saved_plan(
     };
     if vpcform_diff::short_hash(&loaded.binding_text()) != saved.plan.topology_hash {
         bail!(
-            "saved plan is stale: {} changed since the plan was made; run `vpcform plan --out {}` again",
+            "saved plan is stale: {} (or a file it reads, or the environment and values the plan was made with) changed since the plan was made; run `vpcform plan --out {}` again",
             saved.topology_file,
             path.display()
         );

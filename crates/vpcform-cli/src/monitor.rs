@@ -21,7 +21,7 @@ use crate::{FileArg, Output, out};
 pub(crate) enum MonitorCommand {
     /// Evaluate a metric filter and an alarm over flow-log records: what matches, and when the alarm fires.
     #[command(
-        after_help = "Filter patterns follow CloudWatch Logs: space-delimited `[a, b = v*, ..., c > 10 || c < 2]`, or terms (`ERROR`, `\"a phrase\"`, `?A ?B`, `-C`). The alarm is evaluated as CloudWatch does: the statistic of each period's values, at least --datapoints-to-alarm of the last --evaluation-periods breaching, missing data as --missing-data says.\n\nExamples:\n  vpcform monitor test --input flows.log --threshold 5 --period 1m \\\n    --pattern '[version, account, eni, source, destination, srcport, destport=\"3389\", protocol=\"6\", packets, bytes, windowstart, windowend, action=\"REJECT\", flowlogstatus]'\n  vpcform monitor test --since 1h --engine local --pattern '[..., action=\"REJECT\", status]' --threshold 10 --period 5m"
+        after_help = "Filter patterns follow CloudWatch Logs: space-delimited `[a, b = v*, ..., c > 10 || c < 2]`, or terms (`ERROR`, `\"a phrase\"`, `?A ?B`, `-C`). The alarm is evaluated as CloudWatch does: the statistic of each period's values, at least --datapoints-to-alarm of the last --evaluation-periods breaching, missing data as --missing-data says.\n\nExamples:\n  vpcform monitor test --input flows.log --threshold 5 --period 1m \\\n    --pattern '[version, account, eni, source, destination, srcport, destport=\"3389\", protocol=\"6\", packets, bytes, windowstart, windowend, action=\"REJECT\", flowlogstatus]'\n  vpcform monitor test --since 1h --pattern '[..., action=\"REJECT\", status]' --threshold 10 --period 5m"
     )]
     Test(TestArgs),
 }

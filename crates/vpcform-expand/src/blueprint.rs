@@ -53,6 +53,7 @@ pub(crate) struct Blueprint {
 
 impl Expander<'_> {
     pub(crate) fn decode_blueprints(&mut self, node: &Node) {
+        crate::duplicate_keys(node, "`blueprints:`", &mut self.diags);
         let NodeKind::Map(entries) = &node.kind else {
             self.diags.push(Diagnostic::error(
                 "blueprint",
@@ -121,6 +122,7 @@ impl Expander<'_> {
         scope: &Scope<'_>,
         out: &mut Vec<(Node, Node)>,
     ) {
+        crate::duplicate_keys(uses, "`use:`", &mut self.diags);
         let NodeKind::Map(entries) = &self.node(uses, scope).kind else {
             self.diags.push(Diagnostic::error(
                 "blueprint",
@@ -198,7 +200,10 @@ impl Expander<'_> {
                     Given {
                         value: Value::from_node(v),
                         span: v.span,
-                        source: format!("the use `{instance}`"),
+                        source: format!(
+                            "this use of blueprint `{}`",
+                            bp_name.as_str().unwrap_or_default()
+                        ),
                     },
                 ))
             })

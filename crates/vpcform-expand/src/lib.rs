@@ -26,9 +26,10 @@ pub use env::Environment;
 pub use value::Value;
 
 /// Reads the other files a topology names (blueprints, environment values),
-/// by a path relative to the topology's directory.
+/// by a path relative to the topology's directory: the name to show for it
+/// (as the user would open it from where the command ran) and its text.
 pub trait Files {
-    fn read(&self, path: &str) -> Result<String, String>;
+    fn read(&self, path: &str) -> Result<(String, String), String>;
 }
 
 /// No other files: `file:` and `values-file:` are refused.
@@ -36,7 +37,7 @@ pub trait Files {
 pub struct NoFiles;
 
 impl Files for NoFiles {
-    fn read(&self, _path: &str) -> Result<String, String> {
+    fn read(&self, _path: &str) -> Result<(String, String), String> {
         Err("this topology was given without a directory; other files cannot be read".into())
     }
 }
@@ -105,6 +106,32 @@ fn needs_expansion(node: &Node) -> bool {
                 || needs_expansion(v)
         }),
         NodeKind::Null | NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => false,
+    }
+}
+
+/// A key given twice in a map the expansion reads (YAML keeps both; the
+/// last would silently win).
+pub(crate) fn duplicate_keys(node: &Node, what: &str, diags: &mut Vec<Diagnostic>) {
+    let NodeKind::Map(entries) = &node.kind else {
+        return;
+    };
+    let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
+    for (k, _) in entries {
+        let Some(name) = value::scalar_text(k) else {
+            continue;
+        };
+        match seen.iter().find(|(n, _)| *n == name) {
+            Some((_, first)) => diags.push(
+                Diagnostic::error(
+                    "duplicate-key",
+                    k.span,
+                    format!("`{name}` is given twice in {what}"),
+                )
+                .with_related(*first, "first given here")
+                .with_help("keep one"),
+            ),
+            None => seen.push((name, k.span)),
+        }
     }
 }
 

@@ -60,6 +60,7 @@ pub(crate) struct Given {
 
 /// Decodes `parameters:` (a map of name → declaration).
 pub(crate) fn decode(node: &Node, diags: &mut Vec<Diagnostic>) -> Vec<ParamSpec> {
+    crate::duplicate_keys(node, "`parameters:`", diags);
     let NodeKind::Map(entries) = &node.kind else {
         diags.push(Diagnostic::error(
             "parameter-declaration",
@@ -372,9 +373,21 @@ pub(crate) fn resolve(
                         ),
                     ),
                 };
-                diags.push(d.with_help(format!("give it a value ({whose}), or a `default:`")));
+                diags.push(d.with_help(format!(
+                    "give it a value ({}), or a `default:`",
+                    where_values_go(whose)
+                )));
             }
         }
     }
     out
+}
+
+/// Where a parameter's value is written, for help texts.
+fn where_values_go(whose: &str) -> String {
+    if whose == "the topology" {
+        "in an environment's `values:`, with --param-file or --param NAME=VALUE".into()
+    } else {
+        format!("as an argument of the use of {whose}")
+    }
 }

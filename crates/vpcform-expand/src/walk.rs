@@ -91,8 +91,8 @@ impl<'f> Expander<'f> {
             );
             return None;
         }
-        let text = match self.files.read(path) {
-            Ok(text) => text,
+        let (name, text) = match self.files.read(path) {
+            Ok(read) => read,
             Err(e) => {
                 self.diags.push(Diagnostic::error(
                     "expansion-file",
@@ -102,7 +102,7 @@ impl<'f> Expander<'f> {
                 return None;
             }
         };
-        self.others.push((path.to_string(), text.clone()));
+        self.others.push((name, text.clone()));
         let file = self.others.len() as u16;
         let origin = self.origin(at.origin, Some(file), None);
         match vpcform_lang::yaml::parse(text.as_bytes()) {
@@ -132,6 +132,13 @@ impl<'f> Expander<'f> {
             .unwrap_or_default();
         self.environment_names = envs.iter().map(|e| e.name.clone()).collect();
         let chosen = self.choose_env(&envs, get("environments").map(|(k, _)| k.span), options);
+        if self.diags.iter().any(Diagnostic::is_error) {
+            // Without its environment, parameters would only echo this.
+            return Node {
+                kind: NodeKind::Map(entries.to_vec()),
+                span,
+            };
+        }
         let specs = get("parameters")
             .map(|(_, v)| params::decode(v, &mut self.diags))
             .unwrap_or_default();
@@ -282,6 +289,7 @@ impl<'f> Expander<'f> {
     }
 
     fn values_from(&mut self, node: &Node, source: &str, given: &mut BTreeMap<String, Given>) {
+        crate::duplicate_keys(node, &format!("the values of {source}"), &mut self.diags);
         let NodeKind::Map(entries) = &node.kind else {
             self.diags.push(Diagnostic::error(
                 "parameter-value",

@@ -154,6 +154,14 @@ fn yaml_error(err: serde_saphyr::Error) -> Diagnostic {
             "yaml-budget",
             "write the topology without chains of YAML aliases; large topologies should be split into stacks",
         )
+    } else if lower.contains("flow sequence")
+        || lower.contains("flow mapping")
+        || lower.contains("anchor")
+    {
+        (
+            "yaml-syntax",
+            "fix the YAML syntax at this position; inside `[…]` or `{…}`, quote a name with brackets: `[\"app[a]\", \"web[*]\"]`",
+        )
     } else {
         ("yaml-syntax", "fix the YAML syntax at this position")
     };

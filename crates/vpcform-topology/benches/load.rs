@@ -37,11 +37,15 @@ fn measure(yaml: &str) -> (usize, Duration, Duration, f64) {
 /// topology they render to.
 #[allow(clippy::print_stdout)]
 fn expanded() {
-    println!("\n| VPCs (blueprint uses) | YAML bytes | plain bytes | graph nodes | load from the blueprint | load of the plain topology | peak heap (blueprint) |");
+    println!(
+        "\n| VPCs (blueprint uses) | YAML bytes | plain bytes | graph nodes | load from the blueprint | load of the plain topology | peak heap (blueprint) |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for vpcs in [10, 100, 1000] {
         let yaml = vpcform_topology::generate::blueprint_topology("bench", vpcs);
-        let plain = vpcform_topology::load("bench.yaml", yaml.as_bytes()).render_plain().expect("renders");
+        let plain = vpcform_topology::load("bench.yaml", yaml.as_bytes())
+            .render_plain()
+            .expect("renders");
         let (nodes, median, _, peak) = measure(&yaml);
         let (_, plain_median, _, _) = measure(&plain);
         println!(

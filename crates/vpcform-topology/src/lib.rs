@@ -177,12 +177,20 @@ fn read_capped(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 struct Beside(std::path::PathBuf);
 
 impl vpcform_expand::Files for Beside {
-    fn read(&self, path: &str) -> Result<String, String> {
-        let bytes = read_capped(&self.0.join(path)).map_err(|e| e.to_string())?;
+    fn read(&self, path: &str) -> Result<(String, String), String> {
+        let joined = self.0.join(path);
+        // A link may not lead out of the topology's directory either.
+        let dir = std::fs::canonicalize(&self.0).map_err(|e| e.to_string())?;
+        let real = std::fs::canonicalize(&joined).map_err(|e| e.to_string())?;
+        if !real.starts_with(&dir) {
+            return Err("it leads outside the topology's directory (through a link)".into());
+        }
+        let bytes = read_capped(&real).map_err(|e| e.to_string())?;
         if bytes.len() > MAX_FILE_BYTES {
             return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
         }
-        String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())
+        let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())?;
+        Ok((joined.display().to_string(), text))
     }
 }
 
