@@ -111,10 +111,16 @@ pub(crate) async fn make_plan(
     let loaded = load(file)?;
     report(&loaded, output, false);
     let Some((topology, graph)) = loaded.valid() else {
+        let env = file
+            .env
+            .as_ref()
+            .map(|e| format!(" (environment {e})"))
+            .unwrap_or_default();
         err(&format!(
-            "{}: {} error(s); nothing was read or changed\n",
+            "{}{env}: {} error(s); nothing was read or changed{}\n",
             loaded.source.name,
-            loaded.error_count()
+            loaded.error_count(),
+            if env.is_empty() { "" } else { " there" }
         ));
         return Ok(None);
     };
@@ -252,19 +258,21 @@ fn run_plan_all_envs(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode
         let file = args.file.in_env(env);
         async move { make_plan(&file, &args.aws, output).await }
     })));
-    let outcomes: Vec<Result<Plan, String>> = made
+    let outcomes: Vec<(String, Result<Plan, String>)> = made
         .into_iter()
-        .map(|m| match m {
-            Ok(Some((plan, _))) => Ok(plan),
-            Ok(None) => Err("the topology has errors in this environment; `vpcform validate --env NAME` lists them".into()),
-            Err(e) => Err(format!("{e:#}")),
+        .zip(&envs)
+        .map(|(m, env)| match m {
+            Ok(Some((plan, _))) => (plan.stack.clone(), Ok(plan)),
+            Ok(None) => invalid_in(&args.file, env),
+            Err(e) => (stack_of(&args.file, env), Err(format!("{e:#}"))),
         })
         .collect();
     let rows: Vec<vpcform_diff::EnvPlan<'_>> = envs
         .iter()
         .zip(&outcomes)
-        .map(|(env, o)| vpcform_diff::EnvPlan {
+        .map(|(env, (stack, o))| vpcform_diff::EnvPlan {
             env,
+            stack,
             outcome: o.as_ref().map_err(Clone::clone),
         })
         .collect();
@@ -285,6 +293,39 @@ fn run_plan_all_envs(args: &PlanArgs, output: Output) -> anyhow::Result<ExitCode
         (false, true) => ExitCode::from(2),
         (false, false) => ExitCode::SUCCESS,
     })
+}
+
+/// An environment whose topology has errors: its stack and its first error.
+fn invalid_in(file: &FileArg, env: &str) -> (String, Result<Plan, String>) {
+    let Ok(loaded) = load(&file.in_env(env)) else {
+        return (String::new(), Err("the topology cannot be read".into()));
+    };
+    let stack = loaded
+        .environment
+        .as_ref()
+        .map(|e| e.stack.clone())
+        .unwrap_or_default();
+    let first = loaded.diagnostics.iter().find(|d| d.is_error());
+    let why = match first {
+        Some(d) => format!(
+            "{} error(s), the first [{}] at {}:{}: {}",
+            loaded.error_count(),
+            d.code,
+            loaded.source.file_name(d.span),
+            d.span.line,
+            d.message
+        ),
+        None => "the topology has errors in this environment".into(),
+    };
+    (stack, Err(why))
+}
+
+/// The stack an environment plans, for a comment when its plan failed.
+fn stack_of(file: &FileArg, env: &str) -> String {
+    load(&file.in_env(env))
+        .ok()
+        .and_then(|l| l.environment.map(|e| e.stack))
+        .unwrap_or_default()
 }
 
 fn print_env_plans(

@@ -120,14 +120,70 @@ pub(crate) fn report(loaded: &Loaded, output: Output, deny_warnings: bool) {
     }
 }
 
+/// The JSON of one validation: the counts, every diagnostic and finding.
+fn json_doc(loaded: &Loaded, deny_warnings: bool, failed: bool) -> serde_json::Value {
+    let records: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let mut r = loaded.source.record(d);
+            if deny_warnings {
+                r.severity = Severity::Error;
+            }
+            r
+        })
+        .collect();
+    serde_json::json!({
+        "valid": !failed,
+        "errors": records.iter().filter(|r| r.severity == Severity::Error).count(),
+        "warnings": records.iter().filter(|r| r.severity == Severity::Warning).count(),
+        "diagnostics": records,
+        "policy_findings": loaded.findings.iter().map(|f| finding_record(loaded, f)).collect::<Vec<_>>(),
+    })
+}
+
+/// `validate --format json` of a topology with environments: one document,
+/// every environment validated, each diagnostic and finding naming its own.
+fn validate_envs_json(args: &ValidateArgs, envs: &[String]) -> anyhow::Result<ExitCode> {
+    let (mut valid, mut errors, mut warnings) = (true, 0, 0);
+    let (mut diagnostics, mut findings) = (Vec::new(), Vec::new());
+    for env in envs {
+        let mut loaded = load(&args.file.in_env(env))?;
+        check_expectations(&mut loaded);
+        let failed = loaded.has_errors() || (args.deny_warnings && loaded.warning_count() > 0);
+        let doc = json_doc(&loaded, args.deny_warnings, failed);
+        valid &= !failed;
+        errors += doc["errors"].as_u64().unwrap_or(0);
+        warnings += doc["warnings"].as_u64().unwrap_or(0);
+        for (list, key) in [
+            (&mut diagnostics, "diagnostics"),
+            (&mut findings, "policy_findings"),
+        ] {
+            for mut record in doc[key].as_array().cloned().unwrap_or_default() {
+                record["environment"] = serde_json::Value::String(env.clone());
+                list.push(record);
+            }
+        }
+    }
+    let doc = serde_json::json!({
+        "valid": valid,
+        "errors": errors,
+        "warnings": warnings,
+        "environments": envs,
+        "diagnostics": diagnostics,
+        "policy_findings": findings,
+    });
+    out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
+    Ok(ExitCode::from(if valid { 0 } else { 1 }))
+}
+
 pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Result<ExitCode> {
     let mut loaded = load(&args.file)?;
     // Without --env, a topology with environments is validated in each.
-    if args.file.env.is_none()
-        && loaded.environment.is_none()
-        && !loaded.environments.is_empty()
-        && matches!(args.format, DiagnosticFormat::Text)
-    {
+    if args.file.env.is_none() && loaded.environment.is_none() && !loaded.environments.is_empty() {
+        if matches!(args.format, DiagnosticFormat::Json) {
+            return validate_envs_json(args, &loaded.environments);
+        }
         let mut worst = ExitCode::SUCCESS;
         for env in &loaded.environments {
             err(&format!("== environment {env}\n"));
@@ -146,24 +202,7 @@ pub(crate) fn run_validate(args: &ValidateArgs, output: Output) -> anyhow::Resul
     let failed = loaded.has_errors() || (args.deny_warnings && loaded.warning_count() > 0);
     match args.format {
         DiagnosticFormat::Json => {
-            let records: Vec<_> = loaded
-                .diagnostics
-                .iter()
-                .map(|d| {
-                    let mut r = loaded.source.record(d);
-                    if args.deny_warnings {
-                        r.severity = Severity::Error;
-                    }
-                    r
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "valid": !failed,
-                "errors": records.iter().filter(|r| r.severity == Severity::Error).count(),
-                "warnings": records.iter().filter(|r| r.severity == Severity::Warning).count(),
-                "diagnostics": records,
-                "policy_findings": loaded.findings.iter().map(|f| finding_record(&loaded, f)).collect::<Vec<_>>(),
-            });
+            let doc = json_doc(&loaded, args.deny_warnings, failed);
             out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
         }
         DiagnosticFormat::Text => {

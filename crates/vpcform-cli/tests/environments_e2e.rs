@@ -95,6 +95,22 @@ fn dev_and_prod_from_one_file_are_two_stacks_in_two_regions() {
         "{}",
         validate.stderr
     );
+    // The JSON for CI covers every environment in one document.
+    let json = vpcform(&moto, dir.path(), &["validate", "--format", "json"]);
+    ok(&json);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["environments"], serde_json::json!(["dev", "prod"]));
+    assert_eq!(
+        (doc["valid"].as_bool(), doc["errors"].as_u64()),
+        (Some(true), Some(0))
+    );
+    let envs: std::collections::BTreeSet<&str> = doc["policy_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["environment"].as_str())
+        .collect();
+    assert_eq!(envs.into_iter().collect::<Vec<_>>(), ["dev", "prod"]);
     // A command that touches an account must be told which one.
     let unsure = vpcform(&moto, dir.path(), &["plan"]);
     assert_eq!(unsure.code, 1, "{}", unsure.stderr);

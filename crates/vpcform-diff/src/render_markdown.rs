@@ -58,6 +58,8 @@ pub fn to_markdown(plan: &Plan) -> String {
 #[derive(Debug)]
 pub struct EnvPlan<'p> {
     pub env: &'p str,
+    /// Its stack (known even when no plan was made).
+    pub stack: &'p str,
     pub outcome: Result<&'p Plan, String>,
 }
 
@@ -101,7 +103,7 @@ pub fn to_markdown_envs(envs: &[EnvPlan<'_>]) -> String {
             Ok(_) => "no changes".to_string(),
             Err(_) => "failed: no plan was made".to_string(),
         };
-        let stack = e.outcome.as_ref().map(|p| p.stack.as_str()).unwrap_or("");
+        let stack = e.stack;
         let _ = writeln!(
             out,
             "- {} (stack {}): {line}",

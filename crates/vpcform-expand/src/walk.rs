@@ -144,14 +144,17 @@ impl<'f> Expander<'f> {
             .unwrap_or_default();
         let given = self.given_values(chosen, &specs, options);
         let values = params::resolve(&specs, &given, None, "the topology", &mut self.diags);
+        // Known even when a value is wrong: reports name the environment's stack.
+        self.set_environment(chosen, entries, &values);
         if self.diags.iter().any(Diagnostic::is_error) {
-            // Without its environment or values the rest would only echo these.
+            // Without its values the rest would only echo these.
+            let mut out = entries.to_vec();
+            self.apply_environment(&mut out);
             return Node {
                 kind: NodeKind::Map(entries.to_vec()),
                 span,
             };
         }
-        self.set_environment(chosen, entries, &values);
         if let Some((_, v)) = get("blueprints") {
             self.decode_blueprints(v);
         }
