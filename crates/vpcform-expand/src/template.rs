@@ -320,6 +320,11 @@ impl<'t> Parser<'t> {
                     self.at += 1;
                     return Ok(Expr::Call(name, args, start));
                 }
+                Some(c) if "+-*/".contains(*c) => {
+                    return Err(self.error(format!("templates have no arithmetic (`{c}`)")).with_help(
+                        "compute with the functions instead: cidrsubnet's NETNUM, range(START, END), or a parameter holding the number",
+                    ));
+                }
                 _ => return Err(self.error(format!("expected `,` or `)` in the call of {name}"))),
             }
         }

@@ -461,16 +461,22 @@ impl<'f> Expander<'f> {
         match result {
             Ok(value) => value.to_node(node.span),
             Err(e) => {
-                self.template_error(node.span, e);
+                self.template_error(node.span, text, e);
                 node.clone()
             }
         }
     }
 
-    pub(crate) fn template_error(&mut self, span: Span, e: TemplateError) {
+    /// A template's error, underlining from its offset to the end of that `${…}`.
+    pub(crate) fn template_error(&mut self, span: Span, text: &str, e: TemplateError) {
+        let rest: Vec<char> = text.chars().skip(e.offset).collect();
+        let len = rest
+            .iter()
+            .position(|c| *c == '}')
+            .map_or(rest.len(), |end| end + 1);
         let at = Span {
             column: span.column + e.offset as u32,
-            len: 2,
+            len: len.max(1) as u32,
             ..span
         };
         let mut d = Diagnostic::error("template", at, e.message);
