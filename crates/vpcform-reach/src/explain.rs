@@ -118,11 +118,13 @@ fn cause(network: &Network, r: &FlowRecord) -> Cause {
     // A record from a lower port to a client's port is most likely a reply.
     let looks_like_reply =
         matches!(r.protocol, 6 | 17) && r.src_port < r.dst_port && r.dst_port >= 1024;
-    let (first, second) = match looks_like_reply {
-        true => (as_reply, as_request),
-        false => (as_request, as_reply),
+    // Such a record read as a request would blame the client's own port:
+    // when its reply reading is not blocked, the answer is not a guess.
+    let found = match looks_like_reply {
+        true => as_reply,
+        false => as_request.or(as_reply),
     };
-    if let Some(cause) = first.or(second) {
+    if let Some(cause) = found {
         return cause;
     }
     if forward.answer == Answer::Unknown {

@@ -179,3 +179,11 @@ fn accepted_traffic_an_expectation_covers_is_no_candidate() {
         ("10.2.0.20".to_string(), 443)
     );
 }
+
+#[test]
+fn a_reply_that_passes_is_not_blamed_on_the_client_port() {
+    let network = network();
+    // web's reply to the client: app-acl lets it out, so nothing explains it.
+    let e = explain(&network, &record("10.1.0.10 10.2.0.20 443 50002 6"));
+    assert_eq!(summary(&e.cause), "allowed", "{e:?}");
+}
