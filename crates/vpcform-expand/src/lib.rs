@@ -57,6 +57,8 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Expanded {
     pub root: Node,
+    /// Whether the topology used the language (else `root` is the file as parsed).
+    pub expanded: bool,
     /// Files read besides the topology, indexed from 1 by `Origin::file`.
     pub others: Vec<(String, String)>,
     /// Indexed by `Span::origin`.
@@ -74,6 +76,7 @@ pub const LANGUAGE_KEYS: &[&str] = &["parameters", "environments", "blueprints",
 /// Expands `root` (the topology file `file_name`).
 pub fn expand(root: Node, file_name: &str, options: &Options, files: &dyn Files) -> Expanded {
     let mut x = walk::Expander::new(file_name, files);
+    let mut expanded = false;
     let root = match &root.kind {
         NodeKind::Map(entries)
             if needs_expansion(&root)
@@ -81,12 +84,14 @@ pub fn expand(root: Node, file_name: &str, options: &Options, files: &dyn Files)
                 || options.env.is_some()
                 || !options.param_files.is_empty() =>
         {
+            expanded = true;
             x.topology(entries, root.span, options)
         }
         _ => root,
     };
     Expanded {
         root,
+        expanded,
         others: x.others,
         origins: x.origins,
         environment: x.environment,

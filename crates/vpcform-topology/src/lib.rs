@@ -84,7 +84,8 @@ pub struct Loaded {
     /// also warnings in `diagnostics`).
     pub findings: Vec<waivers::Finding>,
     /// The plain topology the expansion made (`vpcform render`), when the
-    /// file parsed.
+    /// file parsed and used the expansion's language (a plain file is not
+    /// kept twice).
     pub plain: Option<yaml::Node>,
     /// The environment chosen with `--env`: its stack, region and credentials.
     pub environment: Option<Environment>,
@@ -124,7 +125,15 @@ impl Loaded {
 
     /// The plain topology as YAML text (`vpcform render`).
     pub fn render_plain(&self) -> Option<String> {
-        match emit::from_node(self.plain.as_ref()?) {
+        let parsed;
+        let plain = match &self.plain {
+            Some(plain) => plain,
+            None => {
+                parsed = yaml::parse(self.source.text.as_bytes()).ok()?;
+                &parsed
+            }
+        };
+        match emit::from_node(plain) {
             emit::Yaml::Map(map) => Some(map.to_text()),
             _ => None,
         }
@@ -248,10 +257,13 @@ pub fn load_with(
     }
     let root = expanded.root;
     check_plain(&mut loaded, &root, expanded.diagnostics);
+    // A plain file renders from its own text: its tree need not be kept.
     if let Some(t) = &mut loaded.topology {
         t.environment = loaded.environment.clone();
     }
-    loaded.plain = Some(root);
+    if expanded.expanded {
+        loaded.plain = Some(root);
+    }
     loaded
 }
 
