@@ -80,7 +80,11 @@ impl<'t> NameIndex<'t> {
                             .map_or(want.as_str(), |(_, noun)| noun)
                     ),
                 );
-                if let Some(s) = did_you_mean(&r.value, candidates.iter().copied()) {
+                let siblings = same_shape(&r.value, &candidates);
+                if !siblings.is_empty() {
+                    // An instance key that does not exist: name the ones that do.
+                    d = d.with_help(format!("the instances declared: {}", siblings.join(", ")));
+                } else if let Some(s) = did_you_mean(&r.value, candidates.iter().copied()) {
                     d = d
                         .with_label(format!("did you mean `{s}`?"))
                         .with_help(format!("replace it with `{s}`"));
@@ -163,4 +167,38 @@ pub(crate) fn check_import_name(import_id: Option<&At<String>>, name: &At<String
             .with_help("an adopted object keeps its name: declare the name it has"),
         );
     }
+}
+
+/// The names that differ from `name` only in their instance keys
+/// (`spoke[z].app` → `spoke[a].app`, `spoke[b].app`), at most ten.
+fn same_shape<'n>(name: &str, candidates: &[&'n str]) -> Vec<&'n str> {
+    if !name.contains('[') {
+        return Vec::new();
+    }
+    let shape = |text: &str| -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut in_key = false;
+        for c in text.chars() {
+            match c {
+                '[' => {
+                    in_key = true;
+                    out.push_str("[*");
+                }
+                ']' => {
+                    in_key = false;
+                    out.push(']');
+                }
+                c if !in_key => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    let wanted = shape(name);
+    candidates
+        .iter()
+        .copied()
+        .filter(|c| shape(c) == wanted)
+        .take(10)
+        .collect()
 }
