@@ -694,7 +694,7 @@ fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
     assert!(
         edited
             .stderr
-            .contains("topology.yaml changed since the plan was made"),
+            .contains("topology.yaml (or a file it reads, or the environment and values the plan was made with) changed since the plan was made"),
         "{}",
         edited.stderr
     );
