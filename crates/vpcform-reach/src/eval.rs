@@ -134,6 +134,14 @@ impl Reach {
     }
 }
 
+/// The route a table chose for a packet, and how the report names it.
+struct Chosen<'c, 'n> {
+    destination: IpNet,
+    target: Option<&'n RouteTarget>,
+    detail: String,
+    table: &'c Component,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Leg {
     Forward,
@@ -768,24 +776,7 @@ impl<'n> Evaluation<'n> {
             return;
         }
         let Some(&(destination, target)) = matching.first() else {
-            let reason = format!("{table_c} has no route to {}", b.label);
-            self.hop(
-                leg,
-                "route table",
-                Some(table_c.clone()),
-                reason.clone(),
-                false,
-            );
-            match (leg, self.response_fix(&table_c, b)) {
-                (Leg::Return, Some(fix)) => {
-                    let code = "RESPONSE_RTB_HAS_NO_ROUTE_TO_TRANSIT_GATEWAY";
-                    self.block(leg, code, &table_c, reason, fix);
-                }
-                _ => {
-                    let fix = self.route_fix(leg, &table_c, subnet, b);
-                    self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
-                }
-            }
+            self.no_route(leg, subnet, &table_c, b);
             return;
         };
         let reaches = |t: Option<&RouteTarget>| self.target_reaches(subnet, t, b);
@@ -805,84 +796,167 @@ impl<'n> Evaluation<'n> {
             }
             Reach::Denied(block) => {
                 self.hop(leg, "route table", Some(table_c), detail, true);
-                let c = Component {
-                    kind: block.kind,
-                    name: block.component.clone(),
-                    id: block.id.clone(),
-                };
-                if let Some(RouteTarget::To(TargetKind::TransitGateway, key)) = target {
-                    self.tgw_entry_hops(leg, subnet, key, a);
-                }
-                let step = match block.kind {
-                    "transit-gateway-route-table" => "transit gateway route table",
-                    "transit-gateway-attachment" => "transit gateway attachment",
-                    _ => "route target",
-                };
-                self.hop(leg, step, Some(c.clone()), block.reason.clone(), false);
-                self.block(leg, block.code, &c, block.reason, block.fix);
+                self.route_denied(leg, subnet, target, a, *block);
             }
             Reach::No(code, reason, component) => {
-                // A less specific route that would have reached `b` makes this the wrong route.
-                let better = matching[1..]
-                    .iter()
-                    .find(|(_, t)| matches!(reaches(*t), Reach::Yes));
-                self.hop(
+                let route = Chosen {
+                    destination,
+                    target,
+                    detail,
+                    table: &table_c,
+                };
+                self.route_refused(
                     leg,
-                    "route table",
-                    Some(table_c.clone()),
-                    format!("{detail}: {reason}"),
-                    false,
+                    subnet,
+                    b,
+                    route,
+                    &matching[1..],
+                    (code, reason, component),
                 );
-                match better {
-                    Some((wider, t))
-                        if !["BAD_STATE_ROUTE", "VPCE_GATEWAY_PROTOCOL_RESTRICTION"]
-                            .contains(&code) =>
-                    {
-                        let fix = format!(
-                            "remove the route to {destination} from {}, or point it at {} like the route to {wider}",
-                            table_c.name,
-                            target_label(net, *t)
-                        );
-                        self.block(leg, "MORE_SPECIFIC_ROUTE", &table_c, format!("the route to {destination} ({}) wins over the route to {wider}: {reason}", target_label(net, target)), fix);
-                    }
-                    _ if code == "CANNOT_ROUTE" => {
-                        // The only matching route leads elsewhere: the table lacks the route to `b`.
-                        let fix = self.route_fix(leg, &table_c, subnet, b);
-                        let reason = format!(
-                            "{table_c} has no route to {}; its route to {destination} leads elsewhere ({reason})",
-                            b.label
-                        );
-                        self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
-                    }
-                    _ => {
-                        let fix = match code {
-                            "BAD_STATE_ROUTE" => match net.peering(&component.name) {
-                                Some(p) => format!(
-                                    "accept {} so that it becomes active (it is {})",
-                                    p.key, p.status
-                                ),
-                                None => format!(
-                                    "point the routes through {} at a target that exists and is attached",
-                                    component.name
-                                ),
-                            },
-                            "VPCE_GATEWAY_PROTOCOL_RESTRICTION" => format!(
-                                "{} carries only TCP and ICMP to its service: use TCP (the service's HTTPS API)",
-                                component.name
-                            ),
-                            "NGW_REQUIRES_SOURCE_IN_VPC" => format!(
-                                "give {} a NAT gateway of its own (in a public subnet) and route {destination} through it in {}",
-                                vpc.key, table_c.name
-                            ),
-                            _ => format!(
-                                "peering is not transitive: peer {} with {} directly and route through that peering",
-                                vpc.key,
-                                b.subnet.map_or("the destination's VPC", |s| s.vpc.as_str())
-                            ),
-                        };
-                        self.block(leg, code, &component, reason, fix);
-                    }
-                }
+            }
+        }
+    }
+
+    /// No route in the table holds `b`: on the reply leg through a transit
+    /// gateway, the response table lacks the way back.
+    fn no_route(&mut self, leg: Leg, subnet: &Subnet, table_c: &Component, b: &Endpoint<'n>) {
+        let reason = format!("{table_c} has no route to {}", b.label);
+        self.hop(
+            leg,
+            "route table",
+            Some(table_c.clone()),
+            reason.clone(),
+            false,
+        );
+        match (leg, self.response_fix(table_c, b)) {
+            (Leg::Return, Some(fix)) => {
+                let code = "RESPONSE_RTB_HAS_NO_ROUTE_TO_TRANSIT_GATEWAY";
+                self.block(leg, code, table_c, reason, fix);
+            }
+            _ => {
+                let fix = self.route_fix(leg, table_c, subnet, b);
+                self.block(leg, "NO_ROUTE_TO_DESTINATION", table_c, reason, fix);
+            }
+        }
+    }
+
+    /// The route's target refuses `b` with the one fix that applies (a
+    /// transit gateway's table or attachment): its hops, then the block.
+    fn route_denied(
+        &mut self,
+        leg: Leg,
+        subnet: &Subnet,
+        target: Option<&RouteTarget>,
+        a: &Endpoint<'n>,
+        block: Block,
+    ) {
+        let c = Component {
+            kind: block.kind,
+            name: block.component.clone(),
+            id: block.id.clone(),
+        };
+        if let Some(RouteTarget::To(TargetKind::TransitGateway, key)) = target {
+            self.tgw_entry_hops(leg, subnet, key, a);
+        }
+        let step = match block.kind {
+            "transit-gateway-route-table" => "transit gateway route table",
+            "transit-gateway-attachment" => "transit gateway attachment",
+            _ => "route target",
+        };
+        self.hop(leg, step, Some(c.clone()), block.reason.clone(), false);
+        self.block(leg, block.code, &c, block.reason, block.fix);
+    }
+
+    /// The chosen route cannot carry `b`: a wider route that could makes it
+    /// the wrong route; otherwise the target's own code and fix.
+    fn route_refused(
+        &mut self,
+        leg: Leg,
+        subnet: &Subnet,
+        b: &Endpoint<'n>,
+        route: Chosen<'_, 'n>,
+        wider_routes: &[(IpNet, Option<&'n RouteTarget>)],
+        (code, reason, component): (&'static str, String, Component),
+    ) {
+        let net = self.net;
+        let Some(vpc) = net.vpc(&subnet.vpc) else {
+            return;
+        };
+        let Chosen {
+            destination,
+            target,
+            detail,
+            table: table_c,
+        } = route;
+        let table_c = table_c.clone();
+
+        // A less specific route that would have reached `b` makes this the wrong route.
+        let better = wider_routes
+            .iter()
+            .find(|(_, t)| matches!(self.target_reaches(subnet, *t, b), Reach::Yes));
+        self.hop(
+            leg,
+            "route table",
+            Some(table_c.clone()),
+            format!("{detail}: {reason}"),
+            false,
+        );
+        match better {
+            Some((wider, t))
+                if !["BAD_STATE_ROUTE", "VPCE_GATEWAY_PROTOCOL_RESTRICTION"].contains(&code) =>
+            {
+                let fix = format!(
+                    "remove the route to {destination} from {}, or point it at {} like the route to {wider}",
+                    table_c.name,
+                    target_label(net, *t)
+                );
+                self.block(
+                    leg,
+                    "MORE_SPECIFIC_ROUTE",
+                    &table_c,
+                    format!(
+                        "the route to {destination} ({}) wins over the route to {wider}: {reason}",
+                        target_label(net, target)
+                    ),
+                    fix,
+                );
+            }
+            _ if code == "CANNOT_ROUTE" => {
+                // The only matching route leads elsewhere: the table lacks the route to `b`.
+                let fix = self.route_fix(leg, &table_c, subnet, b);
+                let reason = format!(
+                    "{table_c} has no route to {}; its route to {destination} leads elsewhere ({reason})",
+                    b.label
+                );
+                self.block(leg, "NO_ROUTE_TO_DESTINATION", &table_c, reason, fix);
+            }
+            _ => {
+                let fix = match code {
+                    "BAD_STATE_ROUTE" => match net.peering(&component.name) {
+                        Some(p) => format!(
+                            "accept {} so that it becomes active (it is {})",
+                            p.key, p.status
+                        ),
+                        None => format!(
+                            "point the routes through {} at a target that exists and is attached",
+                            component.name
+                        ),
+                    },
+                    "VPCE_GATEWAY_PROTOCOL_RESTRICTION" => format!(
+                        "{} carries only TCP and ICMP to its service: use TCP (the service's HTTPS API)",
+                        component.name
+                    ),
+                    "NGW_REQUIRES_SOURCE_IN_VPC" => format!(
+                        "give {} a NAT gateway of its own (in a public subnet) and route {destination} through it in {}",
+                        vpc.key, table_c.name
+                    ),
+                    _ => format!(
+                        "peering is not transitive: peer {} with {} directly and route through that peering",
+                        vpc.key,
+                        b.subnet.map_or("the destination's VPC", |s| s.vpc.as_str())
+                    ),
+                };
+                self.block(leg, code, &component, reason, fix);
             }
         }
     }
