@@ -91,7 +91,11 @@ fn walk(node: &mut Node, declared: &Declared, diags: &mut Vec<Diagnostic>, in_li
                 );
             }
         }
-        _ => {}
+        NodeKind::Str(_)
+        | NodeKind::Null
+        | NodeKind::Bool(_)
+        | NodeKind::Int(_)
+        | NodeKind::Float(_) => {}
     }
 }
 
