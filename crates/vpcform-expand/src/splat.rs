@@ -34,20 +34,36 @@ fn declared(root: &Node) -> Vec<String> {
 struct Declared(Vec<String>);
 
 impl Declared {
-    /// The names `BASE[k]REST` for every instance key `k`.
-    fn matching(&self, base: &str, rest: &str) -> Vec<String> {
+    /// The names that fill every `[*]` of `pattern` with an instance key,
+    /// in declaration order (`spoke[*].app[*]` → `spoke[a].app[x]`, …).
+    fn matching(&self, pattern: &str) -> Vec<String> {
+        let parts: Vec<&str> = pattern.split("[*]").collect();
         self.0
             .iter()
-            .filter(|n| {
-                n.strip_prefix(base)
-                    .and_then(|n| n.strip_prefix('['))
-                    .and_then(|n| n.strip_suffix(rest))
-                    .and_then(|n| n.strip_suffix(']'))
-                    .is_some_and(vpcform_lang::model::is_valid_instance_key)
-            })
+            .filter(|n| fills(n, &parts))
             .cloned()
             .collect()
     }
+}
+
+/// Whether `name` is `parts` joined by `[KEY]`s.
+fn fills(name: &str, parts: &[&str]) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return name.is_empty();
+    };
+    let Some(after) = name.strip_prefix(first) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return after.is_empty();
+    }
+    let Some(inner) = after.strip_prefix('[') else {
+        return false;
+    };
+    let Some(end) = inner.find(']') else {
+        return false;
+    };
+    vpcform_lang::model::is_valid_instance_key(&inner[..end]) && fills(&inner[end + 1..], rest)
 }
 
 fn walk(node: &mut Node, declared: &Declared, diags: &mut Vec<Diagnostic>, in_list: bool) {
@@ -87,7 +103,10 @@ fn walk(node: &mut Node, declared: &Declared, diags: &mut Vec<Diagnostic>, in_li
                             names.len()
                         ),
                     )
-                    .with_help("`NAME[*]` stands for every instance only in a list; name one instance, e.g. `NAME[a]`"),
+                    .with_help(format!(
+                        "`NAME[*]` stands for every instance only in a list; name one instance, e.g. `{}`",
+                        names.first().map_or("NAME[KEY]", String::as_str)
+                    )),
                 );
             }
         }
@@ -102,13 +121,13 @@ fn walk(node: &mut Node, declared: &Declared, diags: &mut Vec<Diagnostic>, in_li
 /// The names `NAME[*]` stands for; `None` when the item is no splat.
 fn splat_names(item: &Node, declared: &Declared) -> Option<Result<Vec<String>, Diagnostic>> {
     let text = item.as_str()?;
-    let (base, rest) = text.split_once("[*]")?;
-    let names = declared.matching(base, rest);
+    let (base, _) = text.split_once("[*]")?;
+    let names = declared.matching(text);
     if !names.is_empty() {
         return Some(Ok(names));
     }
-    if let Some((kind, base)) = base.split_once('.') {
-        let names = declared.matching(base, rest);
+    if let Some((kind, _)) = base.split_once('.') {
+        let names = declared.matching(&text[kind.len() + 1..]);
         if !names.is_empty() {
             return Some(Ok(names.iter().map(|n| format!("{kind}.{n}")).collect()));
         }
@@ -116,7 +135,7 @@ fn splat_names(item: &Node, declared: &Declared) -> Option<Result<Vec<String>, D
     Some(Err(Diagnostic::error(
         "splat",
         item.span,
-        format!("`{text}`: nothing declared with `for-each:` is named `{base}[…]{rest}`"),
+        format!("`{text}`: no declaration made by `for-each:` has that shape"),
     )
     .with_help(
         "`NAME[*]` stands for every instance of a declaration that has `for-each:`",

@@ -572,6 +572,17 @@ impl<'f> Expander<'f> {
         if self.diags.len() > before {
             return None; // reported where the collection is written
         }
+        if let Some(at) = yaml_boolean_name(&evaluated) {
+            self.diags.push(
+                Diagnostic::error(
+                    "for-each",
+                    at,
+                    "this name reads as a boolean in YAML (y, n, yes, no, on and off do)",
+                )
+                .with_help("quote it to name an instance: \"y\""),
+            );
+            return None;
+        }
         let items: Vec<(String, Value)> = match Value::from_node(&evaluated) {
             Value::Map(entries) => entries,
             Value::List(items) => {
@@ -622,6 +633,25 @@ impl<'f> Expander<'f> {
             }
         }
         Some(items)
+    }
+}
+
+/// A key or item of a `for-each` collection written `y`, `n`, `on`, … that
+/// YAML read as a boolean (its source is not `true` or `false`).
+fn yaml_boolean_name(collection: &Node) -> Option<Span> {
+    let written_as_word =
+        |n: &Node| matches!(n.kind, NodeKind::Bool(_)) && !matches!(n.span.len, 4 | 5);
+    match &collection.kind {
+        NodeKind::Seq(items) => items.iter().find(|n| written_as_word(n)).map(|n| n.span),
+        NodeKind::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| written_as_word(k))
+            .map(|(k, _)| k.span),
+        NodeKind::Null
+        | NodeKind::Bool(_)
+        | NodeKind::Int(_)
+        | NodeKind::Float(_)
+        | NodeKind::Str(_) => None,
     }
 }
 
