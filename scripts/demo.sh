@@ -119,7 +119,7 @@ step apply -f "$envs/topology.yaml" --env dev --auto-approve 2>&1 | tail -1
 step apply -f "$envs/topology.yaml" --env prod --auto-approve 2>&1 | tail -1
 log "one pull-request comment for both environments: a line each at the top"
 step plan -f "$envs/topology.yaml" --all-envs --format markdown | sed -n '1,6p'
-log "a hub and 20 spokes from one blueprint (examples/spokes.yaml, 56 lines): rendered, and a mistake in one use"
+log "a hub and 20 spokes from one blueprint (examples/spokes.yaml, 57 lines): rendered, and a mistake in one use"
 step render -f examples/spokes.yaml | wc -l
 sed 's|cidr: ${cidrsubnet("10.64.0.0/10", 6, each.index)}|cidr: ${cidrsubnet("10.64.0.0/10", 6, each.index)}\n  broken: { blueprint: spoke, cidr: 10.200.0.0/28 }|' examples/spokes.yaml >"$envs/spokes.yaml"
 step validate -f "$envs/spokes.yaml" 2>&1 | sed -n '1,9p' || true
