@@ -267,10 +267,11 @@ impl<'n> Evaluation<'n> {
 
     /// The transit gateway `s`'s table sends traffic for `b` to, if any.
     fn tgw_of_route(&self, s: &Subnet, b: &Endpoint<'n>) -> Option<String> {
-        match self.lookup(s, b) {
-            Some(Some(RouteTarget::To(TargetKind::TransitGateway, key))) => Some(key.clone()),
-            _ => None,
+        // Only a route to a transit gateway answers; every other target is no gateway.
+        if let Some(Some(RouteTarget::To(TargetKind::TransitGateway, key))) = self.lookup(s, b) {
+            return Some(key.clone());
         }
+        None
     }
 
     /// Whether a transit gateway delivered this leg straight into `s`.

@@ -313,13 +313,14 @@ impl<'n> Ways<'n> {
                 to_gateways: Vec::new(),
                 ipv6_internet: false,
             });
-            way.to_gateways
-                .extend(t.routes.iter().filter_map(|r| match &r.target {
-                    RouteTarget::To(vpcform_topology::TargetKind::TransitGateway, g) => {
-                        Some((r.destination, g.as_str()))
-                    }
-                    _ => None,
-                }));
+            way.to_gateways.extend(t.routes.iter().filter_map(|r| {
+                // Routes to a transit gateway only; other targets are no gateway.
+                let RouteTarget::To(vpcform_topology::TargetKind::TransitGateway, g) = &r.target
+                else {
+                    return None;
+                };
+                Some((r.destination, g.as_str()))
+            }));
             way.ipv6_internet |= t
                 .routes
                 .iter()
