@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server (moto 5.2.5) with vpcform's transit-gateway corrections.
+"""moto's server (moto 5.2.5) with vpcform's transit-gateway and CloudWatch corrections.
 
     <moto venv>/bin/python scripts/moto_server.py -H 127.0.0.1 -p PORT
 
@@ -106,6 +106,8 @@ from moto.ec2.responses import EC2Response  # noqa: E402
 from moto.ec2.responses import transit_gateway_attachments as r_att  # noqa: E402
 from moto.ec2.responses import transit_gateway_route_tables as r_rtb  # noqa: E402
 from moto.utilities.utils import str2bool  # noqa: E402
+from moto.cloudwatch.exceptions import ResourceNotFoundException  # noqa: E402
+from moto.cloudwatch.models import CloudWatchBackend  # noqa: E402
 
 TGW = m_tgw.TransitGateway
 TgwBackend = m_tgw.TransitGatewayBackend
@@ -794,6 +796,23 @@ def delete_transit_gateway_route_table(self, transit_gateway_route_table_id):
     del self.transit_gateways_route_tables[rtb.id]
     rtb.state = "deleting"
     return rtb
+
+
+# ---------------------------------------------------------------------------
+# CloudWatch.
+
+
+@_replaces(CloudWatchBackend, "tag_resource", ["self", "arn", "tags"])
+def cloudwatch_tag_resource(self, arn, tags):
+    """TagResource tags Contributor Insights rules as well as alarms (CloudWatch
+    API Reference, TagResource: the resources that can be tagged "are alarms
+    and Contributor Insights rules"); moto 5.2.5 looks among alarms only and
+    answers ResourceNotFound."""
+    known = [alarm.alarm_arn for alarm in self.describe_alarms()]
+    known += [rule.rule_arn for rule in self.insight_rules.values()]
+    if arn not in known:
+        raise ResourceNotFoundException
+    self.tagger.tag_resource(arn, self.tagger.convert_dict_to_tags_input(tags))
 
 
 # ---------------------------------------------------------------------------

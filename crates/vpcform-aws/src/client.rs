@@ -101,6 +101,8 @@ pub struct Aws {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) sns: aws_sdk_sns::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
     pub(crate) tagging: aws_sdk_resourcegroupstagging::Client,
     pub(crate) calls: CallCounter,
@@ -185,6 +187,16 @@ impl Aws {
                 .interceptor(CountCalls(calls.clone()))
                 .build(),
         );
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(config)
+                .interceptor(CountCalls(calls.clone()))
+                .build(),
+        );
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(config)
+                .interceptor(CountCalls(calls.clone()))
+                .build(),
+        );
         let ssm = aws_sdk_ssm::Client::from_conf(
             aws_sdk_ssm::config::Builder::from(config)
                 .interceptor(CountCalls(calls.clone()))
@@ -199,6 +211,8 @@ impl Aws {
             ec2,
             iam,
             logs,
+            cloudwatch,
+            sns,
             ssm,
             tagging,
             calls,

@@ -249,6 +249,50 @@ pub(crate) async fn concurrently<T>(
         .await
 }
 
+/// The resources of one type (`logs`, `cloudwatch:alarm`) the Resource
+/// Groups Tagging API lists with their tags: the stack's, or (no stack)
+/// every tagged one. One paginated call for any number of objects.
+pub(crate) async fn tagged(
+    aws: &Aws,
+    stack: Option<&str>,
+    resource_type: &str,
+) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let mut call = aws
+        .tagging
+        .get_resources()
+        .resource_type_filters(resource_type);
+    if let Some(stack) = stack {
+        call = call.tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build());
+    }
+    let mut pages = call.into_paginator().send();
+    let mut out = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.error("tag:GetResources", e))?;
+        for r in page.resource_tag_mapping_list() {
+            let Some(arn) = r.resource_arn() else {
+                continue;
+            };
+            let tags = r
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            out.insert(arn.to_string(), tags);
+        }
+    }
+    Ok(out)
+}
+
+/// The ownership tags an object that cannot carry tags records another way
+/// (a metric filter's name, a dashboard's first widget).
+pub(crate) fn owner_tags(stack: &str, address_tag: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_STACK.to_string(), stack.to_string()),
+        (TAG_ADDRESS.to_string(), address_tag.to_string()),
+    ])
+}
+
 pub(crate) fn opt_str(v: Option<&str>) -> Value {
     v.map_or(Value::Null, |s| Value::String(s.to_string()))
 }

@@ -49,6 +49,33 @@ pub(crate) fn normalize(compare: Compare, value: &Value) -> Value {
             }
             other => other.clone(),
         },
+        Compare::Json => canonical_json(value),
+    }
+}
+
+/// A JSON document parsed from text if needed, keys sorted, whole numbers as integers.
+fn canonical_json(value: &Value) -> Value {
+    fn walk(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), walk(&m[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(walk).collect()),
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+                _ => v.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+    match value {
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(parsed) => walk(&parsed),
+            Err(_) => value.clone(),
+        },
+        other => walk(other),
     }
 }
 

@@ -144,7 +144,13 @@ impl Grants {
             | K::TransitGatewayPropagation
             | K::TransitGatewayRoute
             | K::NetworkAcl
-            | K::NetworkAclAssociation => Grants::Nothing,
+            | K::NetworkAclAssociation
+            | K::SnsTopic
+            | K::SnsSubscription
+            | K::MetricFilter
+            | K::Alarm
+            | K::ContributorInsightsRule
+            | K::Dashboard => Grants::Nothing,
         }
     }
 }

@@ -86,6 +86,14 @@ fn aws_shaped(live: &mut LiveState) {
                 (name.clone(), name)
             }
             K::IamPolicy => continue,
+            // Kinds named in AWS keep their names (and a topic its ARN).
+            K::SnsTopic
+            | K::Alarm
+            | K::ContributorInsightsRule
+            | K::MetricFilter
+            | K::Dashboard => {
+                continue;
+            }
             kind if kind.container().is_none() => {
                 // The corpus's id is the prefix and the name (`tgw-attach-spoke-a`).
                 let prefix =

@@ -88,7 +88,7 @@ fn possible(kind: ResourceKind) -> BTreeSet<&'static str> {
     if specs.iter().any(|s| s.forces_replacement) {
         out.insert("replace");
     }
-    if kind.section().is_some() {
+    if kind.adoptable() {
         out.insert("adopt");
     }
     out

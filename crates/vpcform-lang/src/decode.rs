@@ -19,7 +19,7 @@ impl Cx {
         self.diags.push(d);
     }
 
-    fn wrong_type(&mut self, node: &Node, expected: &str) {
+    pub fn wrong_type(&mut self, node: &Node, expected: &str) {
         let mut d = Diagnostic::error(
             "wrong-type",
             node.span,
@@ -76,6 +76,19 @@ impl FromNode for i64 {
             NodeKind::Int(i) => Some(*i),
             _ => {
                 cx.wrong_type(node, "an integer");
+                None
+            }
+        }
+    }
+}
+
+impl FromNode for f64 {
+    fn from_node(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.kind {
+            NodeKind::Float(f) if f.is_finite() => Some(*f),
+            NodeKind::Int(i) => Some(*i as f64),
+            _ => {
+                cx.wrong_type(node, "a number");
                 None
             }
         }

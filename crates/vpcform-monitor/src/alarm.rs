@@ -36,6 +36,38 @@ impl MetricValue {
     }
 }
 
+/// Names as CloudWatch's API writes them, both ways.
+macro_rules! aws_names {
+    ($ty:ident { $($variant:ident = $name:literal),* $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+
+            /// The name CloudWatch's API uses (`Sum`, `notBreaching`).
+            pub fn aws_name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)*
+                }
+            }
+
+            pub fn from_aws_name(name: &str) -> Option<$ty> {
+                match name {
+                    $($name => Some($ty::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+aws_names!(Statistic { Sum = "Sum", SampleCount = "SampleCount", Average = "Average", Minimum = "Minimum", Maximum = "Maximum" });
+aws_names!(Comparison {
+    GreaterThanOrEqualToThreshold = "GreaterThanOrEqualToThreshold",
+    GreaterThanThreshold = "GreaterThanThreshold",
+    LessThanThreshold = "LessThanThreshold",
+    LessThanOrEqualToThreshold = "LessThanOrEqualToThreshold",
+});
+aws_names!(MissingData { Missing = "missing", NotBreaching = "notBreaching", Breaching = "breaching", Ignore = "ignore" });
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Statistic {
     Sum,
@@ -61,6 +93,12 @@ impl Comparison {
             Comparison::LessThanThreshold => "<",
             Comparison::LessThanOrEqualToThreshold => "<=",
         }
+    }
+
+    /// `>=` or `GreaterThanOrEqualToThreshold`.
+    pub fn parse(text: &str) -> Option<Comparison> {
+        Comparison::from_aws_name(text)
+            .or_else(|| Comparison::ALL.iter().copied().find(|c| c.symbol() == text))
     }
 
     fn breaches(self, value: f64, threshold: f64) -> bool {

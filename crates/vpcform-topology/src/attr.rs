@@ -98,6 +98,9 @@ pub enum Compare {
     StringSet,
     /// A flow-log format, where absent means AWS's default format.
     FlowLogFormat,
+    /// A JSON document, as text or as structure: compared parsed, object
+    /// keys in any order, `1` and `1.0` alike (rule bodies, dashboards).
+    Json,
     /// Not returned by AWS's batched read: set at creation, never compared.
     Unread,
 }
@@ -139,6 +142,11 @@ pub enum IdShape {
     Name,
     /// An IAM policy's ARN (`arn:aws:iam::ACCOUNT:policy/PATH/NAME`).
     PolicyArn,
+    /// An SNS topic's ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`).
+    TopicArn,
+    /// Nothing: the kind carries no tags, so vpcform cannot own an object
+    /// it did not create (metric filters, dashboards).
+    NotAdoptable,
 }
 
 impl IdShape {
@@ -150,6 +158,8 @@ impl IdShape {
             }),
             IdShape::Name => !id.is_empty(),
             IdShape::PolicyArn => id.starts_with("arn:") && id.contains(":policy/"),
+            IdShape::TopicArn => id.starts_with("arn:") && id.split(':').nth(2) == Some("sns"),
+            IdShape::NotAdoptable => false,
         }
     }
 
@@ -159,6 +169,8 @@ impl IdShape {
             IdShape::Prefix(prefix) => format!("{prefix}0123456789abcdef0"),
             IdShape::Name => "the object's name".into(),
             IdShape::PolicyArn => "arn:aws:iam::123456789012:policy/NAME".into(),
+            IdShape::TopicArn => "arn:aws:sns:us-east-1:123456789012:NAME".into(),
+            IdShape::NotAdoptable => "nothing: this kind cannot be adopted".into(),
         }
     }
 }

@@ -158,7 +158,9 @@ pub(crate) trait Routable: Declared {
     /// a route target's `import-id` must be an EC2 id (checked when compiled).
     const ID_PREFIX: &'static str = match Self::IMPORT_ID {
         IdShape::Prefix(prefix) => prefix,
-        IdShape::Name | IdShape::PolicyArn => panic!("a route target has EC2 ids"),
+        IdShape::Name | IdShape::PolicyArn | IdShape::TopicArn | IdShape::NotAdoptable => {
+            panic!("a route target has EC2 ids")
+        }
     };
 
     /// What a route through the object `name` from a table in `vpc` waits for.

@@ -17,6 +17,7 @@ pub mod generate;
 mod graph;
 mod kind;
 pub mod kinds;
+pub mod monitoring;
 pub(crate) use vpcform_lang::model;
 pub mod policy;
 mod ports;

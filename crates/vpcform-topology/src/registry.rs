@@ -64,6 +64,12 @@ macro_rules! with_registry {
             NetworkAcl => network_acl::NetworkAcl, "network-acl", "a network ACL", section(network_acls = "network-acls");
             NetworkAclEntry => network_acl::EntryKind, "network-acl-entry", "a network ACL entry", part_of(NetworkAcl [keyed]);
             NetworkAclAssociation => network_acl::AssociationKind, "network-acl-association", "a network ACL association", part_of(NetworkAcl [keyed]);
+            SnsTopic => sns::SnsTopic, "sns-topic", "an SNS topic", section(sns_topics = "sns-topics");
+            SnsSubscription => sns::SubscriptionKind, "sns-subscription", "an SNS subscription", part_of(SnsTopic [keyed]);
+            MetricFilter => metric_filter::MetricFilter, "metric-filter", "a metric filter", section(metric_filters = "metric-filters");
+            Alarm => alarm::Alarm, "alarm", "a metric alarm", section(alarms = "alarms");
+            ContributorInsightsRule => contributor_rule::ContributorRule, "contributor-insights-rule", "a Contributor Insights rule", section(contributor_insights_rules = "contributor-insights-rules");
+            Dashboard => dashboard::Dashboard, "dashboard", "a dashboard", section(dashboards = "dashboards");
         }
     };
 }
@@ -75,6 +81,19 @@ macro_rules! export_of {
     };
     ($ty:ty) => {
         None
+    };
+}
+
+/// Whether a declared kind can be adopted; implicit kinds never are.
+macro_rules! adoptable_of {
+    ($ty:ty, $field:ident) => {
+        !matches!(
+            <$ty as Declared>::IMPORT_ID,
+            crate::kind::IdShape::NotAdoptable
+        )
+    };
+    ($ty:ty) => {
+        false
     };
 }
 
@@ -131,6 +150,14 @@ macro_rules! define_kinds {
                 }
             }
 
+            /// Whether `import-id` can adopt an existing object of this kind
+            /// (declared kinds that carry their owner in tags).
+            pub fn adoptable(self) -> bool {
+                match self {
+                    $( ResourceKind::$kind => adoptable_of!(kinds::$module::$ty $(, $field)?), )*
+                }
+            }
+
             /// Whether a temporary copy holds this kind's users while it is replaced delete-first.
             pub fn stand_in(self) -> bool {
                 match self {
@@ -168,6 +195,8 @@ macro_rules! define_kinds {
             /// Policy-check findings accepted knowingly (`validate` and `plan` report the rest).
             #[schemars(default)]
             pub waivers: Vec<crate::waiver::Waiver>,
+            /// What to watch: expands into topics, filters, alarms, rules and a dashboard.
+            pub monitoring: Option<crate::monitoring::Monitoring>,
             /// Every logical name declared, with its kind, including resources that
             /// failed to decode (so references to them are not reported as undefined).
             #[schemars(skip)]
@@ -270,6 +299,7 @@ macro_rules! define_kinds {
                     .take("waivers")
                     .and_then(|n| crate::waiver::decode(n, cx))
                     .unwrap_or_default(),
+                monitoring: f.take("monitoring").and_then(|n| crate::monitoring::decode(n, cx)),
                 declared,
                 environment: None,
             }
@@ -354,8 +384,9 @@ pub(crate) fn decode_topology(root: &Node, cx: &mut Cx) -> Option<Topology> {
     }
     let stack = stack.unwrap_or_else(|| At::new(String::new(), Span::UNKNOWN));
     let region = f.optional("region", cx);
-    let topology = decode_sections(&mut f, stack, region, cx);
+    let mut topology = decode_sections(&mut f, stack, region, cx);
     f.finish(cx);
+    crate::monitoring::expand(&mut topology, cx);
     Some(topology)
 }
 

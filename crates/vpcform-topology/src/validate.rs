@@ -149,9 +149,13 @@ pub(crate) fn by_name<T>(items: &[Named<T>]) -> HashMap<&str, &Named<T>> {
 /// the adopted object's name must be the declared one.
 pub(crate) fn check_import_name(import_id: Option<&At<String>>, name: &At<String>, cx: &mut Cx) {
     let Some(id) = import_id else { return };
-    let adopted = match crate::attr::IdShape::PolicyArn.admits(&id.value) {
-        true => id.value.rsplit('/').next().unwrap_or_default(),
-        false => id.value.as_str(),
+    use crate::attr::IdShape;
+    let adopted = if IdShape::PolicyArn.admits(&id.value) {
+        id.value.rsplit('/').next().unwrap_or_default()
+    } else if IdShape::TopicArn.admits(&id.value) {
+        id.value.rsplit(':').next().unwrap_or_default()
+    } else {
+        id.value.as_str()
     };
     if adopted != name.value {
         cx.push(

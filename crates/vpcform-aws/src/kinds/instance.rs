@@ -9,7 +9,8 @@ use vpcform_exec::{Lookup, Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::{SUBNET_ID, TAGS};
 use vpcform_topology::kinds::instance::{
-    AMI, INSTANCE_TYPE, IPV6_ADDRESS_COUNT, KEY_NAME, PRIVATE_IP_ADDRESS, SECURITY_GROUP_IDS, STATE,
+    AMI, INSTANCE_TYPE, IPV6_ADDRESS_COUNT, KEY_NAME, NETWORK_INTERFACE_ID, PRIVATE_IP_ADDRESS,
+    SECURITY_GROUP_IDS, STATE,
 };
 
 use crate::apply::{
@@ -63,6 +64,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                     opt_str(i.state().and_then(|s| s.name()).map(|n| n.as_str())),
                 ),
                 (PRIVATE_IP_ADDRESS, opt_str(i.private_ip_address())),
+                (NETWORK_INTERFACE_ID, opt_str(primary_interface(i))),
                 (
                     IPV6_ADDRESS_COUNT,
                     Value::from(
@@ -251,6 +253,10 @@ impl AwsKind for Instance {
         let running = wait_state(aws, &instance, &["running"], WAIT).await?;
         let mut out = outcome(instance);
         out.attrs.insert(
+            NETWORK_INTERFACE_ID.into(),
+            primary_interface(&running).map_or(Value::Null, Value::from),
+        );
+        out.attrs.insert(
             PRIVATE_IP_ADDRESS.into(),
             running
                 .private_ip_address()
@@ -339,4 +345,13 @@ async fn change_type(aws: &Aws, instance: &str, instance_type: &str) -> Result<(
         .map_err(|e| aws.error("ec2:StartInstances", e))?;
     wait_state(aws, instance, &["running"], WAIT).await?;
     Ok(())
+}
+
+/// The instance's primary network interface (device 0): flow-log records name it.
+fn primary_interface(i: &aws_sdk_ec2::types::Instance) -> Option<&str> {
+    i.network_interfaces()
+        .iter()
+        .find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0))
+        .or_else(|| i.network_interfaces().first())
+        .and_then(|n| n.network_interface_id())
 }

@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_resourcegroupstagging::types::TagFilter;
 use serde_json::Value;
-use vpcform_diff::TAG_STACK;
 use vpcform_exec::{Operation, Outcome};
 use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
@@ -16,7 +14,7 @@ use crate::apply::{
     unless_gone,
 };
 use crate::kind::{AwsKind, Read, Scan};
-use crate::read::{Found, ReadCx, opt_str, placed, tags_value, unowned_conflict};
+use crate::read::{Found, ReadCx, opt_str, placed, tagged, tags_value, unowned_conflict};
 use crate::{Aws, AwsError};
 
 /// A log group's ARN without the `:*` that DescribeLogGroups appends.
@@ -25,7 +23,11 @@ fn bare_arn(arn: &str) -> &str {
 }
 
 async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
-    let (owned, groups) = tokio::try_join!(owned_tags(aws, cx.stack), all_groups(aws))?;
+    let (owned, groups) = tokio::try_join!(tagged(aws, Some(cx.stack), "logs"), all_groups(aws))?;
+    let owned: HashMap<String, BTreeMap<String, String>> = owned
+        .into_iter()
+        .map(|(arn, tags)| (bare_arn(&arn).to_string(), tags))
+        .collect();
     let mut found = Found::default();
     for group in groups {
         let name = group.log_group_name().unwrap_or_default();
@@ -83,35 +85,6 @@ async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, AwsEr
         .tags()
         .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default())
-}
-
-async fn owned_tags(
-    aws: &Aws,
-    stack: &str,
-) -> Result<HashMap<String, BTreeMap<String, String>>, AwsError> {
-    let mut pages = aws
-        .tagging
-        .get_resources()
-        .tag_filters(TagFilter::builder().key(TAG_STACK).values(stack).build())
-        .resource_type_filters("logs")
-        .into_paginator()
-        .send();
-    let mut out = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws.error("tag:GetResources", e))?;
-        for r in page.resource_tag_mapping_list() {
-            let Some(arn) = r.resource_arn() else {
-                continue;
-            };
-            let tags = r
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            out.insert(bare_arn(arn).to_string(), tags);
-        }
-    }
-    Ok(out)
 }
 
 async fn all_groups(aws: &Aws) -> Result<Vec<aws_sdk_cloudwatchlogs::types::LogGroup>, AwsError> {

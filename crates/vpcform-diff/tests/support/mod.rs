@@ -97,7 +97,7 @@ pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
     };
     let creates = plan(loaded, &live);
     for change in &creates.changes {
-        let id = fake_id(&change.address, &topology.stack.value);
+        let id = fake_id(&change.address, &change.after, &topology.stack.value);
         let mut attrs = change.after.clone();
         for (name, unknown) in &change.after_unknown {
             attrs.insert(name.clone(), resolve(&live, unknown));
@@ -113,6 +113,15 @@ pub fn applied(loaded: &vpcform_topology::Loaded) -> LiveState {
             if let Some(hash) = &change.config_hash {
                 tags.insert(vpcform_diff::TAG_CONFIG.into(), hash.clone().into());
             }
+        }
+        if change.kind == ResourceKind::Instance {
+            let eni = format!("eni-{}", change.address.name);
+            attrs.insert(
+                vpcform_topology::kinds::instance::NETWORK_INTERFACE_ID
+                    .as_str()
+                    .into(),
+                eni.into(),
+            );
         }
         if matches!(change.kind, ResourceKind::IamRole | ResourceKind::IamPolicy) {
             attrs.insert(attr::ARN.as_str().into(), Value::String(id.clone()));
@@ -198,9 +207,17 @@ fn resolve(live: &LiveState, unknown: &vpcform_diff::Unknown) -> Value {
 
 /// AWS-shaped ids: `vpc-<name>`, ARNs for IAM, names for log groups, and
 /// `container|key` for implicit objects.
-fn fake_id(address: &Address, stack: &str) -> String {
+fn fake_id(address: &Address, after: &BTreeMap<String, Value>, stack: &str) -> String {
     use ResourceKind as K;
     let name = &address.name;
+    // Kinds AWS knows by name: the name declared.
+    let aws_name = |attr: &str| {
+        after
+            .get(attr)
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_string()
+    };
     let key = address.key.clone().unwrap_or_default();
     match address.kind {
         K::DhcpOptions => format!("dopt-{name}"),
@@ -226,6 +243,14 @@ fn fake_id(address: &Address, stack: &str) -> String {
         K::IamRole => format!("arn:aws:iam::123456789012:role/{name}"),
         K::IamPolicy => format!("arn:aws:iam::123456789012:policy/vpcform/{stack}/{name}/{name}"),
         K::NetworkAcl => format!("acl-{name}"),
+        K::SnsTopic => format!(
+            "arn:aws:sns:us-east-1:123456789012:{}",
+            aws_name("topic_name")
+        ),
+        K::MetricFilter => format!("{}:{}", aws_name("log_group_name"), aws_name("filter_name")),
+        K::Alarm => aws_name("alarm_name"),
+        K::ContributorInsightsRule => aws_name("rule_name"),
+        K::Dashboard => aws_name("dashboard_name"),
         K::RouteTableAssociation => format!("rtbassoc-{name}-{key}"),
         K::NetworkAclAssociation => format!("aclassoc-{name}-{key}"),
         K::InternetGatewayAttachment
@@ -234,7 +259,8 @@ fn fake_id(address: &Address, stack: &str) -> String {
         | K::IamRolePolicyAttachment
         | K::NetworkAclEntry
         | K::TransitGatewayPropagation
-        | K::TransitGatewayRoute => format!("{name}|{key}"),
+        | K::TransitGatewayRoute
+        | K::SnsSubscription => format!("{name}|{key}"),
     }
 }
 

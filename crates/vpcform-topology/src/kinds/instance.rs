@@ -28,6 +28,8 @@ pub const IPV6_ADDRESS_COUNT: Attr = Attr::new("ipv6_address_count");
 /// Read but not planned: the instance's state and private address.
 pub const STATE: Attr = Attr::new("state");
 pub const PRIVATE_IP_ADDRESS: Attr = Attr::new("private_ip_address");
+/// Read but not planned: the primary network interface (flow-log records name it).
+pub const NETWORK_INTERFACE_ID: Attr = Attr::new("network_interface_id");
 
 /// An EC2 instance. Exactly one of `ami` and `ami-ssm-parameter`.
 #[derive(Clone, Debug, PartialEq, JsonSchema)]

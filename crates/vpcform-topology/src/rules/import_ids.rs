@@ -10,6 +10,20 @@ pub(crate) fn check(t: &Topology, cx: &mut Cx) {
     let mut seen: HashMap<&str, (Span, String)> = HashMap::new();
     for import in t.imports() {
         let id = import.id;
+        if import.shape == crate::attr::IdShape::NotAdoptable {
+            cx.push(
+                Diagnostic::error(
+                    "not-adoptable",
+                    id.span,
+                    format!(
+                        "{} cannot be adopted: AWS keeps no tags on it, so vpcform could not tell it is the stack's",
+                        import.address.kind.article_name()
+                    ),
+                )
+                .with_help("drop `import-id`: vpcform creates its own under a name that records the stack; delete the old one by hand once the new one works"),
+            );
+            continue;
+        }
         if !import.shape.admits(&id.value) {
             cx.push(
                 Diagnostic::error(

@@ -1,0 +1,212 @@
+//! `monitoring:` end to end against a private moto: the seed with alarms on
+//! rejected traffic (its log group, and instance-2 by its interface), a
+//! topic with an email subscription, Contributor Insights rules and a
+//! dashboard. Every object is created, read back from AWS as declared, and
+//! re-planned clean; a changed threshold is an in-place update.
+
+mod common;
+
+use common::*;
+
+const MONITORING: &str = "
+monitoring:
+  notify:
+    email: [ops@example.com]
+  rejects:
+    - log-group: flow-logs
+      threshold: 50
+      evaluation-periods: 3
+      datapoints-to-alarm: 2
+    - instance: instance-2
+      threshold: 5
+  contributors: true
+  dashboard: true
+";
+
+#[test]
+fn monitoring_creates_every_object_and_replans_clean() {
+    let moto = Moto::start();
+    let seed = std::fs::read_to_string(root().join("topology.yaml")).unwrap();
+    let dir = workdir(&(seed.clone() + MONITORING));
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+
+    let topics = rt.block_on(sdk.sns.list_topics().send()).unwrap();
+    let topic = topics.topics()[0].topic_arn().unwrap().to_string();
+    assert!(topic.ends_with(":vpc-monitoring-network-alerts"), "{topic}");
+    let subs = rt
+        .block_on(
+            sdk.sns
+                .list_subscriptions_by_topic()
+                .topic_arn(&topic)
+                .send(),
+        )
+        .unwrap();
+    let endpoints: Vec<&str> = subs
+        .subscriptions()
+        .iter()
+        .filter_map(|s| s.endpoint())
+        .collect();
+    assert_eq!(endpoints, ["ops@example.com"]);
+
+    let alarms = rt
+        .block_on(sdk.cloudwatch.describe_alarms().send())
+        .unwrap();
+    let mut seen: Vec<(String, f64, i32, i32, Vec<String>)> = alarms
+        .metric_alarms()
+        .iter()
+        .map(|a| {
+            (
+                a.alarm_name().unwrap().to_string(),
+                a.threshold().unwrap(),
+                a.evaluation_periods().unwrap(),
+                a.datapoints_to_alarm().unwrap(),
+                a.alarm_actions().to_vec(),
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen,
+        [
+            (
+                "vpc-monitoring-rejects-instance-instance-2".into(),
+                5.0,
+                1,
+                1,
+                vec![topic.clone()]
+            ),
+            (
+                "vpc-monitoring-rejects-log-group-flow-logs".into(),
+                50.0,
+                3,
+                2,
+                vec![topic.clone()]
+            ),
+        ]
+    );
+
+    // instance-2's filter names its primary interface, as flow-log records do.
+    let eni = rt.block_on(async {
+        let r = sdk
+            .ec2
+            .describe_instances()
+            .filters(by_tag("vpcform:address", "instance.instance-2"))
+            .send()
+            .await
+            .unwrap();
+        r.reservations()[0].instances()[0].network_interfaces()[0]
+            .network_interface_id()
+            .unwrap()
+            .to_string()
+    });
+    let filters = rt
+        .block_on(sdk.logs.describe_metric_filters().send())
+        .unwrap();
+    let instance_filter = filters
+        .metric_filters()
+        .iter()
+        .find(|f| {
+            f.filter_name()
+                == Some("vpcform/vpc-monitoring/metric-filter.rejects-instance-instance-2-records")
+        })
+        .expect("the instance's filter, named for its owner");
+    let pattern = instance_filter.filter_pattern().unwrap();
+    assert!(
+        pattern.contains(&format!("interface_id = \"{eni}\"")),
+        "{pattern}"
+    );
+    assert!(pattern.contains("action = \"REJECT\""), "{pattern}");
+    assert_eq!(
+        instance_filter.log_group_name(),
+        Some("ProjectVPCFlowLogGroups")
+    );
+
+    let rules = rt
+        .block_on(sdk.cloudwatch.describe_insight_rules().send())
+        .unwrap();
+    let mut names: Vec<&str> = rules
+        .insight_rules()
+        .iter()
+        .filter_map(|r| r.name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "vpc-monitoring-top-rejected-flow-logs",
+            "vpc-monitoring-top-talkers-flow-logs"
+        ]
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(rules.insight_rules()[0].definition().unwrap()).unwrap();
+    assert_eq!(
+        body["LogGroupNames"],
+        serde_json::json!(["ProjectVPCFlowLogGroups"])
+    );
+
+    let dash = rt
+        .block_on(
+            sdk.cloudwatch
+                .get_dashboard()
+                .dashboard_name("vpc-monitoring-network")
+                .send(),
+        )
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(dash.dashboard_body().unwrap()).unwrap();
+    let widgets = body["widgets"].as_array().unwrap();
+    assert!(
+        widgets[0]["properties"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("stack `vpc-monitoring`")
+    );
+    let titles: Vec<&str> = widgets
+        .iter()
+        .filter_map(|w| w["properties"]["title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"REJECT records: log-group-flow-logs"),
+        "{titles:?}"
+    );
+    assert!(titles.contains(&"See only rejected traffic"), "{titles:?}");
+    assert!(
+        widgets
+            .iter()
+            .all(|w| w["type"] != "metric" || w["properties"]["region"] == "us-east-1")
+    );
+
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&plan);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    // A new threshold changes the alarm in place, and the dashboard's threshold line.
+    let changed = seed + &MONITORING.replace("threshold: 5\n", "threshold: 7\n");
+    std::fs::write(dir.path().join("topology.yaml"), changed).unwrap();
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&plan);
+    assert!(
+        plan.stdout.contains("~ alarm.rejects-instance-instance-2"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let alarm = rt
+        .block_on(
+            sdk.cloudwatch
+                .describe_alarms()
+                .alarm_names("vpc-monitoring-rejects-instance-instance-2")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(alarm.metric_alarms()[0].threshold(), Some(7.0));
+    let again = vpcform(&moto, dir.path(), &["plan"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+}

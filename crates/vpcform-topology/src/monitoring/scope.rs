@@ -1,0 +1,133 @@
+//! Which flow logs record a `rejects` entry's traffic, and what in their
+//! records tells that traffic apart from the rest of the log group.
+
+use crate::address::ResourceKind;
+use crate::decode::Cx;
+use crate::diagnostic::Diagnostic;
+use crate::kinds::flow_log::FlowLog;
+use crate::kinds::metric_filter::{ID_PLACEHOLDER, Subject};
+use crate::model::Named;
+use crate::registry::Topology;
+
+use super::RejectAlarm;
+
+/// The VPC a subnet is in.
+fn vpc_of<'t>(t: &'t Topology, subnet: &str) -> Option<&'t str> {
+    t.subnets
+        .iter()
+        .find(|s| s.name.value == subnet)
+        .map(|s| s.spec.vpc.value.as_str())
+}
+
+fn subnet_of<'t>(t: &'t Topology, instance: &str) -> Option<&'t str> {
+    t.instances
+        .iter()
+        .find(|i| i.name.value == instance)
+        .map(|i| i.spec.subnet.value.as_str())
+}
+
+/// Whether the flow log records traffic in `subnet` (itself or its VPC).
+fn covers_subnet(t: &Topology, log: &FlowLog, subnet: &str) -> bool {
+    log.subnet.as_ref().is_some_and(|s| s.value == subnet)
+        || log.vpc.as_ref().map(|v| v.value.as_str()) == vpc_of(t, subnet)
+}
+
+/// The flow logs that record the entry's traffic; `None` (reported) when
+/// the entry names nothing declared.
+pub(super) fn covering<'t>(t: &'t Topology, r: &RejectAlarm) -> Option<Vec<&'t Named<FlowLog>>> {
+    let name = r.target.value.as_str();
+    let declared = t
+        .declared
+        .iter()
+        .any(|(n, k)| n.value == name && *k == r.scope);
+    if !declared {
+        // An undeclared name is reported by the reference check; say what kind was wanted.
+        return None;
+    }
+    let logs = t.flow_logs.iter();
+    Some(match r.scope {
+        ResourceKind::Vpc => logs
+            .filter(|l| l.spec.vpc.as_ref().is_some_and(|v| v.value == name))
+            .collect(),
+        ResourceKind::Subnet => logs.filter(|l| covers_subnet(t, &l.spec, name)).collect(),
+        ResourceKind::Instance => {
+            let subnet = subnet_of(t, name)?;
+            logs.filter(|l| covers_subnet(t, &l.spec, subnet)).collect()
+        }
+        _ => logs.filter(|l| l.spec.log_group.value == name).collect(),
+    })
+}
+
+/// Conditions on record fields (`vpc-id = {id}`), and the object whose id fills `{id}`.
+pub(super) type Distinction = (Vec<(&'static str, String)>, Option<Subject>);
+
+/// Conditions that keep only the entry's records of `group` (and whose id
+/// they name), or a located reason the records cannot tell.
+pub(super) fn distinguish(
+    t: &Topology,
+    r: &RejectAlarm,
+    group: &str,
+    fields: &[String],
+    cx: &mut Cx,
+) -> Option<Distinction> {
+    let name = r.target.value.as_str();
+    let writers: Vec<&FlowLog> = t
+        .flow_logs
+        .iter()
+        .filter(|l| l.spec.log_group.value == group)
+        .map(|l| &l.spec)
+        .collect();
+    let has = |f: &str| fields.iter().any(|x| x == f);
+    let subject = |kind, interface| Subject {
+        kind,
+        name: name.to_string(),
+        interface,
+    };
+    let by_id = |field: &'static str, s: Subject| {
+        Some((vec![(field, ID_PLACEHOLDER.to_string())], Some(s)))
+    };
+    let (exclusive, field, kind) = match r.scope {
+        ResourceKind::Vpc => {
+            let only = writers.iter().all(|l| {
+                l.vpc.as_ref().is_some_and(|v| v.value == name)
+                    || l.subnet
+                        .as_ref()
+                        .is_some_and(|s| vpc_of(t, &s.value) == Some(name))
+            });
+            (only, "vpc-id", ResourceKind::Vpc)
+        }
+        ResourceKind::Subnet => {
+            let only = writers
+                .iter()
+                .all(|l| l.subnet.as_ref().is_some_and(|s| s.value == name));
+            (only, "subnet-id", ResourceKind::Subnet)
+        }
+        ResourceKind::Instance if has("instance-id") => {
+            return by_id("instance-id", subject(ResourceKind::Instance, false));
+        }
+        ResourceKind::Instance if has("interface-id") => {
+            return by_id("interface-id", subject(ResourceKind::Instance, true));
+        }
+        ResourceKind::Instance => (false, "instance-id", ResourceKind::Instance),
+        _ => return Some((Vec::new(), None)),
+    };
+    if exclusive {
+        return Some((Vec::new(), None));
+    }
+    if has(field) {
+        return by_id(field, subject(kind, false));
+    }
+    cx.push(
+        Diagnostic::error(
+            "invalid-monitoring",
+            r.target.span,
+            format!(
+                "log group `{group}` also holds other traffic's records, and their format has no `{field}` to tell `{name}`'s apart"
+            ),
+        )
+        .with_help(format!(
+            "add `{field}` to the flow log's `format`, give `{name}` a flow log of its own log group, or watch `log-group: {group}`"
+        )),
+    );
+    None
+}
