@@ -19,18 +19,24 @@ use crate::{FileArg, Output, out};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum MonitorCommand {
-    /// Evaluate a metric filter and an alarm over flow-log records: what matches, and when the alarm fires.
+    /// Evaluate the topology's alarms (or one given by flags) over flow-log records: what matches, and when each alarm fires.
     #[command(
-        after_help = "Filter patterns follow CloudWatch Logs: space-delimited `[a, b = v*, ..., c > 10 || c < 2]`, or terms (`ERROR`, `\"a phrase\"`, `?A ?B`, `-C`). The alarm is evaluated as CloudWatch does: the statistic of each period's values, at least --datapoints-to-alarm of the last --evaluation-periods breaching, missing data as --missing-data says.\n\nExamples:\n  vpcform monitor test --input flows.log --threshold 5 --period 1m \\\n    --pattern '[version, account, eni, source, destination, srcport, destport=\"3389\", protocol=\"6\", packets, bytes, windowstart, windowend, action=\"REJECT\", flowlogstatus]'\n  vpcform monitor test --since 1h --pattern '[..., action=\"REJECT\", status]' --threshold 10 --period 5m"
+        after_help = "Without --pattern, every alarm of the topology whose metric is one of its metric filters is tested (--alarm NAME picks some), with the filter's pattern, value and default, and the alarm's statistic, period, threshold, M of N and missing-data treatment. A pattern naming an object's id (`{id}`, from `id-of`) needs that id: --id vpc.NAME=vpc-0abc (or subnet.NAME, instance.NAME, instance.NAME.interface); without it the alarm's answer is unknown.\n\nFilter patterns follow CloudWatch Logs: space-delimited `[a, b = v*, ..., c > 10 || c < 2]`, or terms (`ERROR`, `\"a phrase\"`, `?A ?B`, `-C`). The alarm is evaluated as CloudWatch does: the statistic of each period's values, at least --datapoints-to-alarm of the last --evaluation-periods breaching, missing data as --missing-data says.\n\nExamples:\n  vpcform monitor test --input flows.log --threshold 5 --period 1m \\\n    --pattern '[version, account, eni, source, destination, srcport, destport=\"3389\", protocol=\"6\", packets, bytes, windowstart, windowend, action=\"REJECT\", flowlogstatus]'\n  vpcform monitor test --since 1h --pattern '[..., action=\"REJECT\", status]' --threshold 10 --period 5m"
     )]
     Test(TestArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct TestArgs {
-    /// The metric filter's pattern.
-    #[arg(long, value_name = "PATTERN")]
-    pattern: String,
+    /// Test only these alarms of the topology (logical names).
+    #[arg(long = "alarm", value_name = "NAME", conflicts_with = "pattern")]
+    alarms: Vec<String>,
+    /// The AWS id a filter's `{id}` stands for: `instance.web.interface=eni-0abc`.
+    #[arg(long = "id", value_name = "OBJECT=ID")]
+    ids: Vec<String>,
+    /// A metric filter's pattern, instead of the topology's filters.
+    #[arg(long, value_name = "PATTERN", requires = "threshold")]
+    pattern: Option<String>,
     /// What a matching record adds: a number, or `$FIELD` of the pattern.
     #[arg(long, value_name = "VALUE", default_value = "1")]
     value: String,
@@ -42,8 +48,9 @@ pub(crate) struct TestArgs {
     /// The alarm's period, e.g. 1m, 5m.
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     period: String,
+    /// The alarm's threshold (with --pattern).
     #[arg(long, value_name = "NUMBER")]
-    threshold: f64,
+    threshold: Option<f64>,
     /// How the statistic is compared with the threshold: >=, >, <, <=.
     #[arg(long, value_name = "OP", default_value = ">=")]
     comparison: String,
@@ -97,16 +104,117 @@ pub(crate) fn run_monitor(command: &MonitorCommand, output: Output) -> anyhow::R
     }
 }
 
+/// One alarm to test: its name, filter and evaluation, or why it cannot be.
+struct Tested {
+    name: String,
+    filter: Result<MetricFilter, String>,
+    alarm: Alarm,
+}
+
+/// What one alarm did over the records.
+struct Outcome<'t> {
+    tested: &'t Tested,
+    matched: usize,
+    series: Vec<Datapoint>,
+    transitions: Vec<Transition>,
+}
+
 fn run_test(args: &TestArgs, output: Output) -> anyhow::Result<ExitCode> {
-    let pattern = match FilterPattern::parse(&args.pattern) {
-        Ok(p) => p,
-        Err(e) => bail!(
+    let tested = match &args.pattern {
+        Some(pattern) => vec![from_flags(args, pattern)?],
+        None => from_topology(args, output)?,
+    };
+    let events = read_events(args, output)?;
+    let (from, to) = match (events.first(), events.last()) {
+        (Some(a), Some(b)) => (a.0, b.0),
+        _ => bail!("no records to test the filter on"),
+    };
+    let outcomes: Vec<Option<Outcome>> = tested
+        .iter()
+        .map(|t| {
+            let filter = t.filter.as_ref().ok()?;
+            let matched = events
+                .iter()
+                .filter(|(_, m)| filter.pattern.matches(m).is_some())
+                .count();
+            let series = filter.series(
+                events.iter().map(|(t, m)| (*t, m.as_str())),
+                t.alarm.period_ms,
+                t.alarm.statistic,
+            );
+            let transitions = t.alarm.evaluate(&series, from, to);
+            Some(Outcome {
+                tested: t,
+                matched,
+                series,
+                transitions,
+            })
+        })
+        .collect();
+    match (args.format, &args.pattern) {
+        (Format::Json, Some(_)) => {
+            let o = outcomes[0].as_ref().expect("a flag filter always parses");
+            out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json_of(o, events.len()))?
+            ));
+        }
+        (Format::Json, None) => {
+            let alarms: Vec<serde_json::Value> = tested
+                .iter()
+                .zip(&outcomes)
+                .map(|(t, o)| match (o, &t.filter) {
+                    (Some(o), _) => json_of(o, events.len()),
+                    (None, Err(why)) => serde_json::json!({ "alarm": t.name, "unknown": why }),
+                    (None, Ok(_)) => serde_json::Value::Null,
+                })
+                .collect();
+            let doc = serde_json::json!({ "records": events.len(), "alarms": alarms });
+            out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
+        }
+        (Format::Text, _) => {
+            let mut s = String::new();
+            for (t, o) in tested.iter().zip(&outcomes) {
+                if args.pattern.is_none() {
+                    s.push_str(&format!("\n== {} ==\n", terminal(&t.name)));
+                }
+                match (o, &t.filter) {
+                    (Some(o), _) => s.push_str(&text(o, events.len(), from)),
+                    (None, Err(why)) => s.push_str(&format!("  unknown: {}\n", terminal(why))),
+                    (None, Ok(_)) => {}
+                }
+            }
+            out(&s);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn json_of(o: &Outcome, records: usize) -> serde_json::Value {
+    serde_json::json!({
+        "alarm": o.tested.name,
+        "records": records,
+        "matched": o.matched,
+        "datapoints": o.series,
+        "transitions": o.transitions,
+        "fires": o.transitions.iter().filter(|t| t.state == State::Alarm).count(),
+    })
+}
+
+/// A filter's pattern parsed, or the pattern error shown at its place.
+fn parse_pattern(text: &str) -> anyhow::Result<FilterPattern> {
+    FilterPattern::parse(text).map_err(|e| {
+        anyhow::anyhow!(
             "the filter pattern is not valid: {}\n  {}\n  {}^",
             e.message,
-            terminal(&args.pattern),
+            terminal(text),
             " ".repeat(e.offset)
-        ),
-    };
+        )
+    })
+}
+
+fn from_flags(args: &TestArgs, pattern: &str) -> anyhow::Result<Tested> {
+    let pattern = parse_pattern(pattern)?;
     let value = MetricValue::parse(&args.value).map_err(anyhow::Error::msg)?;
     if let MetricValue::Field(f) = &value
         && !pattern.field_names().contains(&f.as_str())
@@ -118,43 +226,96 @@ fn run_test(args: &TestArgs, output: Output) -> anyhow::Result<ExitCode> {
         value,
         default: args.default,
     };
-    let alarm = alarm(args)?;
-    let events = read_events(args, output)?;
-    let (from, to) = match (events.first(), events.last()) {
-        (Some(a), Some(b)) => (a.0, b.0),
-        _ => bail!("no records to test the filter on"),
+    Ok(Tested {
+        name: "--pattern".into(),
+        filter: Ok(filter),
+        alarm: alarm(args)?,
+    })
+}
+
+/// The topology's alarms on its metric filters, as AWS would evaluate them.
+fn from_topology(args: &TestArgs, output: Output) -> anyhow::Result<Vec<Tested>> {
+    let loaded = load(&args.file)?;
+    let Some((topology, _)) = loaded.valid() else {
+        report(&loaded, output, false);
+        bail!("{}: the topology has errors", loaded.source.name);
     };
-    let matched = events
+    let ids: Vec<(&str, &str)> = args
+        .ids
         .iter()
-        .filter(|(_, m)| filter.pattern.matches(m).is_some())
-        .count();
-    let series = filter.series(
-        events.iter().map(|(t, m)| (*t, m.as_str())),
-        alarm.period_ms,
-        alarm.statistic,
-    );
-    let transitions = alarm.evaluate(&series, from, to);
-    match args.format {
-        Format::Json => out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "records": events.len(),
-                "matched": matched,
-                "datapoints": series,
-                "transitions": transitions,
-                "fires": transitions.iter().filter(|t| t.state == State::Alarm).count(),
-            }))?
-        )),
-        Format::Text => out(&text(
-            args,
-            &alarm,
-            (events.len(), matched),
-            &series,
-            &transitions,
-            from,
-        )),
+        .map(|s| {
+            s.split_once('=')
+                .with_context(|| format!("--id {s}: write OBJECT=ID"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut out = Vec::new();
+    for a in topology.alarms.iter() {
+        if !args.alarms.is_empty() && !args.alarms.contains(&a.name.value) {
+            continue;
+        }
+        let Some(f) = a.spec.metric_filter.as_ref() else {
+            continue; // An AWS metric: no records make it.
+        };
+        let Some(filter) = topology
+            .metric_filters
+            .iter()
+            .find(|x| x.name.value == f.value)
+        else {
+            continue;
+        };
+        out.push(Tested {
+            name: format!("alarm.{}", a.name.value),
+            filter: topology_filter(&filter.spec, &ids),
+            alarm: topology_alarm(&a.spec),
+        });
     }
-    Ok(ExitCode::SUCCESS)
+    for wanted in &args.alarms {
+        if !topology.alarms.iter().any(|a| &a.name.value == wanted) {
+            bail!("--alarm {wanted}: the topology declares no such alarm");
+        }
+    }
+    if out.is_empty() {
+        bail!(
+            "the topology has no alarm on a metric filter; declare one, or give --pattern and --threshold"
+        );
+    }
+    Ok(out)
+}
+
+fn topology_filter(
+    f: &vpcform_topology::kinds::metric_filter::MetricFilter,
+    ids: &[(&str, &str)],
+) -> Result<MetricFilter, String> {
+    use vpcform_topology::kinds::metric_filter::ID_PLACEHOLDER;
+    let mut text = f.pattern.value.clone();
+    if let Some(subject) = &f.id_of {
+        let wanted = subject.value.to_string();
+        let Some((_, id)) = ids.iter().find(|(k, _)| *k == wanted) else {
+            return Err(format!(
+                "its filter matches records of {wanted} by AWS id, which the records alone cannot tell; give --id {wanted}=ID"
+            ));
+        };
+        text = text.replace(ID_PLACEHOLDER, id);
+    }
+    let pattern = FilterPattern::parse(&text).map_err(|e| e.to_string())?;
+    let value = MetricValue::parse(f.value_text())?;
+    Ok(MetricFilter {
+        pattern,
+        value,
+        default: f.default_value.as_ref().map(|d| d.value),
+    })
+}
+
+fn topology_alarm(a: &vpcform_topology::kinds::alarm::Alarm) -> Alarm {
+    Alarm {
+        statistic: a.statistic(),
+        period_ms: a.period() * 1000,
+        threshold: a.threshold.value,
+        comparison: a.comparison(),
+        evaluation_periods: a.evaluation_periods().max(1) as usize,
+        datapoints_to_alarm: a.datapoints_to_alarm().max(1) as usize,
+        missing: a.missing_data(),
+    }
 }
 
 fn alarm(args: &TestArgs) -> anyhow::Result<Alarm> {
@@ -167,18 +328,17 @@ fn alarm(args: &TestArgs) -> anyhow::Result<Alarm> {
             args.period
         );
     }
-    let comparison = match args.comparison.as_str() {
-        ">=" => Comparison::GreaterThanOrEqualToThreshold,
-        ">" => Comparison::GreaterThanThreshold,
-        "<" => Comparison::LessThanThreshold,
-        "<=" => Comparison::LessThanOrEqualToThreshold,
-        other => bail!("--comparison {other}: use >=, >, < or <="),
+    let Some(comparison) = Comparison::parse(&args.comparison) else {
+        bail!("--comparison {}: use >=, >, < or <=", args.comparison);
     };
     let n = args.evaluation_periods.max(1);
     let m = args.datapoints_to_alarm.unwrap_or(n);
     if m == 0 || m > n {
         bail!("--datapoints-to-alarm {m}: between 1 and --evaluation-periods ({n})");
     }
+    let Some(threshold) = args.threshold else {
+        bail!("--threshold: the alarm's threshold is needed with --pattern");
+    };
     Ok(Alarm {
         statistic: match args.statistic {
             StatisticArg::Sum => Statistic::Sum,
@@ -188,7 +348,7 @@ fn alarm(args: &TestArgs) -> anyhow::Result<Alarm> {
             StatisticArg::Maximum => Statistic::Maximum,
         },
         period_ms,
-        threshold: args.threshold,
+        threshold,
         comparison,
         evaluation_periods: n,
         datapoints_to_alarm: m,
@@ -247,21 +407,17 @@ fn read_events(args: &TestArgs, output: Output) -> anyhow::Result<Vec<(i64, Stri
     Ok(events)
 }
 
-fn text(
-    args: &TestArgs,
-    alarm: &Alarm,
-    (records, matched): (usize, usize),
-    series: &[Datapoint],
-    transitions: &[Transition],
-    from: i64,
-) -> String {
+fn text(o: &Outcome, records: usize, from: i64) -> String {
     use std::fmt::Write as _;
+    let alarm = &o.tested.alarm;
+    let (series, transitions) = (&o.series, &o.transitions);
     let mut s = String::new();
     let period =
         humantime::format_duration(std::time::Duration::from_millis(alarm.period_ms as u64));
     let _ = writeln!(
         s,
-        "{matched} of {records} records match the filter; {} datapoint(s) of {:?} per {period}",
+        "{} of {records} records match the filter; {} datapoint(s) of {:?} per {period}",
+        o.matched,
         series.len(),
         alarm.statistic
     );
@@ -271,7 +427,7 @@ fn text(
         "\nAlarm: {:?} {} {} for {} of {} period(s) of {period}, missing data: {:?}",
         alarm.statistic,
         alarm.comparison.symbol(),
-        args.threshold,
+        alarm.threshold,
         alarm.datapoints_to_alarm,
         alarm.evaluation_periods,
         alarm.missing

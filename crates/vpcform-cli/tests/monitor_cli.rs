@@ -129,3 +129,106 @@ fn a_broken_pattern_is_refused_at_its_place() {
     );
     assert!(stderr.contains("  [a, b > x]\n      ^"), "{stderr}");
 }
+
+/// The seed's network with its own alarms: RDP rejects at five a minute (a
+/// declared filter), every REJECT of the log group, and instance-2's by its
+/// interface (whose id only the account knows).
+const WATCHED: &str = r#"
+metric-filters:
+  rdp-rejects:
+    log-group: flow-logs
+    pattern: '[version, account, eni, source, destination, srcport, destport = "3389", protocol = "6", packets, bytes, start, end, action = "REJECT", status]'
+    metric-name: RdpRejects
+alarms:
+  rdp-burst:
+    name: rdp-burst
+    metric-filter: rdp-rejects
+    threshold: 5
+    period: 60
+    missing-data: notBreaching
+monitoring:
+  rejects:
+    - log-group: flow-logs
+      threshold: 100
+    - instance: instance-2
+      threshold: 5
+      period: 60
+"#;
+
+#[test]
+fn the_topologys_alarms_are_tested_with_their_own_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../topology.yaml"))
+        .unwrap();
+    std::fs::write(dir.path().join("topology.yaml"), seed + WATCHED).unwrap();
+    std::fs::write(dir.path().join("flows.log"), records()).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vpcform"))
+            .args([
+                "monitor",
+                "test",
+                "--input",
+                "flows.log",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let json = run(&[]);
+    let by_name = |json: &serde_json::Value, name: &str| {
+        json["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["alarm"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+    };
+    let rdp = by_name(&json, "alarm.rdp-burst");
+    assert_eq!(rdp["matched"], 9);
+    assert_eq!(rdp["fires"], 1);
+    let alarm_at: Vec<i64> = rdp["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == "ALARM")
+        .map(|t| t["at_ms"].as_i64().unwrap() / 1000)
+        .collect();
+    assert_eq!(alarm_at, [1_764_900_300]);
+    // Nine REJECTs in a 5-minute period never reach 100.
+    let group = by_name(&json, "alarm.rejects-log-group-flow-logs");
+    assert_eq!(
+        (group["matched"].clone(), group["fires"].clone()),
+        (9.into(), 0.into())
+    );
+    // instance-2's filter needs its interface's id: unknown, and says how to give it.
+    let unknown = by_name(&json, "alarm.rejects-instance-instance-2");
+    let why = unknown["unknown"].as_str().unwrap();
+    assert!(
+        why.contains("--id instance.instance-2.interface=ID"),
+        "{why}"
+    );
+    // Given the id the records carry, it fires as the RDP alarm does.
+    let json = run(&[
+        "--alarm",
+        "rejects-instance-instance-2",
+        "--id",
+        "instance.instance-2.interface=eni-0a",
+    ]);
+    assert_eq!(json["alarms"].as_array().unwrap().len(), 1);
+    let instance = by_name(&json, "alarm.rejects-instance-instance-2");
+    assert_eq!(
+        (instance["matched"].clone(), instance["fires"].clone()),
+        (9.into(), 1.into())
+    );
+}
