@@ -4,7 +4,8 @@
 # validate → reach (from the topology) → plan → apply → reach --live (the
 # seed's step 8, and what a console change does to it) → plan (no changes)
 # → a reviewed change (broadening, a group replaced through a stand-in)
-# → the flow-log queries of step 9 → destroy; then a production-shaped VPC
+# → the flow-log queries of step 9, explain, monitoring (alarms, topic,
+# contributor rules, dashboard; `monitor test` on the recorded traffic) → destroy; then a production-shaped VPC
 # (examples/production-vpc.yaml) applied, re-planned and asked about, and
 # a transit hub (examples/transit-hub.yaml) with a pull request that breaks
 # its segmentation; and one file as two environments (examples/environments.yaml)
@@ -68,6 +69,30 @@ log "step 8 checked against the configuration and what the flow logs saw"
 step verify --engine local --since 2h
 log "why each REJECT happened: the setting that dropped it, and the fix (flow logs only say REJECT)"
 step explain --engine local --since 2h
+log "monitoring that runs by itself: the seed's topology plus a monitoring: section (alarms on rejected"
+log "traffic to a topic, Contributor Insights rules, a dashboard), planned as ordinary objects"
+mon="$(mktemp -d)"
+cat topology.yaml - >"$mon/topology.yaml" <<'YAML'
+
+monitoring:
+  notify: { email: [ops@example.com] }
+  rejects:
+    - log-group: flow-logs
+      threshold: 20
+    - instance: instance-2
+      threshold: 1
+      period: 60
+  contributors: true
+  dashboard: true
+YAML
+step plan -f "$mon/topology.yaml" | grep -E '^  # |^Plan:'
+step apply -f "$mon/topology.yaml" --auto-approve 2>&1 | tail -1
+step plan -f "$mon/topology.yaml" --detailed-exitcode | grep -E '^No changes|^Plan:'
+log "which alarm the recorded traffic would have fired, and when (moto evaluates no alarm; vpcform does, as CloudWatch would)"
+step monitor test -f "$mon/topology.yaml" --since 2h
+log "back to the seed's topology: the monitoring objects go"
+step apply -f topology.yaml --auto-approve 2>&1 | tail -1
+rm -rf "$mon"
 step query
 for q in all-events rejected between-instances by-protocol; do
   step query "$q" --engine local --since 2h

@@ -240,14 +240,19 @@ fn from_topology(args: &TestArgs, output: Output) -> anyhow::Result<Vec<Tested>>
         report(&loaded, output, false);
         bail!("{}: the topology has errors", loaded.source.name);
     };
-    let ids: Vec<(&str, &str)> = args
+    let mut ids: Vec<(String, String)> = args
         .ids
         .iter()
         .map(|s| {
-            s.split_once('=')
-                .with_context(|| format!("--id {s}: write OBJECT=ID"))
+            let (k, v) = s
+                .split_once('=')
+                .with_context(|| format!("--id {s}: write OBJECT=ID"))?;
+            Ok((k.to_string(), v.to_string()))
         })
         .collect::<anyhow::Result<_>>()?;
+    if args.since.is_some() {
+        ids.extend(live_ids(args, topology)?);
+    }
     let mut out = Vec::new();
     for a in topology.alarms.iter() {
         if !args.alarms.is_empty() && !args.alarms.contains(&a.name.value) {
@@ -282,9 +287,37 @@ fn from_topology(args: &TestArgs, output: Output) -> anyhow::Result<Vec<Tested>>
     Ok(out)
 }
 
+/// With `--since` the account is read anyway: the ids filters name, from it.
+fn live_ids(
+    args: &TestArgs,
+    topology: &vpcform_topology::Topology,
+) -> anyhow::Result<Vec<(String, String)>> {
+    use vpcform_topology::kinds::instance::NETWORK_INTERFACE_ID;
+    let live = crate::runtime()?.block_on(async {
+        let aws = connect(&args.aws, topology).await?;
+        anyhow::Ok(vpcform_aws::read_live_state(&aws, topology).await?)
+    })?;
+    let mut out = Vec::new();
+    for f in topology.metric_filters.iter() {
+        let Some(subject) = &f.spec.id_of else {
+            continue;
+        };
+        let address = vpcform_topology::Address::new(subject.value.kind, &subject.value.name);
+        let Some(object) = live.objects.get(&address) else {
+            continue;
+        };
+        let id = match subject.value.interface {
+            true => NETWORK_INTERFACE_ID.str(&object.attrs).map(str::to_string),
+            false => Some(object.id.clone()),
+        };
+        out.extend(id.map(|id| (subject.value.to_string(), id)));
+    }
+    Ok(out)
+}
+
 fn topology_filter(
     f: &vpcform_topology::kinds::metric_filter::MetricFilter,
-    ids: &[(&str, &str)],
+    ids: &[(String, String)],
 ) -> Result<MetricFilter, String> {
     use vpcform_topology::kinds::metric_filter::ID_PLACEHOLDER;
     let mut text = f.pattern.value.clone();
@@ -292,7 +325,7 @@ fn topology_filter(
         let wanted = subject.value.to_string();
         let Some((_, id)) = ids.iter().find(|(k, _)| *k == wanted) else {
             return Err(format!(
-                "its filter matches records of {wanted} by AWS id, which the records alone cannot tell; give --id {wanted}=ID"
+                "its filter matches records of {wanted} by AWS id, which the records alone cannot tell and the account does not have yet; give --id {wanted}=ID"
             ));
         };
         text = text.replace(ID_PLACEHOLDER, id);
