@@ -15,6 +15,7 @@ correction that silently did not apply would make tests lie.
 """
 
 import inspect
+import json
 import ipaddress
 import re
 import sys
@@ -108,6 +109,8 @@ from moto.ec2.responses import transit_gateway_route_tables as r_rtb  # noqa: E4
 from moto.utilities.utils import str2bool  # noqa: E402
 from moto.cloudwatch.exceptions import ResourceNotFoundException  # noqa: E402
 from moto.cloudwatch.models import CloudWatchBackend  # noqa: E402
+from moto.logs.exceptions import ResourceNotFoundException as LogsNotFound  # noqa: E402
+from moto.logs.responses import LogsResponse  # noqa: E402
 
 TGW = m_tgw.TransitGateway
 TgwBackend = m_tgw.TransitGatewayBackend
@@ -813,6 +816,63 @@ def cloudwatch_tag_resource(self, arn, tags):
     if arn not in known:
         raise ResourceNotFoundException
     self.tagger.tag_resource(arn, self.tagger.convert_dict_to_tags_input(tags))
+
+
+# ---------------------------------------------------------------------------
+# CloudWatch Logs: query definitions, which moto 5.2.5 lacks.
+
+
+def _query_definitions(backend):
+    return backend.__dict__.setdefault("_vpcform_query_definitions", {})
+
+
+@_replaces(LogsResponse, "put_query_definition", NEW)
+def put_query_definition(self):
+    """AWS (CloudWatch Logs API Reference, PutQueryDefinition): creates a saved
+    Logs Insights query and answers its new id; given `queryDefinitionId`, sets
+    that one's name, queryString and logGroupNames to the values sent (none
+    kept: no logGroupNames means none)."""
+    import time
+    import uuid
+
+    definitions = _query_definitions(self.logs_backend)
+    given = self._get_param("queryDefinitionId")
+    if given and given not in definitions:
+        raise LogsNotFound("The specified query definition does not exist.")
+    qid = given or str(uuid.uuid4())
+    definitions[qid] = {
+        "queryDefinitionId": qid,
+        "name": self._get_param("name"),
+        "queryString": self._get_param("queryString"),
+        "logGroupNames": self._get_param("logGroupNames") or [],
+        "lastModified": int(time.time() * 1000),
+    }
+    return json.dumps({"queryDefinitionId": qid})
+
+
+@_replaces(LogsResponse, "describe_query_definitions", NEW)
+def describe_query_definitions(self):
+    """AWS: DescribeQueryDefinitions lists saved queries, those whose names start
+    with `queryDefinitionNamePrefix` when given, `maxResults` (1-1000, default
+    1000) a page with `nextToken` for the next."""
+    prefix = self._get_param("queryDefinitionNamePrefix") or ""
+    size = int(self._get_param("maxResults") or 1000)
+    start = int(self._get_param("nextToken") or 0)
+    found = [d for d in _query_definitions(self.logs_backend).values() if d["name"].startswith(prefix)]
+    found.sort(key=lambda d: d["name"])
+    page = {"queryDefinitions": found[start:start + size]}
+    if start + size < len(found):
+        page["nextToken"] = str(start + size)
+    return json.dumps(page)
+
+
+@_replaces(LogsResponse, "delete_query_definition", NEW)
+def delete_query_definition(self):
+    """AWS: DeleteQueryDefinition removes a saved query by id; an unknown id is
+    ResourceNotFoundException."""
+    if _query_definitions(self.logs_backend).pop(self._get_param("queryDefinitionId"), None) is None:
+        raise LogsNotFound("The specified query definition does not exist.")
+    return json.dumps({"success": True})
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! `monitoring:` end to end against a private moto: the seed with alarms on
 //! rejected traffic (its log group, and instance-2 by its interface), a
 //! topic with an email subscription, Contributor Insights rules and a
-//! dashboard. Every object is created, read back from AWS as declared, and
+//! dashboard, the saved queries. Every object is created, read back from AWS as declared, and
 //! re-planned clean; a changed threshold is an in-place update.
 
 mod common;
@@ -21,6 +21,7 @@ monitoring:
       threshold: 5
   contributors: true
   dashboard: true
+  query-definitions: true
 ";
 
 #[test]
@@ -175,6 +176,34 @@ fn monitoring_creates_every_object_and_replans_clean() {
         widgets
             .iter()
             .all(|w| w["type"] != "metric" || w["properties"]["region"] == "us-east-1")
+    );
+
+    // The topology's queries without instance addresses, saved under the stack's folder.
+    let saved = rt
+        .block_on(sdk.logs.describe_query_definitions().send())
+        .unwrap();
+    let mut saved: Vec<(&str, &str)> = saved
+        .query_definitions()
+        .iter()
+        .map(|q| (q.name().unwrap(), q.query_string().unwrap()))
+        .collect();
+    saved.sort();
+    assert_eq!(
+        saved,
+        [
+            (
+                "vpcform/vpc-monitoring/query-definition.query-all-events",
+                "fields @timestamp, srcAddr, dstAddr, action, bytes, protocol | sort @timestamp desc"
+            ),
+            (
+                "vpcform/vpc-monitoring/query-definition.query-by-protocol",
+                "stats count() by protocol"
+            ),
+            (
+                "vpcform/vpc-monitoring/query-definition.query-rejected",
+                "filter action = 'REJECT' | fields @timestamp, srcAddr, dstAddr, protocol, bytes | sort @timestamp desc"
+            ),
+        ]
     );
 
     let plan = vpcform(&moto, dir.path(), &["plan"]);

@@ -150,7 +150,8 @@ impl Grants {
             | K::MetricFilter
             | K::Alarm
             | K::ContributorInsightsRule
-            | K::Dashboard => Grants::Nothing,
+            | K::Dashboard
+            | K::QueryDefinition => Grants::Nothing,
         }
     }
 }

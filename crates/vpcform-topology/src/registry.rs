@@ -70,6 +70,7 @@ macro_rules! with_registry {
             Alarm => alarm::Alarm, "alarm", "a metric alarm", section(alarms = "alarms");
             ContributorInsightsRule => contributor_rule::ContributorRule, "contributor-insights-rule", "a Contributor Insights rule", section(contributor_insights_rules = "contributor-insights-rules");
             Dashboard => dashboard::Dashboard, "dashboard", "a dashboard", section(dashboards = "dashboards");
+            QueryDefinition => query_definition::QueryDefinition, "query-definition", "a Logs Insights query definition", section(query_definitions = "query-definitions");
         }
     };
 }
@@ -195,7 +196,7 @@ macro_rules! define_kinds {
             /// Policy-check findings accepted knowingly (`validate` and `plan` report the rest).
             #[schemars(default)]
             pub waivers: Vec<crate::waiver::Waiver>,
-            /// What to watch: expands into topics, filters, alarms, rules and a dashboard.
+            /// What to watch: expands into a topic, filters, alarms, rules, a dashboard and saved queries.
             pub monitoring: Option<crate::monitoring::Monitoring>,
             /// Every logical name declared, with its kind, including resources that
             /// failed to decode (so references to them are not reported as undefined).

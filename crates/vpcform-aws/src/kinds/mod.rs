@@ -17,6 +17,7 @@ pub(crate) mod nat_gateway;
 pub(crate) mod network_acl;
 pub(crate) mod peering;
 pub(crate) mod prefix_list;
+pub(crate) mod query_definition;
 pub(crate) mod route_table;
 pub(crate) mod security_group;
 pub(crate) mod sns;

@@ -251,6 +251,7 @@ fn fake_id(address: &Address, after: &BTreeMap<String, Value>, stack: &str) -> S
         K::Alarm => aws_name("alarm_name"),
         K::ContributorInsightsRule => aws_name("rule_name"),
         K::Dashboard => aws_name("dashboard_name"),
+        K::QueryDefinition => format!("qd-{name}"),
         K::RouteTableAssociation => format!("rtbassoc-{name}-{key}"),
         K::NetworkAclAssociation => format!("aclassoc-{name}-{key}"),
         K::InternetGatewayAttachment

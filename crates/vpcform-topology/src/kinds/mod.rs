@@ -19,6 +19,7 @@ pub mod nat_gateway;
 pub mod network_acl;
 pub mod peering;
 pub mod prefix_list;
+pub mod query_definition;
 pub mod route_table;
 pub mod security_group;
 pub mod sns;

@@ -19,6 +19,7 @@ use crate::kinds::contributor_rule::ContributorRule;
 use crate::kinds::dashboard::Dashboard;
 use crate::kinds::flow_log::{DEFAULT_FLOW_LOG_FORMAT, FlowLog, TrafficType};
 use crate::kinds::metric_filter::{MetricFilter, Subject};
+use crate::kinds::query_definition::QueryDefinition;
 use crate::kinds::sns::{SnsTopic, Subscription, SubscriptionProtocol};
 use crate::model::{At, Named, Ref};
 use crate::registry::Topology;
@@ -36,6 +37,7 @@ pub struct Monitoring {
     pub rejects: Vec<RejectAlarm>,
     pub contributors: Option<At<bool>>,
     pub dashboard: Option<At<bool>>,
+    pub query_definitions: Option<At<bool>>,
 }
 
 /// The topic every alarm notifies, and who is subscribed.
@@ -116,7 +118,8 @@ impl JsonSchema for Monitoring {
                     }
                 },
                 "contributors": { "description": "Contributor Insights rules for top talkers and top rejected sources of each flow-log group.", "type": "boolean" },
-                "dashboard": { "description": "One dashboard for the stack (`dashboard.network`).", "type": "boolean" }
+                "dashboard": { "description": "One dashboard for the stack (`dashboard.network`).", "type": "boolean" },
+                "query-definitions": { "description": "The topology's `queries:` saved as Logs Insights query definitions (`query-definition.query-NAME`), those that name no instance address.", "type": "boolean" }
             },
             "additionalProperties": false
         })
@@ -132,12 +135,14 @@ pub(crate) fn decode(node: &Node, cx: &mut Cx) -> Option<Monitoring> {
         .map(|n| list_of(n, cx, |n, cx| Some(decode_reject(n, cx))));
     let contributors = f.maybe("contributors", cx);
     let dashboard = f.maybe("dashboard", cx);
+    let query_definitions = f.maybe("query-definitions", cx);
     f.finish(cx);
     Some(Monitoring {
         notify: notify.unwrap_or(Some(None))?,
         rejects: rejects.flatten().into_iter().flatten().flatten().collect(),
         contributors: contributors.ok()?,
         dashboard: dashboard.ok()?,
+        query_definitions: query_definitions.ok()?,
     })
 }
 
@@ -265,6 +270,9 @@ pub(crate) fn expand(t: &mut Topology, cx: &mut Cx) {
             },
         ));
     }
+    if let Some(q) = m.query_definitions.as_ref().filter(|q| q.value) {
+        out.query_definitions(t, q.span);
+    }
     out.add_to(t);
 }
 
@@ -283,6 +291,7 @@ pub(crate) struct Expanded {
     pub(crate) alarms: Vec<Named<Alarm>>,
     pub(crate) rules: Vec<Named<ContributorRule>>,
     pub(crate) dashboards: Vec<Named<Dashboard>>,
+    pub(crate) queries: Vec<Named<QueryDefinition>>,
 }
 
 impl Expanded {
@@ -389,6 +398,25 @@ impl Expanded {
         }
     }
 
+    /// The saved queries that name no instance address (known only after apply).
+    fn query_definitions(&mut self, t: &Topology, span: Span) {
+        for q in t.queries.iter() {
+            if !crate::queries::placeholders(&q.spec.query.value).is_empty() {
+                continue;
+            }
+            self.queries.push(named(
+                &format!("query-{}", q.name.value),
+                span,
+                QueryDefinition {
+                    query: q.spec.query.clone(),
+                    log_groups: q.spec.log_groups.clone(),
+                    depends_on: Vec::new(),
+                    import_id: None,
+                },
+            ));
+        }
+    }
+
     fn add_to(self, t: &mut Topology) {
         let mut declare = |name: &At<String>, kind| t.declared.push((name.clone(), kind));
         for x in &self.topics {
@@ -406,11 +434,15 @@ impl Expanded {
         for x in &self.dashboards {
             declare(&x.name, ResourceKind::Dashboard);
         }
+        for x in &self.queries {
+            declare(&x.name, ResourceKind::QueryDefinition);
+        }
         t.sns_topics.extend(self.topics);
         t.metric_filters.extend(self.filters);
         t.alarms.extend(self.alarms);
         t.contributor_insights_rules.extend(self.rules);
         t.dashboards.extend(self.dashboards);
+        t.query_definitions.extend(self.queries);
     }
 }
 
