@@ -110,6 +110,7 @@ from moto.utilities.utils import str2bool  # noqa: E402
 from moto.cloudwatch.exceptions import ResourceNotFoundException  # noqa: E402
 from moto.cloudwatch.models import CloudWatchBackend  # noqa: E402
 from moto.logs.exceptions import ResourceNotFoundException as LogsNotFound  # noqa: E402
+from moto.logs.metric_filters import MetricFilters  # noqa: E402
 from moto.logs.responses import LogsResponse  # noqa: E402
 
 TGW = m_tgw.TransitGateway
@@ -820,6 +821,20 @@ def cloudwatch_tag_resource(self, arn, tags):
 
 # ---------------------------------------------------------------------------
 # CloudWatch Logs: query definitions, which moto 5.2.5 lacks.
+
+
+@_replaces(MetricFilters, "add_filter",
+           ["self", "filter_name", "filter_pattern", "log_group_name", "metric_transformations"])
+def add_metric_filter(self, filter_name, filter_pattern, log_group_name, metric_transformations):
+    """AWS (CloudWatch Logs API Reference, PutMetricFilter): "Creates or updates a
+    metric filter": a name the log group already has is rewritten; moto 5.2.5
+    appends a second filter of the same name."""
+    self.metric_filters = [
+        f for f in self.metric_filters
+        if not (f["filterName"] == filter_name and f["logGroupName"] == log_group_name)
+    ]
+    _original(MetricFilters, "add_filter")(
+        self, filter_name, filter_pattern, log_group_name, metric_transformations)
 
 
 def _query_definitions(backend):

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Self-test of scripts/moto_server.py: starts it on a free loopback port and
-checks each transit-gateway correction through boto3, as a client sees it.
+checks each correction (transit gateways, CloudWatch, CloudWatch Logs)
+through boto3, as a client sees it.
 
     <moto venv>/bin/python scripts/moto_server_selftest.py
 
@@ -42,14 +43,15 @@ def eq(found, expected, what):
         raise Fail(f"{what}: {found!r}, expected {expected!r}")
 
 
-def error_code(call, **kwargs):
-    """The EC2 error code `call(**kwargs)` fails with (HTTP 400), or Fail."""
+def error_code(call, status=400, **kwargs):
+    """The error code `call(**kwargs)` fails with (HTTP `status`: EC2's 400
+    unless told), or Fail."""
     try:
         call(**kwargs)
     except botocore.exceptions.ClientError as e:
-        status = e.response["ResponseMetadata"]["HTTPStatusCode"]
-        if status != 400:
-            raise Fail(f"{call.__name__}: HTTP {status}, expected 400") from e
+        found = e.response["ResponseMetadata"]["HTTPStatusCode"]
+        if found != status:
+            raise Fail(f"{call.__name__}: HTTP {found}, expected {status}") from e
         return e.response["Error"]["Code"]
     raise Fail(f"{call.__name__}({kwargs}) succeeded; expected an error")
 
@@ -393,6 +395,61 @@ def deletes(ec2):
     eq(tables_of(ec2, tgw_id), [], "the gateway's tables after delete")
     eq(error_code(ec2.delete_transit_gateway, TransitGatewayId=tgw_id), "InvalidTransitGatewayID.NotFound",
        "deleting the gateway twice")
+
+
+# ---------------------------------------------------------------------------
+# CloudWatch and CloudWatch Logs.
+
+
+def client(ec2, service):
+    """Another service's client on the same server."""
+    return boto3.client(
+        service, endpoint_url=ec2.meta.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=botocore.config.Config(retries={"max_attempts": 1}),
+    )
+
+
+@check
+def insight_rules_take_tags(ec2):
+    cw = client(ec2, "cloudwatch")
+    body = '{"Schema":{"Name":"CloudWatchLogRule","Version":1},"LogGroupNames":["g"],"LogFormat":"CLF",' \
+           '"Fields":{"4":"srcaddr"},"Contribution":{"Keys":["srcaddr"]},"AggregateOn":"Count"}'
+    cw.put_insight_rule(RuleName="r", RuleState="ENABLED", RuleDefinition=body)
+    arn = "arn:aws:cloudwatch:us-east-1:123456789012:insight-rule/r"
+    cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "k", "Value": "v"}])
+    eq(cw.list_tags_for_resource(ResourceARN=arn)["Tags"], [{"Key": "k", "Value": "v"}], "the rule's tags")
+    # CloudWatch answers ResourceNotFoundException with HTTP 404 (API Reference, TagResource).
+    eq(error_code(cw.tag_resource, status=404, ResourceARN=arn + "-none", Tags=[{"Key": "k", "Value": "v"}]),
+       "ResourceNotFoundException", "tagging no rule")
+
+
+@check
+def put_metric_filter_rewrites_a_name(ec2):
+    logs = client(ec2, "logs")
+    logs.create_log_group(logGroupName="g")
+    metric = [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]
+    logs.put_metric_filter(logGroupName="g", filterName="f", filterPattern="REJECT", metricTransformations=metric)
+    logs.put_metric_filter(logGroupName="g", filterName="f", filterPattern="ACCEPT", metricTransformations=metric)
+    found = [(f["filterName"], f["filterPattern"]) for f in logs.describe_metric_filters()["metricFilters"]]
+    eq(found, [("f", "ACCEPT")], "filters after writing one name twice")
+
+
+@check
+def query_definitions(ec2):
+    logs = client(ec2, "logs")
+    first = logs.put_query_definition(name="vpcform/s/a", queryString="fields @timestamp",
+                                      logGroupNames=["g"])["queryDefinitionId"]
+    logs.put_query_definition(name="other", queryString="stats count()")
+    listed = logs.describe_query_definitions(queryDefinitionNamePrefix="vpcform/")["queryDefinitions"]
+    eq([(q["name"], q["logGroupNames"]) for q in listed], [("vpcform/s/a", ["g"])], "listed by prefix")
+    logs.put_query_definition(queryDefinitionId=first, name="vpcform/s/a", queryString="stats count()")
+    listed = logs.describe_query_definitions(queryDefinitionNamePrefix="vpcform/")["queryDefinitions"]
+    eq([(q["queryString"], q["logGroupNames"]) for q in listed], [("stats count()", [])],
+       "rewritten, log groups not kept")
+    eq(logs.delete_query_definition(queryDefinitionId=first)["success"], True, "deleted")
+    eq(error_code(logs.delete_query_definition, queryDefinitionId=first), "ResourceNotFoundException",
+       "deleting it again")
 
 
 # ---------------------------------------------------------------------------

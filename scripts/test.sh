@@ -26,7 +26,7 @@ else
 fi
 
 moto_install
-log "moto transit-gateway corrections self-test (scripts/moto_server_selftest.py)"
+log "moto corrections self-test (scripts/moto_server_selftest.py)"
 "$MOTO_VENV/bin/python" scripts/moto_server_selftest.py
 # End-to-end tests start a private moto server each (parallel, no shared state),
 # through scripts/moto-server (moto with vpcform's corrections, docs/moto.md).

@@ -306,9 +306,27 @@ pub(crate) const ID_REF: &str = "id:";
 pub(crate) fn unowned_conflict<'d>(
     cx: &ReadCx<'_>,
     kind: ResourceKind,
+    declared: impl Iterator<Item = (&'d str, &'d str)>,
+    name: &str,
+    id: &str,
+) -> Option<Conflict> {
+    let stack = cx.stack;
+    let why = format!(
+        "creating it would fail. Delete or rename it, or tag it `{TAG_STACK}={stack}` to adopt it"
+    );
+    name_conflict(cx, kind, declared, name, id, &why)
+}
+
+/// The same for a kind AWS creates by overwriting (alarms, Contributor
+/// Insights rules, dashboards) or hands back (SNS topics): `why` says what
+/// creating it would do and how out.
+pub(crate) fn name_conflict<'d>(
+    cx: &ReadCx<'_>,
+    kind: ResourceKind,
     mut declared: impl Iterator<Item = (&'d str, &'d str)>,
     name: &str,
     id: &str,
+    why: &str,
 ) -> Option<Conflict> {
     let (logical, _) = declared.find(|(_, aws_name)| *aws_name == name)?;
     let stack = cx.stack;
@@ -316,7 +334,7 @@ pub(crate) fn unowned_conflict<'d>(
         address: Address::new(kind, logical),
         id: id.to_string(),
         message: format!(
-            "{} named `{name}` exists but is not owned by stack `{stack}` (no `{TAG_STACK}={stack}` tag); creating it would fail. Delete or rename it, or tag it `{TAG_STACK}={stack}` to adopt it",
+            "{} named `{name}` exists but is not owned by stack `{stack}`; {why}",
             kind.article_name()
         ),
     })

@@ -110,7 +110,7 @@ fn monitoring_creates_every_object_and_replans_clean() {
         .iter()
         .find(|f| {
             f.filter_name()
-                == Some("vpcform/vpc-monitoring/metric-filter.rejects-instance-instance-2-records")
+                == Some("vpcform/vpc-monitoring/metric-filter.rejected-instance-instance-2")
         })
         .expect("the instance's filter, named for its owner");
     let pattern = instance_filter.filter_pattern().unwrap();
@@ -238,4 +238,53 @@ fn monitoring_creates_every_object_and_replans_clean() {
     assert_eq!(alarm.metric_alarms()[0].threshold(), Some(7.0));
     let again = vpcform(&moto, dir.path(), &["plan"]);
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+}
+
+/// Instances made by for-each (`worker[a]`) watched by their own alarms: the
+/// filters' names record addresses with instance keys and read back to
+/// them, so the plan after apply is clean.
+#[test]
+fn alarms_on_for_each_instances_read_back_to_their_addresses() {
+    let moto = Moto::start();
+    let seed = std::fs::read_to_string(root().join("topology.yaml")).unwrap();
+    let workers = "instances:
+  worker:
+    for-each: [a, b]
+    ami-ssm-parameter: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64
+    instance-type: t3.micro
+    subnet: network-1-public
+    security-groups: [instance-1-sg]
+";
+    let topology = seed.replacen("instances:\n", workers, 1)
+        + "
+monitoring:
+  rejects:
+    - instance: worker[a]
+      threshold: 5
+    - instance: worker[b]
+      threshold: 5
+";
+    let dir = workdir(&topology);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&plan);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let filters = rt
+        .block_on(sdk.logs.describe_metric_filters().send())
+        .unwrap();
+    let mut names: Vec<&str> = filters
+        .metric_filters()
+        .iter()
+        .filter_map(|f| f.filter_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "vpcform/vpc-monitoring/metric-filter.rejected-instance-worker/a",
+            "vpcform/vpc-monitoring/metric-filter.rejected-instance-worker/b"
+        ]
+    );
 }

@@ -82,6 +82,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     errors.extend(changes.iter().filter_map(|c| users_left_behind(c, live)));
     errors.extend(edited_addresses(&planner.config_hashes, live));
     errors.extend(kept_associations(&changes, live));
+    errors.extend(moved_names(&changes));
 
     Plan {
         stack: topology.stack.value.clone(),
@@ -94,6 +95,37 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         api_calls: live.api_calls,
         policy_findings: crate::policy::policy_findings(topology, graph, live),
     }
+}
+
+/// A declaration renamed while the object keeps its AWS name: the create
+/// would find (or overwrite) the object the delete then removes. AWS knows
+/// such kinds by name only, so vpcform cannot move one between addresses.
+fn moved_names(changes: &[ResourceChange]) -> Vec<PlanError> {
+    let name_of = |c: &ResourceChange, attrs: &BTreeMap<String, Value>| {
+        let attr = vpcform_topology::aws_name_attr(c.kind)?;
+        attrs.get(attr.as_str())?.as_str().map(str::to_string)
+    };
+    let deleted: HashMap<(ResourceKind, String), &Address> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .filter_map(|c| Some(((c.kind, name_of(c, &c.before)?), &c.address)))
+        .collect();
+    changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| {
+            let name = name_of(c, &c.after)?;
+            let old = deleted.get(&(c.kind, name.clone()))?;
+            Some(PlanError {
+                address: c.address.clone(),
+                message: format!(
+                    "{} would take AWS name `{name}` from {old}, which this plan deletes: AWS knows {} by name, so the new one would be removed with the old. Keep the old logical name, or apply the rename in two steps (another AWS name first)",
+                    c.address,
+                    c.kind.article_name()
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Why a change cannot be applied as planned: a create that would collide

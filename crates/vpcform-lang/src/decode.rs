@@ -258,7 +258,18 @@ pub fn map_entries<'n>(node: &'n Node, cx: &mut Cx) -> Option<&'n [(Node, Node)]
                     seen.insert(k, key.span);
                 }
             }
-            None => cx.wrong_type(key, "a string key"),
+            None => cx.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    key.span,
+                    format!("expected a string key, found {}", key.type_name()),
+                )
+                .with_help(match key.kind {
+                    // YAML 1.1 reads y, n, yes, no, on, off as booleans: a widget's `y` among them.
+                    NodeKind::Bool(_) => "quote the key (`\"y\": 0`): YAML reads a bare y, n, yes, no, on or off as a boolean",
+                    _ => "quote the key to make it a string",
+                }),
+            ),
         }
     }
     Some(entries)

@@ -100,7 +100,12 @@ impl FilterPattern {
         if trimmed.starts_with('[') {
             return parse_fields(text, lead).map(FilterPattern::Fields);
         }
-        Ok(FilterPattern::Terms(parse_terms(trimmed)))
+        parse_terms(trimmed)
+            .map(FilterPattern::Terms)
+            .map_err(|e| PatternError {
+                offset: e.offset + lead,
+                ..e
+            })
     }
 
     /// The names of a space-delimited pattern's fields, in order.
@@ -114,6 +119,24 @@ impl FilterPattern {
                 })
                 .collect(),
             FilterPattern::All | FilterPattern::Terms(_) => Vec::new(),
+        }
+    }
+
+    /// Whether a space-delimited pattern can match records of `fields`
+    /// fields: exactly that many named fields, or at most that many with `...`.
+    pub fn fits(&self, fields: usize) -> bool {
+        match self {
+            FilterPattern::Fields(f) => {
+                let named = f
+                    .iter()
+                    .filter(|x| matches!(x, Field::Named { .. }))
+                    .count();
+                match f.iter().any(|x| matches!(x, Field::Ellipsis)) {
+                    true => named <= fields,
+                    false => named == fields,
+                }
+            }
+            FilterPattern::All | FilterPattern::Terms(_) => true,
         }
     }
 
@@ -131,22 +154,42 @@ impl FilterPattern {
     }
 }
 
-fn parse_terms(text: &str) -> Terms {
+fn parse_terms(text: &str) -> Result<Terms, PatternError> {
+    if text.matches('"').count() % 2 == 1 {
+        return Err(PatternError {
+            offset: text.rfind('"').unwrap_or_default(),
+            message: "this quoted term is not closed".into(),
+        });
+    }
     let mut terms = Terms::default();
+    let mut from = 0;
     for token in tokens(text) {
+        let at = text[from..].find(token.as_str()).map_or(from, |i| from + i);
+        from = at + token.len();
         let (kind, word) = match token.chars().next() {
             Some('?') => (1, &token[1..]),
-            Some('-') if token.len() > 1 => (2, &token[1..]),
+            Some('-') => (2, &token[1..]),
             _ => (0, token.as_str()),
         };
         let word = word.trim_matches('"').to_string();
+        if word.is_empty() {
+            let message = match kind {
+                1 => "`?` needs a term after it (`?ERROR ?WARN`)",
+                2 => "`-` needs a term after it (`-DEBUG`)",
+                _ => "an empty quoted term matches every event",
+            };
+            return Err(PatternError {
+                offset: at,
+                message: message.into(),
+            });
+        }
         match kind {
             1 => terms.any.push(word),
             2 => terms.none.push(word),
             _ => terms.all.push(word),
         }
     }
-    terms
+    Ok(terms)
 }
 
 impl Terms {

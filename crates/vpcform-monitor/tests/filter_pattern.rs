@@ -113,3 +113,15 @@ fn patterns_vpcform_does_not_evaluate_are_refused_with_a_position() {
         assert_eq!(e.offset, offset, "{pattern}: {e}");
     }
 }
+
+#[test]
+fn term_patterns_that_cannot_be_meant_are_refused_where_they_go_wrong() {
+    let err = |p: &str| FilterPattern::parse(p).unwrap_err();
+    assert_eq!(err("\"REJECT").offset, 0);
+    assert!(err("\"REJECT").message.contains("not closed"));
+    let e = err("?REJECT ?");
+    assert_eq!((e.offset, e.message.starts_with("`?`")), (8, true));
+    let e = err("REJECT -");
+    assert_eq!((e.offset, e.message.starts_with("`-`")), (7, true));
+    assert!(FilterPattern::parse("?REJECT ?ACCEPT -NODATA").is_ok());
+}

@@ -49,7 +49,7 @@ pub use kinds::security_group::{Rule, SecurityGroup};
 pub use kinds::subnet::Subnet;
 pub use kinds::vpc::Vpc;
 pub use registry::{
-    Import, Section, TopologyIndex, UNDECLARED_TARGETS, desired, target_description,
+    Import, Section, TopologyIndex, UNDECLARED_TARGETS, aws_name_attr, desired, target_description,
 };
 
 /// Tag keys vpcform sets on everything it creates, in the create call.

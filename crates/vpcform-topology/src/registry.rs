@@ -263,7 +263,7 @@ macro_rules! define_kinds {
         }
 
         /// The attribute that holds an object's own name in AWS, if its kind has one.
-        pub(crate) fn aws_name_attr(kind: ResourceKind) -> Option<Attr> {
+        pub fn aws_name_attr(kind: ResourceKind) -> Option<Attr> {
             match kind {
                 $( ResourceKind::$kind => aws_name_of!(kinds::$module::$ty $(, $field)?), )*
             }

@@ -16,7 +16,7 @@ use vpcform_topology::kinds::alarm::{
 
 use crate::apply::{attr, attr_i64, create_tags, id, outcome, required, tag_changes, unless_gone};
 use crate::kind::{AwsKind, Read, Scan};
-use crate::read::{Found, ReadCx, opt_str, placed, tagged, tags_value, unowned_conflict};
+use crate::read::{Found, ReadCx, name_conflict, opt_str, placed, tagged, tags_value};
 use crate::{Aws, AwsError};
 
 /// An alarm's name: what follows `:alarm:` in its ARN.
@@ -69,13 +69,11 @@ async fn place(
                 .alarms
                 .iter()
                 .map(|d| (d.name.value.as_str(), d.spec.name.value.as_str()));
-            found.conflicts.extend(unowned_conflict(
-                cx,
-                ResourceKind::Alarm,
-                declared,
-                name,
-                name,
-            ));
+            let why = "creating it would overwrite it (PutMetricAlarm replaces an alarm of the same name). Delete or rename it, or adopt it with `import-id`";
+            let kind = ResourceKind::Alarm;
+            found
+                .conflicts
+                .extend(name_conflict(cx, kind, declared, name, name, why));
         }
         return Ok(());
     };

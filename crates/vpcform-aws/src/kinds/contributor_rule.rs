@@ -14,7 +14,7 @@ use vpcform_topology::kinds::contributor_rule::{RULE_DEFINITION, RULE_NAME, RULE
 use crate::apply::{attr, create_tags, id, outcome, required, tag_changes, unless_gone};
 use crate::kind::{AwsKind, Read, Scan};
 use crate::kinds::alarm::cloudwatch_tags;
-use crate::read::{Found, ReadCx, placed, tagged, tags_value, unowned_conflict};
+use crate::read::{Found, ReadCx, name_conflict, placed, tagged, tags_value};
 use crate::{Aws, AwsError};
 
 const RESOURCE_TYPE: &str = "cloudwatch:insight-rule";
@@ -57,7 +57,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                 let kind = ResourceKind::ContributorInsightsRule;
                 found
                     .conflicts
-                    .extend(unowned_conflict(cx, kind, declared, name, name));
+                    .extend(name_conflict(cx, kind, declared, name, name, "creating it would overwrite it (PutInsightRule replaces a rule of the same name). Delete or rename it, or adopt it with `import-id`"));
             }
             continue;
         };

@@ -11,7 +11,7 @@ use vpcform_topology::{Address, ResourceKind};
 
 use crate::apply::{id, outcome, required, unless_gone};
 use crate::kind::{AwsKind, Read, Scan};
-use crate::read::{Found, ReadCx, concurrently, owner_tags, placed, unowned_conflict};
+use crate::read::{Found, ReadCx, concurrently, name_conflict, owner_tags, placed};
 use crate::{Aws, AwsError};
 
 const MARKER_START: &str = "**Managed by vpcform**: stack `";
@@ -41,7 +41,18 @@ fn regional(widget: &Value) -> bool {
     matches!(widget["type"].as_str(), Some("metric" | "log"))
 }
 
-/// The body AWS stores: the owner's widget first, the region filled in.
+/// Rows the owner's widget takes at the top; declared widgets sit below it.
+const MARKER_ROWS: i64 = 1;
+
+/// Moves a widget down (or back up) by `rows`, when it says where it goes.
+fn shift(widget: &mut Value, rows: i64) {
+    if let Some(y) = widget.get("y").and_then(Value::as_i64) {
+        widget["y"] = Value::from((y + rows).max(0));
+    }
+}
+
+/// The body AWS stores: the owner's widget first, the others a row lower,
+/// the region filled in.
 fn stored_body(op: &Operation, region: &str) -> Result<String, AwsError> {
     let declared = DASHBOARD_BODY
         .get(&op.attrs)
@@ -49,6 +60,7 @@ fn stored_body(op: &Operation, region: &str) -> Result<String, AwsError> {
         .unwrap_or_default();
     let mut widgets = vec![marker(&op.stack, &op.address)];
     for mut w in declared["widgets"].as_array().cloned().unwrap_or_default() {
+        shift(&mut w, MARKER_ROWS);
         if regional(&w)
             && let Some(p) = w.get_mut("properties").and_then(Value::as_object_mut)
         {
@@ -59,8 +71,8 @@ fn stored_body(op: &Operation, region: &str) -> Result<String, AwsError> {
     Ok(json!({ "widgets": widgets }).to_string())
 }
 
-/// The declared body of a stored one: without the owner's widget, and
-/// without the region where it is the stack's.
+/// The declared body of a stored one: without the owner's widget (the
+/// others a row higher again), and without the region where it is the stack's.
 fn declared_body(stored: &Value, region: &str) -> Value {
     let widgets: Vec<Value> = stored["widgets"]
         .as_array()
@@ -69,6 +81,7 @@ fn declared_body(stored: &Value, region: &str) -> Value {
         .skip(1)
         .map(|w| {
             let mut w = w.clone();
+            shift(&mut w, -MARKER_ROWS);
             if regional(&w)
                 && let Some(p) = w.get_mut("properties").and_then(Value::as_object_mut)
                 && p.get("region").and_then(Value::as_str) == Some(region)
@@ -117,7 +130,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             let kind = ResourceKind::Dashboard;
             found
                 .conflicts
-                .extend(unowned_conflict(cx, kind, declared, &name, &name));
+                .extend(name_conflict(cx, kind, declared, &name, &name, "creating it would overwrite it (PutDashboard replaces a dashboard of the same name). Delete or rename it: a dashboard carries no tags, so vpcform cannot adopt one"));
             continue;
         };
         let attrs = vec![
@@ -206,6 +219,31 @@ mod tests {
             Some(("seed".into(), "dashboard.spoke/a".into()))
         );
         assert_eq!(owner(&json!({ "widgets": [] })), None);
+    }
+
+    #[test]
+    fn declared_widgets_sit_below_the_owner_widget_and_read_back_where_declared() {
+        let op = vpcform_exec::Operation {
+            stack: "seed".into(),
+            address: Address::new(ResourceKind::Dashboard, "main"),
+            kind: ResourceKind::Dashboard,
+            verb: vpcform_exec::Verb::Create,
+            id: None,
+            attrs: [(
+                DASHBOARD_BODY.as_str().to_string(),
+                json!({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 2}]}),
+            )]
+            .into_iter()
+            .collect(),
+            before: Default::default(),
+            changed: Vec::new(),
+            lookups: Default::default(),
+            config_hash: None,
+        };
+        let stored: Value = serde_json::from_str(&stored_body(&op, "us-east-1").unwrap()).unwrap();
+        assert_eq!(stored["widgets"][0]["y"], 0);
+        assert_eq!(stored["widgets"][1]["y"], 1);
+        assert_eq!(declared_body(&stored, "us-east-1")["widgets"][0]["y"], 0);
     }
 
     #[test]

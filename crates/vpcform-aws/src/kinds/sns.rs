@@ -13,9 +13,7 @@ use vpcform_topology::{Address, ResourceKind};
 
 use crate::apply::{attr, changed, create_tags, id, outcome, required, tag_changes, unless_gone};
 use crate::kind::{AwsKind, Read, Scan};
-use crate::read::{
-    Found, ReadCx, concurrently, object, placed, tagged, tags_value, unowned_conflict,
-};
+use crate::read::{Found, ReadCx, concurrently, name_conflict, object, placed, tagged, tags_value};
 use crate::{Aws, AwsError};
 
 /// A topic's name: the last part of its ARN.
@@ -73,13 +71,11 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             .sns_topics
             .iter()
             .map(|d| (d.name.value.as_str(), d.spec.name.value.as_str()));
-        found.conflicts.extend(unowned_conflict(
-            cx,
-            ResourceKind::SnsTopic,
-            declared,
-            name_of(arn),
-            arn,
-        ));
+        let why = "CreateTopic would hand it back as if vpcform had made it. Delete or rename it, or adopt it with `import-id: ARN`";
+        let kind = ResourceKind::SnsTopic;
+        found
+            .conflicts
+            .extend(name_conflict(cx, kind, declared, name_of(arn), arn, why));
     }
     Ok(found)
 }

@@ -246,6 +246,20 @@ impl Declared for Alarm {
         for item in items {
             let a = &item.spec;
             check_name(&a.name, cx);
+            if let Some(d) = a
+                .description
+                .as_ref()
+                .filter(|d| d.value.chars().count() > 1024)
+            {
+                cx.push(
+                    Diagnostic::error(
+                        "invalid-alarm",
+                        d.span,
+                        "an alarm description has at most 1024 characters",
+                    )
+                    .with_help("shorten it"),
+                );
+            }
             crate::validate::check_import_name(a.import_id.as_ref(), &a.name, cx);
             if let Some(first) = names.insert(&a.name.value, a.name.span) {
                 cx.push(

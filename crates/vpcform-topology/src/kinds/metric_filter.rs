@@ -280,7 +280,7 @@ impl Declared for MetricFilter {
         })
     }
 
-    fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
+    fn validate(items: &[Named<Self>], t: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
         let mut per_group: HashMap<&str, usize> = HashMap::new();
         for item in items {
             let f = &item.spec;
@@ -292,6 +292,7 @@ impl Declared for MetricFilter {
                 index.check(&r, subject.value.kind, "id-of", cx);
             }
             check_pattern(f, cx);
+            check_fits_records(f, t, cx);
             check_metric(f, cx);
         }
         for (group, count) in per_group {
@@ -385,6 +386,37 @@ fn check_pattern(f: &MetricFilter, cx: &mut Cx) {
             )
             .with_help("see docs/monitoring.md for the space-delimited pattern grammar"),
         );
+    }
+}
+
+/// A space-delimited pattern on a flow-log group has as many fields as its
+/// records (or fewer with `...`): otherwise it can never match.
+fn check_fits_records(f: &MetricFilter, t: &Topology, cx: &mut Cx) {
+    let text = f.pattern.value.replace(ID_PLACEHOLDER, "x");
+    let Ok(pattern) = FilterPattern::parse(&text) else {
+        return;
+    };
+    for log in t
+        .flow_logs
+        .iter()
+        .filter(|l| l.spec.log_group.value == f.log_group.value)
+    {
+        let fields = log.spec.format.as_ref().map_or(14, Vec::len);
+        if !pattern.fits(fields) {
+            cx.push(
+                Diagnostic::error(
+                    "invalid-filter-pattern",
+                    f.pattern.span,
+                    format!(
+                        "this pattern has {} fields, but flow log `{}` writes records of {fields}: it can never match them",
+                        pattern.field_names().len(),
+                        log.name.value
+                    ),
+                )
+                .with_help("name every field of the record in order, or end the pattern with `...`"),
+            );
+            return;
+        }
     }
 }
 

@@ -277,13 +277,27 @@ fn check_endpoint(s: &Subscription, cx: &mut Cx) {
             let ok = parts.len() == 2
                 && !parts[0].is_empty()
                 && parts[1].contains('.')
-                && !e.chars().any(char::is_whitespace);
+                && !e
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c));
             (!ok).then_some("an email address such as `ops@example.com`")
         }
         SubscriptionProtocol::Https => {
-            let ok = e.strip_prefix("https://").is_some_and(|rest| {
-                !rest.is_empty() && !rest.starts_with('/') && !e.chars().any(char::is_whitespace)
-            });
+            let host = e.strip_prefix("https://").unwrap_or_default();
+            let authority = host.split(['/', '?', '#']).next().unwrap_or_default();
+            if authority.contains('@') {
+                cx.push(
+                    Diagnostic::error(
+                        "invalid-subscription",
+                        s.endpoint.span,
+                        "this endpoint holds credentials (`user:password@`), which every plan and pull-request comment would show",
+                    )
+                    .with_help("keep secrets out of the topology: authenticate the endpoint another way (a signed path, or SNS's message signature)"),
+                );
+                return;
+            }
+            let ok =
+                !authority.is_empty() && !e.chars().any(|c| c.is_whitespace() || c.is_control());
             (!ok).then_some("an `https://` URL")
         }
     };

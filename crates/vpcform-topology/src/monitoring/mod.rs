@@ -68,13 +68,23 @@ const SCOPES: [(&str, ResourceKind); 4] = [
 ];
 
 impl RejectAlarm {
-    /// `rejects-vpc-network-1`.
-    pub fn name(&self) -> String {
-        let scope = SCOPES
+    fn scope_word(&self) -> &'static str {
+        SCOPES
             .iter()
             .find(|(_, k)| *k == self.scope)
-            .map_or("", |(s, _)| s);
-        format!("rejects-{scope}-{}", self.target.value)
+            .map_or("", |(s, _)| s)
+    }
+
+    /// The alarm's logical name: `rejects-vpc-network-1`. The watched
+    /// name comes last, so an instance key (`web[a]`) ends it, as
+    /// ownership tags need.
+    pub fn name(&self) -> String {
+        format!("rejects-{}-{}", self.scope_word(), self.target.value)
+    }
+
+    /// The metric filter's logical name: `rejected-vpc-network-1`.
+    pub fn filter_name(&self) -> String {
+        format!("rejected-{}-{}", self.scope_word(), self.target.value)
     }
 }
 
@@ -194,10 +204,22 @@ fn decode_reject(node: &Node, cx: &mut Cx) -> Option<RejectAlarm> {
         return None;
     }
     let (scope, target) = scopes.pop()?;
+    let threshold: At<f64> = threshold?;
+    if threshold.value <= 0.0 {
+        cx.push(
+            Diagnostic::error(
+                "invalid-monitoring",
+                threshold.span,
+                "a `rejects` threshold of 0 or less puts the alarm in ALARM every period",
+            )
+            .with_help("give the number of rejected records per period that should wake someone, e.g. `threshold: 10`"),
+        );
+        return None;
+    }
     Some(RejectAlarm {
         scope,
         target,
-        threshold: threshold?,
+        threshold,
         period: period.ok()?,
         evaluation_periods: evaluation_periods.ok()?,
         datapoints_to_alarm: datapoints.ok()?,
@@ -248,7 +270,14 @@ pub(crate) fn expand(t: &mut Topology, cx: &mut Cx) {
         .unwrap_or_default();
     for r in &m.rejects {
         if let Some(filter) = reject_filter(t, r, cx) {
-            out.reject_alarm(&stack, r, filter, &notify);
+            let group = t
+                .log_groups
+                .iter()
+                .find(|g| g.name.value == filter.log_group.value)
+                .map_or(filter.log_group.value.clone(), |g| {
+                    g.spec.name.value.clone()
+                });
+            out.reject_alarm(&stack, (r, &group), filter, &notify);
         }
     }
     if let Some(c) = m.contributors.as_ref().filter(|c| c.value) {
@@ -314,26 +343,33 @@ impl Expanded {
         ));
     }
 
-    fn reject_alarm(&mut self, stack: &str, r: &RejectAlarm, filter: MetricFilter, notify: &[Ref]) {
+    fn reject_alarm(
+        &mut self,
+        stack: &str,
+        (r, group): (&RejectAlarm, &str),
+        filter: MetricFilter,
+        notify: &[Ref],
+    ) {
         let name = r.name();
         let at = |v: String| At::new(v, r.span);
-        let scope = SCOPES
-            .iter()
-            .find(|(_, k)| *k == r.scope)
-            .map_or("", |(s, _)| s);
-        let description = format!(
-            "REJECT records of {scope} {} in log group {}; vpcform stack {stack}",
-            r.target.value, filter.log_group.value
-        );
-        self.filters
-            .push(named(&format!("{name}-records"), r.span, filter));
+        let description = match r.scope {
+            ResourceKind::LogGroup => {
+                format!("REJECT records in log group {group}; vpcform stack {stack}")
+            }
+            _ => format!(
+                "REJECT records of {} {} in log group {group}; vpcform stack {stack}",
+                r.scope_word(),
+                r.target.value
+            ),
+        };
+        self.filters.push(named(&r.filter_name(), r.span, filter));
         self.alarms.push(named(
             &name,
             r.span,
             Alarm {
                 name: at(format!("{stack}-{name}")),
                 description: Some(at(description)),
-                metric_filter: Some(at(format!("{name}-records"))),
+                metric_filter: Some(at(r.filter_name())),
                 namespace: None,
                 metric_name: None,
                 statistic: None,
@@ -490,42 +526,64 @@ fn flow_log_groups(t: &Topology, span: Span, cx: &mut Cx) -> Vec<(String, Vec<St
     out
 }
 
-/// The metric filter behind a `rejects` entry, or a located reason there is none.
+/// The metric filter behind a `rejects` entry, or a located reason there is
+/// none. Of the flow logs that record the entry's traffic, the first whose
+/// records can be told apart is used; else the first one's reason is shown.
 fn reject_filter(t: &Topology, r: &RejectAlarm, cx: &mut Cx) -> Option<MetricFilter> {
-    let covering = scope::covering(t, r)?;
-    let chosen = covering.iter().find(|l| {
-        l.spec
-            .traffic_type
-            .as_ref()
-            .is_none_or(|tt| tt.value != TrafficType::Accept)
-    });
-    let Some(log) = chosen else {
-        let message = match covering.is_empty() {
-            true => format!(
-                "no flow log records the traffic of {} `{}`",
-                r.scope.article_name().split_once(' ').map_or("", |x| x.1),
-                r.target.value
-            ),
-            false => format!(
-                "the flow logs of `{}` record only accepted traffic",
-                r.target.value
-            ),
-        };
+    let covering = scope::covering(t, r, cx)?;
+    let candidates: Vec<&Named<FlowLog>> = covering
+        .into_iter()
+        .filter(|l| {
+            l.spec
+                .traffic_type
+                .as_ref()
+                .is_none_or(|tt| tt.value != TrafficType::Accept)
+        })
+        .collect();
+    if candidates.is_empty() {
+        let what = r.scope.article_name().split_once(' ').map_or("", |x| x.1);
+        let message = format!(
+            "no flow log records the rejected traffic of {what} `{}`",
+            r.target.value
+        );
         cx.push(
             Diagnostic::error("invalid-monitoring", r.target.span, message)
                 .with_help("declare a flow log (traffic-type ALL or REJECT) on it or on its VPC"),
         );
         return None;
-    };
-    let fields = fields_of(&log.spec);
-    let group = &log.spec.log_group.value;
-    let (conditions, id_of) = scope::distinguish(t, r, group, &fields, cx)?;
-    let mut all = vec![("action", "REJECT".to_string())];
-    all.extend(conditions);
+    }
+    let mut first_reason: Option<Cx> = None;
+    for log in candidates {
+        let group = &log.spec.log_group.value;
+        let mut attempt = Cx::default();
+        let found = scope::group_fields(t, group, r, &mut attempt).and_then(|fields| {
+            let (conditions, id_of) = scope::distinguish(t, r, group, &fields, &mut attempt)?;
+            Some((fields, conditions, id_of))
+        });
+        let Some((fields, conditions, id_of)) = found else {
+            first_reason.get_or_insert(attempt);
+            continue;
+        };
+        let mut all = vec![("action", "REJECT".to_string())];
+        all.extend(conditions);
+        return Some(reject_metric_filter(r, group, &fields, &all, id_of));
+    }
+    cx.diags
+        .extend(first_reason.map(|c| c.diags).unwrap_or_default());
+    None
+}
+
+fn reject_metric_filter(
+    r: &RejectAlarm,
+    group: &str,
+    fields: &[String],
+    all: &[(&str, String)],
+    id_of: Option<Subject>,
+) -> MetricFilter {
     let name = r.name();
-    Some(MetricFilter {
-        log_group: At::new(group.clone(), r.target.span),
-        pattern: At::new(pattern(&fields, &all), r.span),
+    MetricFilter {
+        log_group: At::new(group.to_string(), r.target.span),
+        pattern: At::new(pattern(fields, all), r.span),
         id_of: id_of.map(|s: Subject| At::new(s, r.target.span)),
         metric_namespace: None,
         metric_name: At::new(
@@ -536,5 +594,5 @@ fn reject_filter(t: &Topology, r: &RejectAlarm, cx: &mut Cx) -> Option<MetricFil
         default_value: Some(At::new(0.0, r.span)),
         depends_on: Vec::new(),
         import_id: None,
-    })
+    }
 }

@@ -33,16 +33,39 @@ fn covers_subnet(t: &Topology, log: &FlowLog, subnet: &str) -> bool {
 }
 
 /// The flow logs that record the entry's traffic; `None` (reported) when
-/// the entry names nothing declared.
-pub(super) fn covering<'t>(t: &'t Topology, r: &RejectAlarm) -> Option<Vec<&'t Named<FlowLog>>> {
+/// the entry names nothing of its kind.
+pub(super) fn covering<'t>(
+    t: &'t Topology,
+    r: &RejectAlarm,
+    cx: &mut Cx,
+) -> Option<Vec<&'t Named<FlowLog>>> {
     let name = r.target.value.as_str();
-    let declared = t
-        .declared
-        .iter()
-        .any(|(n, k)| n.value == name && *k == r.scope);
-    if !declared {
-        // An undeclared name is reported by the reference check; say what kind was wanted.
-        return None;
+    let wanted = r.scope.article_name();
+    match t.declared.iter().find(|(n, _)| n.value == name) {
+        Some((_, kind)) if *kind == r.scope => {}
+        Some((first, kind)) => {
+            cx.push(
+                Diagnostic::error(
+                    "wrong-reference-kind",
+                    r.target.span,
+                    format!("`{name}` is {}, not {wanted}", kind.article_name()),
+                )
+                .with_related(first.span, "declared here")
+                .with_help("name the object under the key of its kind: `vpc`, `subnet`, `instance` or `log-group`"),
+            );
+            return None;
+        }
+        None => {
+            cx.push(
+                Diagnostic::error(
+                    "undefined-reference",
+                    r.target.span,
+                    format!("`{name}` is not declared; a `rejects` entry watches {wanted} of the topology"),
+                )
+                .with_help("check the name"),
+            );
+            return None;
+        }
     }
     let logs = t.flow_logs.iter();
     Some(match r.scope {
@@ -56,6 +79,37 @@ pub(super) fn covering<'t>(t: &'t Topology, r: &RejectAlarm) -> Option<Vec<&'t N
         }
         _ => logs.filter(|l| l.spec.log_group.value == name).collect(),
     })
+}
+
+/// The record fields of `group`, one format for all the flow logs writing
+/// it; patterns read fields by position, so two formats are reported.
+pub(super) fn group_fields(
+    t: &Topology,
+    group: &str,
+    r: &RejectAlarm,
+    cx: &mut Cx,
+) -> Option<Vec<String>> {
+    let mut writers = t
+        .flow_logs
+        .iter()
+        .filter(|l| l.spec.log_group.value == group);
+    let first = writers.next()?;
+    let fields = super::fields_of(&first.spec);
+    if let Some(other) = writers.find(|l| super::fields_of(&l.spec) != fields) {
+        cx.push(
+            Diagnostic::error(
+                "invalid-monitoring",
+                r.target.span,
+                format!(
+                    "flow logs `{}` and `{}` write log group `{group}` in two record formats; a filter pattern reads fields by position",
+                    first.name.value, other.name.value
+                ),
+            )
+            .with_help("give the flow logs of one log group one format, or separate log groups"),
+        );
+        return None;
+    }
+    Some(fields)
 }
 
 /// Conditions on record fields (`vpc-id = {id}`), and the object whose id fills `{id}`.

@@ -20,7 +20,7 @@ pub(crate) fn check(t: &Topology, cx: &mut Cx) {
                         import.address.kind.article_name()
                     ),
                 )
-                .with_help("drop `import-id`: vpcform creates its own under a name that records the stack; delete the old one by hand once the new one works"),
+                .with_help("drop `import-id`: vpcform creates its own (a metric filter or saved query under a name that records the stack, a dashboard under its declared name, which must not be in use); delete the old one by hand once the new one works"),
             );
             continue;
         }
