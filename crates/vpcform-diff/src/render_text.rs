@@ -334,30 +334,62 @@ impl<'p> Referents<'p> {
         }
     }
 
-    /// `(known after apply)`, naming the object it waits for when that is another.
+    /// `(known after apply)`, naming what it waits for when that is another
+    /// object: its address (an id), `ADDRESS.ATTRIBUTE` (another attribute),
+    /// or each element of a list of ids.
     pub(crate) fn unknown(&self, own: &ResourceChange, name: &str) -> String {
+        let awaited = |from: &vpcform_topology::Address, attribute: &crate::Awaited| match attribute
+            .to_string()
+        {
+            a if a == vpcform_topology::attr::ID.as_str() => format!("(known after apply: {from})"),
+            a => format!("(known after apply: {from}.{a})"),
+        };
         match own.after_unknown.get(name) {
-            Some(u) if u.from != own.address && u.list.is_empty() => {
-                format!("(known after apply: {})", u.from)
+            Some(u) if !u.list.is_empty() => {
+                let items: Vec<String> = u
+                    .list
+                    .iter()
+                    .map(|e| match e {
+                        crate::ListElement::Known(id) => self.value(own, &Value::from(id.as_str())),
+                        crate::ListElement::Pending { pending } => {
+                            format!("(known after apply: {pending})")
+                        }
+                    })
+                    .collect();
+                format!("[{}]", items.join(", "))
             }
+            Some(u) if u.from != own.address => awaited(&u.from, &u.attribute),
             _ => "(known after apply)".into(),
         }
     }
 }
 
-/// A line-by-line diff of two multi-line values (policies), via `similar`.
+/// A line-by-line diff of two multi-line values (policies, rule bodies,
+/// dashboards), via `similar`: whole when short; when long (a dashboard is
+/// hundreds of lines), three unchanged lines around each change and `…`
+/// for the unchanged runs between.
 pub(crate) fn line_diff(before: &str, after: &str) -> String {
+    const WHOLE_UP_TO: usize = 40;
     let diff = similar::TextDiff::from_lines(before, after);
+    let long = before.lines().count().max(after.lines().count()) > WHOLE_UP_TO;
+    let context = if long { 3 } else { WHOLE_UP_TO };
     let mut out = String::from("<<-DIFF\n");
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => '-',
-            similar::ChangeTag::Insert => '+',
-            similar::ChangeTag::Equal => ' ',
-        };
-        let _ = write!(out, "{sign} {}", change.value());
-        if !change.value().ends_with('\n') {
-            out.push('\n');
+    for (i, group) in diff.grouped_ops(context).iter().enumerate() {
+        if i > 0 {
+            out.push_str("  …\n");
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let _ = write!(out, "{sign} {}", change.value());
+                if !change.value().ends_with('\n') {
+                    out.push('\n');
+                }
+            }
         }
     }
     out.push_str("DIFF");
