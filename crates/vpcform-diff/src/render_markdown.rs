@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use vpcform_topology::escape::{excerpt, html, md_block_fence, md_cell, md_code, terminal};
+use vpcform_topology::escape::{excerpt, html, md_block_fence, md_cell, md_code, terminal_json};
 
 use crate::render_text::{line_diff, show};
 use crate::{Action, Plan, ResourceChange};
@@ -338,8 +338,12 @@ fn section(c: &ResourceChange, referents: &crate::render_text::Referents<'_>) ->
     if let Some(note) = c.takes_over_note() {
         drift.push_str(&format!(" ({note})"));
     }
-    // Every line of the body as one safe line; the fence longer than any backtick run in it.
-    let body: String = body.lines().map(|l| format!("{}\n", terminal(l))).collect();
+    // Every line of the body as one safe line (values are JSON text: their
+    // backslashes are escapes already); the fence longer than any backtick run in it.
+    let body: String = body
+        .lines()
+        .map(|l| format!("{}\n", terminal_json(l)))
+        .collect();
     let fence = md_block_fence(&body);
     format!(
         "<details><summary><code>{}</code> {}{}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
