@@ -104,19 +104,60 @@ pub(crate) fn run_monitor(command: &MonitorCommand, output: Output) -> anyhow::R
     }
 }
 
-/// One alarm to test: its name, filter and evaluation, or why it cannot be.
+/// One alarm to test: its name, filter and evaluation (or why it cannot
+/// be), and the log group its filter reads (AWS's name; none for flags).
 struct Tested {
     name: String,
     filter: Result<MetricFilter, String>,
     alarm: Alarm,
+    group: Option<String>,
 }
 
-/// What one alarm did over the records.
+/// One flow-log record: when, the line, and the log group it was read
+/// from (none for a file, which does not say).
+struct Record {
+    at: i64,
+    message: String,
+    group: Option<String>,
+}
+
+/// What one alarm did over the records of its log group.
 struct Outcome<'t> {
     tested: &'t Tested,
+    records: usize,
     matched: usize,
     series: Vec<Datapoint>,
     transitions: Vec<Transition>,
+}
+
+/// An alarm over the records its filter would see: those of its log
+/// group, or all of them when a record's group is not known.
+fn evaluate<'t>(t: &'t Tested, records: &[Record], (from, to): (i64, i64)) -> Option<Outcome<'t>> {
+    let filter = t.filter.as_ref().ok()?;
+    let seen: Vec<&Record> = records
+        .iter()
+        .filter(|r| match (&r.group, &t.group) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
+        .collect();
+    let matched = seen
+        .iter()
+        .filter(|r| filter.pattern.matches(&r.message).is_some())
+        .count();
+    let series = filter.series(
+        seen.iter().map(|r| (r.at, r.message.as_str())),
+        t.alarm.period_ms,
+        t.alarm.statistic,
+    );
+    let transitions = t.alarm.evaluate(&series, from, to);
+    Some(Outcome {
+        tested: t,
+        records: seen.len(),
+        matched,
+        series,
+        transitions,
+    })
 }
 
 fn run_test(args: &TestArgs, output: Output) -> anyhow::Result<ExitCode> {
@@ -124,47 +165,28 @@ fn run_test(args: &TestArgs, output: Output) -> anyhow::Result<ExitCode> {
         Some(pattern) => vec![from_flags(args, pattern)?],
         None => from_topology(args, output)?,
     };
-    let events = read_events(args, output)?;
-    let (from, to) = match (events.first(), events.last()) {
-        (Some(a), Some(b)) => (a.0, b.0),
+    let groups: Vec<String> = tested.iter().filter_map(|t| t.group.clone()).collect();
+    let events = read_events(args, &groups, output)?;
+    let window = match (events.first(), events.last()) {
+        (Some(a), Some(b)) => (a.at, b.at),
         _ => bail!("no records to test the filter on"),
     };
     let outcomes: Vec<Option<Outcome>> = tested
         .iter()
-        .map(|t| {
-            let filter = t.filter.as_ref().ok()?;
-            let matched = events
-                .iter()
-                .filter(|(_, m)| filter.pattern.matches(m).is_some())
-                .count();
-            let series = filter.series(
-                events.iter().map(|(t, m)| (*t, m.as_str())),
-                t.alarm.period_ms,
-                t.alarm.statistic,
-            );
-            let transitions = t.alarm.evaluate(&series, from, to);
-            Some(Outcome {
-                tested: t,
-                matched,
-                series,
-                transitions,
-            })
-        })
+        .map(|t| evaluate(t, &events, window))
         .collect();
+    let from = window.0;
     match (args.format, &args.pattern) {
         (Format::Json, Some(_)) => {
             let o = outcomes[0].as_ref().expect("a flag filter always parses");
-            out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json_of(o, events.len()))?
-            ));
+            out(&format!("{}\n", serde_json::to_string_pretty(&json_of(o))?));
         }
         (Format::Json, None) => {
             let alarms: Vec<serde_json::Value> = tested
                 .iter()
                 .zip(&outcomes)
                 .map(|(t, o)| match (o, &t.filter) {
-                    (Some(o), _) => json_of(o, events.len()),
+                    (Some(o), _) => json_of(o),
                     (None, Err(why)) => serde_json::json!({ "alarm": t.name, "unknown": why }),
                     (None, Ok(_)) => serde_json::Value::Null,
                 })
@@ -174,12 +196,15 @@ fn run_test(args: &TestArgs, output: Output) -> anyhow::Result<ExitCode> {
         }
         (Format::Text, _) => {
             let mut s = String::new();
+            if args.pattern.is_none() && args.input.is_some() {
+                s.push_str("Records from a file carry no log group: every alarm is tested on all of them.\n");
+            }
             for (t, o) in tested.iter().zip(&outcomes) {
                 if args.pattern.is_none() {
                     s.push_str(&format!("\n== {} ==\n", terminal(&t.name)));
                 }
                 match (o, &t.filter) {
-                    (Some(o), _) => s.push_str(&text(o, events.len(), from)),
+                    (Some(o), _) => s.push_str(&text(o, from)),
                     (None, Err(why)) => s.push_str(&format!("  unknown: {}\n", terminal(why))),
                     (None, Ok(_)) => {}
                 }
@@ -190,10 +215,11 @@ fn run_test(args: &TestArgs, output: Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn json_of(o: &Outcome, records: usize) -> serde_json::Value {
+fn json_of(o: &Outcome) -> serde_json::Value {
     serde_json::json!({
         "alarm": o.tested.name,
-        "records": records,
+        "log_group": o.tested.group,
+        "records": o.records,
         "matched": o.matched,
         "datapoints": o.series,
         "transitions": o.transitions,
@@ -230,6 +256,7 @@ fn from_flags(args: &TestArgs, pattern: &str) -> anyhow::Result<Tested> {
         name: "--pattern".into(),
         filter: Ok(filter),
         alarm: alarm(args)?,
+        group: None,
     })
 }
 
@@ -250,6 +277,7 @@ fn from_topology(args: &TestArgs, output: Output) -> anyhow::Result<Vec<Tested>>
             Ok((k.to_string(), v.to_string()))
         })
         .collect::<anyhow::Result<_>>()?;
+    check_ids(&ids, topology)?;
     if args.since.is_some() {
         ids.extend(live_ids(args, topology)?);
     }
@@ -268,10 +296,16 @@ fn from_topology(args: &TestArgs, output: Output) -> anyhow::Result<Vec<Tested>>
         else {
             continue;
         };
+        let group = topology
+            .log_groups
+            .iter()
+            .find(|g| g.name.value == filter.spec.log_group.value)
+            .map(|g| g.spec.name.value.clone());
         out.push(Tested {
             name: format!("alarm.{}", a.name.value),
-            filter: topology_filter(&filter.spec, &ids),
+            filter: topology_filter(&filter.spec, &ids, args.since.is_some()),
             alarm: topology_alarm(&a.spec),
+            group,
         });
     }
     for wanted in &args.alarms {
@@ -285,6 +319,41 @@ fn from_topology(args: &TestArgs, output: Output) -> anyhow::Result<Vec<Tested>>
         );
     }
     Ok(out)
+}
+
+/// Each `--id` names an object some filter's pattern names, with an id of its shape.
+fn check_ids(
+    ids: &[(String, String)],
+    topology: &vpcform_topology::Topology,
+) -> anyhow::Result<()> {
+    use vpcform_topology::ResourceKind;
+    let subjects: Vec<&vpcform_topology::kinds::metric_filter::Subject> = topology
+        .metric_filters
+        .iter()
+        .filter_map(|f| f.spec.id_of.as_ref().map(|s| &s.value))
+        .collect();
+    for (object, id) in ids {
+        let Some(subject) = subjects.iter().find(|s| s.to_string() == *object) else {
+            let named: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();
+            bail!(
+                "--id {object}: no metric filter of the topology names its id{}",
+                match named.is_empty() {
+                    true => String::new(),
+                    false => format!(" (those named: {})", named.join(", ")),
+                }
+            );
+        };
+        let prefix = match (subject.kind, subject.interface) {
+            (_, true) => "eni-",
+            (ResourceKind::Vpc, _) => "vpc-",
+            (ResourceKind::Subnet, _) => "subnet-",
+            _ => "i-",
+        };
+        if !id.starts_with(prefix) {
+            bail!("--id {object}={id}: {object}'s id starts with `{prefix}`");
+        }
+    }
+    Ok(())
 }
 
 /// With `--since` the account is read anyway: the ids filters name, from it.
@@ -318,14 +387,19 @@ fn live_ids(
 fn topology_filter(
     f: &vpcform_topology::kinds::metric_filter::MetricFilter,
     ids: &[(String, String)],
+    read_account: bool,
 ) -> Result<MetricFilter, String> {
     use vpcform_topology::kinds::metric_filter::ID_PLACEHOLDER;
     let mut text = f.pattern.value.clone();
     if let Some(subject) = &f.id_of {
         let wanted = subject.value.to_string();
         let Some((_, id)) = ids.iter().find(|(k, _)| *k == wanted) else {
+            let source = match read_account {
+                true => "and the account does not have it yet",
+                false => "and a file run does not read the account (--since does)",
+            };
             return Err(format!(
-                "its filter matches records of {wanted} by AWS id, which the records alone cannot tell and the account does not have yet; give --id {wanted}=ID"
+                "its filter matches records of {wanted} by AWS id, which the records alone cannot tell {source}; give --id {wanted}=ID"
             ));
         };
         text = text.replace(ID_PLACEHOLDER, id);
@@ -394,17 +468,24 @@ fn alarm(args: &TestArgs) -> anyhow::Result<Alarm> {
     })
 }
 
-/// The records, oldest first, as (time in ms, message).
-fn read_events(args: &TestArgs, output: Output) -> anyhow::Result<Vec<(i64, String)>> {
+/// The records, oldest first: a file's, or those of the topology's
+/// flow-log groups and `groups` (the tested filters') over `--since`.
+fn read_events(args: &TestArgs, groups: &[String], output: Output) -> anyhow::Result<Vec<Record>> {
     let now = crate::query::now_ms();
-    let mut events: Vec<(i64, String)> = match (&args.input, &args.since) {
+    let mut events: Vec<Record> = match (&args.input, &args.since) {
         (Some(path), _) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let reader = std::io::BufReader::new(file);
             vpcform_insights::read_input(reader, "local", now)
                 .map_err(anyhow::Error::msg)?
-                .map(|e| e.map(|e| (e.timestamp, e.message)))
+                .map(|e| {
+                    e.map(|e| Record {
+                        at: e.timestamp,
+                        message: e.message,
+                        group: None,
+                    })
+                })
                 .collect::<Result<_, _>>()
                 .map_err(anyhow::Error::msg)?
         }
@@ -419,16 +500,23 @@ fn read_events(args: &TestArgs, output: Output) -> anyhow::Result<Vec<(i64, Stri
                 start_ms: now - since.as_millis() as i64,
                 end_ms: now,
             };
-            let groups = crate::query::default_groups(topology);
+            let mut read = crate::query::default_groups(topology);
+            read.extend(groups.iter().cloned());
+            read.sort();
+            read.dedup();
             crate::runtime()?.block_on(async {
                 let aws = connect(&args.aws, topology).await?;
                 let (tx, rx) = std::sync::mpsc::sync_channel(4096);
                 let collect = tokio::task::spawn_blocking(move || {
                     rx.into_iter()
-                        .map(|e: vpcform_insights::Event| (e.timestamp, e.message))
+                        .map(|e: vpcform_insights::Event| Record {
+                            at: e.timestamp,
+                            group: e.log.split_once(':').map(|(_, g)| g.to_string()),
+                            message: e.message,
+                        })
                         .collect::<Vec<_>>()
                 });
-                vpcform_aws::send_events(&aws, &groups, window, tx).await?;
+                vpcform_aws::send_events(&aws, &read, window, tx).await?;
                 anyhow::Ok(collect.await?)
             })?
         }
@@ -436,11 +524,12 @@ fn read_events(args: &TestArgs, output: Output) -> anyhow::Result<Vec<(i64, Stri
             "give the records: --input FILE, or --since DURATION for the topology's flow logs"
         ),
     };
-    events.sort_by_key(|(t, _)| *t);
+    events.sort_by_key(|r| r.at);
     Ok(events)
 }
 
-fn text(o: &Outcome, records: usize, from: i64) -> String {
+fn text(o: &Outcome, from: i64) -> String {
+    let records = o.records;
     use std::fmt::Write as _;
     let alarm = &o.tested.alarm;
     let (series, transitions) = (&o.series, &o.transitions);

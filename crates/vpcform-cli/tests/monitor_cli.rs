@@ -232,3 +232,32 @@ fn the_topologys_alarms_are_tested_with_their_own_settings() {
         (9.into(), 1.into())
     );
 }
+
+#[test]
+fn an_id_for_an_object_no_filter_names_or_of_the_wrong_shape_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../topology.yaml"))
+        .unwrap();
+    std::fs::write(dir.path().join("topology.yaml"), seed + WATCHED).unwrap();
+    std::fs::write(dir.path().join("flows.log"), records()).unwrap();
+    let run = |id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vpcform"))
+            .args(["monitor", "test", "--input", "flows.log", "--id", id])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let unknown = run("instance.nope=i-0123");
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("no metric filter of the topology names its id")
+            && stderr.contains("instance.instance-2.interface"),
+        "{stderr}"
+    );
+    let shape = run("instance.instance-2.interface=i-0123");
+    assert!(!shape.status.success());
+    let stderr = String::from_utf8_lossy(&shape.stderr);
+    assert!(stderr.contains("starts with `eni-`"), "{stderr}");
+}

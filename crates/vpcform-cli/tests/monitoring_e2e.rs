@@ -288,3 +288,103 @@ monitoring:
         ]
     );
 }
+
+/// `monitor test --since` reads each alarm's own log group: REJECT records
+/// written (as AWS would deliver them) to one group do not fire the alarm
+/// of another.
+#[test]
+fn each_alarm_is_tested_on_its_own_log_groups_records() {
+    let moto = Moto::start();
+    let seed = std::fs::read_to_string(root().join("topology.yaml")).unwrap();
+    let other = "
+  other-logs:
+    name: other-logs
+    retention-days: 7
+";
+    let topology = seed.replacen("log-groups:\n", &format!("log-groups:{other}"), 1)
+        + "
+metric-filters:
+  other-rejects:
+    log-group: other-logs
+    pattern: REJECT
+    metric-name: OtherRejects
+alarms:
+  other-burst: { name: other-burst, metric-filter: other-rejects, threshold: 3, period: 60 }
+monitoring:
+  rejects:
+    - log-group: flow-logs
+      threshold: 3
+      period: 60
+";
+    let dir = workdir(&topology);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    rt.block_on(async {
+        sdk.logs
+            .create_log_stream()
+            .log_group_name("other-logs")
+            .log_stream_name("eni-0a")
+            .send()
+            .await
+            .unwrap();
+        let mut put = sdk
+            .logs
+            .put_log_events()
+            .log_group_name("other-logs")
+            .log_stream_name("eni-0a");
+        for i in 0..5 {
+            let line = format!(
+                "2 123456789012 eni-0a 203.0.113.9 10.1.0.5 6100{i} 3389 6 1 40 {} {} REJECT OK",
+                now / 1000 - 120,
+                now / 1000 - 60
+            );
+            put = put.log_events(
+                logs::types::InputLogEvent::builder()
+                    .timestamp(now - 120_000 + i)
+                    .message(line)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        put.send().await.unwrap();
+    });
+    let run = vpcform(
+        &moto,
+        dir.path(),
+        &["monitor", "test", "--since", "1h", "--format", "json"],
+    );
+    ok(&run);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let alarm = |name: &str| {
+        json["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["alarm"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+    };
+    let other = alarm("alarm.other-burst");
+    assert_eq!(
+        (
+            other["log_group"].clone(),
+            other["matched"].clone(),
+            other["fires"].clone()
+        ),
+        ("other-logs".into(), 5.into(), 1.into())
+    );
+    let flow = alarm("alarm.rejects-log-group-flow-logs");
+    assert_eq!(
+        (
+            flow["log_group"].clone(),
+            flow["matched"].clone(),
+            flow["fires"].clone()
+        ),
+        ("ProjectVPCFlowLogGroups".into(), 0.into(), 0.into())
+    );
+}

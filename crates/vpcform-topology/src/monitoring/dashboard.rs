@@ -88,12 +88,21 @@ pub(super) fn widgets(t: &Topology, out: &Expanded, _span: Span) -> Value {
     }
     if !later.is_empty() {
         let names: Vec<String> = later.iter().map(|n| format!("`{n}`")).collect();
-        grid.place(24, "text", json!({
-            "markdown": format!(
-                "Not shown here: {} name instance addresses known only after apply; run `vpcform query NAME`.",
-                names.join(", ")
-            ),
-        }));
+        let verb = if names.len() == 1 {
+            "names an instance address"
+        } else {
+            "name instance addresses"
+        };
+        grid.place(
+            24,
+            "text",
+            json!({
+                "markdown": format!(
+                    "Not shown here: {} {verb} known only after apply; run `vpcform query NAME`.",
+                    names.join(", ")
+                ),
+            }),
+        );
     }
     Value::Array(grid.widgets)
 }

@@ -300,7 +300,7 @@ pub(crate) fn expand(t: &mut Topology, cx: &mut Cx) {
         ));
     }
     if let Some(q) = m.query_definitions.as_ref().filter(|q| q.value) {
-        out.query_definitions(t, q.span);
+        out.query_definitions(t, q.span, cx);
     }
     out.add_to(t);
 }
@@ -434,10 +434,23 @@ impl Expanded {
         }
     }
 
-    /// The saved queries that name no instance address (known only after apply).
-    fn query_definitions(&mut self, t: &Topology, span: Span) {
+    /// The saved queries that name no instance address (known only after
+    /// apply); the others are named in a warning.
+    fn query_definitions(&mut self, t: &Topology, span: Span, cx: &mut Cx) {
         for q in t.queries.iter() {
             if !crate::queries::placeholders(&q.spec.query.value).is_empty() {
+                cx.push(
+                    Diagnostic::warning(
+                        "query-not-saved",
+                        span,
+                        format!(
+                            "query `{}` is not saved in Logs Insights: it names an instance's address, known only after apply",
+                            q.name.value
+                        ),
+                    )
+                    .with_related(q.spec.query.span, "the query")
+                    .with_help("run it with `vpcform query NAME`, which fills the address in; or write the address into the query"),
+                );
                 continue;
             }
             self.queries.push(named(
