@@ -163,3 +163,19 @@ fn every_diagnostic_code_has_a_fixture() {
         "codes without a fixture in data/invalid: {missing:?}"
     );
 }
+
+#[test]
+fn every_diagnostic_code_is_in_the_documentation() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/topology.md"),
+    )
+    .unwrap();
+    let missing: Vec<String> = codes_in_sources()
+        .into_iter()
+        .filter(|c| !doc.contains(&format!("`{c}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes docs/topology.md (Diagnostics) does not list: {missing:?}"
+    );
+}
