@@ -270,24 +270,27 @@ fn markdown_within(plan: &Plan, limit: usize) -> String {
     out
 }
 
+/// A multi-line value whose every line carries the sign, so a `diff` block
+/// shows all of it as added (or removed), none as unchanged context.
+fn signed(value: &str, sign: char) -> String {
+    value.replace('\n', &format!("\n{sign} "))
+}
+
 fn section(c: &ResourceChange, referents: &crate::render_text::Referents<'_>) -> String {
     let mut body = String::new();
     match c.action {
         Action::Create => {
             for a in &c.changes {
-                let _ = writeln!(
-                    body,
-                    "+ {} = {}",
-                    a.name,
-                    a.after
-                        .as_ref()
-                        .map_or_else(|| referents.unknown(c, &a.name), |v| referents.value(c, v))
-                );
+                let value = a
+                    .after
+                    .as_ref()
+                    .map_or_else(|| referents.unknown(c, &a.name), |v| referents.value(c, v));
+                let _ = writeln!(body, "+ {} = {}", a.name, signed(&value, '+'));
             }
         }
         Action::Delete => {
             for (name, value) in &c.before {
-                let _ = writeln!(body, "- {name} = {}", show(value));
+                let _ = writeln!(body, "- {name} = {}", signed(&show(value), '-'));
             }
         }
         _ => {
