@@ -143,6 +143,7 @@ fn examples_validate_as_documented() {
         ("examples/minimal.yaml", &[]),
         ("examples/hub.yaml", &[]),
         ("examples/production-vpc.yaml", &[]),
+        ("examples/monitored-app.yaml", &[]),
         ("examples/transit-hub.yaml", &[]),
         // `FILE@ENV`: in that environment; every environment is listed.
         ("examples/environments.yaml@dev", &[]),

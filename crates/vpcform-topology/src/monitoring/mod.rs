@@ -453,6 +453,9 @@ impl Expanded {
                 );
                 continue;
             }
+            if vpcform_insights::compile(&q.spec.query.value).is_err() {
+                continue; // Reported at the query itself.
+            }
             self.queries.push(named(
                 &format!("query-{}", q.name.value),
                 span,
