@@ -388,3 +388,44 @@ monitoring:
         ("ProjectVPCFlowLogGroups".into(), 0.into(), 0.into())
     );
 }
+
+/// examples/monitored-app.yaml: its flow log records subnet and instance
+/// ids, so each tier's and the host's filter names its id; applied, it
+/// re-plans clean.
+#[test]
+fn the_monitored_app_example_watches_tiers_by_their_ids() {
+    let moto = Moto::start();
+    let example = std::fs::read_to_string(root().join("examples/monitored-app.yaml")).unwrap();
+    let dir = workdir(&example);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    let plan = vpcform(&moto, dir.path(), &["plan", "--detailed-exitcode"]);
+    ok(&plan);
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    let subnet = rt.block_on(async {
+        let r = sdk
+            .ec2
+            .describe_subnets()
+            .filters(by_tag("vpcform:address", "subnet.web-a"))
+            .send()
+            .await
+            .unwrap();
+        r.subnets()[0].subnet_id().unwrap().to_string()
+    });
+    let filters = rt
+        .block_on(sdk.logs.describe_metric_filters().send())
+        .unwrap();
+    let web = filters
+        .metric_filters()
+        .iter()
+        .find(|f| {
+            f.filter_name() == Some("vpcform/monitored-app/metric-filter.rejected-subnet-web-a")
+        })
+        .expect("web-a's filter");
+    let pattern = web.filter_pattern().unwrap();
+    assert!(
+        pattern.contains(&format!("subnet_id = \"{subnet}\"")),
+        "{pattern}"
+    );
+    assert!(pattern.ends_with("instance_id]"), "{pattern}");
+}
