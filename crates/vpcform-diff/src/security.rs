@@ -58,6 +58,17 @@ pub enum SecurityChange {
         policy: String,
         broadening: bool,
     },
+    /// An SNS subscription: alarm notifications (the network's names, its
+    /// rejected traffic) delivered to an email address or an HTTPS endpoint.
+    Subscription {
+        sign: Sign,
+        /// The topic.
+        address: Address,
+        protocol: String,
+        endpoint: String,
+        /// A new recipient: information leaves to someone it did not reach before.
+        broadening: bool,
+    },
     /// A security-group rule or a network-ACL entry.
     Rule {
         sign: Sign,
@@ -79,6 +90,7 @@ impl SecurityChange {
         match self {
             SecurityChange::IamStatement { broadening, .. }
             | SecurityChange::IamAttachment { broadening, .. }
+            | SecurityChange::Subscription { broadening, .. }
             | SecurityChange::Rule { broadening, .. } => *broadening,
         }
     }
@@ -95,6 +107,8 @@ enum Grants {
     Attachment,
     /// A security-group rule or a network-ACL entry.
     Rule(RuleKind),
+    /// Who a topic's notifications reach.
+    Subscription,
     /// An endpoint's policy document.
     EndpointPolicy,
     /// A prefix list's entries (what rules naming it grant).
@@ -121,6 +135,7 @@ impl Grants {
             K::NetworkAclEntry => Grants::Rule(RuleKind::NetworkAcl),
             K::VpcEndpoint => Grants::EndpointPolicy,
             K::PrefixList => Grants::PrefixListEntries,
+            K::SnsSubscription => Grants::Subscription,
             K::DhcpOptions
             | K::Vpc
             | K::Subnet
@@ -146,7 +161,6 @@ impl Grants {
             | K::NetworkAcl
             | K::NetworkAclAssociation
             | K::SnsTopic
-            | K::SnsSubscription
             | K::MetricFilter
             | K::Alarm
             | K::ContributorInsightsRule
@@ -160,6 +174,7 @@ impl Grants {
 pub fn security_changes(plan: &Plan) -> Vec<SecurityChange> {
     let mut iam = Vec::new();
     let mut rules = Vec::new();
+    let mut notifications = Vec::new();
     for c in plan.changes.iter().filter(|c| c.action.is_change()) {
         match Grants::of(c.kind) {
             Grants::Policy => iam.extend(statement_changes(c, iam::POLICY_DOCUMENT)),
@@ -175,11 +190,32 @@ pub fn security_changes(plan: &Plan) -> Vec<SecurityChange> {
             }
             Grants::EndpointPolicy => {}
             Grants::PrefixListEntries => rules.extend(entry_changes(plan, c)),
+            Grants::Subscription => notifications.extend(subscription_change(c)),
             Grants::Nothing => {}
         }
     }
     iam.extend(rules);
+    iam.extend(notifications);
     iam
+}
+
+/// A subscription created (a new recipient) or deleted; a replacement
+/// keeps its endpoint (its key) and reaches no one new.
+fn subscription_change(c: &ResourceChange) -> Option<SecurityChange> {
+    use vpcform_topology::kinds::sns::{ENDPOINT, PROTOCOL};
+    let (sign, attrs) = match c.action {
+        Action::Create => (Sign::Added, &c.after),
+        Action::Delete => (Sign::Removed, &c.before),
+        _ => return None,
+    };
+    let text = |a: vpcform_topology::Attr| a.str(attrs).unwrap_or_default().to_string();
+    Some(SecurityChange::Subscription {
+        sign,
+        address: vpcform_topology::Address::new(ResourceKind::SnsTopic, &c.address.name),
+        protocol: text(PROTOCOL),
+        endpoint: text(ENDPOINT),
+        broadening: sign == Sign::Added,
+    })
 }
 
 /// Whether any change of `plan` broadens access.
@@ -542,10 +578,11 @@ fn rule(
 /// The rows of the two tables: IAM (±, object, effect, actions, resources,
 /// principal, condition) and rules (±, group or ACL, direction, protocol,
 /// ports, peer, action), each with its broadening mark.
-fn rows(changes: &[SecurityChange]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+fn rows(changes: &[SecurityChange]) -> [Vec<Vec<String>>; 3] {
     let mark = |b: bool| if b { "broadening" } else { "" }.to_string();
     let mut iam = Vec::new();
     let mut rules = Vec::new();
+    let mut notifications = Vec::new();
     for c in changes {
         match c {
             SecurityChange::IamStatement {
@@ -582,6 +619,19 @@ fn rows(changes: &[SecurityChange]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
                 String::new(),
                 mark(*broadening),
             ]),
+            SecurityChange::Subscription {
+                sign,
+                address,
+                protocol,
+                endpoint,
+                broadening,
+            } => notifications.push(vec![
+                sign.symbol().into(),
+                address.to_string(),
+                protocol.clone(),
+                endpoint.clone(),
+                mark(*broadening),
+            ]),
             SecurityChange::Rule {
                 sign,
                 address,
@@ -604,7 +654,7 @@ fn rows(changes: &[SecurityChange]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
             ]),
         }
     }
-    (iam, rules)
+    [iam, rules, notifications]
 }
 
 const IAM_HEADER: [&str; 8] = [
@@ -617,6 +667,8 @@ const IAM_HEADER: [&str; 8] = [
     "condition",
     "",
 ];
+const NOTIFICATION_HEADER: [&str; 5] = ["±", "topic", "protocol", "endpoint", ""];
+
 const RULE_HEADER: [&str; 8] = [
     "±",
     "group or ACL",
@@ -642,14 +694,19 @@ pub(crate) fn text(plan: &Plan, style: &vpcform_topology::Style) -> String {
     if changes.is_empty() {
         return String::new();
     }
-    let (iam, rules) = rows(&changes);
+    let [iam, rules, notifications] = rows(&changes);
     let mut out = format!("\n{}:\n", style.bold(&headline(&changes)));
-    for (title, header, rows) in [("IAM", IAM_HEADER, iam), ("Rules", RULE_HEADER, rules)] {
+    let tables: [(&str, &[&str], Vec<Vec<String>>); 3] = [
+        ("IAM", &IAM_HEADER, iam),
+        ("Rules", &RULE_HEADER, rules),
+        ("Notifications", &NOTIFICATION_HEADER, notifications),
+    ];
+    for (title, header, rows) in tables {
         if rows.is_empty() {
             continue;
         }
         out.push_str(&format!("  {title}:\n"));
-        let all: Vec<Vec<String>> = std::iter::once(header.map(String::from).to_vec())
+        let all: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
             .chain(rows)
             .collect();
         let widths: Vec<usize> = (0..header.len())
@@ -685,7 +742,7 @@ pub(crate) fn markdown(plan: &Plan) -> String {
     shown.sort_by_key(|c| !c.broadening());
     let hidden = shown.len().saturating_sub(MARKDOWN_ROWS);
     shown.truncate(MARKDOWN_ROWS);
-    let (iam, rules) = rows(&shown);
+    let [iam, rules, notifications] = rows(&shown);
     let mut out = format!("#### {}\n\n", headline(&changes));
     let broadening = changes.iter().filter(|c| c.broadening()).count();
     if broadening > 0 {
@@ -693,10 +750,16 @@ pub(crate) fn markdown(plan: &Plan) -> String {
             "> [!IMPORTANT]\n> This plan broadens access ({broadening} change(s)): it needs a security review.\n\n"
         ));
     }
-    for (header, rows) in [(IAM_HEADER, iam), (RULE_HEADER, rules)] {
+    let tables: [(&[&str], Vec<Vec<String>>); 3] = [
+        (&IAM_HEADER, iam),
+        (&RULE_HEADER, rules),
+        (&NOTIFICATION_HEADER, notifications),
+    ];
+    for (header, rows) in tables {
         if rows.is_empty() {
             continue;
         }
+        let last = header.len() - 1;
         out.push_str(&format!("| {} |\n", header.join(" | ")));
         out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
         for row in rows {
@@ -704,9 +767,9 @@ pub(crate) fn markdown(plan: &Plan) -> String {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| match i {
-                    0 | 7 if c.is_empty() => String::new(),
+                    _ if (i == 0 || i == last) && c.is_empty() => String::new(),
                     0 => md_cell(c),
-                    7 => "**broadening**".into(),
+                    _ if i == last => "**broadening**".into(),
                     _ if c.is_empty() => String::new(),
                     _ => md_cell(c),
                 })
