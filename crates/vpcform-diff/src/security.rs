@@ -669,6 +669,9 @@ const IAM_HEADER: [&str; 8] = [
 ];
 const NOTIFICATION_HEADER: [&str; 5] = ["±", "topic", "protocol", "endpoint", ""];
 
+/// One table: its title, header and rows.
+type Table<'h> = (&'static str, &'h [&'static str], Vec<Vec<String>>);
+
 const RULE_HEADER: [&str; 8] = [
     "±",
     "group or ACL",
@@ -696,7 +699,7 @@ pub(crate) fn text(plan: &Plan, style: &vpcform_topology::Style) -> String {
     }
     let [iam, rules, notifications] = rows(&changes);
     let mut out = format!("\n{}:\n", style.bold(&headline(&changes)));
-    let tables: [(&str, &[&str], Vec<Vec<String>>); 3] = [
+    let tables: [Table<'_>; 3] = [
         ("IAM", &IAM_HEADER, iam),
         ("Rules", &RULE_HEADER, rules),
         ("Notifications", &NOTIFICATION_HEADER, notifications),
@@ -750,12 +753,12 @@ pub(crate) fn markdown(plan: &Plan) -> String {
             "> [!IMPORTANT]\n> This plan broadens access ({broadening} change(s)): it needs a security review.\n\n"
         ));
     }
-    let tables: [(&[&str], Vec<Vec<String>>); 3] = [
-        (&IAM_HEADER, iam),
-        (&RULE_HEADER, rules),
-        (&NOTIFICATION_HEADER, notifications),
+    let tables: [Table<'_>; 3] = [
+        ("IAM", &IAM_HEADER, iam),
+        ("Rules", &RULE_HEADER, rules),
+        ("Notifications", &NOTIFICATION_HEADER, notifications),
     ];
-    for (header, rows) in tables {
+    for (_, header, rows) in tables {
         if rows.is_empty() {
             continue;
         }
