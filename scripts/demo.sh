@@ -86,12 +86,12 @@ monitoring:
   dashboard: true
 YAML
 step plan -f "$mon/topology.yaml" | grep -E '^  # |^Plan:'
-step apply -f "$mon/topology.yaml" --auto-approve 2>&1 | tail -1
+step apply -f "$mon/topology.yaml" --auto-approve | tail -1
 step plan -f "$mon/topology.yaml" --detailed-exitcode | grep -E '^No changes|^Plan:'
 log "which alarm the recorded traffic would have fired, and when (moto evaluates no alarm; vpcform does, as CloudWatch would)"
 step monitor test -f "$mon/topology.yaml" --since 2h
 log "back to the seed's topology: the monitoring objects go"
-step apply -f topology.yaml --auto-approve 2>&1 | tail -1
+step apply -f topology.yaml --auto-approve | tail -1
 rm -rf "$mon"
 step query
 for q in all-events rejected between-instances by-protocol; do
