@@ -200,9 +200,15 @@ fn render_change(
                     || referents.unknown(change, &c.name),
                     |v| referents.value(change, v),
                 );
+                // An empty map changed into a map (tags on an adopted
+                // object that had none) reads as entries added, like any other.
+                let entries = |v: &Value| match v.as_object() {
+                    Some(m) if m.is_empty() => Some(Vec::new()),
+                    _ => flat_map(v),
+                };
                 let maps = (
-                    c.before.as_ref().and_then(flat_map),
-                    c.after.as_ref().and_then(flat_map),
+                    c.before.as_ref().and_then(entries),
+                    c.after.as_ref().and_then(entries),
                 );
                 let mut value = if let (Some(old), Some(new)) = maps {
                     map_diff(&old, &new)
