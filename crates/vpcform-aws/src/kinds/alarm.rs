@@ -77,44 +77,43 @@ async fn place(
         }
         return Ok(());
     };
+    found.objects.push(placed(place, name, attrs(&a, &tags)));
+    Ok(())
+}
+
+/// An alarm's planned attributes as DescribeAlarms reports them.
+fn attrs(
+    a: &aws_sdk_cloudwatch::types::MetricAlarm,
+    tags: &BTreeMap<String, String>,
+) -> Vec<(vpcform_topology::Attr, Value)> {
     let actions: Vec<Value> = a
         .alarm_actions()
         .iter()
         .map(|s| Value::from(s.as_str()))
         .collect();
-    found.objects.push(placed(
-        place,
-        name,
-        vec![
-            (ALARM_NAME, Value::from(name)),
-            (ALARM_DESCRIPTION, opt_str(a.alarm_description())),
-            (NAMESPACE, opt_str(a.namespace())),
-            (METRIC_NAME, opt_str(a.metric_name())),
-            (STATISTIC, opt_str(a.statistic().map(|s| s.as_str()))),
-            (PERIOD, a.period().map_or(Value::Null, Value::from)),
-            (
-                EVALUATION_PERIODS,
-                a.evaluation_periods().map_or(Value::Null, Value::from),
-            ),
-            (
-                DATAPOINTS_TO_ALARM,
-                a.datapoints_to_alarm().map_or(Value::Null, Value::from),
-            ),
-            (THRESHOLD, a.threshold().map_or(Value::Null, Value::from)),
-            (
-                COMPARISON_OPERATOR,
-                opt_str(a.comparison_operator().map(|c| c.as_str())),
-            ),
-            // AWS leaves it out when it is the default.
-            (
-                TREAT_MISSING_DATA,
-                Value::from(a.treat_missing_data().unwrap_or("missing")),
-            ),
-            (ALARM_ACTIONS, Value::Array(actions)),
-            (TAGS, tags_value(&tags)),
-        ],
-    ));
-    Ok(())
+    let number = |n: Option<i32>| n.map_or(Value::Null, Value::from);
+    vec![
+        (ALARM_NAME, opt_str(a.alarm_name())),
+        (ALARM_DESCRIPTION, opt_str(a.alarm_description())),
+        (NAMESPACE, opt_str(a.namespace())),
+        (METRIC_NAME, opt_str(a.metric_name())),
+        (STATISTIC, opt_str(a.statistic().map(|s| s.as_str()))),
+        (PERIOD, number(a.period())),
+        (EVALUATION_PERIODS, number(a.evaluation_periods())),
+        (DATAPOINTS_TO_ALARM, number(a.datapoints_to_alarm())),
+        (THRESHOLD, a.threshold().map_or(Value::Null, Value::from)),
+        (
+            COMPARISON_OPERATOR,
+            opt_str(a.comparison_operator().map(|c| c.as_str())),
+        ),
+        // AWS leaves it out when it is the default.
+        (
+            TREAT_MISSING_DATA,
+            Value::from(a.treat_missing_data().unwrap_or("missing")),
+        ),
+        (ALARM_ACTIONS, Value::Array(actions)),
+        (TAGS, tags_value(tags)),
+    ]
 }
 
 async fn describe(

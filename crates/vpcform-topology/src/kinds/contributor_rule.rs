@@ -291,6 +291,14 @@ fn check_definition(node: &Node, cx: &mut Cx) {
             "list the fields a contributor is made of",
         );
     }
+    check_aggregate(node, contribution, cx);
+    if format == Some("CLF") {
+        check_clf_fields(node, contribution, &keys, cx);
+    }
+}
+
+/// `Count`, or `Sum` of the `ValueOf` field.
+fn check_aggregate(node: &Node, contribution: &Node, cx: &mut Cx) {
     let aggregate = child(node, "AggregateOn").and_then(Node::as_str);
     let value_of = child(contribution, "ValueOf");
     match aggregate {
@@ -311,9 +319,6 @@ fn check_definition(node: &Node, cx: &mut Cx) {
                 "use `Count` or `Sum`",
             );
         }
-    }
-    if format == Some("CLF") {
-        check_clf_fields(node, contribution, &keys, cx);
     }
 }
 

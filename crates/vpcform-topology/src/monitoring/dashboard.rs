@@ -31,13 +31,19 @@ impl Grid {
     }
 }
 
-pub(super) fn widgets(t: &Topology, out: &Expanded, _span: Span) -> Value {
-    let stack = &t.stack.value;
+pub(super) fn widgets(t: &Topology, out: &Expanded) -> Value {
     let mut grid = Grid {
         x: 0,
         y: 0,
         widgets: Vec::new(),
     };
+    alarm_widgets(&t.stack.value, out, &mut grid);
+    query_widgets(t, &mut grid);
+    Value::Array(grid.widgets)
+}
+
+/// A REJECT series per alarm, with its threshold; a rule's top contributor.
+fn alarm_widgets(stack: &str, out: &Expanded, grid: &mut Grid) {
     for (alarm, filter) in out.alarms.iter().zip(&out.filters) {
         let f = &filter.spec;
         grid.place(12, "metric", json!({
@@ -61,10 +67,15 @@ pub(super) fn widgets(t: &Topology, out: &Expanded, _span: Span) -> Value {
             "view": "timeSeries",
         }));
     }
+}
+
+/// The saved queries as Logs Insights tables; those naming instance
+/// addresses (known only after apply) named in a note instead.
+fn query_widgets(t: &Topology, grid: &mut Grid) {
     let mut later = Vec::new();
     for q in t.queries.iter() {
         if !crate::queries::placeholders(&q.spec.query.value).is_empty() {
-            later.push(q.name.value.clone());
+            later.push(format!("`{}`", q.name.value));
             continue;
         }
         let sources: Vec<String> = query_groups(t, &q.spec.log_groups)
@@ -76,35 +87,25 @@ pub(super) fn widgets(t: &Topology, out: &Expanded, _span: Span) -> Value {
             .description
             .as_ref()
             .map_or(q.name.value.clone(), |d| d.value.clone());
+        let query = format!("{} | {}", sources.join(" | "), q.spec.query.value);
         grid.place(
             24,
             "log",
-            json!({
-                "title": title,
-                "query": format!("{} | {}", sources.join(" | "), q.spec.query.value),
-                "view": "table",
-            }),
+            json!({ "title": title, "query": query, "view": "table" }),
         );
     }
-    if !later.is_empty() {
-        let names: Vec<String> = later.iter().map(|n| format!("`{n}`")).collect();
-        let verb = if names.len() == 1 {
-            "names an instance address"
-        } else {
-            "name instance addresses"
-        };
-        grid.place(
-            24,
-            "text",
-            json!({
-                "markdown": format!(
-                    "Not shown here: {} {verb} known only after apply; run `vpcform query NAME`.",
-                    names.join(", ")
-                ),
-            }),
-        );
+    if later.is_empty() {
+        return;
     }
-    Value::Array(grid.widgets)
+    let verb = match later.len() {
+        1 => "names an instance address",
+        _ => "name instance addresses",
+    };
+    let markdown = format!(
+        "Not shown here: {} {verb} known only after apply; run `vpcform query NAME`.",
+        later.join(", ")
+    );
+    grid.place(24, "text", json!({ "markdown": markdown }));
 }
 
 /// The AWS names of a query's log groups: its own, or the flow logs'.

@@ -286,7 +286,7 @@ pub(crate) fn expand(t: &mut Topology, cx: &mut Cx) {
         }
     }
     if let Some(d) = m.dashboard.as_ref().filter(|d| d.value) {
-        let body = dashboard::widgets(t, &out, d.span);
+        let body = dashboard::widgets(t, &out);
         out.dashboards.push(named(
             DASHBOARD,
             d.span,

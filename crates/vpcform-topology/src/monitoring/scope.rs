@@ -125,51 +125,31 @@ pub(super) fn distinguish(
     cx: &mut Cx,
 ) -> Option<Distinction> {
     let name = r.target.value.as_str();
-    let writers: Vec<&FlowLog> = t
-        .flow_logs
-        .iter()
-        .filter(|l| l.spec.log_group.value == group)
-        .map(|l| &l.spec)
-        .collect();
     let has = |f: &str| fields.iter().any(|x| x == f);
-    let subject = |kind, interface| Subject {
-        kind,
-        name: name.to_string(),
-        interface,
+    let by_id = |field: &'static str, kind, interface| {
+        let subject = Subject {
+            kind,
+            name: name.to_string(),
+            interface,
+        };
+        Some((vec![(field, ID_PLACEHOLDER.to_string())], Some(subject)))
     };
-    let by_id = |field: &'static str, s: Subject| {
-        Some((vec![(field, ID_PLACEHOLDER.to_string())], Some(s)))
-    };
-    let (exclusive, field, kind) = match r.scope {
-        ResourceKind::Vpc => {
-            let only = writers.iter().all(|l| {
-                l.vpc.as_ref().is_some_and(|v| v.value == name)
-                    || l.subnet
-                        .as_ref()
-                        .is_some_and(|s| vpc_of(t, &s.value) == Some(name))
-            });
-            (only, "vpc-id", ResourceKind::Vpc)
-        }
-        ResourceKind::Subnet => {
-            let only = writers
-                .iter()
-                .all(|l| l.subnet.as_ref().is_some_and(|s| s.value == name));
-            (only, "subnet-id", ResourceKind::Subnet)
-        }
+    let (exclusive, field) = match r.scope {
+        ResourceKind::Vpc | ResourceKind::Subnet => (group_is_only(t, r, group), id_field(r.scope)),
         ResourceKind::Instance if has("instance-id") => {
-            return by_id("instance-id", subject(ResourceKind::Instance, false));
+            return by_id("instance-id", ResourceKind::Instance, false);
         }
         ResourceKind::Instance if has("interface-id") => {
-            return by_id("interface-id", subject(ResourceKind::Instance, true));
+            return by_id("interface-id", ResourceKind::Instance, true);
         }
-        ResourceKind::Instance => (false, "instance-id", ResourceKind::Instance),
+        ResourceKind::Instance => (false, "instance-id"),
         _ => return Some((Vec::new(), None)),
     };
     if exclusive {
         return Some((Vec::new(), None));
     }
     if has(field) {
-        return by_id(field, subject(kind, false));
+        return by_id(field, r.scope, false);
     }
     cx.push(
         Diagnostic::error(
@@ -184,4 +164,32 @@ pub(super) fn distinguish(
         )),
     );
     None
+}
+
+/// The record field that names a VPC's, subnet's or instance's id.
+fn id_field(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Vpc => "vpc-id",
+        ResourceKind::Subnet => "subnet-id",
+        _ => "instance-id",
+    }
+}
+
+/// Whether every flow log writing `group` records only the entry's VPC or subnet.
+fn group_is_only(t: &Topology, r: &RejectAlarm, group: &str) -> bool {
+    let name = r.target.value.as_str();
+    let mut writers = t
+        .flow_logs
+        .iter()
+        .filter(|l| l.spec.log_group.value == group)
+        .map(|l| &l.spec);
+    match r.scope {
+        ResourceKind::Vpc => writers.all(|l| {
+            l.vpc.as_ref().is_some_and(|v| v.value == name)
+                || l.subnet
+                    .as_ref()
+                    .is_some_and(|s| vpc_of(t, &s.value) == Some(name))
+        }),
+        _ => writers.all(|l| l.subnet.as_ref().is_some_and(|s| s.value == name)),
+    }
 }
