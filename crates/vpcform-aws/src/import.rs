@@ -112,7 +112,7 @@ async fn scan_in_vpcs(
         .iter()
         .filter_map(|&kind| match scan_of(kind) {
             Scan::InVpcs(scan) => Some(async move { Ok((kind, scan(aws, vpcs).await?)) }),
-            Scan::Through { .. } | Scan::WithContainer => None,
+            Scan::Through { .. } | Scan::WithContainer | Scan::Never => None,
         });
     futures::future::try_join_all(scans).await
 }

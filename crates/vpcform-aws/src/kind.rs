@@ -61,6 +61,9 @@ pub(crate) enum Scan {
     },
     /// With its container (routes, rules, associations, attachments).
     WithContainer,
+    /// Not at all: it belongs to no VPC (monitoring objects); a topology
+    /// adopts one with `import-id`, where the kind can be adopted.
+    Never,
 }
 
 pub(crate) trait AwsKind {

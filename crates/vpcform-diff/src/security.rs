@@ -206,7 +206,7 @@ fn subscription_change(c: &ResourceChange) -> Option<SecurityChange> {
     let (sign, attrs) = match c.action {
         Action::Create => (Sign::Added, &c.after),
         Action::Delete => (Sign::Removed, &c.before),
-        _ => return None,
+        Action::NoOp | Action::Update | Action::Adopt | Action::Replace { .. } => return None,
     };
     let text = |a: vpcform_topology::Attr| a.str(attrs).unwrap_or_default().to_string();
     Some(SecurityChange::Subscription {

@@ -201,11 +201,7 @@ pub(crate) struct Alarm;
 
 impl AwsKind for Alarm {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
-    /// Alarms are not in a VPC: `import` does not look for them; `import-id` adopts one.
-    const SCAN: Scan = Scan::Through {
-        from: &[],
-        id: |_| None,
-    };
+    const SCAN: Scan = Scan::Never;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         put(aws, op, true).await?;

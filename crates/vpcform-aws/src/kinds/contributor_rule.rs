@@ -131,11 +131,7 @@ pub(crate) struct ContributorRule;
 
 impl AwsKind for ContributorRule {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
-    /// Rules are not in a VPC: `import` does not look for them; `import-id` adopts one.
-    const SCAN: Scan = Scan::Through {
-        from: &[],
-        id: |_| None,
-    };
+    const SCAN: Scan = Scan::Never;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         put(aws, op, true).await?;

@@ -173,11 +173,7 @@ pub(crate) struct Dashboard;
 
 impl AwsKind for Dashboard {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
-    /// Not scanned by `import`: a dashboard cannot be adopted (it carries no tags).
-    const SCAN: Scan = Scan::Through {
-        from: &[],
-        id: |_| None,
-    };
+    const SCAN: Scan = Scan::Never;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         Ok(outcome(put(aws, op).await?))

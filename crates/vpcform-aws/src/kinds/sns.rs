@@ -185,11 +185,7 @@ pub(crate) struct SnsTopic;
 
 impl AwsKind for SnsTopic {
     const READ: Read = Read::Own(|aws, cx| Box::pin(read(aws, cx)));
-    /// Topics are not in a VPC: `import` does not look for them; `import-id` adopts one.
-    const SCAN: Scan = Scan::Through {
-        from: &[],
-        id: |_| None,
-    };
+    const SCAN: Scan = Scan::Never;
 
     async fn create(aws: &Aws, op: &Operation) -> Result<Outcome, AwsError> {
         let mut call = aws
