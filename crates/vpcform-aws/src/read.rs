@@ -285,12 +285,20 @@ pub(crate) async fn tagged(
 }
 
 /// The ownership tags an object that cannot carry tags records another way
-/// (a metric filter's name, a dashboard's first widget).
-pub(crate) fn owner_tags(stack: &str, address_tag: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// (a metric filter's name, a dashboard's first widget): only when the
+/// recorded address is one of `kind`'s, so a query someone saved in the
+/// stack's console folder (`vpcform/STACK/my-query`) is not taken for the
+/// stack's (and deleted as undeclared).
+pub(crate) fn owner_tags(
+    kind: ResourceKind,
+    stack: &str,
+    address_tag: &str,
+) -> Option<BTreeMap<String, String>> {
+    Address::from_tag(address_tag).filter(|a| a.kind == kind)?;
+    Some(BTreeMap::from([
         (TAG_STACK.to_string(), stack.to_string()),
         (TAG_ADDRESS.to_string(), address_tag.to_string()),
-    ])
+    ]))
 }
 
 pub(crate) fn opt_str(v: Option<&str>) -> Value {
@@ -378,6 +386,10 @@ pub async fn read_live_state(aws: &Aws, topology: &Topology) -> Result<LiveState
     live.conflicts
         .extend(unpublished_lists(&managed, &lists, aws.region()));
     live.lookups.extend(lists);
+    live.lookups.insert(
+        vpcform_topology::kinds::dashboard::REGION_LOOKUP.into(),
+        aws.region().to_string(),
+    );
     for object in &mut all {
         if let Some(key) = &object.address.key
             && key.contains(ID_REF)

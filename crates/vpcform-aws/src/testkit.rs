@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region};
 
 /// The SDK crates, for tests that act out of band.
-pub use {aws_sdk_cloudwatchlogs as logs, aws_sdk_ec2 as ec2, aws_sdk_iam as iam};
+pub use {
+    aws_sdk_cloudwatch as cloudwatch, aws_sdk_cloudwatchlogs as logs, aws_sdk_ec2 as ec2,
+    aws_sdk_iam as iam,
+};
 
 /// A moto server on a free loopback port, stopped on drop.
 #[derive(Debug)]

@@ -429,3 +429,104 @@ fn the_monitored_app_example_watches_tiers_by_their_ids() {
     );
     assert!(pattern.ends_with("instance_id]"), "{pattern}");
 }
+
+/// What the review found: a query or filter someone saved under the stack's
+/// name prefix is not the stack's (never deleted); an adopted alarm's
+/// dimensions and OK actions show in the plan before apply rewrites them;
+/// a widget naming the stack's own region plans clean.
+#[test]
+fn hand_made_objects_under_the_stacks_prefix_stay_and_adoption_shows_what_it_drops() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let sdk = rt.block_on(moto.sdk());
+    rt.block_on(async {
+        sdk.cloudwatch
+            .put_metric_alarm()
+            .alarm_name("hand-cpu")
+            .namespace("AWS/EC2")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                cloudwatch::types::Dimension::builder()
+                    .name("InstanceId")
+                    .value("i-0123456789abcdef0")
+                    .build(),
+            )
+            .ok_actions("arn:aws:sns:us-east-1:123456789012:someone")
+            .statistic(cloudwatch::types::Statistic::Average)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(80.0)
+            .comparison_operator(
+                cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let topology = "stack: owned
+region: us-east-1
+log-groups:
+  flows: { name: owned-flows }
+query-definitions:
+  mine: { query: \"stats count() by action\", log-groups: [flows] }
+metric-filters:
+  rejects: { log-group: flows, pattern: REJECT, metric-name: Rejects }
+dashboards:
+  main:
+    name: owned-main
+    widgets: [{ type: metric, x: 0, \"y\": 0, width: 12, height: 6, properties: { region: us-east-1, metrics: [[AWS/EC2, CPUUtilization]] } }]
+alarms:
+  cpu:
+    name: hand-cpu
+    import-id: hand-cpu
+    namespace: AWS/EC2
+    metric-name: CPUUtilization
+    statistic: Average
+    threshold: 80
+";
+    let dir = workdir(topology);
+    let plan = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&plan);
+    // The hand-made alarm's dimensions and OK action are in the plan, going.
+    assert!(plan.stdout.contains("~ dimensions"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("~ ok_actions"), "{}", plan.stdout);
+    ok(&vpcform(&moto, dir.path(), &["apply", "--auto-approve"]));
+    rt.block_on(async {
+        sdk.logs
+            .put_query_definition()
+            .name("vpcform/owned/my-own-query")
+            .query_string("fields @timestamp")
+            .send()
+            .await
+            .unwrap();
+        sdk.logs
+            .put_metric_filter()
+            .log_group_name("owned-flows")
+            .filter_name("vpcform/owned/ssh-probes")
+            .filter_pattern("REJECT")
+            .metric_transformations(
+                logs::types::MetricTransformation::builder()
+                    .metric_name("Ssh")
+                    .metric_namespace("mine")
+                    .metric_value("1")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let again = vpcform(&moto, dir.path(), &["plan"]);
+    ok(&again);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    ok(&vpcform(&moto, dir.path(), &["destroy", "--auto-approve"]));
+    let queries = rt
+        .block_on(sdk.logs.describe_query_definitions().send())
+        .unwrap();
+    let names: Vec<&str> = queries
+        .query_definitions()
+        .iter()
+        .filter_map(|q| q.name())
+        .collect();
+    assert_eq!(names, ["vpcform/owned/my-own-query"]);
+}

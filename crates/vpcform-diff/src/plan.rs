@@ -98,28 +98,29 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
 }
 
 /// A declaration renamed while the object keeps its AWS name: the create
-/// would find (or overwrite) the object the delete then removes. AWS knows
-/// such kinds by name only, so vpcform cannot move one between addresses.
+/// would find (or overwrite) the object the delete then removes. Only for
+/// kinds AWS knows by name (`name_is_identity`); a replacement frees its old
+/// name and takes its new one like a delete and a create.
 fn moved_names(changes: &[ResourceChange]) -> Vec<PlanError> {
     let name_of = |c: &ResourceChange, attrs: &BTreeMap<String, Value>| {
         let attr = vpcform_topology::aws_name_attr(c.kind)?;
         attrs.get(attr.as_str())?.as_str().map(str::to_string)
     };
-    let deleted: HashMap<(ResourceKind, String), &Address> = changes
-        .iter()
-        .filter(|c| c.action == Action::Delete)
+    let named = changes.iter().filter(|c| c.kind.name_is_identity());
+    let freed: HashMap<(ResourceKind, String), &Address> = named
+        .clone()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
         .filter_map(|c| Some(((c.kind, name_of(c, &c.before)?), &c.address)))
         .collect();
-    changes
-        .iter()
-        .filter(|c| c.action == Action::Create)
+    named
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace { .. }))
         .filter_map(|c| {
             let name = name_of(c, &c.after)?;
-            let old = deleted.get(&(c.kind, name.clone()))?;
+            let old = freed.get(&(c.kind, name.clone())).filter(|a| ***a != c.address)?;
             Some(PlanError {
                 address: c.address.clone(),
                 message: format!(
-                    "{} would take AWS name `{name}` from {old}, which this plan deletes: AWS knows {} by name, so the new one would be removed with the old. Keep the old logical name, or apply the rename in two steps (another AWS name first)",
+                    "{} would take AWS name `{name}` from {old}, which this plan deletes or replaces: AWS knows {} by name, so the new one would be removed with the old. Keep the old logical name, or apply the rename in two steps (another AWS name first)",
                     c.address,
                     c.kind.article_name()
                 ),

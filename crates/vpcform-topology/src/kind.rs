@@ -116,6 +116,11 @@ pub trait Kind {
     /// so nothing waits on its own replacement and nothing goes without it.
     const STAND_IN: bool = false;
 
+    /// Whether AWS knows an object of this kind by its name in the account
+    /// and region (creates find or overwrite it, deletes go by name): then
+    /// no plan may create under a name an object it deletes holds.
+    const NAME_IS_IDENTITY: bool = false;
+
     /// The desired attributes of `address`; `None` when the topology does not declare it.
     fn desired(address: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs>;
 }

@@ -159,6 +159,13 @@ macro_rules! define_kinds {
                 }
             }
 
+            /// Whether AWS knows this kind's objects by name (see [`Kind::NAME_IS_IDENTITY`]).
+            pub fn name_is_identity(self) -> bool {
+                match self {
+                    $( ResourceKind::$kind => <kinds::$module::$ty as Kind>::NAME_IS_IDENTITY, )*
+                }
+            }
+
             /// Whether a temporary copy holds this kind's users while it is replaced delete-first.
             pub fn stand_in(self) -> bool {
                 match self {

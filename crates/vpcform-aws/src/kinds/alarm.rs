@@ -11,7 +11,8 @@ use vpcform_topology::ResourceKind;
 use vpcform_topology::attr::TAGS;
 use vpcform_topology::kinds::alarm::{
     ALARM_ACTIONS, ALARM_DESCRIPTION, ALARM_NAME, COMPARISON_OPERATOR, DATAPOINTS_TO_ALARM,
-    EVALUATION_PERIODS, METRIC_NAME, NAMESPACE, PERIOD, STATISTIC, THRESHOLD, TREAT_MISSING_DATA,
+    DIMENSIONS, EVALUATION_PERIODS, EXTENDED_STATISTIC, INSUFFICIENT_DATA_ACTIONS, METRIC_NAME,
+    METRICS, NAMESPACE, OK_ACTIONS, PERIOD, STATISTIC, THRESHOLD, TREAT_MISSING_DATA, UNIT,
 };
 
 use crate::apply::{attr, attr_i64, create_tags, id, outcome, required, tag_changes, unless_gone};
@@ -92,6 +93,18 @@ fn attrs(
         .map(|s| Value::from(s.as_str()))
         .collect();
     let number = |n: Option<i32>| n.map_or(Value::Null, Value::from);
+    let strings = |v: &[String]| Value::Array(v.iter().map(|s| Value::from(s.as_str())).collect());
+    let dimensions: serde_json::Map<String, Value> = a
+        .dimensions()
+        .iter()
+        .filter_map(|d| Some((d.name()?.to_string(), Value::from(d.value()?))))
+        .collect();
+    let metrics: Vec<Value> = a
+        .metrics()
+        .iter()
+        .filter_map(|m| m.id())
+        .map(Value::from)
+        .collect();
     vec![
         (ALARM_NAME, opt_str(a.alarm_name())),
         (ALARM_DESCRIPTION, opt_str(a.alarm_description())),
@@ -112,6 +125,15 @@ fn attrs(
             Value::from(a.treat_missing_data().unwrap_or("missing")),
         ),
         (ALARM_ACTIONS, Value::Array(actions)),
+        (DIMENSIONS, Value::Object(dimensions)),
+        (OK_ACTIONS, strings(a.ok_actions())),
+        (
+            INSUFFICIENT_DATA_ACTIONS,
+            strings(a.insufficient_data_actions()),
+        ),
+        (UNIT, opt_str(a.unit().map(|u| u.as_str()))),
+        (EXTENDED_STATISTIC, opt_str(a.extended_statistic())),
+        (METRICS, Value::Array(metrics)),
         (TAGS, tags_value(tags)),
     ]
 }
@@ -186,7 +208,8 @@ async fn put(aws: &Aws, op: &Operation, tags: bool) -> Result<(), AwsError> {
         .set_threshold(THRESHOLD.get(&op.attrs).and_then(Value::as_f64))
         .comparison_operator(ComparisonOperator::from(required(op, COMPARISON_OPERATOR)?))
         .treat_missing_data(required(op, TREAT_MISSING_DATA)?)
-        .set_alarm_actions(Some(actions));
+        .set_alarm_actions(Some(actions))
+        .set_dimensions(Some(dimensions(op)));
     if tags {
         call = call.set_tags(Some(cloudwatch_tags(create_tags(op))));
     }
@@ -194,6 +217,22 @@ async fn put(aws: &Aws, op: &Operation, tags: bool) -> Result<(), AwsError> {
         .await
         .map_err(|e| aws.error("cloudwatch:PutMetricAlarm", e))?;
     Ok(())
+}
+
+/// The alarm's dimensions as PutMetricAlarm takes them.
+fn dimensions(op: &Operation) -> Vec<aws_sdk_cloudwatch::types::Dimension> {
+    DIMENSIONS
+        .get(&op.attrs)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name(k)
+                .value(v.as_str().unwrap_or_default())
+                .build()
+        })
+        .collect()
 }
 
 /// A metric alarm (id: its name).

@@ -118,7 +118,7 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
     for (name, body) in bodies.into_iter().flatten() {
         let stored: Value = serde_json::from_str(&body).unwrap_or_default();
         let tags = owner(&stored)
-            .map(|(stack, address)| owner_tags(&stack, &address))
+            .and_then(|(stack, address)| owner_tags(ResourceKind::Dashboard, &stack, &address))
             .unwrap_or_default();
         let Some(place) = cx.place(ResourceKind::Dashboard, &tags, &name, &mut found.conflicts)
         else {

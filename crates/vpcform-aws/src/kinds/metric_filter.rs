@@ -29,7 +29,9 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
             };
             let group = f.log_group_name().unwrap_or_default();
             let id = format!("{group}:{name}");
-            let tags = owner_tags(stack, address);
+            let Some(tags) = owner_tags(ResourceKind::MetricFilter, stack, address) else {
+                continue;
+            };
             let Some(place) =
                 cx.place(ResourceKind::MetricFilter, &tags, &id, &mut found.conflicts)
             else {

@@ -32,7 +32,9 @@ async fn read(aws: &Aws, cx: &ReadCx<'_>) -> Result<Found, AwsError> {
                 continue;
             };
             let id = q.query_definition_id().unwrap_or_default();
-            let tags = owner_tags(stack, address);
+            let Some(tags) = owner_tags(ResourceKind::QueryDefinition, stack, address) else {
+                continue;
+            };
             let kind = ResourceKind::QueryDefinition;
             let Some(place) = cx.place(kind, &tags, id, &mut found.conflicts) else {
                 continue;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub use vpcform_aws::fault_proxy::{FaultProxy, Faults};
-pub use vpcform_aws::testkit::{Moto, Sdk, ec2, iam, logs, tag_spec};
+pub use vpcform_aws::testkit::{Moto, Sdk, cloudwatch, ec2, iam, logs, tag_spec};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use schemars::JsonSchema;
-use serde_json::Value;
+use serde_json::{Value, json};
 use vpcform_monitor::alarm::{Comparison, MissingData, Statistic};
 
 use crate::address::{Address, ResourceKind};
@@ -37,6 +37,16 @@ pub const THRESHOLD: Attr = Attr::new("threshold");
 pub const COMPARISON_OPERATOR: Attr = Attr::new("comparison_operator");
 pub const TREAT_MISSING_DATA: Attr = Attr::new("treat_missing_data");
 pub const ALARM_ACTIONS: Attr = Attr::new("alarm_actions");
+/// The metric's dimensions, `{NAME: VALUE}`.
+pub const DIMENSIONS: Attr = Attr::new("dimensions");
+/// What vpcform declares none of, read so that a rewrite that drops them
+/// shows in the plan (an adopted alarm may have them).
+pub const OK_ACTIONS: Attr = Attr::new("ok_actions");
+pub const INSUFFICIENT_DATA_ACTIONS: Attr = Attr::new("insufficient_data_actions");
+pub const UNIT: Attr = Attr::new("unit");
+pub const EXTENDED_STATISTIC: Attr = Attr::new("extended_statistic");
+/// The ids of a metric-math alarm's metrics.
+pub const METRICS: Attr = Attr::new("metrics");
 
 /// Periods CloudWatch accepts for standard-resolution metrics: 10, 30, or a multiple of 60.
 fn valid_period(p: i64) -> bool {
@@ -60,6 +70,9 @@ pub struct Alarm {
     pub namespace: Option<At<String>>,
     #[schemars(with = "Option<String>")]
     pub metric_name: Option<At<String>>,
+    /// The metric's dimensions (with `namespace`), e.g. `{ NatGatewayId: nat-0abc… }`.
+    #[schemars(default)]
+    pub dimensions: Tags,
     /// `Sum` (default), `SampleCount`, `Average`, `Minimum` or `Maximum`.
     #[schemars(with = "Option<String>")]
     pub statistic: Option<At<String>>,
@@ -145,6 +158,7 @@ impl Alarm {
 
 impl Kind for Alarm {
     const KIND: ResourceKind = ResourceKind::Alarm;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ALARM_NAME, Compare::Exact),
         AttrSpec::update(ALARM_DESCRIPTION, Compare::Exact),
@@ -158,6 +172,12 @@ impl Kind for Alarm {
         AttrSpec::update(COMPARISON_OPERATOR, Compare::Exact),
         AttrSpec::update(TREAT_MISSING_DATA, Compare::Exact),
         AttrSpec::update(ALARM_ACTIONS, Compare::StringSet),
+        AttrSpec::update(DIMENSIONS, Compare::Json),
+        AttrSpec::update(OK_ACTIONS, Compare::StringSet),
+        AttrSpec::update(INSUFFICIENT_DATA_ACTIONS, Compare::StringSet),
+        AttrSpec::update(UNIT, Compare::Exact),
+        AttrSpec::update(EXTENDED_STATISTIC, Compare::Exact),
+        AttrSpec::update(METRICS, Compare::Json),
         crate::attr::TAGS_SPEC,
     ];
 
@@ -198,6 +218,12 @@ impl Kind for Alarm {
                 Desired::known(al.missing_data().aws_name()),
             ),
             (ALARM_ACTIONS, Desired::RefList(topics)),
+            (DIMENSIONS, Desired::Known(json!(al.dimensions))),
+            (OK_ACTIONS, Desired::Known(json!([]))),
+            (INSUFFICIENT_DATA_ACTIONS, Desired::Known(json!([]))),
+            (UNIT, Desired::Known(Value::Null)),
+            (EXTENDED_STATISTIC, Desired::Known(Value::Null)),
+            (METRICS, Desired::Known(json!([]))),
             (TAGS, cx.tags(a, &al.tags)),
         ]))
     }
@@ -211,6 +237,7 @@ impl Declared for Alarm {
         let metric_filter = f.maybe("metric-filter", cx);
         let namespace = f.maybe("namespace", cx);
         let metric_name = f.maybe("metric-name", cx);
+        let dimensions = f.maybe("dimensions", cx);
         let statistic = f.maybe("statistic", cx);
         let period = f.maybe("period", cx);
         let evaluation_periods = f.maybe("evaluation-periods", cx);
@@ -227,6 +254,7 @@ impl Declared for Alarm {
             metric_filter: metric_filter.ok()?,
             namespace: namespace.ok()?,
             metric_name: metric_name.ok()?,
+            dimensions: dimensions.ok()?.unwrap_or_default(),
             statistic: statistic.ok()?,
             period: period.ok()?,
             evaluation_periods: evaluation_periods.ok()?,
@@ -313,6 +341,16 @@ impl Declared for Alarm {
         m.maybe("description", o.str(ALARM_DESCRIPTION));
         m.set("namespace", o.str(NAMESPACE)?);
         m.set("metric-name", o.str(METRIC_NAME)?);
+        if let Some(Value::Object(d)) = o
+            .get(DIMENSIONS)
+            .filter(|d| d.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            let mut dims = Map::new();
+            for (k, v) in d {
+                dims.set(k.clone(), v.as_str().unwrap_or_default());
+            }
+            m.set("dimensions", dims);
+        }
         m.set("statistic", o.str(STATISTIC)?);
         m.maybe("period", o.get(PERIOD).and_then(Value::as_i64));
         m.maybe(
@@ -361,6 +399,16 @@ fn check_metric(item: &Named<Alarm>, index: &NameIndex<'_>, cx: &mut Cx) {
     match (&a.metric_filter, &a.namespace, &a.metric_name) {
         (Some(f), None, None) => {
             index.check(f, ResourceKind::MetricFilter, "metric-filter", cx);
+            if !a.dimensions.is_empty() {
+                cx.push(
+                    Diagnostic::error(
+                        "invalid-alarm",
+                        item.name.span,
+                        "a metric filter's metric has no dimensions: with them the alarm would watch a metric nothing publishes",
+                    )
+                    .with_help("drop `dimensions`, or name an AWS metric with `namespace` and `metric-name`"),
+                );
+            }
         }
         (None, Some(_), Some(_)) => {}
         _ => cx.push(

@@ -91,6 +91,7 @@ impl ContributorRule {
 
 impl Kind for ContributorRule {
     const KIND: ResourceKind = ResourceKind::ContributorInsightsRule;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(RULE_NAME, Compare::Exact),
         AttrSpec::update(RULE_DEFINITION, Compare::Json),

@@ -27,6 +27,10 @@ use crate::yaml::{Node, NodeKind};
 pub const DASHBOARD_NAME: Attr = Attr::new("dashboard_name");
 pub const DASHBOARD_BODY: Attr = Attr::new("dashboard_body");
 
+/// The lookup (in the live state's `lookups`) that holds the region the
+/// account was read in: a widget naming it says what vpcform fills in.
+pub const REGION_LOOKUP: &str = "aws:region";
+
 /// Widget types CloudWatch dashboards draw.
 pub const WIDGET_TYPES: &[&str] = &["metric", "text", "log", "alarm", "explorer"];
 
@@ -59,6 +63,7 @@ pub fn parse_json(v: &Value) -> Option<Value> {
 
 impl Kind for Dashboard {
     const KIND: ResourceKind = ResourceKind::Dashboard;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(DASHBOARD_NAME, Compare::Exact),
         AttrSpec::update(DASHBOARD_BODY, Compare::Json),
@@ -70,11 +75,26 @@ impl Kind for Dashboard {
 
     fn desired(a: &Address, cx: &DesiredCx<'_>) -> Option<DesiredAttrs> {
         let d = cx.index.dashboards.get(a.name.as_str())?;
+        let mut widgets = d.widgets.value.clone();
+        // A widget naming the stack's own region says what vpcform fills in
+        // anyway, and the read leaves it out: compare it the same way.
+        if let (Some(region), Some(list)) = (cx.lookups.get(REGION_LOOKUP), widgets.as_array_mut())
+        {
+            for w in list {
+                let regional = matches!(w["type"].as_str(), Some("metric" | "log"));
+                if let Some(p) = w.get_mut("properties").and_then(Value::as_object_mut)
+                    && regional
+                    && p.get("region").and_then(Value::as_str) == Some(region)
+                {
+                    p.remove("region");
+                }
+            }
+        }
         Some(DesiredAttrs::from([
             (DASHBOARD_NAME, Desired::known(d.name.value.clone())),
             (
                 DASHBOARD_BODY,
-                Desired::Known(json!({ "widgets": d.widgets.value })),
+                Desired::Known(json!({ "widgets": widgets })),
             ),
         ]))
     }

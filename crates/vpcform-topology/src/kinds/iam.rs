@@ -109,6 +109,7 @@ pub struct IamRole {
 
 impl Kind for IamPolicy {
     const KIND: ResourceKind = ResourceKind::IamPolicy;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(POLICY_NAME, Compare::Exact),
         AttrSpec::replace(PATH, Compare::Exact),
@@ -211,6 +212,7 @@ impl Declared for IamPolicy {
 
 impl Kind for IamRole {
     const KIND: ResourceKind = ResourceKind::IamRole;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(ROLE_NAME, Compare::Exact),
         AttrSpec::update(DESCRIPTION, Compare::Unread),

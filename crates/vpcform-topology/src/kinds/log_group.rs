@@ -53,6 +53,7 @@ pub struct LogGroup {
 
 impl Kind for LogGroup {
     const KIND: ResourceKind = ResourceKind::LogGroup;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(LOG_GROUP_NAME, Compare::Exact),
         AttrSpec::update(RETENTION_IN_DAYS, Compare::Exact),

@@ -352,6 +352,19 @@ fn check_pattern(f: &MetricFilter, cx: &mut Cx) {
     let text = &f.pattern.value;
     let holds_placeholder = text.contains(ID_PLACEHOLDER);
     let concrete = match &f.id_of {
+        Some(_) if text.matches(ID_PLACEHOLDER).count() > 1 || split_subject(text).1.is_some() => {
+            // AWS stores the pattern with the id written in, and reading it
+            // back takes the first id in it for `{id}`: one id, one place.
+            cx.push(
+                Diagnostic::error(
+                    "invalid-filter-pattern",
+                    f.pattern.span,
+                    "with `id-of`, the pattern holds `{id}` once and no other AWS id",
+                )
+                .with_help("drop the other ids (or the second `{id}`), or write the ids out and drop `id-of`"),
+            );
+            return;
+        }
         Some(s) if holds_placeholder => text.replace(ID_PLACEHOLDER, s.value.sample_id()),
         Some(s) => {
             cx.push(

@@ -103,6 +103,7 @@ impl JsonSchema for Subscription {
 
 impl Kind for SnsTopic {
     const KIND: ResourceKind = ResourceKind::SnsTopic;
+    const NAME_IS_IDENTITY: bool = true;
     const ATTRS: &'static [AttrSpec] = &[
         AttrSpec::replace(TOPIC_NAME, Compare::Exact),
         AttrSpec::update(DISPLAY_NAME, Compare::Exact),

@@ -372,6 +372,7 @@ impl Expanded {
                 metric_filter: Some(at(r.filter_name())),
                 namespace: None,
                 metric_name: None,
+                dimensions: Default::default(),
                 statistic: None,
                 period: r.period.clone(),
                 evaluation_periods: r.evaluation_periods.clone(),
