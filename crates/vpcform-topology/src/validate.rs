@@ -145,6 +145,47 @@ pub(crate) fn by_name<T>(items: &[Named<T>]) -> HashMap<&str, &Named<T>> {
     items.iter().map(|n| (n.name.value.as_str(), n)).collect()
 }
 
+/// Declared AWS names of a kind AWS knows by name: a second declaration of
+/// one is `code`, pointing at the first.
+pub(crate) struct UniqueNames<'t> {
+    seen: HashMap<&'t str, Span>,
+    code: &'static str,
+    /// `alarm`, `SNS topic`: the message's words before "name".
+    what: String,
+    /// Where the names are unique, for the help.
+    help: String,
+}
+
+impl<'t> UniqueNames<'t> {
+    pub(crate) fn new(
+        code: &'static str,
+        what: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        UniqueNames {
+            seen: HashMap::new(),
+            code,
+            what: what.into(),
+            help: help.into(),
+        }
+    }
+
+    pub(crate) fn check(&mut self, name: &'t At<String>, cx: &mut Cx) {
+        let Some(first) = self.seen.insert(&name.value, name.span) else {
+            return;
+        };
+        cx.push(
+            Diagnostic::error(
+                self.code,
+                name.span,
+                format!("{} name `{}` is declared twice", self.what, name.value),
+            )
+            .with_related(first, "first declared here")
+            .with_help(self.help.clone()),
+        );
+    }
+}
+
 /// For kinds identified by name (log groups, roles) or by ARN (policies):
 /// the adopted object's name must be the declared one.
 pub(crate) fn check_import_name(import_id: Option<&At<String>>, name: &At<String>, cx: &mut Cx) {

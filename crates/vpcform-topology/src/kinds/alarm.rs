@@ -3,8 +3,6 @@
 //! The metric is a metric filter's (`metric-filter: NAME`) or any other
 //! (`namespace` and `metric-name`).
 
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 use vpcform_monitor::alarm::{Comparison, MissingData, Statistic};
@@ -12,7 +10,7 @@ use vpcform_monitor::alarm::{Comparison, MissingData, Statistic};
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::Diagnostic;
 use crate::emit::{Map, Yaml};
 use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
@@ -22,7 +20,7 @@ use crate::kind::{
 };
 use crate::model::{At, Named, Ref, Tags};
 use crate::registry::{Topology, TopologyIndex};
-use crate::validate::NameIndex;
+use crate::validate::{NameIndex, UniqueNames};
 use crate::yaml::Node;
 
 pub const ALARM_NAME: Attr = Attr::new("alarm_name");
@@ -270,7 +268,11 @@ impl Declared for Alarm {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut names = UniqueNames::new(
+            "duplicate-alarm-name",
+            "alarm",
+            "alarm names are unique in an account and region",
+        );
         for item in items {
             let a = &item.spec;
             check_name(&a.name, cx);
@@ -289,17 +291,7 @@ impl Declared for Alarm {
                 );
             }
             crate::validate::check_import_name(a.import_id.as_ref(), &a.name, cx);
-            if let Some(first) = names.insert(&a.name.value, a.name.span) {
-                cx.push(
-                    Diagnostic::error(
-                        "duplicate-alarm-name",
-                        a.name.span,
-                        format!("alarm name `{}` is declared twice", a.name.value),
-                    )
-                    .with_related(first, "first declared here")
-                    .with_help("alarm names are unique in an account and region"),
-                );
-            }
+            names.check(&a.name, cx);
             check_metric(item, index, cx);
             check_evaluation(a, cx);
             for t in &a.notify {

@@ -2,8 +2,6 @@
 //! Insights rule syntax"): the rule body is declared without `Schema` and
 //! `LogGroupNames`, which vpcform fills in from `log-groups`.
 
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
@@ -20,7 +18,7 @@ use crate::kind::{
 };
 use crate::model::{At, Named, Ref, Tags};
 use crate::registry::{Topology, TopologyIndex};
-use crate::validate::NameIndex;
+use crate::validate::{NameIndex, UniqueNames};
 use crate::yaml::{Node, NodeKind};
 
 pub const RULE_NAME: Attr = Attr::new("rule_name");
@@ -137,7 +135,11 @@ impl Declared for ContributorRule {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut names = UniqueNames::new(
+            "duplicate-contributor-rule",
+            "rule",
+            "rule names are unique in an account and region",
+        );
         for item in items {
             let r = &item.spec;
             let name = &r.name;
@@ -153,17 +155,7 @@ impl Declared for ContributorRule {
                 );
             }
             crate::validate::check_import_name(r.import_id.as_ref(), name, cx);
-            if let Some(first) = names.insert(&name.value, name.span) {
-                cx.push(
-                    Diagnostic::error(
-                        "duplicate-contributor-rule",
-                        name.span,
-                        format!("rule name `{}` is declared twice", name.value),
-                    )
-                    .with_related(first, "first declared here")
-                    .with_help("rule names are unique in an account and region"),
-                );
-            }
+            names.check(name, cx);
             for g in &r.log_groups {
                 index.check(g, ResourceKind::LogGroup, "log-groups", cx);
             }

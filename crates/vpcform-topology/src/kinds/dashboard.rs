@@ -4,14 +4,12 @@
 //! declared body is the widgets without it; metric and log widgets get
 //! the stack's region where they name none.
 
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
 use crate::address::{Address, ResourceKind};
 use crate::decode::{Cx, Fields};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::Diagnostic;
 use crate::emit::Map;
 use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
@@ -21,7 +19,7 @@ use crate::kind::{
 };
 use crate::model::{At, Named, Ref};
 use crate::registry::Topology;
-use crate::validate::NameIndex;
+use crate::validate::{NameIndex, UniqueNames};
 use crate::yaml::{Node, NodeKind};
 
 pub const DASHBOARD_NAME: Attr = Attr::new("dashboard_name");
@@ -119,7 +117,11 @@ impl Declared for Dashboard {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut names = UniqueNames::new(
+            "duplicate-dashboard",
+            "dashboard",
+            "dashboard names are unique in an account",
+        );
         for item in items {
             let name = &item.spec.name;
             let ok = !name.value.is_empty()
@@ -138,17 +140,7 @@ impl Declared for Dashboard {
                     .with_help("use 1-255 letters, digits, `-` and `_`"),
                 );
             }
-            if let Some(first) = names.insert(&name.value, name.span) {
-                cx.push(
-                    Diagnostic::error(
-                        "duplicate-dashboard",
-                        name.span,
-                        format!("dashboard name `{}` is declared twice", name.value),
-                    )
-                    .with_related(first, "first declared here")
-                    .with_help("dashboard names are unique in an account"),
-                );
-            }
+            names.check(name, cx);
             check_widgets(&item.spec.widgets_node, cx);
         }
     }

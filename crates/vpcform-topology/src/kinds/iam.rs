@@ -1,7 +1,7 @@
 //! IAM policies, roles, and a role's policy attachments (an implicit object
 //! of the role). Both kinds are global by name; AWS reads them together.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use schemars::JsonSchema;
 use serde_json::Value;
@@ -10,7 +10,7 @@ use crate::address::{Address, ResourceKind};
 use crate::attr::{ARN, DESCRIPTION, TAGS};
 use crate::decode::{Cx, Fields, FromNode, common_fields};
 use crate::derived;
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::Diagnostic;
 use crate::emit::{Map, Yaml};
 use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
@@ -20,7 +20,7 @@ use crate::kind::{
 };
 use crate::model::{At, Named, Ref, Tags};
 use crate::registry::Topology;
-use crate::validate::NameIndex;
+use crate::validate::{NameIndex, UniqueNames};
 use crate::yaml::Node;
 
 pub const POLICY_NAME: Attr = Attr::new("policy_name");
@@ -153,7 +153,11 @@ impl Declared for IamPolicy {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
-        let mut seen = HashMap::new();
+        let mut seen = UniqueNames::new(
+            "duplicate-iam-name",
+            "IAM policy",
+            "IAM policy names are unique in an account",
+        );
         for p in items {
             check_iam_name(&p.spec.name, "policy", &mut seen, cx);
             crate::validate::check_import_name(p.spec.import_id.as_ref(), &p.spec.name, cx);
@@ -281,7 +285,11 @@ impl Declared for IamRole {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, index: &NameIndex<'_>, cx: &mut Cx) {
-        let mut seen = HashMap::new();
+        let mut seen = UniqueNames::new(
+            "duplicate-iam-name",
+            "IAM role",
+            "IAM role names are unique in an account",
+        );
         for r in items {
             check_iam_name(&r.spec.name, "role", &mut seen, cx);
             crate::validate::check_import_name(r.spec.import_id.as_ref(), &r.spec.name, cx);
@@ -413,7 +421,7 @@ impl Kind for PolicyAttachment {
 fn check_iam_name<'t>(
     name: &'t At<String>,
     what: &'static str,
-    seen: &mut HashMap<&'t str, Span>,
+    seen: &mut UniqueNames<'t>,
     cx: &mut Cx,
 ) {
     let valid = !name.value.is_empty()
@@ -428,17 +436,7 @@ fn check_iam_name<'t>(
                 .with_help("use letters, digits and +=,.@_- (at most 64 characters for roles, 128 for policies)"),
         );
     }
-    if let Some(first) = seen.insert(name.value.as_str(), name.span) {
-        cx.push(
-            Diagnostic::error(
-                "duplicate-iam-name",
-                name.span,
-                format!("IAM {what} name `{}` is declared twice", name.value),
-            )
-            .with_related(first, "first declared here")
-            .with_help(format!("IAM {what} names are unique in an account")),
-        );
-    }
+    seen.check(name, cx);
 }
 
 fn check_document(doc: &At<Value>, trust: bool, cx: &mut Cx) {

@@ -1,14 +1,12 @@
 //! CloudWatch Logs log groups: a name unique in the region and a retention.
 
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde_json::{Value, json};
 
 use crate::address::{Address, ResourceKind};
 use crate::attr::TAGS;
 use crate::decode::{Cx, Fields, common_fields};
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::Diagnostic;
 use crate::emit::Map;
 use crate::export::cx::{ExportCx, Observed};
 use crate::graph::Builder;
@@ -18,7 +16,7 @@ use crate::kind::{
 };
 use crate::model::{At, Named, Ref, Tags};
 use crate::registry::Topology;
-use crate::validate::NameIndex;
+use crate::validate::{NameIndex, UniqueNames};
 use crate::yaml::Node;
 
 pub const LOG_GROUP_NAME: Attr = Attr::new("log_group_name");
@@ -102,22 +100,16 @@ impl Declared for LogGroup {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut names = UniqueNames::new(
+            "duplicate-log-group-name",
+            "log group",
+            "log group names are unique in a region",
+        );
         for lg in items {
             let name = &lg.spec.name;
             check_name(name, cx);
             crate::validate::check_import_name(lg.spec.import_id.as_ref(), name, cx);
-            if let Some(first) = names.insert(&name.value, name.span) {
-                cx.push(
-                    Diagnostic::error(
-                        "duplicate-log-group-name",
-                        name.span,
-                        format!("log group name `{}` is declared twice", name.value),
-                    )
-                    .with_related(first, "first declared here")
-                    .with_help("log group names are unique in a region"),
-                );
-            }
+            names.check(name, cx);
             if let Some(days) = &lg.spec.retention_days {
                 check_retention(days, cx);
             }

@@ -19,7 +19,7 @@ use crate::kind::{
 };
 use crate::model::{At, Named, Ref, Tags};
 use crate::registry::Topology;
-use crate::validate::NameIndex;
+use crate::validate::{NameIndex, UniqueNames};
 use crate::yaml::Node;
 
 pub const TOPIC_NAME: Attr = Attr::new("topic_name");
@@ -145,22 +145,16 @@ impl Declared for SnsTopic {
     }
 
     fn validate(items: &[Named<Self>], _: &Topology, _: &NameIndex<'_>, cx: &mut Cx) {
-        let mut names: HashMap<&str, Span> = HashMap::new();
+        let mut names = UniqueNames::new(
+            "duplicate-topic-name",
+            "SNS topic",
+            "topic names are unique in an account and region",
+        );
         for topic in items {
             let name = &topic.spec.name;
             check_topic_name(name, cx);
             crate::validate::check_import_name(topic.spec.import_id.as_ref(), name, cx);
-            if let Some(first) = names.insert(&name.value, name.span) {
-                cx.push(
-                    Diagnostic::error(
-                        "duplicate-topic-name",
-                        name.span,
-                        format!("SNS topic name `{}` is declared twice", name.value),
-                    )
-                    .with_related(first, "first declared here")
-                    .with_help("topic names are unique in an account and region"),
-                );
-            }
+            names.check(name, cx);
             let mut seen: HashMap<String, Span> = HashMap::new();
             for s in &topic.spec.subscriptions {
                 check_endpoint(s, cx);
