@@ -326,7 +326,6 @@ fn check_ids(
     ids: &[(String, String)],
     topology: &vpcform_topology::Topology,
 ) -> anyhow::Result<()> {
-    use vpcform_topology::ResourceKind;
     let subjects: Vec<&vpcform_topology::kinds::metric_filter::Subject> = topology
         .metric_filters
         .iter()
@@ -343,12 +342,7 @@ fn check_ids(
                 }
             );
         };
-        let prefix = match (subject.kind, subject.interface) {
-            (_, true) => "eni-",
-            (ResourceKind::Vpc, _) => "vpc-",
-            (ResourceKind::Subnet, _) => "subnet-",
-            _ => "i-",
-        };
+        let prefix = subject.kind.id_prefix();
         if !id.starts_with(prefix) {
             bail!("--id {object}={id}: {object}'s id starts with `{prefix}`");
         }
@@ -361,7 +355,6 @@ fn live_ids(
     args: &TestArgs,
     topology: &vpcform_topology::Topology,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    use vpcform_topology::kinds::instance::NETWORK_INTERFACE_ID;
     let live = crate::runtime()?.block_on(async {
         let aws = connect(&args.aws, topology).await?;
         anyhow::Ok(vpcform_aws::read_live_state(&aws, topology).await?)
@@ -371,13 +364,13 @@ fn live_ids(
         let Some(subject) = &f.spec.id_of else {
             continue;
         };
-        let address = vpcform_topology::Address::new(subject.value.kind, &subject.value.name);
-        let Some(object) = live.objects.get(&address) else {
+        let Some(object) = live.objects.get(&subject.value.address()) else {
             continue;
         };
-        let id = match subject.value.interface {
-            true => NETWORK_INTERFACE_ID.str(&object.attrs).map(str::to_string),
-            false => Some(object.id.clone()),
+        let attr = subject.value.kind.attr();
+        let id = match attr == vpcform_topology::attr::ID {
+            true => Some(object.id.clone()),
+            false => attr.str(&object.attrs).map(str::to_string),
         };
         out.extend(id.map(|id| (subject.value.to_string(), id)));
     }

@@ -73,41 +73,88 @@ pub struct MetricFilter {
     pub import_id: Option<At<String>>,
 }
 
-/// The object whose id a pattern names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Subject {
-    pub kind: ResourceKind,
-    pub name: String,
-    /// An instance's primary network interface rather than the instance.
-    pub interface: bool,
+/// What a pattern's `{id}` stands for: the id of a VPC, a subnet, an
+/// instance, or an instance's primary network interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubjectKind {
+    Vpc,
+    Subnet,
+    Instance,
+    InstanceInterface,
 }
 
-impl Subject {
-    pub fn desired(&self) -> Desired {
-        match self.interface {
-            true => Desired::Ref(Address::new(self.kind, &self.name), NETWORK_INTERFACE_ID),
-            false => Desired::id_of(self.kind, &self.name),
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 4] = [
+        SubjectKind::Vpc,
+        SubjectKind::Subnet,
+        SubjectKind::Instance,
+        SubjectKind::InstanceInterface,
+    ];
+
+    /// The kind of the object named.
+    pub fn resource_kind(self) -> ResourceKind {
+        match self {
+            SubjectKind::Vpc => ResourceKind::Vpc,
+            SubjectKind::Subnet => ResourceKind::Subnet,
+            SubjectKind::Instance | SubjectKind::InstanceInterface => ResourceKind::Instance,
         }
     }
 
-    /// An id of the right shape, to check a pattern before the object exists.
-    fn sample_id(&self) -> &'static str {
-        match (self.kind, self.interface) {
-            (_, true) => "eni-0123456789abcdef0",
-            (ResourceKind::Vpc, _) => "vpc-0123456789abcdef0",
-            (ResourceKind::Subnet, _) => "subnet-0123456789abcdef0",
-            _ => "i-0123456789abcdef0",
+    /// The attribute of that object holding the id.
+    pub fn attr(self) -> Attr {
+        match self {
+            SubjectKind::Vpc | SubjectKind::Subnet | SubjectKind::Instance => crate::attr::ID,
+            SubjectKind::InstanceInterface => NETWORK_INTERFACE_ID,
         }
+    }
+
+    /// How AWS's ids of it begin.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            SubjectKind::Vpc => "vpc-",
+            SubjectKind::Subnet => "subnet-",
+            SubjectKind::Instance => "i-",
+            SubjectKind::InstanceInterface => "eni-",
+        }
+    }
+
+    /// As written: `vpc.NAME`, …, `instance.NAME.interface`.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            SubjectKind::Vpc => ("vpc", ""),
+            SubjectKind::Subnet => ("subnet", ""),
+            SubjectKind::Instance => ("instance", ""),
+            SubjectKind::InstanceInterface => ("instance", ".interface"),
+        }
+    }
+}
+
+/// The object whose id a pattern names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub name: String,
+}
+
+impl Subject {
+    pub fn address(&self) -> Address {
+        Address::new(self.kind.resource_kind(), &self.name)
+    }
+
+    pub fn desired(&self) -> Desired {
+        Desired::Ref(self.address(), self.kind.attr())
+    }
+
+    /// An id of the right shape, to check a pattern before the object exists.
+    fn sample_id(&self) -> String {
+        format!("{}0123456789abcdef0", self.kind.id_prefix())
     }
 }
 
 impl std::fmt::Display for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.kind, self.name)?;
-        if self.interface {
-            f.write_str(".interface")?;
-        }
-        Ok(())
+        let (kind, suffix) = self.kind.words();
+        write!(f, "{kind}.{}{suffix}", self.name)
     }
 }
 
@@ -117,18 +164,26 @@ impl FromNode for Subject {
             cx.wrong_type(node, "`vpc.NAME`, `subnet.NAME` or `instance.NAME`");
             return None;
         };
-        let (kind, rest) = text.split_once('.').unwrap_or((text, ""));
-        let (name, interface) = match rest.strip_suffix(".interface") {
-            Some(name) if kind == "instance" => (name, true),
-            _ => (rest, false),
-        };
-        let kind = match kind {
-            "vpc" => ResourceKind::Vpc,
-            "subnet" => ResourceKind::Subnet,
-            "instance" => ResourceKind::Instance,
-            _ => ResourceKind::LogGroup,
-        };
-        if kind == ResourceKind::LogGroup || name.is_empty() {
+        // The longest reading first: `instance.web.interface` is the interface.
+        let found = [
+            SubjectKind::InstanceInterface,
+            SubjectKind::Vpc,
+            SubjectKind::Subnet,
+            SubjectKind::Instance,
+        ]
+        .into_iter()
+        .find_map(|kind| {
+            let (word, suffix) = kind.words();
+            let name = text
+                .strip_prefix(word)?
+                .strip_prefix('.')?
+                .strip_suffix(suffix)?;
+            (!name.is_empty()).then(|| Subject {
+                kind,
+                name: name.to_string(),
+            })
+        });
+        if found.is_none() {
             cx.push(
                 Diagnostic::error(
                     "invalid-id-of",
@@ -139,13 +194,8 @@ impl FromNode for Subject {
                     "write `vpc.NAME`, `subnet.NAME`, `instance.NAME` or `instance.NAME.interface`",
                 ),
             );
-            return None;
         }
-        Some(Subject {
-            kind,
-            name: name.to_string(),
-            interface,
-        })
+        found
     }
 }
 
@@ -289,7 +339,7 @@ impl Declared for MetricFilter {
             }
             if let Some(subject) = &f.id_of {
                 let r = At::new(subject.value.name.clone(), subject.span);
-                index.check(&r, subject.value.kind, "id-of", cx);
+                index.check(&r, subject.value.kind.resource_kind(), "id-of", cx);
             }
             check_pattern(f, cx);
             check_fits_records(f, t, cx);
@@ -324,7 +374,7 @@ impl Declared for MetricFilter {
                 Address::new(ResourceKind::LogGroup, &r.spec.log_group.value),
             );
             if let Some(s) = &r.spec.id_of {
-                b.edge(at, Address::new(s.value.kind, &s.value.name));
+                b.edge(at, s.value.address());
             }
         }
     }
@@ -365,7 +415,7 @@ fn check_pattern(f: &MetricFilter, cx: &mut Cx) {
             );
             return;
         }
-        Some(s) if holds_placeholder => text.replace(ID_PLACEHOLDER, s.value.sample_id()),
+        Some(s) if holds_placeholder => text.replace(ID_PLACEHOLDER, &s.value.sample_id()),
         Some(s) => {
             cx.push(
                 Diagnostic::error(

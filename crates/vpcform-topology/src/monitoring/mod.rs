@@ -51,7 +51,7 @@ pub struct Notify {
 /// An alarm on the REJECT records of one VPC, subnet, instance or log group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RejectAlarm {
-    pub scope: ResourceKind,
+    pub scope: Watched,
     pub target: Ref,
     pub threshold: At<f64>,
     pub period: Option<At<i64>>,
@@ -60,19 +60,47 @@ pub struct RejectAlarm {
     pub span: Span,
 }
 
-const SCOPES: [(&str, ResourceKind); 4] = [
-    ("vpc", ResourceKind::Vpc),
-    ("subnet", ResourceKind::Subnet),
-    ("instance", ResourceKind::Instance),
-    ("log-group", ResourceKind::LogGroup),
-];
+/// What a `rejects` entry watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watched {
+    Vpc,
+    Subnet,
+    Instance,
+    LogGroup,
+}
+
+impl Watched {
+    pub const ALL: [Watched; 4] = [
+        Watched::Vpc,
+        Watched::Subnet,
+        Watched::Instance,
+        Watched::LogGroup,
+    ];
+
+    /// The entry's key, and the words of names made from it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Watched::Vpc => "vpc",
+            Watched::Subnet => "subnet",
+            Watched::Instance => "instance",
+            Watched::LogGroup => "log-group",
+        }
+    }
+
+    /// The kind of the object it names.
+    pub fn resource_kind(self) -> ResourceKind {
+        match self {
+            Watched::Vpc => ResourceKind::Vpc,
+            Watched::Subnet => ResourceKind::Subnet,
+            Watched::Instance => ResourceKind::Instance,
+            Watched::LogGroup => ResourceKind::LogGroup,
+        }
+    }
+}
 
 impl RejectAlarm {
     fn scope_word(&self) -> &'static str {
-        SCOPES
-            .iter()
-            .find(|(_, k)| *k == self.scope)
-            .map_or("", |(s, _)| s)
+        self.scope.key()
     }
 
     /// The alarm's logical name: `rejects-vpc-network-1`. The watched
@@ -181,8 +209,8 @@ fn decode_notify(node: &Node, cx: &mut Cx) -> Option<Option<Notify>> {
 fn decode_reject(node: &Node, cx: &mut Cx) -> Option<RejectAlarm> {
     let mut f = Fields::new(node, "a `rejects` entry", cx)?;
     let mut scopes = Vec::new();
-    for (key, kind) in SCOPES {
-        if let Ok(Some(r)) = f.maybe::<Ref>(key, cx) {
+    for kind in Watched::ALL {
+        if let Ok(Some(r)) = f.maybe::<Ref>(kind.key(), cx) {
             scopes.push((kind, r));
         }
     }
@@ -353,10 +381,10 @@ impl Expanded {
         let name = r.name();
         let at = |v: String| At::new(v, r.span);
         let description = match r.scope {
-            ResourceKind::LogGroup => {
+            Watched::LogGroup => {
                 format!("REJECT records in log group {group}; vpcform stack {stack}")
             }
-            _ => format!(
+            Watched::Vpc | Watched::Subnet | Watched::Instance => format!(
                 "REJECT records of {} {} in log group {group}; vpcform stack {stack}",
                 r.scope_word(),
                 r.target.value
@@ -558,7 +586,12 @@ fn reject_filter(t: &Topology, r: &RejectAlarm, cx: &mut Cx) -> Option<MetricFil
         })
         .collect();
     if candidates.is_empty() {
-        let what = r.scope.article_name().split_once(' ').map_or("", |x| x.1);
+        let what = r
+            .scope
+            .resource_kind()
+            .article_name()
+            .split_once(' ')
+            .map_or("", |x| x.1);
         let message = format!(
             "no flow log records the rejected traffic of {what} `{}`",
             r.target.value

@@ -1,15 +1,14 @@
 //! Which flow logs record a `rejects` entry's traffic, and what in their
 //! records tells that traffic apart from the rest of the log group.
 
-use crate::address::ResourceKind;
 use crate::decode::Cx;
 use crate::diagnostic::Diagnostic;
 use crate::kinds::flow_log::FlowLog;
-use crate::kinds::metric_filter::{ID_PLACEHOLDER, Subject};
+use crate::kinds::metric_filter::{ID_PLACEHOLDER, Subject, SubjectKind};
 use crate::model::Named;
 use crate::registry::Topology;
 
-use super::RejectAlarm;
+use super::{RejectAlarm, Watched};
 
 /// The VPC a subnet is in.
 fn vpc_of<'t>(t: &'t Topology, subnet: &str) -> Option<&'t str> {
@@ -40,9 +39,9 @@ pub(super) fn covering<'t>(
     cx: &mut Cx,
 ) -> Option<Vec<&'t Named<FlowLog>>> {
     let name = r.target.value.as_str();
-    let wanted = r.scope.article_name();
+    let wanted = r.scope.resource_kind().article_name();
     match t.declared.iter().find(|(n, _)| n.value == name) {
-        Some((_, kind)) if *kind == r.scope => {}
+        Some((_, kind)) if *kind == r.scope.resource_kind() => {}
         Some((first, kind)) => {
             cx.push(
                 Diagnostic::error(
@@ -69,15 +68,15 @@ pub(super) fn covering<'t>(
     }
     let logs = t.flow_logs.iter();
     Some(match r.scope {
-        ResourceKind::Vpc => logs
+        Watched::Vpc => logs
             .filter(|l| l.spec.vpc.as_ref().is_some_and(|v| v.value == name))
             .collect(),
-        ResourceKind::Subnet => logs.filter(|l| covers_subnet(t, &l.spec, name)).collect(),
-        ResourceKind::Instance => {
+        Watched::Subnet => logs.filter(|l| covers_subnet(t, &l.spec, name)).collect(),
+        Watched::Instance => {
             let subnet = subnet_of(t, name)?;
             logs.filter(|l| covers_subnet(t, &l.spec, subnet)).collect()
         }
-        _ => logs.filter(|l| l.spec.log_group.value == name).collect(),
+        Watched::LogGroup => logs.filter(|l| l.spec.log_group.value == name).collect(),
     })
 }
 
@@ -126,30 +125,30 @@ pub(super) fn distinguish(
 ) -> Option<Distinction> {
     let name = r.target.value.as_str();
     let has = |f: &str| fields.iter().any(|x| x == f);
-    let by_id = |field: &'static str, kind, interface| {
+    let by_id = |field: &'static str, kind| {
         let subject = Subject {
             kind,
             name: name.to_string(),
-            interface,
         };
         Some((vec![(field, ID_PLACEHOLDER.to_string())], Some(subject)))
     };
-    let (exclusive, field) = match r.scope {
-        ResourceKind::Vpc | ResourceKind::Subnet => (group_is_only(t, r, group), id_field(r.scope)),
-        ResourceKind::Instance if has("instance-id") => {
-            return by_id("instance-id", ResourceKind::Instance, false);
+    let (exclusive, field, kind) = match r.scope {
+        Watched::Vpc => (group_is_only(t, r, group), "vpc-id", SubjectKind::Vpc),
+        Watched::Subnet => (group_is_only(t, r, group), "subnet-id", SubjectKind::Subnet),
+        Watched::Instance if has("instance-id") => {
+            return by_id("instance-id", SubjectKind::Instance);
         }
-        ResourceKind::Instance if has("interface-id") => {
-            return by_id("interface-id", ResourceKind::Instance, true);
+        Watched::Instance if has("interface-id") => {
+            return by_id("interface-id", SubjectKind::InstanceInterface);
         }
-        ResourceKind::Instance => (false, "instance-id"),
-        _ => return Some((Vec::new(), None)),
+        Watched::Instance => (false, "instance-id", SubjectKind::Instance),
+        Watched::LogGroup => return Some((Vec::new(), None)),
     };
     if exclusive {
         return Some((Vec::new(), None));
     }
     if has(field) {
-        return by_id(field, r.scope, false);
+        return by_id(field, kind);
     }
     cx.push(
         Diagnostic::error(
@@ -166,15 +165,6 @@ pub(super) fn distinguish(
     None
 }
 
-/// The record field that names a VPC's, subnet's or instance's id.
-fn id_field(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Vpc => "vpc-id",
-        ResourceKind::Subnet => "subnet-id",
-        _ => "instance-id",
-    }
-}
-
 /// Whether every flow log writing `group` records only the entry's VPC or subnet.
 fn group_is_only(t: &Topology, r: &RejectAlarm, group: &str) -> bool {
     let name = r.target.value.as_str();
@@ -184,12 +174,14 @@ fn group_is_only(t: &Topology, r: &RejectAlarm, group: &str) -> bool {
         .filter(|l| l.spec.log_group.value == group)
         .map(|l| &l.spec);
     match r.scope {
-        ResourceKind::Vpc => writers.all(|l| {
+        Watched::Vpc => writers.all(|l| {
             l.vpc.as_ref().is_some_and(|v| v.value == name)
                 || l.subnet
                     .as_ref()
                     .is_some_and(|s| vpc_of(t, &s.value) == Some(name))
         }),
-        _ => writers.all(|l| l.subnet.as_ref().is_some_and(|s| s.value == name)),
+        Watched::Subnet => writers.all(|l| l.subnet.as_ref().is_some_and(|s| s.value == name)),
+        // An instance's records are never a log group's alone (no instance flow logs here).
+        Watched::Instance | Watched::LogGroup => false,
     }
 }
